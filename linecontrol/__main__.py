@@ -1,0 +1,5 @@
+import sys
+
+from linecontrol.cli import main
+
+sys.exit(main())

@@ -1,0 +1,195 @@
+"""Recipe model: what a process engineer asks the line to do, in engineering units.
+
+A recipe names its route (which seed process it follows) and the stations it
+uses; for each station it gives setpoints with tolerance bands and, where the
+controller ramps, a ramp rate; and it states the material facts the process
+rules need (surface-layer Tg, solvent and boiling point, solids, foil and layer
+thicknesses). It is loaded from TOML (``configs/recipes/*.toml``), unknown keys
+are refused, and every field carries its unit in its name.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, PositiveFloat, model_validator
+
+from linecontrol.tomlfile import StrictModel, load_model
+
+Route = Literal["cast-laminate", "cast-laminate-tpi", "sputter-fusion", "coated-resin"]
+ROUTES: dict[str, str] = {
+    "cast-laminate": "cast two-layer PI on Cu foil, cure, laminate a second foil (001)",
+    "cast-laminate-tpi": "cast low-CTE + thermoplastic PI (Tg 200-250 °C), optional adhesion "
+    "layer, cure under N2, laminate at 300-350 °C (004)",
+    "sputter-fusion": "sputter Cu on a thermoplastic PI surface, then heat and press (000)",
+    "coated-resin": "coat soluble heat-resistant resin on foil, predry, heat-treat inert (003)",
+}
+Atmosphere = Literal["air", "n2", "ar", "he", "vacuum"]
+INERT: frozenset[str] = frozenset({"n2", "ar", "he", "vacuum"})
+LayerRole = Literal["adhesion", "low_cte", "thermoplastic", "heat_resistant"]
+
+Celsius = Annotated[float, Field(ge=-50.0, le=2000.0)]
+
+
+class RecipeInfo(StrictModel):
+    name: str = Field(min_length=1)
+    title: str = ""
+    route: Route
+    source: str = Field(min_length=1, description="seed passage or origin of the recipe")
+    stations: list[str] = Field(min_length=1, description="stations used, in web order")
+    notes: str = ""
+
+
+class Layer(StrictModel):
+    name: str = Field(min_length=1)
+    role: LayerRole
+    cured_thickness_um: PositiveFloat
+
+
+class Material(StrictModel):
+    # Metal foil the coats are cast on; none on the sputter route (000), which
+    # starts from a polyimide film.
+    foil_thickness_um: PositiveFloat | None = None
+    # Tg of the surface (thermoplastic) PI the press bonds to; omitted when the
+    # surface has no glass transition (001 Comparative example 2).
+    surface_tg_c: Celsius | None = None
+    solvent: str | None = None
+    solvent_bp_c: Annotated[float, Field(gt=0.0, le=400.0)] | None = None
+    layers: list[Layer] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _names(self) -> Material:
+        names = [layer.name for layer in self.layers]
+        if len(set(names)) != len(names):
+            raise ValueError("layer names repeat")
+        if (self.solvent is None) != (self.solvent_bp_c is None):
+            raise ValueError("solvent and solvent_bp_c go together")
+        return self
+
+
+class Web(StrictModel):
+    speed_m_min: PositiveFloat
+    speed_tolerance_m_min: PositiveFloat
+    speed_ramp_m_min_per_s: PositiveFloat
+    width_mm: PositiveFloat
+    unwind_tension_n: PositiveFloat
+    rewind_tension_n: PositiveFloat
+    tension_tolerance_n: PositiveFloat
+
+
+class Coat(StrictModel):
+    station: str
+    layer: str
+    flow_ml_min: PositiveFloat
+    flow_tolerance_ml_min: PositiveFloat
+    width_mm: PositiveFloat
+    solids_wt_pct: Annotated[float, Field(gt=0.0, le=100.0)]
+    solution_density_g_cm3: PositiveFloat
+    film_density_g_cm3: PositiveFloat
+
+
+class ZoneSetpoint(StrictModel):
+    zone: str
+    temperature_c: Celsius
+    tolerance_c: PositiveFloat
+
+
+class Step(StrictModel):
+    """A piece of the thermal program the web must see, laid onto oven zones.
+
+    ``hold``: the web stays at ``temperature_c`` for at least ``time_min`` while it
+    crosses ``zones``. ``ramp``: the web is heated to ``temperature_c`` over at
+    least ``time_min`` (a maximum heating rate) across ``zones`` at stepped setpoints.
+    """
+
+    kind: Literal["hold", "ramp"]
+    zones: list[str] = Field(min_length=1)
+    temperature_c: Celsius
+    time_min: PositiveFloat
+    note: str = ""
+
+
+class Oven(StrictModel):
+    station: str
+    purpose: Literal["dry", "predry", "cure"]
+    atmosphere: Atmosphere
+    ramp_c_per_min: PositiveFloat
+    zones: list[ZoneSetpoint] = Field(min_length=1)
+    steps: list[Step] = Field(default_factory=list)
+    n2_flow_slm: PositiveFloat | None = None
+    o2_limit_ppm: PositiveFloat | None = None
+
+    def zone(self, name: str) -> ZoneSetpoint | None:
+        return next((z for z in self.zones if z.zone == name), None)
+
+    @model_validator(mode="after")
+    def _zones(self) -> Oven:
+        names = [z.zone for z in self.zones]
+        if len(set(names)) != len(names):
+            raise ValueError("zone setpoints repeat a zone")
+        for i, step in enumerate(self.steps):
+            missing = [z for z in step.zones if z not in names]
+            if missing:
+                raise ValueError(f"steps[{i}] names zones without a setpoint here: {missing}")
+        return self
+
+
+class Sputter(StrictModel):
+    station: str
+    power_kw: PositiveFloat
+    power_tolerance_kw: PositiveFloat
+    ar_flow_sccm: PositiveFloat
+    pressure_pa: PositiveFloat
+    target_thickness_um: PositiveFloat
+    width_mm: PositiveFloat
+
+
+class Press(StrictModel):
+    station: str
+    temperature_c: Celsius
+    temperature_tolerance_c: PositiveFloat
+    temperature_ramp_c_per_min: PositiveFloat
+    roll_load_kg: PositiveFloat
+    roll_load_tolerance_kg: PositiveFloat
+    roll_load_ramp_kg_per_s: PositiveFloat
+
+
+class Recipe(StrictModel):
+    recipe: RecipeInfo
+    material: Material
+    web: Web
+    coats: list[Coat] = Field(default_factory=list)
+    ovens: list[Oven] = Field(default_factory=list)
+    sputter: Sputter | None = None
+    press: Press | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Recipe:
+        listed = self.recipe.stations
+        if len(set(listed)) != len(listed):
+            raise ValueError("recipe.stations repeats a station")
+        used = self.used_stations()
+        missing = [s for s in used if s not in listed]
+        if missing:
+            raise ValueError(f"sections use stations not listed in recipe.stations: {missing}")
+        layers = {layer.name for layer in self.material.layers}
+        for coat in self.coats:
+            if coat.layer not in layers:
+                raise ValueError(
+                    f"coat at {coat.station} names layer {coat.layer!r}, "
+                    f"not among material.layers {sorted(layers)}"
+                )
+        return self
+
+    def used_stations(self) -> list[str]:
+        used = [c.station for c in self.coats] + [o.station for o in self.ovens]
+        if self.sputter:
+            used.append(self.sputter.station)
+        if self.press:
+            used.append(self.press.station)
+        return used
+
+
+def load_recipe(path: Path) -> Recipe:
+    return load_model(path, Recipe)
