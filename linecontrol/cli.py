@@ -38,10 +38,12 @@ def _recipe_check(args: argparse.Namespace) -> int:
             recipe = load_recipe(path)
         except InputFileError as exc:
             status = EXIT_BAD_INPUT
-            results.append({"file": str(path), "ok": False,
-                            "problems": [p.__dict__ for p in exc.problems]})
-            texts.append("\n".join([f"{path}: cannot be checked"]
-                                   + [f"  ✗ {p}" for p in exc.problems]))
+            results.append(
+                {"file": str(path), "ok": False, "problems": [p.__dict__ for p in exc.problems]}
+            )
+            texts.append(
+                "\n".join([f"{path}: cannot be checked"] + [f"  ✗ {p}" for p in exc.problems])
+            )
             continue
         report = check(recipe, line)
         if not report.ok and status == EXIT_OK:
@@ -72,8 +74,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="Exit 0: no errors; 1: a recipe violates a rule; 2: a file cannot be read.",
     )
     chk.add_argument("files", nargs="+", type=Path, metavar="FILE")
-    chk.add_argument("--line", type=Path, default=DEFAULT_LINE, metavar="CONFIG",
-                     help=f"line config (default: the embedded {DEFAULT_LINE.name})")
+    chk.add_argument(
+        "--line",
+        type=Path,
+        default=DEFAULT_LINE,
+        metavar="CONFIG",
+        help=f"line config (default: the embedded {DEFAULT_LINE.name})",
+    )
     chk.add_argument("--json", action="store_true", help="machine-readable output")
     chk.set_defaults(func=_recipe_check)
     return parser

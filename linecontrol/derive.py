@@ -7,6 +7,7 @@ thickness. Relations from ``PROCESS.md`` ("Relations that link the numbers").
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -71,21 +72,30 @@ class Derived:
         return asdict(self)
 
 
+def div(a: float, b: float) -> float:
+    """a / b for the positive quantities of a recipe, where a denominator that
+    underflowed to zero (a subnormal width) gives infinity, which every window
+    check then rejects, instead of raising."""
+    if b == 0.0:
+        return math.inf if a > 0 else math.nan
+    return a / b
+
+
 def linear_pressure_kg_cm(load_kg: float, width_mm: float) -> float:
-    return load_kg / (width_mm / 10.0)
+    return div(load_kg, width_mm / 10.0)
 
 
 def areal_pressure_mpa(load_kg: float, width_mm: float, contact_mm: float) -> float:
-    return load_kg * G / (width_mm * contact_mm)
+    return div(load_kg * G, width_mm * contact_mm)
 
 
 def wet_thickness_um(flow_ml_min: float, width_mm: float, speed_m_min: float) -> float:
     # ml = cm³; width in cm, speed in cm/min → cm of wet film; x 1e4 → µm.
-    return flow_ml_min / ((width_mm / 10.0) * (speed_m_min * 100.0)) * 1e4
+    return div(flow_ml_min, (width_mm / 10.0) * (speed_m_min * 100.0)) * 1e4
 
 
 def sputter_thickness_um(rate_nm_m_min_per_kw: float, power_kw: float, speed_m_min: float) -> float:
-    return rate_nm_m_min_per_kw * power_kw / speed_m_min / 1000.0
+    return div(rate_nm_m_min_per_kw * power_kw, speed_m_min) / 1000.0
 
 
 def derive(recipe: Recipe, line: LineConfig) -> Derived:
@@ -117,7 +127,7 @@ def derive(recipe: Recipe, line: LineConfig) -> Derived:
             if z is None:
                 continue
             zones.append(
-                ZoneResidence(st.name, z.name, z.length_m, sp.temperature_c, z.length_m / speed)
+                ZoneResidence(st.name, z.name, z.length_m, sp.temperature_c, div(z.length_m, speed))
             )
         for i, step in enumerate(oven.steps):
             found = [st.zone(name) for name in step.zones]
@@ -133,8 +143,8 @@ def derive(recipe: Recipe, line: LineConfig) -> Derived:
                     required_min=step.time_min,
                     zones=tuple(step.zones),
                     length_m=length,
-                    residence_min=length / speed,
-                    max_speed_m_min=length / step.time_min,
+                    residence_min=div(length, speed),
+                    max_speed_m_min=div(length, step.time_min),
                 )
             )
     out["zones"] = zones

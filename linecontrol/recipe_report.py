@@ -41,8 +41,10 @@ def report_text(file: str, line_name: str, line_file: str, report: Report) -> st
         speed += f" (ovens allow at most {fmt(d.max_speed_m_min)} m/min, set by {d.limiting_step})"
     out.append(f"    line speed          {speed}")
     if d.linear_pressure_kg_cm is not None:
-        out.append(f"    linear pressure     {fmt(d.linear_pressure_kg_cm)} kg/cm "
-                   f"= {fmt(d.linear_pressure_n_mm)} N/mm")
+        out.append(
+            f"    linear pressure     {fmt(d.linear_pressure_kg_cm)} kg/cm "
+            f"= {fmt(d.linear_pressure_n_mm)} N/mm"
+        )
         if d.areal_pressure_mpa is not None:
             out.append(f"    areal pressure      {fmt(d.areal_pressure_mpa)} MPa")
         else:
@@ -51,19 +53,25 @@ def report_text(file: str, line_name: str, line_file: str, report: Report) -> st
         out.append(f"    sputtered Cu        {fmt(d.sputter_thickness_um)} µm")
     for c in d.coats:
         target = f" (target {fmt(c.target_cured_um)})" if c.target_cured_um is not None else ""
-        out.append(f"    coat {c.station:<14} {c.layer}: wet {fmt(c.wet_um)} µm, "
-                   f"cured ≈ {fmt(c.cured_estimate_um)} µm{target}")
+        out.append(
+            f"    coat {c.station:<14} {c.layer}: wet {fmt(c.wet_um)} µm, "
+            f"cured ≈ {fmt(c.cured_estimate_um)} µm{target}"
+        )
     if d.zones:
         out.append("    residence per zone")
         for z in d.zones:
-            out.append(f"      {z.oven:<10} {z.zone:<6} {fmt(z.setpoint_c):>6} °C "
-                       f"{fmt(z.length_m):>5} m  {fmt(z.residence_min):>7} min")
+            out.append(
+                f"      {z.oven:<10} {z.zone:<6} {fmt(z.setpoint_c):>6} °C "
+                f"{fmt(z.length_m):>5} m  {fmt(z.residence_min):>7} min"
+            )
     if d.steps:
         out.append("    thermal steps")
         for s in d.steps:
-            out.append(f"      {s.oven:<10} [{s.index}] {s.kind:<4} {fmt(s.temperature_c):>6} °C "
-                       f"needs {fmt(s.required_min)} min, gets {fmt(s.residence_min)} min "
-                       f"over {'+'.join(s.zones)}; max speed {fmt(s.max_speed_m_min)} m/min")
+            out.append(
+                f"      {s.oven:<10} [{s.index}] {s.kind:<4} {fmt(s.temperature_c):>6} °C "
+                f"needs {fmt(s.required_min)} min, gets {fmt(s.residence_min)} min "
+                f"over {'+'.join(s.zones)}; max speed {fmt(s.max_speed_m_min)} m/min"
+            )
     out += _violations("errors", report.errors, "✗")
     out += _violations("warnings", report.warnings, "!")
     verdict = "PASS" if report.ok else "FAIL"

@@ -1,0 +1,111 @@
+"""Bad recipe and line files: one clear message each, naming file, field and line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from linecontrol.errors import InputFileError
+from linecontrol.line import load_line
+from linecontrol.paths import DEFAULT_LINE, RECIPES
+from linecontrol.recipe import load_recipe
+
+BASE = (RECIPES / "001-ex2.toml").read_text()
+
+
+def write(tmp_path: Path, text: str, name: str = "r.toml") -> Path:
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+def problems(path: Path, loader=load_recipe) -> list[str]:  # type: ignore[no-untyped-def]
+    with pytest.raises(InputFileError) as info:
+        loader(path)
+    return [str(p) for p in info.value.problems]
+
+
+def test_toml_syntax_error_names_file_and_line(tmp_path: Path) -> None:
+    text = BASE.replace("speed_m_min = 0.3", "speed_m_min = = 0.3")
+    line_no = text.splitlines().index("speed_m_min = = 0.3") + 1
+    p = write(tmp_path, text)
+    [msg] = problems(p)
+    assert msg.startswith(f"{p}:{line_no}: TOML syntax error")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field", "fragment"),
+    [
+        ("roll_load_kg = 3500.0", "roll_load_kgs = 3500.0", "press.roll_load_kgs", "unknown key"),
+        ("roll_load_kg = 3500.0", "", "press.roll_load_kg", "required field is missing"),
+        ("roll_load_kg = 3500.0", 'roll_load_kg = "3500"', "press.roll_load_kg", "valid number"),
+        ("roll_load_kg = 3500.0", "roll_load_kg = true", "press.roll_load_kg", "valid number"),
+        ("roll_load_kg = 3500.0", "roll_load_kg = nan", "press.roll_load_kg", "finite number"),
+        ("roll_load_kg = 3500.0", "roll_load_kg = inf", "press.roll_load_kg", "finite number"),
+        ("roll_load_kg = 3500.0", "roll_load_kg = -inf", "press.roll_load_kg", "finite number"),
+        ("roll_load_kg = 3500.0", "roll_load_kg = -3500.0", "press.roll_load_kg", "greater than 0"),
+        (
+            "foil_thickness_um = 35.0",
+            "foil_thickness_um = -35.0",
+            "material.foil_thickness_um",
+            "greater than 0",
+        ),
+        (
+            "cured_thickness_um = 24.0",
+            "cured_thickness_um = 0.0",
+            "material.layers[0].cured_thickness_um",
+            "greater than 0",
+        ),
+        ('route = "cast-laminate"', 'route = "cast-laminat"', "recipe.route", "'cast-laminate'"),
+        ("width_mm = 500.0", "width_mm = [500.0]", "web.width_mm", "got a list"),
+        ("[press]", "[presser]", "presser", "unknown key"),
+    ],
+)
+def test_bad_field_gets_one_clear_message(
+    tmp_path: Path, old: str, new: str, field: str, fragment: str
+) -> None:
+    assert old in BASE
+    p = write(tmp_path, BASE.replace(old, new, 1))
+    msgs = problems(p)
+    hits = [m for m in msgs if m.startswith(f"{p}: {field}: ")]
+    assert hits, msgs
+    assert fragment in hits[0], hits[0]
+    assert "Traceback" not in "\n".join(msgs)
+
+
+def test_unknown_station_is_a_rule_error_not_a_crash(tmp_path: Path) -> None:
+    from linecontrol.rules import check
+
+    text = BASE.replace('station = "press"', 'station = "nip"').replace(
+        '["unwind", "press", "rewind"]', '["unwind", "nip", "rewind"]'
+    )
+    report = check(load_recipe(write(tmp_path, text)), load_line(DEFAULT_LINE))
+    msgs = [v.message for v in report.errors]
+    assert any(
+        m.startswith("recipe.stations[1] = nip: must be one of the line's stations") for m in msgs
+    )
+
+
+def test_unreadable_and_non_utf8_files(tmp_path: Path) -> None:
+    [msg] = problems(tmp_path / "missing.toml")
+    assert "cannot read file" in msg
+    p = tmp_path / "bin.toml"
+    p.write_bytes(b"\xff\xfe\x00garbage")
+    [msg] = problems(p)
+    assert "not UTF-8" in msg
+
+
+def test_line_config_errors_name_the_field(tmp_path: Path) -> None:
+    text = DEFAULT_LINE.read_text().replace("roll_diameter_mm = 350.0", "roll_diameter_mm = nan")
+    msgs = problems(write(tmp_path, text, "line.toml"), load_line)
+    assert any("stations[9].roll_diameter_mm: must be a finite number" in m for m in msgs), msgs
+    text = DEFAULT_LINE.read_text().replace('kind = "press"', 'kind = "pres"')
+    msgs = problems(write(tmp_path, text, "line.toml"), load_line)
+    assert any("stations[9]" in m and "'press'" in m for m in msgs), msgs
+
+
+def test_line_out_of_web_order_is_refused(tmp_path: Path) -> None:
+    text = DEFAULT_LINE.read_text().replace("distance_m = 50.0", "distance_m = 5.0")
+    [msg] = problems(write(tmp_path, text, "line.toml"), load_line)
+    assert "web order" in msg and "press (5.0 m)" in msg

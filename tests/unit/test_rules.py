@@ -1,0 +1,445 @@
+"""Every rule at its edges: inside, on, and just outside its window."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from linecontrol.rules import RULES
+from tests.recipe_helpers import DELETE, line_dict, put, recipe_dict, rule_ids, run
+
+CURE = "ovens[station=cure_oven]"
+D1 = "ovens[station=dryer_1]"
+PRESS_LINE = "stations[name=press]"
+
+
+def cure_hold(temp: float) -> list[tuple[str, Any]]:
+    """001-ex1 with its cure hold (zones C07-C10) at ``temp``."""
+    edits: list[tuple[str, Any]] = [(f"{CURE}.steps[1].temperature_c", temp)]
+    edits += [(f"{CURE}.zones[zone=C{i:02d}].temperature_c", temp) for i in range(7, 11)]
+    return edits
+
+
+# (rule id, recipe, recipe edits, line edits, expect the rule to fire)
+CASES: list[tuple[str, str, list[tuple[str, Any]], list[tuple[str, Any]], bool]] = [
+    # press.temp_vs_tg: Tg 300 → 330..550 (001)
+    ("press.temp_vs_tg", "001-ex1", [("press.temperature_c", 400.0)], [], False),
+    ("press.temp_vs_tg", "001-ex1", [("press.temperature_c", 330.0)], [], False),
+    ("press.temp_vs_tg", "001-ex1", [("press.temperature_c", 329.9)], [], True),
+    ("press.temp_vs_tg", "001-ex1", [("press.temperature_c", 550.0)], [], False),
+    ("press.temp_vs_tg", "001-ex1", [("press.temperature_c", 550.1)], [], True),
+    ("press.temp_vs_tg", "004-ex1", [("press.temperature_c", 200.0)], [], False),  # route 001 only
+    # press.thermoplastic_surface
+    ("press.thermoplastic_surface", "001-ex1", [("material.surface_tg_c", DELETE)], [], True),
+    ("press.thermoplastic_surface", "001-ex1", [], [], False),
+    ("press.thermoplastic_surface", "003-coated-resin", [], [], False),
+    # press.linear_pressure: 300 mm → 150..30000 kg
+    ("press.linear_pressure", "001-ex1", [("press.roll_load_kg", 150.0)], [], False),
+    ("press.linear_pressure", "001-ex1", [("press.roll_load_kg", 149.9)], [], True),
+    ("press.linear_pressure", "001-ex1", [("press.roll_load_kg", 30000.0)], [], False),
+    ("press.linear_pressure", "001-ex1", [("press.roll_load_kg", 30000.1)], [], True),
+    # press.roll_diameter: 20..500 mm (line)
+    ("press.roll_diameter", "001-ex1", [], [(f"{PRESS_LINE}.roll_diameter_mm", 20.0)], False),
+    ("press.roll_diameter", "001-ex1", [], [(f"{PRESS_LINE}.roll_diameter_mm", 19.9)], True),
+    ("press.roll_diameter", "001-ex1", [], [(f"{PRESS_LINE}.roll_diameter_mm", 500.0)], False),
+    ("press.roll_diameter", "001-ex1", [], [(f"{PRESS_LINE}.roll_diameter_mm", 500.1)], True),
+    # line.speed: 0.01..20 m/min (001)
+    ("line.speed", "001-ex2", [("web.speed_m_min", 0.01)], [], False),
+    ("line.speed", "001-ex2", [("web.speed_m_min", 0.0099)], [], True),
+    ("line.speed", "001-ex2", [("web.speed_m_min", 20.0)], [], False),
+    ("line.speed", "001-ex2", [("web.speed_m_min", 20.01)], [], True),
+    # equip.speed: the line's 0.05..10 m/min
+    ("equip.speed", "001-ex2", [("web.speed_m_min", 0.05)], [], False),
+    ("equip.speed", "001-ex2", [("web.speed_m_min", 0.049)], [], True),
+    ("equip.speed", "001-ex2", [("web.speed_m_min", 10.0)], [], False),
+    ("equip.speed", "001-ex2", [("web.speed_m_min", 10.01)], [], True),
+    # press.temp_window_tpi: 300..350 °C, route 004 only
+    ("press.temp_window_tpi", "004-ex1", [("press.temperature_c", 300.0)], [], False),
+    ("press.temp_window_tpi", "004-ex1", [("press.temperature_c", 299.9)], [], True),
+    ("press.temp_window_tpi", "004-ex1", [("press.temperature_c", 350.0)], [], False),
+    ("press.temp_window_tpi", "004-ex1", [("press.temperature_c", 350.1)], [], True),
+    ("press.temp_window_tpi", "001-ex1", [("press.temperature_c", 400.0)], [], False),
+    # tpi.tg: 250..400 (001)
+    (
+        "tpi.tg",
+        "001-ex2",
+        [("material.surface_tg_c", 250.0), ("press.temperature_c", 300.0)],
+        [],
+        False,
+    ),
+    (
+        "tpi.tg",
+        "001-ex2",
+        [("material.surface_tg_c", 249.9), ("press.temperature_c", 300.0)],
+        [],
+        True,
+    ),
+    (
+        "tpi.tg",
+        "001-ex2",
+        [("material.surface_tg_c", 400.0), ("press.temperature_c", 440.0)],
+        [],
+        False,
+    ),
+    (
+        "tpi.tg",
+        "001-ex2",
+        [("material.surface_tg_c", 400.1), ("press.temperature_c", 440.0)],
+        [],
+        True,
+    ),
+    # tpi.tg_004: 200..250 (004)
+    ("tpi.tg_004", "004-ex1", [("material.surface_tg_c", 200.0)], [], False),
+    ("tpi.tg_004", "004-ex1", [("material.surface_tg_c", 199.9)], [], True),
+    ("tpi.tg_004", "004-ex1", [("material.surface_tg_c", 250.0)], [], False),
+    ("tpi.tg_004", "004-ex1", [("material.surface_tg_c", 250.1)], [], True),
+    # cure.temperature: peak hold 200..450 (001)
+    ("cure.temperature", "001-ex1", cure_hold(450.0), [], False),
+    ("cure.temperature", "001-ex1", cure_hold(450.1), [], True),
+    (
+        "cure.temperature",
+        "001-ex1",
+        [(f"{CURE}.zones[zone=C{i:02d}].temperature_c", 150.0) for i in range(1, 7)]
+        + cure_hold(200.0),
+        [],
+        False,
+    ),
+    (
+        "cure.temperature",
+        "001-ex1",
+        [(f"{CURE}.zones[zone=C{i:02d}].temperature_c", 150.0) for i in range(1, 7)]
+        + cure_hold(199.9),
+        [],
+        True,
+    ),
+    # cure.temperature_003: 200..400 (003)
+    ("cure.temperature_003", "003-coated-resin", [], [], False),
+    (
+        "cure.temperature_003",
+        "003-coated-resin",
+        [(f"{CURE}.steps[1].temperature_c", 400.1)]
+        + [(f"{CURE}.zones[zone=C{i:02d}].temperature_c", 400.1) for i in range(4, 11)],
+        [],
+        True,
+    ),
+    # cure.atmosphere
+    ("cure.atmosphere", "001-ex1", [(f"{CURE}.atmosphere", "air")], [], True),
+    ("cure.atmosphere", "001-ex1", [(f"{CURE}.atmosphere", "vacuum")], [], False),
+    ("cure.atmosphere", "001-ex1", [(f"{CURE}.atmosphere", "ar")], [], False),
+    # dry.atmosphere (warning, 001 route)
+    ("dry.atmosphere", "001-ex1", [(f"{D1}.atmosphere", "air")], [], True),
+    ("dry.atmosphere", "004-ex1", [], [], False),
+    # dry.below_bp: DMAc 165 °C, strictly below
+    (
+        "dry.below_bp",
+        "001-ex1",
+        [
+            (f"{D1}.zones[zone=D1-1].temperature_c", 164.9),
+            (f"{D1}.zones[zone=D1-2].temperature_c", 164.9),
+            (f"{D1}.steps[0].temperature_c", 164.9),
+        ],
+        [],
+        False,
+    ),
+    (
+        "dry.below_bp",
+        "001-ex1",
+        [
+            (f"{D1}.zones[zone=D1-1].temperature_c", 165.0),
+            (f"{D1}.zones[zone=D1-2].temperature_c", 165.0),
+            (f"{D1}.steps[0].temperature_c", 165.0),
+        ],
+        [],
+        True,
+    ),
+    (
+        "dry.below_bp",
+        "001-ex1",
+        [("material.solvent", DELETE), ("material.solvent_bp_c", DELETE)],
+        [],
+        True,
+    ),
+    # predry.window: NMP 202 → 72..132
+    (
+        "predry.window",
+        "003-coated-resin",
+        [(f"{D1}.zones[zone=D1-1].temperature_c", 72.0)],
+        [],
+        False,
+    ),
+    (
+        "predry.window",
+        "003-coated-resin",
+        [(f"{D1}.zones[zone=D1-1].temperature_c", 71.9)],
+        [],
+        True,
+    ),
+    (
+        "predry.window",
+        "003-coated-resin",
+        [(f"{D1}.zones[zone=D1-1].temperature_c", 132.0)],
+        [],
+        False,
+    ),
+    (
+        "predry.window",
+        "003-coated-resin",
+        [(f"{D1}.zones[zone=D1-1].temperature_c", 132.1)],
+        [],
+        True,
+    ),
+    # sputter.thickness: 0.01..5 µm (000); target and rate x power ÷ speed
+    ("sputter.thickness", "000-sputter-fusion", [("sputter.target_thickness_um", 5.0)], [], False),
+    ("sputter.thickness", "000-sputter-fusion", [("sputter.target_thickness_um", 5.01)], [], True),
+    ("sputter.thickness", "000-sputter-fusion", [("sputter.target_thickness_um", 0.01)], [], False),
+    (
+        "sputter.thickness",
+        "000-sputter-fusion",
+        [("sputter.target_thickness_um", 0.0099)],
+        [],
+        True,
+    ),
+    ("sputter.thickness", "000-sputter-fusion", [("sputter.power_kw", 0.1)], [], False),  # 0.01 µm
+    ("sputter.thickness", "000-sputter-fusion", [("sputter.power_kw", 0.099)], [], True),
+    ("sputter.matches_target", "000-sputter-fusion", [("sputter.power_kw", 11.0)], [], False),
+    ("sputter.matches_target", "000-sputter-fusion", [("sputter.power_kw", 11.2)], [], True),
+    # fuse.pressure: ≥ 1 MPa over 500 mm x 10 mm → 509.86 kg (000)
+    ("fuse.pressure", "000-sputter-fusion", [("press.roll_load_kg", 510.0)], [], False),
+    ("fuse.pressure", "000-sputter-fusion", [("press.roll_load_kg", 509.0)], [], True),
+    (
+        "fuse.pressure",
+        "000-sputter-fusion",
+        [],
+        [(f"{PRESS_LINE}.nip_contact_width_mm", DELETE)],
+        True,
+    ),
+    # fuse.temp_vs_tg: ≥ Tg + 30 = 270 (000)
+    ("fuse.temp_vs_tg", "000-sputter-fusion", [("press.temperature_c", 270.0)], [], False),
+    ("fuse.temp_vs_tg", "000-sputter-fusion", [("press.temperature_c", 269.9)], [], True),
+    # o2.limit: ≤ 100 ppm, stated, with a purge flow
+    ("o2.limit", "001-ex1", [(f"{CURE}.o2_limit_ppm", 100.0)], [], False),
+    ("o2.limit", "001-ex1", [(f"{CURE}.o2_limit_ppm", 100.1)], [], True),
+    ("o2.limit", "001-ex1", [(f"{CURE}.o2_limit_ppm", DELETE)], [], True),
+    ("o2.limit", "001-ex1", [(f"{CURE}.n2_flow_slm", DELETE)], [], True),
+    # coat.solids: 1..50 (001), 10..30 (004)
+    ("coat.solids", "001-ex1", [("coats[0].solids_wt_pct", 50.0)], [], False),
+    ("coat.solids", "001-ex1", [("coats[0].solids_wt_pct", 50.1)], [], True),
+    ("coat.solids", "001-ex1", [("coats[0].solids_wt_pct", 1.0)], [], False),
+    ("coat.solids", "001-ex1", [("coats[0].solids_wt_pct", 0.99)], [], True),
+    ("coat.solids_004", "004-ex1", [("coats[0].solids_wt_pct", 30.0)], [], False),
+    ("coat.solids_004", "004-ex1", [("coats[0].solids_wt_pct", 30.1)], [], True),
+    ("coat.solids_004", "004-ex1", [("coats[0].solids_wt_pct", 10.0)], [], False),
+    ("coat.solids_004", "004-ex1", [("coats[0].solids_wt_pct", 9.9)], [], True),
+    # coat.layer_thickness_004: low-CTE 15..50, thermoplastic 1..5
+    (
+        "coat.layer_thickness_004",
+        "004-ex1",
+        [("material.layers[0].cured_thickness_um", 50.0)],
+        [],
+        False,
+    ),
+    (
+        "coat.layer_thickness_004",
+        "004-ex1",
+        [("material.layers[0].cured_thickness_um", 50.1)],
+        [],
+        True,
+    ),
+    (
+        "coat.layer_thickness_004",
+        "004-ex1",
+        [("material.layers[1].cured_thickness_um", 1.0)],
+        [],
+        False,
+    ),
+    (
+        "coat.layer_thickness_004",
+        "004-ex1",
+        [("material.layers[1].cured_thickness_um", 0.9)],
+        [],
+        True,
+    ),
+    # coat.matches_target: ±10 % of the target cured thickness
+    ("coat.matches_target", "001-ex1", [("coats[0].flow_ml_min", 13.257 * 1.09)], [], False),
+    ("coat.matches_target", "001-ex1", [("coats[0].flow_ml_min", 13.257 * 1.11)], [], True),
+    # line.residence: the cure ramp (12 m, 60 min) allows 0.2 m/min
+    ("line.residence", "001-ex1", [("web.speed_m_min", 0.2)], [], False),
+    ("line.residence", "001-ex1", [("web.speed_m_min", 0.201)], [], True),
+    # equipment limits
+    ("equip.tension", "001-ex1", [("web.unwind_tension_n", 400.0)], [], False),
+    ("equip.tension", "001-ex1", [("web.unwind_tension_n", 400.1)], [], True),
+    ("equip.tension", "001-ex1", [("web.rewind_tension_n", 400.1)], [], True),
+    ("equip.oven", "001-ex1", cure_hold(450.0), [], False),
+    ("equip.oven", "001-ex1", cure_hold(450.5), [], True),
+    ("equip.oven", "001-ex1", [(f"{CURE}.n2_flow_slm", 500.1)], [], True),
+    (
+        "equip.oven",
+        "001-ex1",
+        [],
+        [
+            ("stations[name=dryer_1].inert_capable", False),
+            ("stations[name=dryer_1].max_n2_flow_slm", DELETE),
+        ],
+        True,
+    ),
+    ("equip.coater", "001-ex1", [("coats[0].width_mm", 300.1)], [], True),  # wider than the web
+    ("equip.coater", "001-ex1", [("coats[0].flow_ml_min", 500.1)], [], True),
+    ("equip.coater", "001-ex1", [("coats[0].flow_ml_min", 500.0)], [], False),
+    ("equip.sputter", "000-sputter-fusion", [("sputter.power_kw", 20.0)], [], False),
+    ("equip.sputter", "000-sputter-fusion", [("sputter.power_kw", 20.1)], [], True),
+    ("equip.sputter", "000-sputter-fusion", [("sputter.ar_flow_sccm", 500.1)], [], True),
+    ("equip.press", "001-ex2", [("press.roll_load_kg", 40000.0)], [], False),
+    ("equip.press", "001-ex2", [("press.roll_load_kg", 40000.1)], [], True),
+    ("equip.press", "001-ex2", [("press.temperature_c", 450.1)], [], True),
+    ("equip.press", "001-ex2", [("web.width_mm", 1000.1)], [], True),
+    # structure: stations, route, zones
+    (
+        "recipe.stations",
+        "001-ex2",
+        [("recipe.stations", ["unwind", "nip", "rewind"]), ("press.station", "nip")],
+        [],
+        True,
+    ),
+    ("recipe.stations", "001-ex2", [("recipe.stations", ["press", "unwind", "rewind"])], [], True),
+    (
+        "recipe.stations",
+        "001-ex2",
+        [("recipe.stations", ["unwind", "sputter", "press", "rewind"])],
+        [],
+        True,
+    ),
+    (
+        "recipe.stations",
+        "001-ex2",
+        [("recipe.stations", ["unwind", "coater_1", "rewind"]), ("press.station", "coater_1")],
+        [],
+        True,
+    ),
+    ("recipe.route", "001-ex1", [("recipe.route", "coated-resin")], [], True),
+    (
+        "recipe.route",
+        "000-sputter-fusion",
+        [("sputter", DELETE), ("recipe.stations", ["unwind", "press", "rewind"])],
+        [],
+        True,
+    ),
+    (
+        "recipe.zones",
+        "001-ex1",
+        [
+            ("ovens[station=dryer_2].steps[0].zones", ["D2-1"]),
+            ("ovens[station=dryer_2].zones[zone=D2-2].zone", "D9-9"),
+        ],
+        [],
+        True,
+    ),
+    ("recipe.zones", "001-ex1", [(f"{CURE}.zones[zone=C09].temperature_c", 340.0)], [], True),
+    ("recipe.zones", "001-ex1", [(f"{CURE}.zones[zone=C02].temperature_c", 100.0)], [], True),
+    ("recipe.zones", "001-ex1", [(f"{CURE}.steps[1].zones", ["C07", "C09", "C10"])], [], True),
+]
+
+
+def _case_id(case: tuple[str, str, list[Any], list[Any], bool]) -> str:
+    rule, recipe, edits, ledits, fires = case
+    what = ",".join(
+        f"{p.split('.')[-1]}={v if v is not DELETE else 'del'}" for p, v in edits + ledits
+    )
+    return f"{rule}|{recipe}|{what}|{'fires' if fires else 'quiet'}"
+
+
+@pytest.mark.parametrize("case", CASES, ids=[_case_id(c) for c in CASES])
+def test_rule_edges(
+    case: tuple[str, str, list[tuple[str, Any]], list[tuple[str, Any]], bool],
+) -> None:
+    rule, name, edits, line_edits, fires = case
+    recipe = recipe_dict(name)
+    for path, value in edits:
+        recipe = put(recipe, path, value)
+    line = line_dict()
+    for path, value in line_edits:
+        line = put(line, path, value)
+    report = run(recipe, line)
+    assert (rule in rule_ids(report)) is fires, [v.message for v in report.violations]
+
+
+def test_every_rule_has_edge_cases() -> None:
+    tested_fire = {c[0] for c in CASES if c[4]}
+    tested_quiet = {c[0] for c in CASES if not c[4]}
+    ids = {r.id for r in RULES}
+    assert ids - tested_fire == set(), "rules with no case that makes them fire"
+    assert (
+        ids - tested_quiet - {"recipe.stations", "recipe.route", "recipe.zones", "equip.tension"}
+        <= set()
+    )
+
+
+def test_process_table_rules_are_implemented() -> None:
+    # The table of PROCESS.md "Process windows", one id each (tpi.tg split by route).
+    table = {
+        "press.temp_vs_tg",
+        "press.linear_pressure",
+        "press.roll_diameter",
+        "line.speed",
+        "press.temp_window_tpi",
+        "cure.temperature",
+        "cure.atmosphere",
+        "dry.below_bp",
+        "predry.window",
+        "sputter.thickness",
+        "fuse.pressure",
+        "tpi.tg",
+        "tpi.tg_004",
+        "o2.limit",
+    }
+    assert table <= {r.id for r in RULES}
+
+
+def test_every_rule_cites_a_source_and_has_a_unique_id() -> None:
+    ids = [r.id for r in RULES]
+    assert len(ids) == len(set(ids))
+    for r in RULES:
+        assert r.source.strip(), r.id
+        assert r.severity in ("error", "warning")
+
+
+def test_violation_names_field_value_window_and_source() -> None:
+    report = run(put(recipe_dict("001-ex1"), "press.temperature_c", 280.0))
+    [v] = [v for v in report.violations if v.rule == "press.temp_vs_tg"]
+    assert v.message == (
+        "press.temperature_c = 280: must be between Tg + 30 = 330 and Tg + 250 = 550 °C "
+        "(001, heated roll press paragraph: about 30 to 250 °C higher than Tg)"
+    )
+    assert (v.field, v.value, v.severity) == ("press.temperature_c", 280.0, "error")
+
+
+def test_too_fast_names_the_zone_and_the_maximum_speed() -> None:
+    report = run(put(recipe_dict("004-ex1"), "web.speed_m_min", 0.6))
+    msgs = [v.message for v in report.violations if v.rule == "line.residence"]
+    assert any(
+        "at most 0.5 m/min" in m and "C01+C02+C03+C04+C05" in m and "180 °C" in m for m in msgs
+    ), msgs
+    assert report.derived.max_speed_m_min == pytest.approx(0.5)
+
+
+def test_derived_values_001_table1() -> None:
+    # Table 1: 1,500 kg over 300 mm = 50 kg/cm; 30,800 kg over 800 mm = 385 kg/cm.
+    d1 = run(recipe_dict("001-ex1")).derived
+    assert d1.linear_pressure_kg_cm == pytest.approx(50.0)
+    assert d1.linear_pressure_n_mm == pytest.approx(50.0 * 0.980665)
+    assert d1.areal_pressure_mpa == pytest.approx(1500 * 9.80665 / (300 * 10))
+    assert run(recipe_dict("001-ex3")).derived.linear_pressure_kg_cm == pytest.approx(385.0)
+    assert run(recipe_dict("001-ex2")).derived.linear_pressure_kg_cm == pytest.approx(70.0)
+    # residence at 0.2 m/min in a 2 m zone is 10 min
+    assert all(z.residence_min == pytest.approx(10.0) for z in d1.zones)
+    cure_ramp = next(s for s in d1.steps if s.oven == "cure_oven" and s.kind == "ramp")
+    assert cure_ramp.max_speed_m_min == pytest.approx(0.2)
+    coat = d1.coats[0]
+    assert coat.wet_um == pytest.approx(13.257 / (30 * 20) * 1e4)
+    assert coat.cured_estimate_um == pytest.approx(24.0, rel=1e-3)
+
+
+def test_derived_sputter_thickness() -> None:
+    d = run(recipe_dict("000-sputter-fusion")).derived
+    assert d.sputter_thickness_um == pytest.approx(1.0)  # 100 x 10 ÷ 1 nm
+    assert d.areal_pressure_mpa == pytest.approx(1000 * 9.80665 / 5000)
