@@ -1,0 +1,74 @@
+"""A Modbus instrument: a register map, a link and a unit id (thin async shell).
+
+``poll`` reads the planned blocks (one transaction each) and decodes them into
+engineering values; a channel that cannot be decoded is reported with its error,
+never as a value. ``write_setpoint`` checks the value against the instrument's
+range first (nothing is sent when it is refused), writes it, and verifies it by
+reading it back.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from drivers.errors import CodecError, DriverError, ReadbackMismatch, SetpointError
+from drivers.links import RegisterLink
+from drivers.regmap import Block, RegisterMap
+
+
+@dataclass
+class PollResult:
+    values: dict[str, float | int] = field(default_factory=dict)
+    errors: dict[str, DriverError] = field(default_factory=dict)
+
+
+class ModbusDevice:
+    def __init__(self, name: str, regmap: RegisterMap, link: RegisterLink, unit: int = 1,
+                 *, channels: list[str] | None = None) -> None:
+        self.name = name
+        self.regmap = regmap
+        self.link = link
+        self.unit = unit
+        self.blocks: list[Block] = regmap.plan(channels)
+
+    async def poll(self) -> PollResult:
+        """Read every planned block. A link error (timeout, unreachable, rejected)
+        propagates: the whole device is then without fresh values."""
+        result = PollResult()
+        for block in self.blocks:
+            words = await self.link.read(block.table, block.start, block.count, self.unit)
+            values, errors = block.decode(words)
+            result.values.update(values)
+            for name, exc in errors.items():
+                result.errors[name] = CodecError(f"{name}: {exc}", device=self.name)
+        return result
+
+    async def read(self, name: str) -> float | int:
+        reg = self.regmap[name]
+        words = await self.link.read(reg.table, reg.address, reg.width, self.unit)
+        try:
+            return reg.decode(words)
+        except CodecError as exc:
+            raise CodecError(f"{name}: {exc}", device=self.name) from exc
+
+    async def write_setpoint(self, name: str, value: float) -> float:
+        """Write ``name`` and return the value read back. Raises ``SetpointError``
+        (nothing sent) or ``ReadbackMismatch`` (sent, but the device holds another value)."""
+        reg = self.regmap[name]
+        try:
+            reg.check_write(value)
+            words = reg.encode(value)
+        except SetpointError as exc:
+            raise SetpointError(str(exc), device=self.name) from exc
+        if reg.table != "holding":
+            raise SetpointError(f"{name} is in the {reg.table} table", device=self.name)
+        await self.link.write(reg.address, words, self.unit)
+        back = await self.read(name)
+        # One count of the register's resolution is the tolerance of a scaled integer.
+        tol = reg.scale / 2 + 1e-9 if reg.type != "f32" else abs(value) * 1e-6 + 1e-9
+        if not math.isclose(float(back), float(value), abs_tol=tol):
+            raise ReadbackMismatch(
+                f"{name}: wrote {value:g}, read back {float(back):g}",
+                written=float(value), read=float(back), device=self.name)
+        return float(back)

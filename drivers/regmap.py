@@ -1,0 +1,174 @@
+"""Register maps as data, and the read planner (pure).
+
+A :class:`Register` describes one channel of an instrument: where it lives
+(table and address), how it is encoded (type, scale, word order), its unit, and
+whether and within which range it may be written. A :class:`RegisterMap` is an
+instrument's whole map; :meth:`RegisterMap.plan` groups the channels to read
+into contiguous blocks, so a poll costs one Modbus transaction per block rather
+than one per channel.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from drivers.codec import WIDTH, RegType, WordOrder, decode, decode_bits, encode
+from drivers.errors import CodecError, SetpointError
+
+Table = Literal["holding", "input"]
+Access = Literal["r", "rw"]
+MAX_REGS_PER_READ = 125  # Modbus limit for function codes 3 and 4
+
+
+@dataclass(frozen=True)
+class Register:
+    name: str
+    address: int
+    type: RegType
+    unit: str = ""
+    scale: float = 1.0
+    table: Table = "holding"
+    access: Access = "r"
+    order: WordOrder = "big"
+    min: float | None = None
+    max: float | None = None
+    bits: dict[int, str] = field(default_factory=dict)
+    description: str = ""
+
+    @property
+    def width(self) -> int:
+        return WIDTH[self.type]
+
+    @property
+    def end(self) -> int:
+        return self.address + self.width
+
+    def check_write(self, value: float) -> None:
+        """Refuse a setpoint before sending: not writable, not finite, out of range."""
+        if self.access != "rw":
+            raise SetpointError(f"{self.name} is read-only")
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise SetpointError(f"{self.name}: not a number: {value!r}")
+        if not math.isfinite(value):
+            raise SetpointError(f"{self.name} = {value!r}: non-finite setpoints are refused")
+        lo = -math.inf if self.min is None else self.min
+        hi = math.inf if self.max is None else self.max
+        if not (lo <= value <= hi):
+            raise SetpointError(
+                f"{self.name} = {value:g} {self.unit}: outside the instrument's range "
+                f"{lo:g}..{hi:g} {self.unit}".rstrip())
+
+    def encode(self, value: float) -> list[int]:
+        try:
+            return encode(self.type, value, scale=self.scale, order=self.order)
+        except CodecError as exc:
+            raise SetpointError(f"{self.name}: {exc}") from exc
+
+    def decode(self, words: Sequence[int]) -> float | int:
+        return decode(self.type, words, scale=self.scale, order=self.order)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "table": self.table, "address": self.address,
+            "count": self.width, "type": self.type, "word_order": self.order if self.width == 2
+            else None, "scale": self.scale, "unit": self.unit, "access": self.access,
+            "min": self.min, "max": self.max,
+            "bits": {str(b): n for b, n in self.bits.items()} or None,
+            "description": self.description,
+        }
+
+
+@dataclass(frozen=True)
+class Block:
+    """One read transaction: ``count`` registers of ``table`` from ``start``."""
+
+    table: Table
+    start: int
+    count: int
+    registers: tuple[Register, ...]
+
+    def decode(self, words: Sequence[int]) -> tuple[dict[str, float | int], dict[str, CodecError]]:
+        values: dict[str, float | int] = {}
+        errors: dict[str, CodecError] = {}
+        for reg in self.registers:
+            off = reg.address - self.start
+            try:
+                values[reg.name] = reg.decode(words[off:off + reg.width])
+            except CodecError as exc:
+                errors[reg.name] = exc
+        return values, errors
+
+
+class RegisterMap:
+    """The register map of one instrument model."""
+
+    def __init__(self, model: str, registers: Iterable[Register], *, description: str = "",
+                 link: str = "") -> None:
+        self.model = model
+        self.description = description
+        self.link = link
+        self.registers: dict[str, Register] = {}
+        for reg in registers:
+            if reg.name in self.registers:
+                raise ValueError(f"{model}: register name {reg.name!r} repeats")
+            self.registers[reg.name] = reg
+        self._check_overlaps()
+
+    def _check_overlaps(self) -> None:
+        for table in ("holding", "input"):
+            regs = sorted((r for r in self.registers.values() if r.table == table),
+                          key=lambda r: r.address)
+            for a, b in itertools.pairwise(regs):
+                if b.address < a.end:
+                    raise ValueError(f"{self.model}: {a.name} and {b.name} overlap in {table}")
+
+    def __getitem__(self, name: str) -> Register:
+        return self.registers[name]
+
+    def __iter__(self) -> Any:
+        return iter(self.registers.values())
+
+    @property
+    def bit_channels(self) -> dict[str, dict[int, str]]:
+        return {r.name: r.bits for r in self.registers.values() if r.type == "bits"}
+
+    def plan(self, names: Iterable[str] | None = None, *, max_gap: int = 0,
+             max_count: int = MAX_REGS_PER_READ) -> list[Block]:
+        """Group the registers to read into blocks of contiguous addresses.
+
+        ``max_gap`` registers of unmapped space may be read across to merge two
+        blocks (0 by default: many instruments answer exception 2 for holes).
+        """
+        regs = (self.registers.values() if names is None
+                else [self.registers[n] for n in names])
+        blocks: list[Block] = []
+        for table in ("holding", "input"):
+            cur: list[Register] = []
+            for reg in sorted((r for r in regs if r.table == table), key=lambda r: r.address):
+                if cur and (reg.address - cur[-1].end > max_gap
+                            or reg.end - cur[0].address > max_count):
+                    blocks.append(self._block(table, cur))
+                    cur = []
+                cur.append(reg)
+            if cur:
+                blocks.append(self._block(table, cur))
+        return blocks
+
+    @staticmethod
+    def _block(table: Table, regs: list[Register]) -> Block:
+        start = regs[0].address
+        return Block(table, start, max(r.end for r in regs) - start, tuple(regs))
+
+    def decode_flags(self, name: str, word: int) -> dict[str, bool]:
+        return decode_bits(word, self.registers[name].bits)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "model": self.model, "description": self.description, "link": self.link,
+            "registers": [r.describe() for r in sorted(
+                self.registers.values(), key=lambda r: (r.table, r.address))],
+        }

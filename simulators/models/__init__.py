@@ -1,0 +1,1 @@
+"""Pure physics: ``step(params, state, inputs, dt) -> state``, no I/O, no clock."""
