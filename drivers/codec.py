@@ -25,8 +25,11 @@ WordOrder = Literal["big", "little"]
 
 WIDTH: dict[str, int] = {"u16": 1, "i16": 1, "bits": 1, "u32": 2, "i32": 2, "f32": 2}
 _INT_RANGE: dict[str, tuple[int, int]] = {
-    "u16": (0, 0xFFFF), "i16": (-0x8000, 0x7FFF), "bits": (0, 0xFFFF),
-    "u32": (0, 0xFFFF_FFFF), "i32": (-0x8000_0000, 0x7FFF_FFFF),
+    "u16": (0, 0xFFFF),
+    "i16": (-0x8000, 0x7FFF),
+    "bits": (0, 0xFFFF),
+    "u32": (0, 0xFFFF_FFFF),
+    "i32": (-0x8000_0000, 0x7FFF_FFFF),
 }
 
 
@@ -40,8 +43,9 @@ def _join(words: Sequence[int], order: WordOrder) -> bytes:
     return struct.pack(">HH", hi, lo)
 
 
-def encode(kind: RegType, value: float, *, scale: float = 1.0,
-           order: WordOrder = "big") -> list[int]:
+def encode(
+    kind: RegType, value: float, *, scale: float = 1.0, order: WordOrder = "big"
+) -> list[int]:
     """Engineering value → register words. Raises ``CodecError``; never clamps."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise CodecError(f"not a number: {value!r}")
@@ -57,7 +61,8 @@ def encode(kind: RegType, value: float, *, scale: float = 1.0,
     lo, hi = _INT_RANGE[kind]
     if not (lo <= raw <= hi):
         raise CodecError(
-            f"{value!r} is raw {raw} at scale {scale:g}: outside {kind} range {lo}..{hi}")
+            f"{value!r} is raw {raw} at scale {scale:g}: outside {kind} range {lo}..{hi}"
+        )
     if kind in ("u16", "bits"):
         return [raw]
     if kind == "i16":
@@ -66,8 +71,9 @@ def encode(kind: RegType, value: float, *, scale: float = 1.0,
     return _split(struct.pack(fmt, raw), order)
 
 
-def decode(kind: RegType, words: Sequence[int], *, scale: float = 1.0,
-           order: WordOrder = "big") -> float | int:
+def decode(
+    kind: RegType, words: Sequence[int], *, scale: float = 1.0, order: WordOrder = "big"
+) -> float | int:
     """Register words → engineering value (``bits`` gives the raw word)."""
     n = WIDTH[kind]
     if len(words) != n:

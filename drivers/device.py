@@ -24,8 +24,15 @@ class PollResult:
 
 
 class ModbusDevice:
-    def __init__(self, name: str, regmap: RegisterMap, link: RegisterLink, unit: int = 1,
-                 *, channels: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        regmap: RegisterMap,
+        link: RegisterLink,
+        unit: int = 1,
+        *,
+        channels: list[str] | None = None,
+    ) -> None:
         self.name = name
         self.regmap = regmap
         self.link = link
@@ -70,5 +77,8 @@ class ModbusDevice:
         if not math.isclose(float(back), float(value), abs_tol=tol):
             raise ReadbackMismatch(
                 f"{name}: wrote {value:g}, read back {float(back):g}",
-                written=float(value), read=float(back), device=self.name)
+                written=float(value),
+                read=float(back),
+                device=self.name,
+            )
         return float(back)

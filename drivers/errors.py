@@ -44,8 +44,9 @@ class SetpointError(DriverError, ValueError):
 class ReadbackMismatch(DriverError):
     """A setpoint was written but reading it back gave another value."""
 
-    def __init__(self, message: str, *, written: float, read: float,
-                 device: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, written: float, read: float, device: str | None = None
+    ) -> None:
         self.written = written
         self.read = read
         super().__init__(message, device=device)

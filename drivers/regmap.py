@@ -60,7 +60,8 @@ class Register:
         if not (lo <= value <= hi):
             raise SetpointError(
                 f"{self.name} = {value:g} {self.unit}: outside the instrument's range "
-                f"{lo:g}..{hi:g} {self.unit}".rstrip())
+                f"{lo:g}..{hi:g} {self.unit}".rstrip()
+            )
 
     def encode(self, value: float) -> list[int]:
         try:
@@ -73,10 +74,17 @@ class Register:
 
     def describe(self) -> dict[str, Any]:
         return {
-            "name": self.name, "table": self.table, "address": self.address,
-            "count": self.width, "type": self.type, "word_order": self.order if self.width == 2
-            else None, "scale": self.scale, "unit": self.unit, "access": self.access,
-            "min": self.min, "max": self.max,
+            "name": self.name,
+            "table": self.table,
+            "address": self.address,
+            "count": self.width,
+            "type": self.type,
+            "word_order": self.order if self.width == 2 else None,
+            "scale": self.scale,
+            "unit": self.unit,
+            "access": self.access,
+            "min": self.min,
+            "max": self.max,
             "bits": {str(b): n for b, n in self.bits.items()} or None,
             "description": self.description,
         }
@@ -97,7 +105,7 @@ class Block:
         for reg in self.registers:
             off = reg.address - self.start
             try:
-                values[reg.name] = reg.decode(words[off:off + reg.width])
+                values[reg.name] = reg.decode(words[off : off + reg.width])
             except CodecError as exc:
                 errors[reg.name] = exc
         return values, errors
@@ -106,8 +114,9 @@ class Block:
 class RegisterMap:
     """The register map of one instrument model."""
 
-    def __init__(self, model: str, registers: Iterable[Register], *, description: str = "",
-                 link: str = "") -> None:
+    def __init__(
+        self, model: str, registers: Iterable[Register], *, description: str = "", link: str = ""
+    ) -> None:
         self.model = model
         self.description = description
         self.link = link
@@ -120,8 +129,9 @@ class RegisterMap:
 
     def _check_overlaps(self) -> None:
         for table in ("holding", "input"):
-            regs = sorted((r for r in self.registers.values() if r.table == table),
-                          key=lambda r: r.address)
+            regs = sorted(
+                (r for r in self.registers.values() if r.table == table), key=lambda r: r.address
+            )
             for a, b in itertools.pairwise(regs):
                 if b.address < a.end:
                     raise ValueError(f"{self.model}: {a.name} and {b.name} overlap in {table}")
@@ -136,21 +146,26 @@ class RegisterMap:
     def bit_channels(self) -> dict[str, dict[int, str]]:
         return {r.name: r.bits for r in self.registers.values() if r.type == "bits"}
 
-    def plan(self, names: Iterable[str] | None = None, *, max_gap: int = 0,
-             max_count: int = MAX_REGS_PER_READ) -> list[Block]:
+    def plan(
+        self,
+        names: Iterable[str] | None = None,
+        *,
+        max_gap: int = 0,
+        max_count: int = MAX_REGS_PER_READ,
+    ) -> list[Block]:
         """Group the registers to read into blocks of contiguous addresses.
 
         ``max_gap`` registers of unmapped space may be read across to merge two
         blocks (0 by default: many instruments answer exception 2 for holes).
         """
-        regs = (self.registers.values() if names is None
-                else [self.registers[n] for n in names])
+        regs = self.registers.values() if names is None else [self.registers[n] for n in names]
         blocks: list[Block] = []
         for table in ("holding", "input"):
             cur: list[Register] = []
             for reg in sorted((r for r in regs if r.table == table), key=lambda r: r.address):
-                if cur and (reg.address - cur[-1].end > max_gap
-                            or reg.end - cur[0].address > max_count):
+                if cur and (
+                    reg.address - cur[-1].end > max_gap or reg.end - cur[0].address > max_count
+                ):
                     blocks.append(self._block(table, cur))
                     cur = []
                 cur.append(reg)
@@ -168,7 +183,11 @@ class RegisterMap:
 
     def describe(self) -> dict[str, Any]:
         return {
-            "model": self.model, "description": self.description, "link": self.link,
-            "registers": [r.describe() for r in sorted(
-                self.registers.values(), key=lambda r: (r.table, r.address))],
+            "model": self.model,
+            "description": self.description,
+            "link": self.link,
+            "registers": [
+                r.describe()
+                for r in sorted(self.registers.values(), key=lambda r: (r.table, r.address))
+            ],
         }

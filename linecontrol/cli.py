@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -58,6 +59,76 @@ def _recipe_check(args: argparse.Namespace) -> int:
     return status
 
 
+def _sim(args: argparse.Namespace) -> int:
+    # The simulators run as their own process: linecontrol reaches them only by
+    # address, exactly as it reaches hardware (and never imports them).
+    argv = [
+        sys.executable,
+        "-m",
+        "simulators",
+        "--config",
+        str(args.config),
+        "--time-scale",
+        str(args.time_scale),
+    ]
+    sys.stdout.flush()
+    os.execv(sys.executable, argv)
+    return EXIT_BAD_INPUT  # not reached
+
+
+def _regmap(args: argparse.Namespace) -> int:
+    from drivers.devices import MODBUS_MAPS
+
+    model = args.device
+    if model not in MODBUS_MAPS:
+        from linecontrol.line import load_line
+
+        try:
+            line = load_line(args.line)
+        except InputFileError as exc:
+            for p in exc.problems:
+                print(f"error: line config: {p}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        dev = line.devices.get(model)
+        if not isinstance(dev, dict) or dev.get("model") not in MODBUS_MAPS:
+            known = sorted(MODBUS_MAPS) + sorted(line.devices)
+            print(f"error: unknown device {model!r}; known: {', '.join(known)}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        model = dev["model"]
+    regmap = MODBUS_MAPS[model]
+    if args.json:
+        json.dump(regmap.describe(), sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return EXIT_OK
+    print(f"{regmap.model}: {regmap.description} ({regmap.link})")
+    head = ("table", "addr", "n", "type", "order", "scale", "unit", "access", "range", "name")
+    rows = [head]
+    for r in sorted(regmap, key=lambda r: (r.table, r.address)):
+        rng = "" if r.min is None else f"{r.min:g}..{r.max:g}"
+        rows.append(
+            (
+                r.table,
+                str(r.address),
+                str(r.width),
+                r.type,
+                r.order if r.width == 2 else "",
+                f"{r.scale:g}",
+                r.unit,
+                r.access,
+                rng,
+                r.name,
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
+    for row in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    for r in regmap:
+        if r.bits:
+            bits = ", ".join(f"{b}={n}" for b, n in sorted(r.bits.items()))
+            print(f"{r.name} bits: {bits}")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="linecontrol",
@@ -83,6 +154,38 @@ def build_parser() -> argparse.ArgumentParser:
     )
     chk.add_argument("--json", action="store_true", help="machine-readable output")
     chk.set_defaults(func=_recipe_check)
+
+    sim = sub.add_parser(
+        "sim",
+        help="run the simulated line; prints its address map as JSON on line 1",
+        description="Start every simulated instrument of the line config. The first line of "
+        "output is one JSON object: which device is on which host and port (or bus). "
+        "Runs until Ctrl-C or SIGTERM.",
+    )
+    sim.add_argument(
+        "--config",
+        type=Path,
+        default=DEFAULT_LINE,
+        help=f"line config (default: the embedded {DEFAULT_LINE.name})",
+    )
+    sim.add_argument(
+        "--time-scale",
+        type=float,
+        default=1.0,
+        help="simulated seconds per real second (default 1)",
+    )
+    sim.set_defaults(func=_sim)
+
+    reg = sub.add_parser("regmap", help="print an instrument's register map")
+    reg.add_argument(
+        "device",
+        metavar="DEVICE",
+        help="a model (line_drive, coater, press, oven_zone, n2_mfc, o2_analyzer) "
+        "or a device name of the line config",
+    )
+    reg.add_argument("--line", type=Path, default=DEFAULT_LINE, metavar="CONFIG")
+    reg.add_argument("--json", action="store_true", help="machine-readable output")
+    reg.set_defaults(func=_regmap)
     return parser
 
 
@@ -93,6 +196,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # Output piped into a command that stopped reading (| head): not an error.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
 
 
 if __name__ == "__main__":

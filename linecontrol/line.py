@@ -3,7 +3,7 @@
 Stations in web order with their distance from the unwind, oven zone lengths,
 press roll geometry and equipment limits. A recipe is always checked against a
 line (``linecontrol.rules``). Device addresses live in the same file under
-``[devices]`` and are modelled by ``linecontrol.devices_config``.
+``[devices]`` (and serial ``[buses]``).
 """
 
 from __future__ import annotations
@@ -116,8 +116,10 @@ StationKind = Literal["unwind", "rewind", "coater", "oven", "sputter", "press"]
 class LineConfig(StrictModel):
     line: LineInfo
     stations: list[Station] = Field(min_length=2)
-    # Device addresses and polling (drivers); validated by linecontrol.devices_config.
+    # Instrument addresses and poll rates. The simulators read them from the same
+    # file; their typed model for acquisition arrives with it (issue 4).
     devices: dict[str, Any] = Field(default_factory=dict)
+    buses: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _web_order(self) -> LineConfig:

@@ -40,7 +40,8 @@ class RegisterBank:
             for a in range(reg.address, reg.end):
                 table.setdefault(a, 0)
         self._by_addr: dict[int, Register] = {
-            a: r for r in self.regmap if r.table == "holding" for a in range(r.address, r.end)}
+            a: r for r in self.regmap if r.table == "holding" for a in range(r.address, r.end)
+        }
 
     def set(self, name: str, value: float | int) -> None:
         reg = self.regmap[name]
@@ -77,8 +78,12 @@ class RegisterBank:
                 if any(a not in table for a in span):
                     return _exc(fc, ILLEGAL_ADDRESS)
                 if any(a in self.exception_addresses for a in span):
-                    return _exc(fc, self.exception_addresses[next(
-                        a for a in span if a in self.exception_addresses)])
+                    return _exc(
+                        fc,
+                        self.exception_addresses[
+                            next(a for a in span if a in self.exception_addresses)
+                        ],
+                    )
                 words = [table[a] for a in span]
                 return struct.pack(f">BB{count}H", fc, 2 * count, *words)
             if fc == 6:

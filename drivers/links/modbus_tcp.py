@@ -21,8 +21,13 @@ from drivers.links import Table
 # pymodbus logs every timeout at ERROR level; the driver reports them as typed errors.
 logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
 
-EXCEPTION_NAMES = {1: "illegal function", 2: "illegal data address", 3: "illegal data value",
-                   4: "device failure", 6: "device busy"}
+EXCEPTION_NAMES = {
+    1: "illegal function",
+    2: "illegal data address",
+    3: "illegal data value",
+    4: "device failure",
+    6: "device busy",
+}
 
 
 class ModbusTcpLink:
@@ -36,11 +41,24 @@ class ModbusTcpLink:
         self.transactions = 0
         self._client: AsyncModbusTcpClient | None = None
         self._lock = asyncio.Lock()
+        self._rx_bytes = 0
+
+    def _trace(self, sending: bool, data: bytes) -> bytes:
+        # pymodbus drops bytes it cannot frame and keeps waiting; counting what
+        # arrived tells a silent device (timeout) from one that sent garbage.
+        if not sending:
+            self._rx_bytes += len(data)
+        return data
 
     def _new_client(self) -> AsyncModbusTcpClient:
         return AsyncModbusTcpClient(
-            self.host, port=self.port, timeout=self.timeout_s, retries=0,
-            reconnect_delay=0, name=self.name,
+            self.host,
+            port=self.port,
+            timeout=self.timeout_s,
+            retries=0,
+            reconnect_delay=0,
+            name=self.name,
+            trace_packet=self._trace,
         )
 
     async def _ensure_connected(self) -> AsyncModbusTcpClient:
@@ -53,15 +71,16 @@ class ModbusTcpLink:
         try:
             ok = await client.connect()
         except (OSError, ModbusException) as exc:
-            raise DeviceUnreachable(f"cannot connect to {self.host}:{self.port}: {exc}",
-                                    device=self.name) from exc
+            raise DeviceUnreachable(
+                f"cannot connect to {self.host}:{self.port}: {exc}", device=self.name
+            ) from exc
         if not ok:
-            raise DeviceUnreachable(f"cannot connect to {self.host}:{self.port}",
-                                    device=self.name)
+            raise DeviceUnreachable(f"cannot connect to {self.host}:{self.port}", device=self.name)
         return client
 
     async def _call(self, what: str, fn_name: str, *args: object, **kw: object) -> object:
         async with self._lock:
+            self._rx_bytes = 0
             try:
                 async with asyncio.timeout(self.timeout_s):
                     client = await self._ensure_connected()
@@ -69,19 +88,28 @@ class ModbusTcpLink:
                     reply = await getattr(client, fn_name)(*args, **kw)
             except TimeoutError as exc:
                 self._drop()
-                raise DeviceTimeout(f"{what}: no reply within {self.timeout_s:g} s",
-                                    device=self.name) from exc
+                if self._rx_bytes:
+                    raise BadReply(
+                        f"{what}: {self._rx_bytes} bytes received, no valid reply "
+                        f"within {self.timeout_s:g} s",
+                        device=self.name,
+                    ) from exc
+                raise DeviceTimeout(
+                    f"{what}: no reply within {self.timeout_s:g} s", device=self.name
+                ) from exc
             except ConnectionException as exc:
                 self._drop()
-                raise DeviceUnreachable(f"{what}: connection lost ({exc})",
-                                        device=self.name) from exc
+                raise DeviceUnreachable(
+                    f"{what}: connection lost ({exc})", device=self.name
+                ) from exc
             except ModbusIOException as exc:
                 # No reply within the deadline, or a reply that does not match the request.
                 self._drop()
                 text = str(exc)
-                if "No response" in text or "timeout" in text.lower():
-                    raise DeviceTimeout(f"{what}: no reply within {self.timeout_s:g} s",
-                                        device=self.name) from exc
+                if not self._rx_bytes and ("No response" in text or "timeout" in text.lower()):
+                    raise DeviceTimeout(
+                        f"{what}: no reply within {self.timeout_s:g} s", device=self.name
+                    ) from exc
                 raise BadReply(f"{what}: {text}", device=self.name) from exc
             except ModbusException as exc:
                 self._drop()
@@ -93,7 +121,9 @@ class ModbusTcpLink:
             code = int(getattr(reply, "exception_code", 0))
             raise DeviceRejected(
                 f"{what}: exception {code} ({EXCEPTION_NAMES.get(code, 'unknown')})",
-                code=code, device=self.name)
+                code=code,
+                device=self.name,
+            )
         return reply
 
     def _drop(self) -> None:

@@ -29,8 +29,9 @@ class AtmosphereInputs:
     extra_leak_m3_min: float = 0.0
 
 
-def step(p: AtmosphereParams, s: AtmosphereState, u: AtmosphereInputs, dt: float
-         ) -> AtmosphereState:
+def step(
+    p: AtmosphereParams, s: AtmosphereState, u: AtmosphereInputs, dt: float
+) -> AtmosphereState:
     if dt <= 0:
         return s
     q_n2 = max(0.0, u.n2_flow_slm) / 1000.0 / 60.0

@@ -11,9 +11,13 @@ from simulators.models import thermal
 
 @dataclass(frozen=True)
 class PressParams:
-    roll: thermal.ThermalParams = field(default_factory=lambda: thermal.ThermalParams(
-        heat_capacity_j_k=60_000.0, loss_w_k=40.0, heater_max_w=30_000.0))
+    roll: thermal.ThermalParams = field(
+        default_factory=lambda: thermal.ThermalParams(
+            heat_capacity_j_k=60_000.0, loss_w_k=40.0, heater_max_w=30_000.0
+        )
+    )
     load_rate_kg_s: float = 500.0
+    dump_rate_kg_s: float = 10_000.0  # relief valve after an overload trip
     overload_kg: float = 42_000.0
     open_gap_um: int = 5000
     cover_stiffness_kg_um: float = 200.0
@@ -44,16 +48,16 @@ def step(p: PressParams, s: PressState, u: PressInputs, dt: float) -> PressState
     overload = s.overload or u.force_overload
     closed = u.nip_close and not overload
     target = u.load_sp_kg if closed else 0.0
-    dl = p.load_rate_kg_s * dt
+    dl = (p.dump_rate_kg_s if overload else p.load_rate_kg_s) * dt
     load = min(target, s.load_kg + dl) if target >= s.load_kg else max(target, s.load_kg - dl)
     if u.force_overload:
         load = p.overload_kg
     overload = overload or load >= p.overload_kg
-    top = thermal.step(p.roll, s.top, thermal.ThermalInputs(u.top_sp_c, 0.0, True,
-                                                            u.heater_failed), dt)
+    top = thermal.step(
+        p.roll, s.top, thermal.ThermalInputs(u.top_sp_c, 0.0, True, u.heater_failed), dt
+    )
     bottom = thermal.step(p.roll, s.bottom, thermal.ThermalInputs(u.bottom_sp_c), dt)
-    return replace(s, top=top, bottom=bottom, load_kg=load, nip_closed=closed,
-                   overload=overload)
+    return replace(s, top=top, bottom=bottom, load_kg=load, nip_closed=closed, overload=overload)
 
 
 def gap_um(p: PressParams, s: PressState) -> int:

@@ -51,8 +51,11 @@ def step(p: WebParams, s: WebState, u: WebInputs, dt: float) -> WebState:
     broken = s.broken or u.web_break
     target = u.speed_sp_m_min if (u.run and not broken) else 0.0
     dv = p.accel_m_min_per_s * dt
-    speed = min(target, s.speed_m_min + dv) if target >= s.speed_m_min \
+    speed = (
+        min(target, s.speed_m_min + dv)
+        if target >= s.speed_m_min
         else max(target, s.speed_m_min - dv)
+    )
     metres = (s.speed_m_min + speed) / 2.0 * dt / 60.0
     a = 1.0 - math.exp(-dt / p.tension_tau_s)
     tu = 0.0 if broken else u.unwind_tension_sp_n if u.run else 0.0
@@ -60,10 +63,14 @@ def step(p: WebParams, s: WebState, u: WebInputs, dt: float) -> WebState:
     unwind_t = 0.0 if broken else s.unwind_tension_n + (tu - s.unwind_tension_n) * a
     rewind_t = 0.0 if broken else s.rewind_tension_n + (tr - s.rewind_tension_n) * a
     return replace(
-        s, speed_m_min=speed, position_m=s.position_m + metres,
-        unwind_tension_n=unwind_t, rewind_tension_n=rewind_t,
-        unwind_diameter_mm=max(p.core_diameter_mm,
-                               _diameter(s.unwind_diameter_mm, metres, p.web_thickness_mm, -1)),
+        s,
+        speed_m_min=speed,
+        position_m=s.position_m + metres,
+        unwind_tension_n=unwind_t,
+        rewind_tension_n=rewind_t,
+        unwind_diameter_mm=max(
+            p.core_diameter_mm, _diameter(s.unwind_diameter_mm, metres, p.web_thickness_mm, -1)
+        ),
         rewind_diameter_mm=_diameter(s.rewind_diameter_mm, metres, p.web_thickness_mm, +1),
         broken=broken,
     )

@@ -30,17 +30,27 @@ def imports_of(package: str) -> dict[Path, set[str]]:
 
 @pytest.mark.parametrize(
     ("package", "forbidden"),
-    [("drivers", {"linecontrol", "simulators"}), ("simulators", {"linecontrol"}),
-     ("linecontrol", {"simulators"})],
+    [
+        ("drivers", {"linecontrol", "simulators"}),
+        ("simulators", {"linecontrol"}),
+        ("linecontrol", {"simulators"}),
+    ],
 )
 def test_layers(package: str, forbidden: set[str]) -> None:
-    bad = {str(p.relative_to(ROOT)): sorted(n & forbidden)
-           for p, n in imports_of(package).items() if n & forbidden}
+    bad = {
+        str(p.relative_to(ROOT)): sorted(n & forbidden)
+        for p, n in imports_of(package).items()
+        if n & forbidden
+    }
     assert bad == {}
 
 
 @pytest.mark.parametrize("library", ["pymodbus", "serial"])
 def test_one_module_per_protocol_library(library: str) -> None:
-    users = [str(p.relative_to(ROOT)) for pkg in ("drivers", "simulators", "linecontrol")
-             for p, n in imports_of(pkg).items() if library in n]
+    users = [
+        str(p.relative_to(ROOT))
+        for pkg in ("drivers", "simulators", "linecontrol")
+        for p, n in imports_of(pkg).items()
+        if library in n
+    ]
     assert len(users) <= 1, users

@@ -1,0 +1,120 @@
+"""The simulated line: every instrument of a line config, coupled through the web.
+
+``step(dt)`` advances all physics by ``dt`` seconds (pure time injection: tests
+step it directly). ``run`` drives it from the event loop's clock at
+``time_scale`` times real time. TCP instruments are served on loopback; the
+address map says where each one is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+from simulators.config import DeviceSpec
+from simulators.devices import (
+    MODELS,
+    LineContext,
+    LineDriveSim,
+    N2MfcSim,
+    O2AnalyzerSim,
+    SimDevice,
+)
+from simulators.modbus_server import ModbusTcpSim
+
+
+class SimLine:
+    def __init__(
+        self, specs: list[DeviceSpec], *, time_scale: float = 1.0, tick_s: float = 0.05
+    ) -> None:
+        self.specs = {s.name: s for s in specs}
+        self.time_scale = time_scale
+        self.tick_s = tick_s
+        self.ctx = LineContext()
+        self.sim_time_s = 0.0
+        self.devices: dict[str, SimDevice] = {}
+        for spec in specs:
+            dev = MODELS[spec.model](spec.name)
+            dev.faults.update(spec.faults, where=f"devices.{spec.name}.faults")
+            self.devices[spec.name] = dev
+        for spec in specs:
+            if spec.model == "o2_analyzer" and spec.purge_from:
+                mfc = self.devices.get(spec.purge_from)
+                if not isinstance(mfc, N2MfcSim):
+                    raise ValueError(
+                        f"devices.{spec.name}.purge_from = {spec.purge_from!r}: "
+                        "must name an n2_mfc device"
+                    )
+                dev = self.devices[spec.name]
+                assert isinstance(dev, O2AnalyzerSim)
+                dev.mfc = mfc
+        # Step order follows cause and effect: the drive sets the web speed, MFCs
+        # the purge; everything else reads them.
+        rank = {LineDriveSim: 0, N2MfcSim: 1}
+        self._order = sorted(self.devices.values(), key=lambda d: rank.get(type(d), 2))
+        self.servers: list[ModbusTcpSim] = []
+        self._server_of: dict[str, ModbusTcpSim] = {}
+
+    def step(self, dt: float) -> None:
+        for dev in self._order:
+            dev.step(dt, self.ctx)
+        self.sim_time_s += dt
+
+    async def start(self) -> None:
+        groups: dict[tuple[str, int], dict[int, SimDevice]] = {}
+        for spec in self.specs.values():
+            if spec.link != "tcp":
+                continue
+            key = (spec.host, spec.port) if spec.port else (spec.host, -len(groups) - 1)
+            units = groups.setdefault(key, {})
+            if spec.unit in units:
+                raise ValueError(
+                    f"devices.{spec.name}: unit {spec.unit} is taken on {spec.host}:{spec.port}"
+                )
+            units[spec.unit] = self.devices[spec.name]
+        for (host, port), units in groups.items():
+            server = ModbusTcpSim(units, host, max(port, 0))
+            await server.start()
+            self.servers.append(server)
+            for dev in units.values():
+                self._server_of[dev.name] = server
+
+    async def stop(self) -> None:
+        for server in self.servers:
+            await server.stop()
+
+    async def run(self) -> None:
+        """Advance the physics from the loop clock until cancelled."""
+        loop = asyncio.get_running_loop()
+        last = loop.time()
+        while True:
+            await asyncio.sleep(self.tick_s)
+            now = loop.time()
+            self.step((now - last) * self.time_scale)
+            last = now
+
+    def address_map(self) -> dict[str, Any]:
+        devices: dict[str, Any] = {}
+        for name, spec in self.specs.items():
+            entry: dict[str, Any] = {"model": spec.model, "link": spec.link, "unit": spec.unit}
+            if spec.station:
+                entry["station"] = spec.station
+            if spec.zone:
+                entry["zone"] = spec.zone
+            server = self._server_of.get(name)
+            if server is not None:
+                entry.update(host=server.host, port=server.port)
+            else:
+                entry["served"] = False
+            devices[name] = entry
+        return {"simulator": "linecontrol", "time_scale": self.time_scale, "devices": devices}
+
+
+async def serve_forever(line: SimLine) -> None:
+    await line.start()
+    try:
+        await line.run()
+    finally:
+        with contextlib.suppress(Exception):
+            await line.stop()
