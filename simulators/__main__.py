@@ -13,14 +13,15 @@ import signal
 import sys
 from pathlib import Path
 
-from simulators.config import SimConfigError, load
+from simulators.config import SimConfigError, load_config
 from simulators.line import SimLine
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "line.sim.toml"
 
 
 async def _main(config: Path, time_scale: float) -> int:
-    line = SimLine(load(config), time_scale=time_scale)
+    cfg = load_config(config)
+    line = SimLine(cfg.devices, buses=cfg.buses, time_scale=time_scale)
     await line.start()
     print(json.dumps(line.address_map()), flush=True)
     stop = asyncio.Event()

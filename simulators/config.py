@@ -33,12 +33,78 @@ class DeviceSpec:
     faults: dict[str, Any] = field(default_factory=dict)
 
 
-def load(path: Path) -> list[DeviceSpec]:
+@dataclass(frozen=True)
+class BusSpec:
+    name: str
+    port: str = "pty"  # the simulator serves a pseudo-terminal and prints its path
+    baudrate: int = 19200
+    parity: str = "E"
+    stopbits: int = 1
+    emulate_wire_time: bool = False
+    # Character length on the emulated wire: 11 for 8E1. Pseudo-terminals carry no
+    # parity (the kernel clears PARENB), so a simulated bus is opened as 8N1 while
+    # its timing can still be that of the real 8E1 line.
+    wire_bits_per_char: int | None = None
+
+    @property
+    def bits_per_char(self) -> int:
+        if self.wire_bits_per_char is not None:
+            return self.wire_bits_per_char
+        return 1 + 8 + (0 if self.parity == "N" else 1) + self.stopbits
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    devices: list[DeviceSpec]
+    buses: dict[str, BusSpec]
+
+
+def load_config(path: Path) -> SimConfig:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise SimConfigError(f"{path}: {exc}") from exc
-    return parse(str(path), data)
+    return SimConfig(parse(str(path), data), parse_buses(str(path), data))
+
+
+def load(path: Path) -> list[DeviceSpec]:
+    return load_config(path).devices
+
+
+def parse_buses(file: str, data: dict[str, Any]) -> dict[str, BusSpec]:
+    out = {}
+    for name, b in dict(data.get("buses", {})).items():
+        where = f"{file}: buses.{name}"
+        if not isinstance(b, dict):
+            raise SimConfigError(f"{where}: must be a table")
+        unknown = set(b) - {
+            "port",
+            "baudrate",
+            "parity",
+            "stopbits",
+            "emulate_wire_time",
+            "wire_bits_per_char",
+            "timeout_s",
+        }
+        if unknown:
+            raise SimConfigError(f"{where}: unknown keys {sorted(unknown)}")
+        baud = b.get("baudrate", 19200)
+        if baud not in (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200):
+            raise SimConfigError(f"{where}.baudrate = {baud!r}: a standard rate 1200..115200")
+        parity = b.get("parity", "E")
+        if parity not in ("N", "E", "O"):
+            raise SimConfigError(f"{where}.parity = {parity!r}: one of 'N', 'E', 'O'")
+        stop = b.get("stopbits", 1)
+        if stop not in (1, 2):
+            raise SimConfigError(f"{where}.stopbits = {stop!r}: 1 or 2")
+        emulate = b.get("emulate_wire_time", False)
+        if not isinstance(emulate, bool):
+            raise SimConfigError(f"{where}.emulate_wire_time = {emulate!r}: true or false")
+        wire_bits = b.get("wire_bits_per_char")
+        if wire_bits is not None and wire_bits not in (10, 11, 12):
+            raise SimConfigError(f"{where}.wire_bits_per_char = {wire_bits!r}: 10, 11 or 12")
+        out[name] = BusSpec(name, str(b.get("port", "pty")), baud, parity, stop, emulate, wire_bits)
+    return out
 
 
 def parse(file: str, data: dict[str, Any]) -> list[DeviceSpec]:

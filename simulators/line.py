@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 from typing import Any
 
-from simulators.config import DeviceSpec
+from simulators.config import BusSpec, DeviceSpec
 from simulators.devices import (
     MODELS,
     LineContext,
@@ -22,13 +22,20 @@ from simulators.devices import (
     SimDevice,
 )
 from simulators.modbus_server import ModbusTcpSim
+from simulators.rtu_server import RtuBusSim
 
 
 class SimLine:
     def __init__(
-        self, specs: list[DeviceSpec], *, time_scale: float = 1.0, tick_s: float = 0.05
+        self,
+        specs: list[DeviceSpec],
+        *,
+        buses: dict[str, BusSpec] | None = None,
+        time_scale: float = 1.0,
+        tick_s: float = 0.05,
     ) -> None:
         self.specs = {s.name: s for s in specs}
+        self.bus_specs = dict(buses or {})
         self.time_scale = time_scale
         self.tick_s = tick_s
         self.ctx = LineContext()
@@ -55,6 +62,7 @@ class SimLine:
         self._order = sorted(self.devices.values(), key=lambda d: rank.get(type(d), 2))
         self.servers: list[ModbusTcpSim] = []
         self._server_of: dict[str, ModbusTcpSim] = {}
+        self.buses: dict[str, RtuBusSim] = {}
 
     def step(self, dt: float) -> None:
         for dev in self._order:
@@ -79,10 +87,36 @@ class SimLine:
             self.servers.append(server)
             for dev in units.values():
                 self._server_of[dev.name] = server
+        rtu: dict[str, dict[int, SimDevice]] = {}
+        for spec in self.specs.values():
+            if spec.link != "rtu":
+                continue
+            bus = spec.bus or ""
+            if bus not in self.bus_specs:
+                raise ValueError(
+                    f"devices.{spec.name}.bus = {spec.bus!r}: "
+                    f"one of the [buses] {sorted(self.bus_specs)}"
+                )
+            units = rtu.setdefault(bus, {})
+            if spec.unit in units:
+                raise ValueError(f"devices.{spec.name}: unit {spec.unit} is taken on bus {bus}")
+            units[spec.unit] = self.devices[spec.name]
+        for bus, units in rtu.items():
+            b = self.bus_specs[bus]
+            sim = RtuBusSim(
+                units,
+                baudrate=b.baudrate,
+                bits_per_char=b.bits_per_char,
+                emulate_wire_time=b.emulate_wire_time,
+            )
+            await sim.start()
+            self.buses[bus] = sim
 
     async def stop(self) -> None:
         for server in self.servers:
             await server.stop()
+        for bus in self.buses.values():
+            await bus.stop()
 
     async def run(self) -> None:
         """Advance the physics from the loop clock until cancelled."""
@@ -105,10 +139,26 @@ class SimLine:
             server = self._server_of.get(name)
             if server is not None:
                 entry.update(host=server.host, port=server.port)
+            elif spec.bus in self.buses:
+                entry.update(bus=spec.bus, port=self.buses[spec.bus].path)
             else:
                 entry["served"] = False
             devices[name] = entry
-        return {"simulator": "linecontrol", "time_scale": self.time_scale, "devices": devices}
+        buses = {
+            name: {
+                "port": b.path,
+                "baudrate": b.baudrate,
+                "parity": self.bus_specs[name].parity,
+                "units": sorted(b.devices),
+            }
+            for name, b in self.buses.items()
+        }
+        return {
+            "simulator": "linecontrol",
+            "time_scale": self.time_scale,
+            "devices": devices,
+            "buses": buses,
+        }
 
 
 async def serve_forever(line: SimLine) -> None:

@@ -9,9 +9,11 @@ from typing import TypeVar
 
 from drivers.device import ModbusDevice
 from drivers.devices import MODBUS_MAPS
+from drivers.links.modbus_rtu import ModbusRtuLink, UnitLink
 from drivers.links.modbus_tcp import ModbusTcpLink
+from drivers.links.serial_port import AsyncSerialPort, SerialSettings
 from linecontrol.paths import DEFAULT_LINE
-from simulators.config import load
+from simulators.config import load_config
 from simulators.line import SimLine
 
 T = TypeVar("T")
@@ -32,7 +34,8 @@ def run(body: Callable[[], Awaitable[T]], deadline_s: float = TEST_DEADLINE_S) -
 async def served_line() -> AsyncIterator[SimLine]:
     """The embedded line's simulators on loopback; physics advance only when the
     test calls ``line.step(dt)``."""
-    line = SimLine(load(DEFAULT_LINE))
+    cfg = load_config(DEFAULT_LINE)
+    line = SimLine(cfg.devices, buses=cfg.buses)
     await line.start()
     try:
         yield line
@@ -45,3 +48,17 @@ def tcp_device(line: SimLine, name: str, *, timeout_s: float = 0.3) -> ModbusDev
     server = line._server_of[name]
     link = ModbusTcpLink(server.host, server.port, timeout_s=timeout_s, name=name)
     return ModbusDevice(name, MODBUS_MAPS[spec.model], link, spec.unit)
+
+
+def rtu_bus(line: SimLine, *, timeout_s: float = 0.3) -> ModbusRtuLink:
+    """The driver's link to the simulated oven bus, opened with pyserial on the pty."""
+    bus = line.buses["oven_bus"]
+    settings = SerialSettings(
+        bus.path, baudrate=bus.baudrate, parity=line.bus_specs["oven_bus"].parity
+    )
+    return ModbusRtuLink(AsyncSerialPort(settings, "oven_bus"), timeout_s=timeout_s)
+
+
+def rtu_device(line: SimLine, bus: ModbusRtuLink, name: str) -> ModbusDevice:
+    spec = line.specs[name]
+    return ModbusDevice(name, MODBUS_MAPS[spec.model], UnitLink(bus, spec.unit), spec.unit)

@@ -1,0 +1,108 @@
+"""A simulated RS-485 Modbus RTU bus on a pseudo-terminal (or a socket:// URL).
+
+Several instruments answer on one bus by unit id, one request at a time, as on a
+real half-duplex bus. Requests with a bad CRC or for an absent unit get no reply,
+as a real slave behaves. With ``emulate_wire_time`` the bus takes as long as the
+wire would at its baud rate: request and reply characters plus the 3.5-character
+gap, so bus scheduling can be measured against the physical limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import tty
+
+from drivers.modbus_rtu import char_time_s, crc_ok, frame, frame_gap_s, request_length
+from simulators.devices import SimDevice
+
+
+class RtuBusSim:
+    def __init__(
+        self,
+        devices: dict[int, SimDevice],
+        *,
+        baudrate: int = 19200,
+        bits_per_char: int = 11,
+        emulate_wire_time: bool = False,
+    ) -> None:
+        self.devices = devices
+        self.baudrate = baudrate
+        self.char_s = char_time_s(baudrate, bits_per_char)
+        self.gap_s = frame_gap_s(baudrate, bits_per_char)
+        self.emulate_wire_time = emulate_wire_time
+        self.path = ""
+        self.requests = 0
+        self.bad_crc = 0
+        self._master = -1
+        self._slave = -1
+        self._buf = bytearray()
+        self._queue: asyncio.Queue[bytes] = asyncio.Queue()
+        self._worker: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._master, self._slave = os.openpty()
+        tty.setraw(self._slave)
+        os.set_blocking(self._master, False)
+        self.path = os.ttyname(self._slave)
+        loop = asyncio.get_running_loop()
+        loop.add_reader(self._master, self._on_rx)
+        self._worker = asyncio.create_task(self._serve(), name=f"rtu-bus {self.path}")
+
+    async def stop(self) -> None:
+        if self._worker is not None:
+            self._worker.cancel()
+            await asyncio.gather(self._worker, return_exceptions=True)
+        if self._master >= 0:
+            with contextlib.suppress(Exception):
+                asyncio.get_running_loop().remove_reader(self._master)
+            os.close(self._master)
+            os.close(self._slave)
+            self._master = self._slave = -1
+
+    def _on_rx(self) -> None:
+        try:
+            data = os.read(self._master, 4096)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            return  # no process has the other end open yet
+        self._buf += data
+        while True:
+            n = request_length(self._buf)
+            if n is None or len(self._buf) < max(n, 0):
+                return
+            if n < 0:
+                self._buf.clear()  # cannot frame it: wait for the line to resync
+                return
+            self._queue.put_nowait(bytes(self._buf[:n]))
+            del self._buf[:n]
+
+    async def _serve(self) -> None:
+        while True:
+            adu = await self._queue.get()
+            if not crc_ok(adu):
+                self.bad_crc += 1
+                continue
+            dev = self.devices.get(adu[0])
+            if dev is None:
+                continue
+            self.requests += 1
+            f = dev.faults
+            dev.sync_faults()
+            if f.no_reply:
+                continue
+            if f.garbage:
+                reply = os.urandom(7)
+            else:
+                reply = frame(adu[0], dev.bank.handle(adu[1:-2]))
+                if f.corrupt_crc:
+                    reply = reply[:-1] + bytes([reply[-1] ^ 0x5A])
+            wait = f.delay_s
+            if self.emulate_wire_time:
+                wait += (len(adu) + len(reply)) * self.char_s + self.gap_s
+            if wait > 0:
+                await asyncio.sleep(wait)
+            with contextlib.suppress(OSError):
+                os.write(self._master, reply)

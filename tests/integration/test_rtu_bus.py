@@ -1,0 +1,172 @@
+"""Oven bus drivers against the simulated RS-485 bus: Modbus RTU over a pty, pyserial."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+
+import pytest
+from pymodbus.client import AsyncModbusSerialClient
+
+from drivers.errors import BadReply, DeviceRejected, DeviceTimeout
+from tests.integration.simline import rtu_bus, rtu_device, run, served_line
+
+pytestmark = pytest.mark.integration
+
+
+def test_zone_poll_setpoint_and_physics_over_rtu() -> None:
+    async def body() -> None:
+        async with served_line() as line:
+            bus = rtu_bus(line)
+            zone = rtu_device(line, bus, "zone_C07")
+            assert await zone.write_setpoint("temp_sp_c", 350.0) == pytest.approx(350.0)
+            await zone.write_setpoint("ramp_c_per_min", 5.0)
+            await zone.write_setpoint("output_enable", 1)
+            before = bus.transactions
+            r = await zone.poll()
+            assert bus.transactions - before == len(zone.blocks) == 2
+            assert r.errors == {} and r.values["temp_pv_c"] == pytest.approx(25.0)
+            for _ in range(120):  # 2 simulated hours
+                line.step(60.0)
+            r = await zone.poll()
+            assert r.values["temp_pv_c"] == pytest.approx(350.0, abs=0.5)
+            assert r.values["working_sp_c"] == pytest.approx(350.0)
+            assert 0.0 < r.values["output_pct"] < 100.0
+            flags = zone.regmap.decode_flags("status", int(r.values["status"]))
+            assert flags["output_on"] and not flags["heater_fail"]
+            await bus.close()
+
+    run(body)
+
+
+def test_o2_follows_the_purge_and_the_leak() -> None:
+    async def body() -> None:
+        async with served_line() as line:
+            bus = rtu_bus(line)
+            mfc = rtu_device(line, bus, "n2_cure_oven")
+            o2 = rtu_device(line, bus, "o2_cure")
+            assert (await o2.poll()).values["o2_ppm"] == pytest.approx(209_000.0)
+            await mfc.write_setpoint("flow_sp_slm", 300.0)
+            for _ in range(180):
+                line.step(30.0)
+            assert (await mfc.poll()).values["flow_pv_slm"] == pytest.approx(300.0)
+            assert (await o2.poll()).values["o2_ppm"] < 50.0
+            line.devices["o2_cure"].faults.o2_leak_m3_min = 0.01
+            for _ in range(10):
+                line.step(30.0)
+            r = await o2.poll()
+            assert r.values["o2_ppm"] > 1000.0
+            line.devices["o2_cure"].faults.stuck_sensor = True
+            line.step(1.0)
+            r = await o2.poll()
+            assert o2.regmap.decode_flags("status", int(r.values["status"]))["sensor_fail"]
+            await bus.close()
+
+    run(body)
+
+
+def test_dead_unit_costs_its_deadline_and_never_stalls_the_others() -> None:
+    async def body() -> None:
+        async with served_line() as line:
+            bus = rtu_bus(line, timeout_s=0.2)
+            dead = rtu_device(line, bus, "zone_C01")
+            alive = rtu_device(line, bus, "zone_C02")
+            line.devices["zone_C01"].faults.no_reply = True
+            events: list[str] = []
+            done = asyncio.Event()
+
+            async def poll_dead() -> None:
+                for _ in range(3):
+                    with pytest.raises(DeviceTimeout):
+                        await dead.poll()
+                    events.append("dead-timeout")
+                done.set()
+
+            async def poll_alive() -> None:
+                while not done.is_set():
+                    r = await alive.poll()
+                    assert r.errors == {}
+                    events.append("alive")
+
+            await asyncio.gather(poll_dead(), poll_alive())
+            starts = [i for i, e in enumerate(events) if e == "dead-timeout"]
+            assert len(starts) == 3
+            # Between the dead unit's attempts the others had the bus, several cycles each.
+            for a, b in itertools.pairwise(starts):
+                assert events[a + 1 : b].count("alive") >= 3, events
+            await bus.close()
+
+    run(body)
+
+
+def test_late_reply_is_never_taken_for_the_next_answer() -> None:
+    async def body() -> None:
+        async with served_line() as line:
+            bus = rtu_bus(line, timeout_s=0.2)
+            zone = rtu_device(line, bus, "zone_C03")
+            other = rtu_device(line, bus, "zone_C04")
+            await zone.write_setpoint("temp_sp_c", 250.0)
+            await other.write_setpoint("temp_sp_c", 180.0)
+            line.devices["zone_C03"].faults.delay_s = 0.3  # answers after the deadline
+            with pytest.raises(DeviceTimeout):
+                await zone.read("temp_sp_c")
+            line.devices["zone_C03"].faults.delay_s = 0.0
+            # Another unit asked while the late reply is on its way: answered by itself.
+            assert await other.read("temp_sp_c") == pytest.approx(180.0)
+            # The same unit, same function, same length: the late 250.0 must not answer it.
+            assert await zone.read("ramp_c_per_min") == pytest.approx(0.0)
+            assert await zone.read("temp_sp_c") == pytest.approx(250.0)
+            await bus.close()
+
+    run(body)
+
+
+def test_corrupt_crc_garbage_and_exception_replies() -> None:
+    async def body() -> None:
+        async with served_line() as line:
+            bus = rtu_bus(line, timeout_s=0.2)
+            zone = rtu_device(line, bus, "zone_C05")
+            sim = line.devices["zone_C05"]
+            sim.faults.corrupt_crc = True
+            with pytest.raises(BadReply):
+                await zone.poll()
+            sim.faults.corrupt_crc = False
+            sim.faults.garbage = True
+            with pytest.raises(BadReply):
+                await zone.poll()
+            sim.faults.garbage = False
+            sim.faults.exception_addresses[1] = 2
+            with pytest.raises(DeviceRejected) as info:
+                await zone.poll()
+            assert info.value.code == 2
+            sim.faults.exception_addresses.clear()
+            words = zone.regmap["temp_sp_c"].encode(499.0)
+            words[0] = 6000  # 600.0 °C: beyond the controller's range
+            with pytest.raises(DeviceRejected) as info:
+                await bus.write(0, words, zone.unit)
+            assert info.value.code == 3
+            assert (await zone.poll()).errors == {}
+            await bus.close()
+
+    run(body)
+
+
+def test_third_party_serial_client_reads_the_documented_addresses() -> None:
+    async def body() -> None:
+        async with served_line() as line:
+            line.devices["zone_D1-1"].bank.set("temp_sp_c", 80.0)
+            line.devices["o2_cure"].state = type(line.devices["o2_cure"].state)(o2_ppm=42.5)
+            line.devices["o2_cure"].publish()
+            path = line.buses["oven_bus"].path
+            client = AsyncModbusSerialClient(path, baudrate=19200, parity="N", timeout=1, retries=0)
+            assert await client.connect()
+            rr = await client.read_holding_registers(0, count=1, device_id=1)
+            assert rr.registers == [800]  # 80.0 °C at 0.1 °C per count
+            ir = await client.read_input_registers(0, count=2, device_id=30)
+            dt = client.DATATYPE
+            assert (
+                client.convert_from_registers(ir.registers, dt.FLOAT32, word_order="little") == 42.5
+            )
+            client.close()
+
+    run(body)
