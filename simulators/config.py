@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from simulators.ascii_devices import ASCII_MODELS
 from simulators.devices import MODELS
 
 
@@ -30,6 +31,8 @@ class DeviceSpec:
     station: str | None = None
     zone: str | None = None
     purge_from: str | None = None  # O2 analyzer: the MFC that purges its oven
+    serial_port: str = "pty"  # ascii link: "pty" or "socket" when simulated
+    address: int = 1  # ascii instruments with a bus address (the gauge controller)
     faults: dict[str, Any] = field(default_factory=dict)
 
 
@@ -125,6 +128,9 @@ def parse(file: str, data: dict[str, Any]) -> list[DeviceSpec]:
         "poll_hz",
         "timeout_s",
         "faults",
+        "serial_port",
+        "address",
+        "baudrate",
     }
     for name, d in devices.items():
         where = f"{file}: devices.{name}"
@@ -134,8 +140,10 @@ def parse(file: str, data: dict[str, Any]) -> list[DeviceSpec]:
         if unknown:
             raise SimConfigError(f"{where}: unknown keys {sorted(unknown)}")
         model = d.get("model")
-        if model not in MODELS:
-            raise SimConfigError(f"{where}.model = {model!r}: one of {sorted(MODELS)}")
+        if model not in MODELS and model not in ASCII_MODELS:
+            raise SimConfigError(
+                f"{where}.model = {model!r}: one of {sorted(MODELS) + sorted(ASCII_MODELS)}"
+            )
         link = d.get("link")
         if link not in ("tcp", "rtu", "ascii"):
             raise SimConfigError(f"{where}.link = {link!r}: one of 'tcp', 'rtu', 'ascii'")
@@ -148,6 +156,13 @@ def parse(file: str, data: dict[str, Any]) -> list[DeviceSpec]:
         host = d.get("host", "127.0.0.1")
         if link == "tcp" and not str(host).startswith("127."):
             raise SimConfigError(f"{where}.host = {host!r}: simulators listen on loopback only")
+        serial_port = d.get("serial_port", "pty")
+        if link == "ascii" and serial_port not in ("pty", "socket"):
+            raise SimConfigError(
+                f"{where}.serial_port = {serial_port!r}: the simulator serves 'pty' or 'socket'"
+            )
+        if (link == "ascii") != (model in ASCII_MODELS):
+            raise SimConfigError(f"{where}: model {model!r} does not speak link {link!r}")
         specs.append(
             DeviceSpec(
                 name=name,
@@ -161,6 +176,8 @@ def parse(file: str, data: dict[str, Any]) -> list[DeviceSpec]:
                 zone=d.get("zone"),
                 purge_from=d.get("purge_from"),
                 faults=dict(d.get("faults", {})),
+                serial_port=serial_port,
+                address=int(d.get("address", 1)),
             )
         )
     return specs

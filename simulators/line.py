@@ -12,6 +12,13 @@ import asyncio
 import contextlib
 from typing import Any
 
+from simulators.ascii_devices import (
+    ASCII_MODELS,
+    AsciiSerialSim,
+    AsciiSimDevice,
+    DcPsuSim,
+    VacuumGaugeSim,
+)
 from simulators.config import BusSpec, DeviceSpec
 from simulators.devices import (
     MODELS,
@@ -41,10 +48,34 @@ class SimLine:
         self.ctx = LineContext()
         self.sim_time_s = 0.0
         self.devices: dict[str, SimDevice] = {}
+        self.ascii_devices: dict[str, AsciiSimDevice] = {}
         for spec in specs:
+            where = f"devices.{spec.name}.faults"
+            if spec.model in ASCII_MODELS:
+                adev = (
+                    VacuumGaugeSim(spec.name, spec.address)
+                    if spec.model == "vacuum_gauge"
+                    else ASCII_MODELS[spec.model](spec.name)
+                )
+                adev.faults.update(spec.faults, where=where)
+                self.ascii_devices[spec.name] = adev
+                continue
             dev = MODELS[spec.model](spec.name)
-            dev.faults.update(spec.faults, where=f"devices.{spec.name}.faults")
+            dev.faults.update(spec.faults, where=where)
             self.devices[spec.name] = dev
+        # A magnetron burns only at its chamber's pressure: couple each supply to the
+        # gauge controller of its station.
+        for adev in self.ascii_devices.values():
+            if isinstance(adev, DcPsuSim):
+                st = self.specs[adev.name].station
+                adev.gauge = next(
+                    (
+                        g
+                        for g in self.ascii_devices.values()
+                        if isinstance(g, VacuumGaugeSim) and self.specs[g.name].station == st
+                    ),
+                    None,
+                )
         for spec in specs:
             if spec.model == "o2_analyzer" and spec.purge_from:
                 mfc = self.devices.get(spec.purge_from)
@@ -60,13 +91,21 @@ class SimLine:
         # the purge; everything else reads them.
         rank = {LineDriveSim: 0, N2MfcSim: 1}
         self._order = sorted(self.devices.values(), key=lambda d: rank.get(type(d), 2))
+        gauges_first = sorted(
+            self.ascii_devices.values(), key=lambda d: 0 if isinstance(d, VacuumGaugeSim) else 1
+        )
         self.servers: list[ModbusTcpSim] = []
         self._server_of: dict[str, ModbusTcpSim] = {}
         self.buses: dict[str, RtuBusSim] = {}
 
+        self._ascii_order = gauges_first
+        self.ascii_servers: dict[str, AsciiSerialSim] = {}
+
     def step(self, dt: float) -> None:
         for dev in self._order:
             dev.step(dt, self.ctx)
+        for adev in self._ascii_order:
+            adev.step(dt, self.ctx)
         self.sim_time_s += dt
 
     async def start(self) -> None:
@@ -108,15 +147,23 @@ class SimLine:
                 baudrate=b.baudrate,
                 bits_per_char=b.bits_per_char,
                 emulate_wire_time=b.emulate_wire_time,
+                kind="socket" if b.port == "socket" else "pty",
             )
             await sim.start()
             self.buses[bus] = sim
+        for name, adev in self.ascii_devices.items():
+            spec = self.specs[name]
+            server = AsciiSerialSim(adev, "socket" if spec.serial_port == "socket" else "pty")
+            await server.start()
+            self.ascii_servers[name] = server
 
     async def stop(self) -> None:
         for server in self.servers:
             await server.stop()
         for bus in self.buses.values():
             await bus.stop()
+        for server in self.ascii_servers.values():
+            await server.stop()
 
     async def run(self) -> None:
         """Advance the physics from the loop clock until cancelled."""
@@ -141,6 +188,10 @@ class SimLine:
                 entry.update(host=server.host, port=server.port)
             elif spec.bus in self.buses:
                 entry.update(bus=spec.bus, port=self.buses[spec.bus].path)
+            elif name in self.ascii_servers:
+                entry.update(port=self.ascii_servers[name].path, baudrate=9600)
+                if spec.model == "vacuum_gauge":
+                    entry["address"] = spec.address
             else:
                 entry["served"] = False
             devices[name] = entry

@@ -10,12 +10,11 @@ gap, so bus scheduling can be measured against the physical limit.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
-import tty
 
 from drivers.modbus_rtu import char_time_s, crc_ok, frame, frame_gap_s, request_length
 from simulators.devices import SimDevice
+from simulators.serial_endpoint import Kind, SerialEndpoint
 
 
 class RtuBusSim:
@@ -26,48 +25,36 @@ class RtuBusSim:
         baudrate: int = 19200,
         bits_per_char: int = 11,
         emulate_wire_time: bool = False,
+        kind: Kind = "pty",
     ) -> None:
         self.devices = devices
         self.baudrate = baudrate
         self.char_s = char_time_s(baudrate, bits_per_char)
         self.gap_s = frame_gap_s(baudrate, bits_per_char)
         self.emulate_wire_time = emulate_wire_time
-        self.path = ""
         self.requests = 0
         self.bad_crc = 0
-        self._master = -1
-        self._slave = -1
         self._buf = bytearray()
         self._queue: asyncio.Queue[bytes] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
+        self.endpoint = SerialEndpoint(self._on_rx, kind)
+
+    @property
+    def path(self) -> str:
+        """What a driver opens with pyserial: a pty path or a socket:// URL."""
+        return self.endpoint.url
 
     async def start(self) -> None:
-        self._master, self._slave = os.openpty()
-        tty.setraw(self._slave)
-        os.set_blocking(self._master, False)
-        self.path = os.ttyname(self._slave)
-        loop = asyncio.get_running_loop()
-        loop.add_reader(self._master, self._on_rx)
+        await self.endpoint.start()
         self._worker = asyncio.create_task(self._serve(), name=f"rtu-bus {self.path}")
 
     async def stop(self) -> None:
         if self._worker is not None:
             self._worker.cancel()
             await asyncio.gather(self._worker, return_exceptions=True)
-        if self._master >= 0:
-            with contextlib.suppress(Exception):
-                asyncio.get_running_loop().remove_reader(self._master)
-            os.close(self._master)
-            os.close(self._slave)
-            self._master = self._slave = -1
+        await self.endpoint.stop()
 
-    def _on_rx(self) -> None:
-        try:
-            data = os.read(self._master, 4096)
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError:
-            return  # no process has the other end open yet
+    def _on_rx(self, data: bytes) -> None:
         self._buf += data
         while True:
             n = request_length(self._buf)
@@ -84,6 +71,7 @@ class RtuBusSim:
             adu = await self._queue.get()
             if not crc_ok(adu):
                 self.bad_crc += 1
+                self._buf.clear()
                 continue
             dev = self.devices.get(adu[0])
             if dev is None:
@@ -104,5 +92,4 @@ class RtuBusSim:
                 wait += (len(adu) + len(reply)) * self.char_s + self.gap_s
             if wait > 0:
                 await asyncio.sleep(wait)
-            with contextlib.suppress(OSError):
-                os.write(self._master, reply)
+            self.endpoint.write(reply)

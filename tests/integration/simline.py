@@ -9,6 +9,7 @@ from typing import TypeVar
 
 from drivers.device import ModbusDevice
 from drivers.devices import MODBUS_MAPS
+from drivers.links.ascii_link import AsciiLink
 from drivers.links.modbus_rtu import ModbusRtuLink, UnitLink
 from drivers.links.modbus_tcp import ModbusTcpLink
 from drivers.links.serial_port import AsyncSerialPort, SerialSettings
@@ -62,3 +63,11 @@ def rtu_bus(line: SimLine, *, timeout_s: float = 0.3) -> ModbusRtuLink:
 def rtu_device(line: SimLine, bus: ModbusRtuLink, name: str) -> ModbusDevice:
     spec = line.specs[name]
     return ModbusDevice(name, MODBUS_MAPS[spec.model], UnitLink(bus, spec.unit), spec.unit)
+
+
+def ascii_link(line: SimLine, name: str, *, timeout_s: float = 0.3) -> AsciiLink:
+    """The driver's link to a simulated ASCII instrument (pty path or socket:// URL)."""
+    url = line.ascii_servers[name].path
+    return AsciiLink(
+        AsyncSerialPort(SerialSettings(url, baudrate=9600, parity="N"), name), timeout_s=timeout_s
+    )

@@ -1,0 +1,115 @@
+"""DC magnetron sputter power supply, ASCII query/answer over RS-232 (CR terminator).
+
+Power setpoint (kW), output on/off, measured power, voltage and current, and a
+status word (output on, arc, interlock open, overtemperature). See
+``drivers.ascii_protocol`` for the command set.
+"""
+
+from __future__ import annotations
+
+import math
+
+from drivers.ascii_protocol import FramingError, psu_error, psu_measurements, psu_value
+from drivers.codec import decode_bits
+from drivers.device import PollResult
+from drivers.errors import BadReply, DeviceRejected, ReadbackMismatch, SetpointError
+from drivers.links.ascii_link import AsciiLink
+
+STATUS_BITS = {
+    0: "output_on",
+    1: "arc",
+    2: "interlock_open",
+    3: "overtemperature",
+    4: "plasma_lost",
+}
+MAX_POWER_KW = 20.0
+
+COMMANDS = [
+    ("PSET <kW>", "OK", "power setpoint, 0..20 kW, 2 decimals", "rw"),
+    ("PSET?", "PSET <kW>", "power setpoint", "r"),
+    ("OUT <0|1>", "OK", "output off / on", "rw"),
+    ("OUT?", "OUT <0|1>", "output state", "r"),
+    ("MEAS?", "P <kW> V <V> I <A>", "measured power, voltage, current", "r"),
+    (
+        "STAT?",
+        "STAT <hex>",
+        "status bits: " + ", ".join(f"{b}={n}" for b, n in STATUS_BITS.items()),
+        "r",
+    ),
+]
+
+
+class DcPsuDriver:
+    model = "dc_psu"
+
+    def __init__(self, name: str, link: AsciiLink) -> None:
+        self.name = name
+        self.link = link
+
+    async def _ask(self, cmd: str) -> bytes:
+        reply = await self.link.query(cmd.encode("ascii"))
+        try:
+            err = psu_error(reply)
+        except FramingError as exc:
+            raise BadReply(str(exc), device=self.name) from exc
+        if err is not None:
+            raise DeviceRejected(f"{cmd}: error {err[0]} ({err[1]})", code=err[0], device=self.name)
+        return reply
+
+    async def _value(self, cmd: str, key: str) -> float:
+        reply = await self._ask(cmd)
+        try:
+            return psu_value(reply, key)
+        except FramingError as exc:
+            raise BadReply(f"{cmd}: {exc}", device=self.name) from exc
+
+    async def poll(self) -> PollResult:
+        result = PollResult()
+        reply = await self._ask("MEAS?")
+        try:
+            m = psu_measurements(reply)
+        except FramingError as exc:
+            raise BadReply(f"MEAS?: {exc}", device=self.name) from exc
+        result.values.update(power_pv_kw=m["P"], voltage_v=m["V"], current_a=m["I"])
+        result.values["power_sp_kw"] = await self._value("PSET?", "PSET")
+        status = await self._ask("STAT?")
+        try:
+            word = int(status.decode("ascii").split()[1], 16)
+        except (IndexError, ValueError, UnicodeDecodeError) as exc:
+            raise BadReply(f"STAT?: {status!r}", device=self.name) from exc
+        result.values["status"] = word
+        return result
+
+    @staticmethod
+    def flags(word: int) -> dict[str, bool]:
+        return decode_bits(word, STATUS_BITS)
+
+    async def write_setpoint(self, name: str, value: float) -> float:
+        if name == "output":
+            if value not in (0, 1) or isinstance(value, bool):
+                raise SetpointError(f"output = {value!r}: 0 or 1", device=self.name)
+            await self._ask(f"OUT {int(value)}")
+            back = await self._value("OUT?", "OUT")
+        elif name == "power_sp_kw":
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not math.isfinite(value)
+                or not 0.0 <= value <= MAX_POWER_KW
+            ):
+                raise SetpointError(
+                    f"power_sp_kw = {value!r}: a number within 0..{MAX_POWER_KW:g} kW",
+                    device=self.name,
+                )
+            await self._ask(f"PSET {value:.2f}")
+            back = await self._value("PSET?", "PSET")
+        else:
+            raise SetpointError(f"{name}: not a setpoint of the supply", device=self.name)
+        if not math.isclose(back, round(float(value), 2), abs_tol=0.006):
+            raise ReadbackMismatch(
+                f"{name}: wrote {value:g}, read back {back:g}",
+                written=float(value),
+                read=back,
+                device=self.name,
+            )
+        return back

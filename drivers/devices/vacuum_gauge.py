@@ -1,0 +1,112 @@
+"""Vacuum gauge and gas controller of the sputter chamber, ASCII frames with a
+checksum over RS-232: chamber pressure (Pa), argon flow setpoint (sccm), status."""
+
+from __future__ import annotations
+
+import math
+
+from drivers.ascii_protocol import (
+    GAUGE_ERRORS,
+    FramingError,
+    GaugeMessage,
+    gauge_body,
+    gauge_frame,
+    parse_gauge,
+)
+from drivers.codec import decode_bits
+from drivers.device import PollResult
+from drivers.errors import BadReply, DeviceRejected, ReadbackMismatch, SetpointError
+from drivers.links.ascii_link import AsciiLink
+
+STATUS_BITS = {0: "sensor_error", 1: "overrange", 2: "underrange", 3: "flow_deviation"}
+MAX_AR_FLOW_SCCM = 500.0
+
+COMMANDS = [
+    ("@aaPR?*cs", "@aaPR=<Pa>*cs", "chamber pressure, Pa (scientific notation)", "r"),
+    ("@aaAF!<sccm>*cs", "@aaAF=<sccm>*cs", "argon flow setpoint, 0..500 sccm", "rw"),
+    ("@aaAF?*cs", "@aaAF=<sccm>*cs", "argon flow setpoint", "r"),
+    (
+        "@aaST?*cs",
+        "@aaST=<hex>*cs",
+        "status bits: " + ", ".join(f"{b}={n}" for b, n in STATUS_BITS.items()),
+        "r",
+    ),
+    ("(error)", "@aaNAK<code>*cs", "1 checksum, 2 unknown parameter, 3 out of range", ""),
+]
+
+
+class VacuumGaugeDriver:
+    model = "vacuum_gauge"
+
+    def __init__(self, name: str, link: AsciiLink, address: int = 1) -> None:
+        self.name = name
+        self.link = link
+        self.address = address
+
+    async def _ask(self, param: str, op: str, value: str = "") -> GaugeMessage:
+        frame = gauge_frame(gauge_body(self.address, param, op, value))
+        line = await self.link.query(frame[:-1])
+        try:
+            msg = parse_gauge(line)
+        except FramingError as exc:
+            raise BadReply(f"{param}{op}: {exc}", device=self.name) from exc
+        if msg.address != self.address:
+            raise BadReply(f"{param}{op}: answer from address {msg.address}", device=self.name)
+        if msg.op == "NAK":
+            code = int(msg.value) if msg.value.isdigit() else 0
+            raise DeviceRejected(
+                f"{param}{op}: NAK {code} ({GAUGE_ERRORS.get(code, '?')})",
+                code=code,
+                device=self.name,
+            )
+        if msg.param != param or msg.op != "=":
+            raise BadReply(f"{param}{op}: unexpected answer {line!r}", device=self.name)
+        return msg
+
+    async def _number(self, param: str, op: str = "?", value: str = "") -> float:
+        msg = await self._ask(param, op, value)
+        try:
+            x = float(msg.value)
+        except ValueError as exc:
+            raise BadReply(f"{param}: not a number {msg.value!r}", device=self.name) from exc
+        if not math.isfinite(x):
+            raise BadReply(f"{param}: non-finite {msg.value!r}", device=self.name)
+        return x
+
+    async def poll(self) -> PollResult:
+        result = PollResult()
+        result.values["pressure_pa"] = await self._number("PR")
+        result.values["ar_flow_sp_sccm"] = await self._number("AF")
+        msg = await self._ask("ST", "?")
+        try:
+            result.values["status"] = int(msg.value, 16)
+        except ValueError as exc:
+            raise BadReply(f"ST: {msg.value!r}", device=self.name) from exc
+        return result
+
+    @staticmethod
+    def flags(word: int) -> dict[str, bool]:
+        return decode_bits(word, STATUS_BITS)
+
+    async def write_setpoint(self, name: str, value: float) -> float:
+        if name != "ar_flow_sp_sccm":
+            raise SetpointError(f"{name}: not a setpoint of the gauge controller", device=self.name)
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+            or not 0.0 <= value <= MAX_AR_FLOW_SCCM
+        ):
+            raise SetpointError(
+                f"ar_flow_sp_sccm = {value!r}: a number within 0..{MAX_AR_FLOW_SCCM:g} sccm",
+                device=self.name,
+            )
+        back = await self._number("AF", "!", f"{value:.1f}")
+        if not math.isclose(back, round(float(value), 1), abs_tol=0.06):
+            raise ReadbackMismatch(
+                f"{name}: wrote {value:g}, read back {back:g}",
+                written=float(value),
+                read=back,
+                device=self.name,
+            )
+        return back

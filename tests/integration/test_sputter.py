@@ -1,0 +1,148 @@
+"""Sputter instruments over their ASCII protocols: supply on a pty, gauge on socket://."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+
+import pytest
+import serial
+
+from drivers.devices.dc_psu import DcPsuDriver
+from drivers.devices.vacuum_gauge import VacuumGaugeDriver
+from drivers.errors import BadReply, DeviceRejected, DeviceTimeout, SetpointError
+from simulators.models.sputter import thickness_um
+from tests.integration.simline import ascii_link, run, served_line
+
+pytestmark = pytest.mark.integration
+
+
+def test_argon_sets_the_pressure_and_the_magnetron_then_burns() -> None:
+    async def body() -> None:
+        async with served_line() as line:
+            assert line.ascii_servers["sputter_gauge"].path.startswith("socket://127.0.0.1:")
+            psu = DcPsuDriver("sputter_psu", ascii_link(line, "sputter_psu"))
+            gauge = VacuumGaugeDriver("sputter_gauge", ascii_link(line, "sputter_gauge"))
+            assert await psu.write_setpoint("power_sp_kw", 10.0) == 10.0
+            assert await psu.write_setpoint("output", 1) == 1
+            line.step(5.0)
+            r = await psu.poll()
+            # At base pressure no plasma can burn: no power, and the supply says why.
+            assert r.values["power_pv_kw"] == 0.0
+            assert psu.flags(int(r.values["status"]))["plasma_lost"]
+            assert await gauge.write_setpoint("ar_flow_sp_sccm", 120.0) == 120.0
+            for _ in range(60):
+                line.step(0.5)
+            g = await gauge.poll()
+            # p = Q / S = 120 sccm x 1.689e-3 Pa·m³/s / 0.5 m³/s ≈ 0.405 Pa
+            assert g.values["pressure_pa"] == pytest.approx(0.4055, rel=0.01)
+            assert g.values["ar_flow_sp_sccm"] == 120.0
+            r = await psu.poll()
+            assert r.values["power_pv_kw"] == pytest.approx(10.0)
+            assert r.values["voltage_v"] * r.values["current_a"] == pytest.approx(10_000, rel=0.01)
+            assert not psu.flags(int(r.values["status"]))["plasma_lost"]
+            # What that power deposits on the web at 1 m/min with 100 nm·m/min per kW.
+            assert thickness_um(100.0, r.values["power_pv_kw"], 1.0) == pytest.approx(1.0)
+            await psu.link.close()
+            await gauge.link.close()
+
+    run(body)
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, -0.1, 20.01])
+def test_bad_setpoints_send_nothing(value: float) -> None:
+    async def body() -> None:
+        async with served_line() as line:
+            psu = DcPsuDriver("sputter_psu", ascii_link(line, "sputter_psu"))
+            gauge = VacuumGaugeDriver("sputter_gauge", ascii_link(line, "sputter_gauge"))
+            with pytest.raises(SetpointError):
+                await psu.write_setpoint("power_sp_kw", value)
+            with pytest.raises(SetpointError):
+                await gauge.write_setpoint("ar_flow_sp_sccm", value * 100)
+            assert line.ascii_devices["sputter_psu"].requests == 0
+            assert line.ascii_devices["sputter_gauge"].requests == 0
+
+    run(body)
+
+
+def test_instrument_errors_are_typed() -> None:
+    async def body() -> None:
+        async with served_line() as line:
+            link = ascii_link(line, "sputter_psu")
+            psu = DcPsuDriver("sputter_psu", link)
+            with pytest.raises(DeviceRejected) as info:
+                await psu._ask("PSET 99")  # beyond the supply's own range
+            assert info.value.code == 3
+            with pytest.raises(DeviceRejected) as info:
+                await psu._ask("FIRE")
+            assert info.value.code == 1
+            gauge = VacuumGaugeDriver("sputter_gauge", ascii_link(line, "sputter_gauge"))
+            with pytest.raises(DeviceRejected) as info:
+                await gauge._ask("XX", "?")
+            assert info.value.code == 2
+            await link.close()
+            await gauge.link.close()
+
+    run(body)
+
+
+@pytest.mark.parametrize("name", ["sputter_psu", "sputter_gauge"])
+def test_link_faults(name: str) -> None:
+    async def body() -> None:
+        async with served_line() as line:
+            link = ascii_link(line, name, timeout_s=0.2)
+            drv = (
+                DcPsuDriver(name, link) if name == "sputter_psu" else VacuumGaugeDriver(name, link)
+            )
+            faults = line.ascii_devices[name].faults
+            faults.no_reply = True
+            with pytest.raises(DeviceTimeout):
+                await drv.poll()
+            faults.no_reply = False
+            faults.garbage = True
+            with pytest.raises(BadReply):
+                await drv.poll()
+            faults.garbage = False
+            if name == "sputter_gauge":
+                faults.corrupt_crc = True
+                with pytest.raises(BadReply, match="checksum"):
+                    await drv.poll()
+                faults.corrupt_crc = False
+            assert (await drv.poll()).errors == {}
+            await link.close()
+
+    run(body)
+
+
+def test_late_answer_is_never_taken_for_the_next_one() -> None:
+    async def body() -> None:
+        async with served_line() as line:
+            psu = DcPsuDriver("sputter_psu", ascii_link(line, "sputter_psu", timeout_s=0.2))
+            await psu.write_setpoint("power_sp_kw", 7.5)
+            line.ascii_devices["sputter_psu"].faults.delay_s = 0.3
+            with pytest.raises(DeviceTimeout):
+                await psu._value("PSET?", "PSET")
+            line.ascii_devices["sputter_psu"].faults.delay_s = 0.0
+            assert await psu._value("OUT?", "OUT") == 0.0  # not the late "PSET 7.50"
+            await psu.link.close()
+
+    run(body)
+
+
+def test_documented_frames_with_plain_pyserial() -> None:
+    """A third party (pyserial alone, no driver code) speaks the documented protocol."""
+
+    async def body() -> None:
+        async with served_line() as line:
+            line.ascii_devices["sputter_gauge"].ar_flow_sp_sccm = 50.0
+            url = line.ascii_servers["sputter_gauge"].path
+            # Blocking pyserial in a worker thread: its own 2 s read timeout bounds it.
+            port = serial.serial_for_url(url, baudrate=9600, timeout=2.0)
+            try:
+                port.write(b"@01AF?*" + b"%02X" % (sum(b"01AF?") % 256) + b"\r")
+                answer = await asyncio.to_thread(port.read_until, b"\r")
+                assert answer.startswith(b"@01AF=50.0*")
+            finally:
+                port.close()
+
+    run(body)
