@@ -76,10 +76,40 @@ def _sim(args: argparse.Namespace) -> int:
     return EXIT_BAD_INPUT  # not reached
 
 
+def _ascii_commands(model: str, as_json: bool) -> int:
+    from drivers.devices import dc_psu, vacuum_gauge
+
+    mod = {"dc_psu": dc_psu, "vacuum_gauge": vacuum_gauge}[model]
+    doc = " ".join((mod.__doc__ or "").strip().split("\n\n")[0].split())
+    cmds = [
+        {"request": q, "answer": a, "meaning": m, "access": acc} for q, a, m, acc in mod.COMMANDS
+    ]
+    if as_json:
+        json.dump(
+            {"model": model, "description": doc, "link": "ascii", "commands": cmds},
+            sys.stdout,
+            indent=2,
+            ensure_ascii=False,
+        )
+        sys.stdout.write("\n")
+        return EXIT_OK
+    print(f"{model}: {doc}")
+    w1 = max(len(c["request"]) for c in cmds)
+    w2 = max(len(c["answer"]) for c in cmds)
+    for c in cmds:
+        print(f"  {c['request']:<{w1}}  {c['answer']:<{w2}}  {c['access']:<2}  {c['meaning']}")
+    return EXIT_OK
+
+
+ASCII_MODELS = ("dc_psu", "vacuum_gauge")
+
+
 def _regmap(args: argparse.Namespace) -> int:
     from drivers.devices import MODBUS_MAPS
 
     model = args.device
+    if model in ASCII_MODELS:
+        return _ascii_commands(model, args.json)
     if model not in MODBUS_MAPS:
         from linecontrol.line import load_line
 
@@ -90,8 +120,10 @@ def _regmap(args: argparse.Namespace) -> int:
                 print(f"error: line config: {p}", file=sys.stderr)
             return EXIT_BAD_INPUT
         dev = line.devices.get(model)
+        if isinstance(dev, dict) and dev.get("model") in ASCII_MODELS:
+            return _ascii_commands(dev["model"], args.json)
         if not isinstance(dev, dict) or dev.get("model") not in MODBUS_MAPS:
-            known = sorted(MODBUS_MAPS) + sorted(line.devices)
+            known = sorted(MODBUS_MAPS) + list(ASCII_MODELS) + sorted(line.devices)
             print(f"error: unknown device {model!r}; known: {', '.join(known)}", file=sys.stderr)
             return EXIT_BAD_INPUT
         model = dev["model"]
