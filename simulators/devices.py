@@ -198,6 +198,7 @@ class OvenZoneSim(SimDevice):
     def __init__(self, name: str, params: thermal.ThermalParams | None = None) -> None:
         self.params = params or thermal.ThermalParams()
         self.state = thermal.ThermalState()
+        self.stuck_pv: float | None = None  # the PV a stuck sensor keeps showing
         super().__init__(name)
 
     def step(self, dt: float, ctx: LineContext) -> None:
@@ -210,16 +211,15 @@ class OvenZoneSim(SimDevice):
         )
         prev = self.state.temp_c
         self.state = thermal.step(self.params, self.state, u, dt)
-        if self.faults.stuck_sensor:
-            self.stuck_pv = getattr(self, "stuck_pv", prev)
-        else:
+        if not self.faults.stuck_sensor:
             self.stuck_pv = None
+        elif self.stuck_pv is None:
+            self.stuck_pv = prev
         self.publish()
 
     def publish(self) -> None:
         s, b = self.state, self.bank
-        pv = getattr(self, "stuck_pv", None)
-        pv = s.temp_c if pv is None else pv
+        pv = s.temp_c if self.stuck_pv is None else self.stuck_pv
         b.set("temp_pv_c", round(pv, 1))
         b.set("output_pct", round(s.output_pct, 1))
         b.set("working_sp_c", round(s.working_sp_c, 1))

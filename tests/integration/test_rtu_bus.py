@@ -170,3 +170,33 @@ def test_third_party_serial_client_reads_the_documented_addresses() -> None:
             client.close()
 
     run(body)
+
+
+def test_heater_failure_and_stuck_sensor_show_on_the_wire() -> None:
+    async def body() -> None:
+        async with served_line() as line:
+            bus = rtu_bus(line)
+            zone = rtu_device(line, bus, "zone_D1-1")
+            await zone.write_setpoint("temp_sp_c", 140.0)
+            await zone.write_setpoint("output_enable", 1)
+            for _ in range(60):
+                line.step(60.0)
+            hot = (await zone.poll()).values["temp_pv_c"]
+            assert hot == pytest.approx(140.0, abs=0.5)
+            line.devices["zone_D1-1"].faults.heater_failure = True
+            for _ in range(30):
+                line.step(60.0)
+            r = await zone.poll()
+            assert zone.regmap.decode_flags("status", int(r.values["status"]))["heater_fail"]
+            assert r.values["temp_pv_c"] < hot - 50.0
+            assert r.values["output_pct"] == pytest.approx(100.0)  # the loop asks, nothing heats
+            line.devices["zone_D1-1"].faults.heater_failure = False
+            line.devices["zone_D1-1"].faults.stuck_sensor = True
+            frozen = (await zone.poll()).values["temp_pv_c"]
+            for _ in range(30):
+                line.step(60.0)
+            assert (await zone.poll()).values["temp_pv_c"] == frozen
+            assert line.devices["zone_D1-1"].state.temp_c > frozen + 50.0
+            await bus.close()
+
+    run(body)

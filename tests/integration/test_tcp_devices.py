@@ -253,3 +253,37 @@ def test_third_party_client_reads_the_documented_addresses() -> None:
                 client.close()
 
     run(body)
+
+
+def test_web_break_and_press_overload_show_on_the_wire() -> None:
+    async def body() -> None:
+        async with served_line() as line:
+            drive = tcp_device(line, "drive")
+            await drive.write_setpoint("speed_sp_m_min", 1.0)
+            await drive.write_setpoint("unwind_tension_sp_n", 100.0)
+            await drive.write_setpoint("run_cmd", 1)
+            for _ in range(100):
+                line.step(0.1)
+            line.devices["drive"].faults.web_break = True
+            for _ in range(30):
+                line.step(0.1)
+            r = await drive.poll()
+            flags = drive.regmap.decode_flags("status", int(r.values["status"]))
+            assert flags["web_break"] and r.values["fault_code"] == 1
+            assert r.values["unwind_tension_pv_n"] == 0.0
+            assert r.values["speed_pv_m_min"] < 1.0
+
+            press = tcp_device(line, "press")
+            await press.write_setpoint("roll_load_sp_kg", 2000.0)
+            await press.write_setpoint("nip_cmd", 1)
+            for _ in range(50):
+                line.step(0.1)
+            line.devices["press"].faults.press_overload = True
+            line.step(0.1)
+            p = await press.poll()
+            flags = press.regmap.decode_flags("status", int(p.values["status"]))
+            assert flags["overload"] and not flags["nip_closed"]
+            for dev in (drive, press):
+                await dev.link.close()
+
+    run(body)
