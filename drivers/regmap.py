@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -92,23 +93,69 @@ class Register:
 
 @dataclass(frozen=True)
 class Block:
-    """One read transaction: ``count`` registers of ``table`` from ``start``."""
+    """One read transaction: ``count`` registers of ``table`` from ``start``.
+
+    Decoding is compiled once per block: the words are packed into bytes with one
+    ``struct`` call, and each channel is read at its offset with a precomputed
+    format, so a poll costs little beyond the protocol library itself.
+    """
 
     table: Table
     start: int
     count: int
     registers: tuple[Register, ...]
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_pack", struct.Struct(f">{self.count}H"))
+        object.__setattr__(
+            self, "_plan", tuple(_compile(r, r.address - self.start) for r in self.registers)
+        )
+
     def decode(self, words: Sequence[int]) -> tuple[dict[str, float | int], dict[str, CodecError]]:
         values: dict[str, float | int] = {}
         errors: dict[str, CodecError] = {}
-        for reg in self.registers:
-            off = reg.address - self.start
-            try:
-                values[reg.name] = reg.decode(words[off : off + reg.width])
-            except CodecError as exc:
-                errors[reg.name] = exc
+        try:
+            raw = self._pack.pack(*words)  # type: ignore[attr-defined]
+        except struct.error:
+            # Wrong count or a word outside 16 bits: decode channel by channel.
+            for reg in self.registers:
+                off = reg.address - self.start
+                try:
+                    values[reg.name] = reg.decode(words[off : off + reg.width])
+                except CodecError as exc:
+                    errors[reg.name] = exc
+            return values, errors
+        for name, fmt, off, scale, swap, as_int in self._plan:  # type: ignore[attr-defined]
+            if swap:
+                lo, hi = _HH.unpack_from(raw, off)
+                (x,) = fmt.unpack(_HH.pack(hi, lo))
+            else:
+                (x,) = fmt.unpack_from(raw, off)
+            if fmt is _F and not math.isfinite(x):
+                errors[name] = CodecError(f"device sent a non-finite float ({x!r})")
+                continue
+            values[name] = int(x) if as_int else x * scale
         return values, errors
+
+
+_HH = struct.Struct(">HH")
+_F = struct.Struct(">f")
+_FORMATS = {
+    "u16": struct.Struct(">H"),
+    "bits": struct.Struct(">H"),
+    "i16": struct.Struct(">h"),
+    "u32": struct.Struct(">I"),
+    "i32": struct.Struct(">i"),
+    "f32": _F,
+}
+
+
+def _compile(reg: Register, offset: int) -> tuple[str, struct.Struct, int, float, bool, bool]:
+    """(name, format, byte offset, scale, swap words, integer result) of one channel;
+    the same results as ``codec.decode``, checked against it in the unit tests."""
+    swap = reg.width == 2 and reg.order == "little"
+    as_int = reg.type == "bits" or (reg.scale == 1.0 and reg.type != "f32")
+    return reg.name, _FORMATS[reg.type], 2 * offset, reg.scale, swap, as_int
 
 
 class RegisterMap:

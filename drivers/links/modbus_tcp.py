@@ -82,20 +82,19 @@ class ModbusTcpLink:
         async with self._lock:
             self._rx_bytes = 0
             try:
-                async with asyncio.timeout(self.timeout_s):
-                    client = await self._ensure_connected()
-                    self.transactions += 1
-                    reply = await getattr(client, fn_name)(*args, **kw)
+                client = self._client
+                if client is None or not client.connected:
+                    # Connecting counts against the same deadline as the round trip.
+                    async with asyncio.timeout(self.timeout_s):
+                        client = await self._ensure_connected()
+                self.transactions += 1
+                # On a live connection pymodbus's own wait (timeout_s, retries off)
+                # bounds the round trip: no second timer per request.
+                reply = await getattr(client, fn_name)(*args, **kw)
             except TimeoutError as exc:
                 self._drop()
-                if self._rx_bytes:
-                    raise BadReply(
-                        f"{what}: {self._rx_bytes} bytes received, no valid reply "
-                        f"within {self.timeout_s:g} s",
-                        device=self.name,
-                    ) from exc
                 raise DeviceTimeout(
-                    f"{what}: no reply within {self.timeout_s:g} s", device=self.name
+                    f"{what}: no connection within {self.timeout_s:g} s", device=self.name
                 ) from exc
             except ConnectionException as exc:
                 self._drop()
@@ -106,7 +105,13 @@ class ModbusTcpLink:
                 # No reply within the deadline, or a reply that does not match the request.
                 self._drop()
                 text = str(exc)
-                if not self._rx_bytes and ("No response" in text or "timeout" in text.lower()):
+                if self._rx_bytes:
+                    raise BadReply(
+                        f"{what}: {self._rx_bytes} bytes received, no valid reply "
+                        f"within {self.timeout_s:g} s",
+                        device=self.name,
+                    ) from exc
+                if "No response" in text or "timeout" in text.lower():
                     raise DeviceTimeout(
                         f"{what}: no reply within {self.timeout_s:g} s", device=self.name
                     ) from exc
