@@ -35,7 +35,7 @@ class RtuBusSim:
         self.requests = 0
         self.bad_crc = 0
         self._buf = bytearray()
-        self._queue: asyncio.Queue[bytes] = asyncio.Queue()
+        self._queue: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
         self.endpoint = SerialEndpoint(self._on_rx, kind)
 
@@ -63,12 +63,13 @@ class RtuBusSim:
             if n < 0:
                 self._buf.clear()  # cannot frame it: wait for the line to resync
                 return
-            self._queue.put_nowait(bytes(self._buf[:n]))
+            # Stamp the arrival: wire time is counted from the request's last byte.
+            self._queue.put_nowait((asyncio.get_running_loop().time(), bytes(self._buf[:n])))
             del self._buf[:n]
 
     async def _serve(self) -> None:
         while True:
-            adu = await self._queue.get()
+            arrived, adu = await self._queue.get()
             if not crc_ok(adu):
                 self.bad_crc += 1
                 self._buf.clear()
@@ -91,5 +92,5 @@ class RtuBusSim:
             if self.emulate_wire_time:
                 wait += (len(adu) + len(reply)) * self.char_s + self.gap_s
             if wait > 0:
-                await asyncio.sleep(wait)
+                await asyncio.sleep(arrived + wait - asyncio.get_running_loop().time())
             self.endpoint.write(reply)
