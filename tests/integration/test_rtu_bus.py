@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from dataclasses import replace
 
 import pytest
 from pymodbus.client import AsyncModbusSerialClient
 
+from drivers.device import ModbusDevice
+from drivers.devices import MODBUS_MAPS
 from drivers.errors import BadReply, DeviceRejected, DeviceTimeout
+from drivers.links.modbus_rtu import ModbusRtuLink, UnitLink
+from drivers.links.serial_port import AsyncSerialPort, SerialSettings
+from linecontrol.paths import DEFAULT_LINE
+from simulators.config import BusSpec, load_config
+from simulators.line import SimLine
 from tests.integration.simline import rtu_bus, rtu_device, run, served_line
 
 pytestmark = pytest.mark.integration
@@ -200,3 +208,45 @@ def test_heater_failure_and_stuck_sensor_show_on_the_wire() -> None:
             await bus.close()
 
     run(body)
+
+
+def test_rtu_bus_on_a_socket_url() -> None:
+    """The same bus behind pyserial's socket:// handler (a serial-to-Ethernet converter)."""
+
+    async def body() -> None:
+        cfg = load_config(DEFAULT_LINE)
+        b = cfg.buses["oven_bus"]
+        bus_spec = BusSpec(b.name, "socket", b.baudrate, b.parity, b.stopbits)
+        line = SimLine(cfg.devices, buses={"oven_bus": bus_spec})
+        await line.start()
+        try:
+            url = line.buses["oven_bus"].path
+            assert url.startswith("socket://127.0.0.1:")
+            link = ModbusRtuLink(AsyncSerialPort(SerialSettings(url, 19200, "N")), timeout_s=0.3)
+            zone = ModbusDevice("zone_C10", MODBUS_MAPS["oven_zone"], UnitLink(link, 16), 16)
+            assert await zone.write_setpoint("temp_sp_c", 210.0) == pytest.approx(210.0)
+            assert (await zone.poll()).errors == {}
+            line.devices["zone_C10"].faults.no_reply = True
+            with pytest.raises(DeviceTimeout):
+                await zone.poll()
+            await link.close()
+        finally:
+            await line.stop()
+
+    run(body)
+
+
+def test_faults_from_the_simulator_config() -> None:
+    cfg = load_config(DEFAULT_LINE)
+    specs = [
+        replace(s, faults={"no_reply": True, "exception_addresses": {"3": 2}})
+        if s.name == "zone_C02"
+        else s
+        for s in cfg.devices
+    ]
+    line = SimLine(specs, buses=cfg.buses)
+    f = line.devices["zone_C02"].faults
+    assert f.no_reply and f.exception_addresses == {3: 2}
+    bad = [replace(s, faults={"melt": True}) if s.name == "zone_C02" else s for s in cfg.devices]
+    with pytest.raises(ValueError, match=r"devices.zone_C02.faults: unknown fault 'melt'"):
+        SimLine(bad, buses=cfg.buses)
