@@ -9,12 +9,12 @@ reading it back.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
-from drivers.errors import CodecError, DriverError, ReadbackMismatch, SetpointError
+from drivers.errors import CodecError, DriverError, SetpointError
 from drivers.links import RegisterLink
 from drivers.regmap import Block, RegisterMap
+from drivers.setpoints import verify_readback
 
 
 @dataclass
@@ -74,11 +74,4 @@ class ModbusDevice:
         back = await self.read(name)
         # One count of the register's resolution is the tolerance of a scaled integer.
         tol = reg.scale / 2 + 1e-9 if reg.type != "f32" else abs(value) * 1e-6 + 1e-9
-        if not math.isclose(float(back), float(value), abs_tol=tol):
-            raise ReadbackMismatch(
-                f"{name}: wrote {value:g}, read back {float(back):g}",
-                written=float(value),
-                read=float(back),
-                device=self.name,
-            )
-        return float(back)
+        return verify_readback(name, float(value), float(back), tol, device=self.name)

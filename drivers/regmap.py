@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from drivers.codec import WIDTH, RegType, WordOrder, decode, decode_bits, encode
 from drivers.errors import CodecError, SetpointError
+from drivers.setpoints import check_setpoint
 
 Table = Literal["holding", "input"]
 Access = Literal["r", "rw"]
@@ -52,17 +53,7 @@ class Register:
         """Refuse a setpoint before sending: not writable, not finite, out of range."""
         if self.access != "rw":
             raise SetpointError(f"{self.name} is read-only")
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise SetpointError(f"{self.name}: not a number: {value!r}")
-        if not math.isfinite(value):
-            raise SetpointError(f"{self.name} = {value!r}: non-finite setpoints are refused")
-        lo = -math.inf if self.min is None else self.min
-        hi = math.inf if self.max is None else self.max
-        if not (lo <= value <= hi):
-            raise SetpointError(
-                f"{self.name} = {value:g} {self.unit}: outside the instrument's range "
-                f"{lo:g}..{hi:g} {self.unit}".rstrip()
-            )
+        check_setpoint(self.name, value, self.min, self.max, self.unit)
 
     def encode(self, value: float) -> list[int]:
         try:

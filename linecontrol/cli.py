@@ -8,28 +8,40 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from linecontrol import __version__
 from linecontrol.errors import InputFileError
 from linecontrol.paths import DEFAULT_LINE
+
+if TYPE_CHECKING:
+    from linecontrol.line import LineConfig
 
 EXIT_OK = 0
 EXIT_VIOLATION = 1
 EXIT_BAD_INPUT = 2
 
 
-def _recipe_check(args: argparse.Namespace) -> int:
+def _load_line(path: Path) -> LineConfig | None:
+    """The line config, or None after printing each problem with it."""
     from linecontrol.line import load_line
+
+    try:
+        return load_line(path)
+    except InputFileError as exc:
+        for p in exc.problems:
+            print(f"error: line config: {p}", file=sys.stderr)
+        return None
+
+
+def _recipe_check(args: argparse.Namespace) -> int:
     from linecontrol.recipe import load_recipe
     from linecontrol.recipe_report import report_json, report_text
     from linecontrol.rules import check
 
     line_file = str(args.line)
-    try:
-        line = load_line(args.line)
-    except InputFileError as exc:
-        for p in exc.problems:
-            print(f"error: line config: {p}", file=sys.stderr)
+    line = _load_line(args.line)
+    if line is None:
         return EXIT_BAD_INPUT
     status = EXIT_OK
     results: list[dict[str, object]] = []
@@ -111,13 +123,8 @@ def _regmap(args: argparse.Namespace) -> int:
     if model in ASCII_MODELS:
         return _ascii_commands(model, args.json)
     if model not in MODBUS_MAPS:
-        from linecontrol.line import load_line
-
-        try:
-            line = load_line(args.line)
-        except InputFileError as exc:
-            for p in exc.problems:
-                print(f"error: line config: {p}", file=sys.stderr)
+        line = _load_line(args.line)
+        if line is None:
             return EXIT_BAD_INPUT
         dev = line.devices.get(model)
         if isinstance(dev, dict) and dev.get("model") in ASCII_MODELS:

@@ -8,7 +8,6 @@ garbage bytes, corrupted checksum.
 
 from __future__ import annotations
 
-import asyncio
 import math
 import os
 
@@ -25,7 +24,7 @@ from drivers.devices import dc_psu, vacuum_gauge
 from simulators.devices import LineContext
 from simulators.faults import Faults
 from simulators.models import sputter
-from simulators.serial_endpoint import Kind, SerialEndpoint
+from simulators.serial_endpoint import Kind, SerialServer
 
 
 class AsciiSimDevice:
@@ -188,48 +187,27 @@ class DcPsuSim(AsciiSimDevice):
 ASCII_MODELS: dict[str, type[AsciiSimDevice]] = {"dc_psu": DcPsuSim, "vacuum_gauge": VacuumGaugeSim}
 
 
-class AsciiSerialSim:
+class AsciiSerialSim(SerialServer):
     """Serves one ASCII instrument on its own serial endpoint."""
 
     def __init__(self, device: AsciiSimDevice, kind: Kind = "pty") -> None:
+        super().__init__(kind, f"ascii {device.name}")
         self.device = device
         self.framer = LineFramer(CR)
-        self.endpoint = SerialEndpoint(self._on_rx, kind)
-        self._queue: asyncio.Queue[bytes] = asyncio.Queue()
-        self._worker: asyncio.Task[None] | None = None
 
-    @property
-    def path(self) -> str:
-        return self.endpoint.url
+    def frames(self, data: bytes) -> list[bytes]:
+        return self.framer.feed(data)
 
-    async def start(self) -> None:
-        await self.endpoint.start()
-        self._worker = asyncio.create_task(self._serve(), name=f"ascii {self.device.name}")
-
-    async def stop(self) -> None:
-        if self._worker is not None:
-            self._worker.cancel()
-            await asyncio.gather(self._worker, return_exceptions=True)
-        await self.endpoint.stop()
-
-    def _on_rx(self, data: bytes) -> None:
-        for line in self.framer.feed(data):
-            self._queue.put_nowait(line)
-
-    async def _serve(self) -> None:
-        while True:
-            line = await self._queue.get()
-            dev = self.device
-            dev.requests += 1
-            f = dev.faults
-            if f.no_reply:
-                continue
-            reply = dev.handle(line)
-            if reply is None:
-                continue
-            if f.corrupt_crc:
-                reply = dev.corrupt(reply)
-            out = os.urandom(12).replace(CR, b"") if f.garbage else reply + CR
-            if f.delay_s > 0:
-                await asyncio.sleep(f.delay_s)
-            self.endpoint.write(out)
+    async def answer(self, arrived: float, line: bytes) -> None:
+        dev = self.device
+        dev.requests += 1
+        f = dev.faults
+        if f.no_reply:
+            return
+        reply = dev.handle(line)
+        if reply is None:
+            return
+        if f.corrupt_crc:
+            reply = dev.corrupt(reply)
+        out = os.urandom(12).replace(CR, b"") if f.garbage else reply + CR
+        await self.reply_at(arrived + f.delay_s, out)

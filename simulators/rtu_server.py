@@ -9,15 +9,14 @@ gap, so bus scheduling can be measured against the physical limit.
 
 from __future__ import annotations
 
-import asyncio
 import os
 
 from drivers.modbus_rtu import char_time_s, crc_ok, frame, frame_gap_s, request_length
 from simulators.devices import SimDevice
-from simulators.serial_endpoint import Kind, SerialEndpoint
+from simulators.serial_endpoint import Kind, SerialServer
 
 
-class RtuBusSim:
+class RtuBusSim(SerialServer):
     def __init__(
         self,
         devices: dict[int, SimDevice],
@@ -27,6 +26,7 @@ class RtuBusSim:
         emulate_wire_time: bool = False,
         kind: Kind = "pty",
     ) -> None:
+        super().__init__(kind, "rtu-bus")
         self.devices = devices
         self.baudrate = baudrate
         self.char_s = char_time_s(baudrate, bits_per_char)
@@ -35,62 +35,42 @@ class RtuBusSim:
         self.requests = 0
         self.bad_crc = 0
         self._buf = bytearray()
-        self._queue: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
-        self._worker: asyncio.Task[None] | None = None
-        self.endpoint = SerialEndpoint(self._on_rx, kind)
 
-    @property
-    def path(self) -> str:
-        """What a driver opens with pyserial: a pty path or a socket:// URL."""
-        return self.endpoint.url
-
-    async def start(self) -> None:
-        await self.endpoint.start()
-        self._worker = asyncio.create_task(self._serve(), name=f"rtu-bus {self.path}")
-
-    async def stop(self) -> None:
-        if self._worker is not None:
-            self._worker.cancel()
-            await asyncio.gather(self._worker, return_exceptions=True)
-        await self.endpoint.stop()
-
-    def _on_rx(self, data: bytes) -> None:
+    def frames(self, data: bytes) -> list[bytes]:
         self._buf += data
+        out = []
         while True:
             n = request_length(self._buf)
             if n is None or len(self._buf) < max(n, 0):
-                return
+                return out
             if n < 0:
                 self._buf.clear()  # cannot frame it: wait for the line to resync
-                return
-            # Stamp the arrival: wire time is counted from the request's last byte.
-            self._queue.put_nowait((asyncio.get_running_loop().time(), bytes(self._buf[:n])))
+                return out
+            out.append(bytes(self._buf[:n]))
             del self._buf[:n]
 
-    async def _serve(self) -> None:
-        while True:
-            arrived, adu = await self._queue.get()
-            if not crc_ok(adu):
-                self.bad_crc += 1
-                self._buf.clear()
-                continue
-            dev = self.devices.get(adu[0])
-            if dev is None:
-                continue
-            self.requests += 1
-            f = dev.faults
-            dev.sync_faults()
-            if f.no_reply:
-                continue
-            if f.garbage:
-                reply = os.urandom(7)
-            else:
-                reply = frame(adu[0], dev.bank.handle(adu[1:-2]))
-                if f.corrupt_crc:
-                    reply = reply[:-1] + bytes([reply[-1] ^ 0x5A])
-            wait = f.delay_s
-            if self.emulate_wire_time:
-                wait += (len(adu) + len(reply)) * self.char_s + self.gap_s
-            if wait > 0:
-                await asyncio.sleep(arrived + wait - asyncio.get_running_loop().time())
-            self.endpoint.write(reply)
+    async def answer(self, arrived: float, adu: bytes) -> None:
+        if not crc_ok(adu):
+            self.bad_crc += 1
+            self._buf.clear()
+            return
+        dev = self.devices.get(adu[0])
+        if dev is None:
+            return  # no such unit on the bus: silence, as on a real bus
+        self.requests += 1
+        f = dev.faults
+        dev.sync_faults()
+        if f.no_reply:
+            return
+        if f.garbage:
+            reply = os.urandom(7)
+        else:
+            reply = frame(adu[0], dev.bank.handle(adu[1:-2]))
+            if f.corrupt_crc:
+                reply = reply[:-1] + bytes([reply[-1] ^ 0x5A])
+        wait = f.delay_s
+        if self.emulate_wire_time:
+            # Wire time counts from the request's last byte: its characters, the
+            # 3.5-character silence that ends it, then the reply's characters.
+            wait += (len(adu) + len(reply)) * self.char_s + self.gap_s
+        await self.reply_at(arrived + wait, reply)

@@ -99,3 +99,56 @@ class SerialEndpoint:
             with contextlib.suppress(Exception):
                 await self._server.wait_closed()
             self._server = None
+
+
+class SerialServer:
+    """An instrument (or a bus of them) on a serial line: bytes in, requests framed
+    and queued with their arrival time, answered one at a time in order, as a
+    half-duplex line does. Subclasses say how to frame and how to answer."""
+
+    def __init__(self, kind: Kind, name: str) -> None:
+        self.name = name
+        self.endpoint = SerialEndpoint(self._on_rx, kind)
+        self._queue: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
+        self._worker: asyncio.Task[None] | None = None
+
+    @property
+    def path(self) -> str:
+        """What a driver opens with pyserial: a pty path or a socket:// URL."""
+        return self.endpoint.url
+
+    async def start(self) -> None:
+        await self.endpoint.start()
+        self._worker = asyncio.create_task(self._serve(), name=f"{self.name} {self.path}")
+
+    async def stop(self) -> None:
+        if self._worker is not None:
+            self._worker.cancel()
+            await asyncio.gather(self._worker, return_exceptions=True)
+        await self.endpoint.stop()
+
+    def _on_rx(self, data: bytes) -> None:
+        now = asyncio.get_running_loop().time()
+        for request in self.frames(data):
+            self._queue.put_nowait((now, request))
+
+    async def _serve(self) -> None:
+        while True:
+            arrived, request = await self._queue.get()
+            await self.answer(arrived, request)
+
+    async def reply_at(self, when: float, data: bytes) -> None:
+        """Send ``data`` at loop time ``when`` (emulated wire time, late replies)."""
+        wait = when - asyncio.get_running_loop().time()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        self.write(data)
+
+    def write(self, data: bytes) -> None:
+        self.endpoint.write(data)
+
+    def frames(self, data: bytes) -> list[bytes]:
+        raise NotImplementedError
+
+    async def answer(self, arrived: float, request: bytes) -> None:
+        raise NotImplementedError

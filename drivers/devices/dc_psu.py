@@ -7,13 +7,12 @@ status word (output on, arc, interlock open, overtemperature). See
 
 from __future__ import annotations
 
-import math
-
 from drivers.ascii_protocol import FramingError, psu_error, psu_measurements, psu_value
 from drivers.codec import decode_bits
 from drivers.device import PollResult
-from drivers.errors import BadReply, DeviceRejected, ReadbackMismatch, SetpointError
+from drivers.errors import BadReply, DeviceRejected, SetpointError
 from drivers.links.ascii_link import AsciiLink
+from drivers.setpoints import check_setpoint, verify_readback
 
 STATUS_BITS = {
     0: "output_on",
@@ -91,25 +90,9 @@ class DcPsuDriver:
             await self._ask(f"OUT {int(value)}")
             back = await self._value("OUT?", "OUT")
         elif name == "power_sp_kw":
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, int | float)
-                or not math.isfinite(value)
-                or not 0.0 <= value <= MAX_POWER_KW
-            ):
-                raise SetpointError(
-                    f"power_sp_kw = {value!r}: a number within 0..{MAX_POWER_KW:g} kW",
-                    device=self.name,
-                )
+            value = check_setpoint(name, value, 0.0, MAX_POWER_KW, "kW", device=self.name)
             await self._ask(f"PSET {value:.2f}")
             back = await self._value("PSET?", "PSET")
         else:
             raise SetpointError(f"{name}: not a setpoint of the supply", device=self.name)
-        if not math.isclose(back, round(float(value), 2), abs_tol=0.006):
-            raise ReadbackMismatch(
-                f"{name}: wrote {value:g}, read back {back:g}",
-                written=float(value),
-                read=back,
-                device=self.name,
-            )
-        return back
+        return verify_readback(name, round(float(value), 2), back, 0.006, device=self.name)

@@ -15,8 +15,9 @@ from drivers.ascii_protocol import (
 )
 from drivers.codec import decode_bits
 from drivers.device import PollResult
-from drivers.errors import BadReply, DeviceRejected, ReadbackMismatch, SetpointError
+from drivers.errors import BadReply, DeviceRejected, SetpointError
 from drivers.links.ascii_link import AsciiLink
+from drivers.setpoints import check_setpoint, verify_readback
 
 STATUS_BITS = {0: "sensor_error", 1: "overrange", 2: "underrange", 3: "flow_deviation"}
 MAX_AR_FLOW_SCCM = 500.0
@@ -91,22 +92,6 @@ class VacuumGaugeDriver:
     async def write_setpoint(self, name: str, value: float) -> float:
         if name != "ar_flow_sp_sccm":
             raise SetpointError(f"{name}: not a setpoint of the gauge controller", device=self.name)
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or not math.isfinite(value)
-            or not 0.0 <= value <= MAX_AR_FLOW_SCCM
-        ):
-            raise SetpointError(
-                f"ar_flow_sp_sccm = {value!r}: a number within 0..{MAX_AR_FLOW_SCCM:g} sccm",
-                device=self.name,
-            )
+        value = check_setpoint(name, value, 0.0, MAX_AR_FLOW_SCCM, "sccm", device=self.name)
         back = await self._number("AF", "!", f"{value:.1f}")
-        if not math.isclose(back, round(float(value), 1), abs_tol=0.06):
-            raise ReadbackMismatch(
-                f"{name}: wrote {value:g}, read back {back:g}",
-                written=float(value),
-                read=back,
-                device=self.name,
-            )
-        return back
+        return verify_readback(name, round(value, 1), back, 0.06, device=self.name)
