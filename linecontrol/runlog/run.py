@@ -1,0 +1,313 @@
+"""A run directory and the writer that fills it, off the event loop.
+
+``RunLog`` is the async application's handle: ``event(...)`` and ``append(batch)``
+return at once (no disk I/O on the loop); a writer thread owns the files. The
+queue between them is bounded, and a full queue never drops silently: batches go
+to a spill list and a ``RunLogBacklog`` event is raised. A failed write or fsync
+(disk full, I/O error) becomes a ``RunLogError`` event and an ``errors`` entry;
+the writer keeps going with a new segment, and never reports success for what
+it could not write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import queue
+import secrets
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from linecontrol import __version__
+from linecontrol.runlog.events import EventWriter
+from linecontrol.runlog.samples import Batch, Channel, SegmentWriter
+
+DEFAULT_ROOT = Path("runs")
+SEGMENT_SECONDS = 600.0
+
+
+def data_root(cli_value: str | Path | None = None) -> Path:
+    """``--data-dir``, else ``$LINECONTROL_DATA``, else ``./runs``."""
+    if cli_value:
+        return Path(cli_value)
+    env = os.environ.get("LINECONTROL_DATA")
+    return Path(env) if env else DEFAULT_ROOT
+
+
+def new_run_id(wall: float) -> str:
+    stamp = datetime.fromtimestamp(wall, UTC).strftime("%Y%m%d-%H%M%S")
+    return f"{stamp}-{secrets.token_hex(2)}"
+
+
+def write_json_atomic(path: Path, obj: Any) -> None:
+    """Temp file, fsync, rename, fsync the directory: never a half-written meta.json."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(obj, f, indent=2, default=str)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    dfd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
+
+
+@dataclass
+class RunMeta:
+    run_id: str
+    line: dict[str, Any]
+    recipe: dict[str, Any] | None = None
+    operator: str = ""
+    roll_id: str = ""
+    lot_id: str = ""
+    sample_hz: float = 10.0
+    channels: list[Channel] = field(default_factory=list)
+    software_version: str = __version__
+    start_wall: float = 0.0
+    start_mono: float = 0.0
+    stop_wall: float | None = None
+    stop_mono: float | None = None
+    exit_status: str | None = None  # None while running (or if the process died)
+
+    def as_dict(self) -> dict[str, Any]:
+        d = dict(self.__dict__)
+        d["channels"] = [c.__dict__ for c in self.channels]
+        d["start_utc"] = datetime.fromtimestamp(self.start_wall, UTC).isoformat()
+        if self.stop_wall is not None:
+            d["stop_utc"] = datetime.fromtimestamp(self.stop_wall, UTC).isoformat()
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> RunMeta:
+        d = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
+        d["channels"] = [Channel(**c) for c in d.get("channels", [])]
+        return cls(**d)
+
+
+_STOP = object()
+
+
+class RunLog:
+    def __init__(
+        self,
+        root: Path,
+        meta: RunMeta,
+        *,
+        clock: Callable[[], tuple[float, float]],
+        fsync: bool = True,
+        segment_s: float = SEGMENT_SECONDS,
+        queue_batches: int = 120,
+        on_error: Callable[[dict[str, Any]], None] | None = None,
+        opener: Callable[[Path, list[Channel], bool], SegmentWriter] | None = None,
+    ) -> None:
+        self.dir = root / meta.run_id
+        self.meta = meta
+        self.clock = clock
+        self.fsync = fsync
+        self.segment_s = segment_s
+        self.on_error = on_error
+        self.opener = opener or (lambda p, ch, fs: SegmentWriter(p, ch, fsync=fs))
+        self.errors: list[dict[str, Any]] = []
+        self.batches_written = 0
+        self.rows_written = 0
+        self.batches_lost = 0
+        self._q: queue.Queue[Any] = queue.Queue(maxsize=queue_batches)
+        self._spill: deque[Any] = deque()
+        self._backlog = False
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._segment: SegmentWriter | None = None
+        self._segment_no = 0
+        self._events: EventWriter | None = None
+
+    # ------------------------------------------------------------ loop side
+    def start(self) -> None:
+        """Create the run directory and its metadata; start the writer thread."""
+        self._loop = asyncio.get_running_loop()
+        (self.dir / "samples").mkdir(parents=True, exist_ok=False)
+        write_json_atomic(self.dir / "meta.json", self.meta.as_dict())
+        self._events = EventWriter(self.dir / "events.jsonl", fsync=self.fsync)
+        self._thread = threading.Thread(
+            target=self._run, name=f"runlog {self.meta.run_id}", daemon=True
+        )
+        self._thread.start()
+        self.event(
+            "RunStarted",
+            run_id=self.meta.run_id,
+            operator=self.meta.operator,
+            roll_id=self.meta.roll_id,
+            lot_id=self.meta.lot_id,
+        )
+
+    def event(self, type_: str, **data: Any) -> None:
+        mono, wall = self.clock()
+        self._put(("event", mono, wall, type_, data))
+
+    def append(self, batch: Batch) -> None:
+        self._put(("batch", batch))
+
+    def _put(self, item: Any) -> None:
+        # Never block the loop, never drop: overflow waits in the spill list.
+        if self._spill:
+            self._spill.append(item)
+            self._drain_spill()
+            return
+        try:
+            self._q.put_nowait(item)
+        except queue.Full:
+            self._spill.append(item)
+            if not self._backlog:
+                self._backlog = True
+                mono, wall = self.clock()
+                self._spill.append(
+                    (
+                        "event",
+                        mono,
+                        wall,
+                        "RunLogBacklog",
+                        {"queued": self._q.qsize(), "spilled": len(self._spill)},
+                    )
+                )
+                self._report({"type": "RunLogBacklog", "spilled": len(self._spill)})
+
+    def _drain_spill(self) -> None:
+        while self._spill:
+            try:
+                self._q.put_nowait(self._spill[0])
+            except queue.Full:
+                return
+            self._spill.popleft()
+        self._backlog = False
+
+    async def drain(self) -> None:
+        """Until everything handed over so far has been written (or failed)."""
+        while self._spill:
+            await asyncio.to_thread(self._q.put, self._spill.popleft())
+        await asyncio.to_thread(self._q.join)
+
+    @property
+    def backlog(self) -> int:
+        return self._q.qsize() + len(self._spill)
+
+    async def stop(self, exit_status: str = "ok", *, compact: bool = True) -> None:
+        """Flush everything, close the files, write the stop into meta.json and (on a
+        clean stop) compact the samples to Parquet. Disk work runs in threads."""
+        self.event("RunStopped", exit_status=exit_status)
+        while self._spill:
+            await asyncio.to_thread(self._q.put, self._spill.popleft())
+        await asyncio.to_thread(self._q.put, _STOP)
+        if self._thread is not None:
+            await asyncio.to_thread(self._thread.join)
+        mono, wall = self.clock()
+        self.meta.stop_wall, self.meta.stop_mono = wall, mono
+        self.meta.exit_status = exit_status
+        await asyncio.to_thread(write_json_atomic, self.dir / "meta.json", self.meta.as_dict())
+        if compact:
+            from linecontrol.runlog.store import compact_to_parquet
+
+            try:
+                await asyncio.to_thread(compact_to_parquet, self.dir)
+            except OSError as exc:
+                self._error("compact", exc)
+
+    # ------------------------------------------------------------ writer thread
+    def _report(self, info: dict[str, Any]) -> None:
+        if self.on_error is not None and self._loop is not None:
+            with contextlib.suppress(RuntimeError):
+                self._loop.call_soon_threadsafe(self.on_error, info)
+
+    def _error(self, where: str, exc: BaseException) -> None:
+        info = {
+            "type": "RunLogError",
+            "where": where,
+            "error": f"{type(exc).__name__}: {exc}",
+            "errno": getattr(exc, "errno", None),
+        }
+        self.errors.append(info)
+        self._report(info)
+        if self._events is not None and where != "events":
+            mono, wall = time.monotonic(), time.time()
+            try:
+                self._events.append(mono, wall, "RunLogError", info)
+            except OSError as exc2:
+                self.errors.append(
+                    {
+                        "type": "RunLogError",
+                        "where": "events",
+                        "error": f"{type(exc2).__name__}: {exc2}",
+                    }
+                )
+
+    def _run(self) -> None:
+        while True:
+            item = self._q.get()
+            if item is _STOP:
+                self._q.task_done()
+                break
+            try:
+                if item[0] == "event":
+                    _, mono, wall, type_, data = item
+                    try:
+                        assert self._events is not None
+                        self._events.append(mono, wall, type_, data)
+                    except OSError as exc:
+                        self._error("events", exc)
+                else:
+                    self._write_batch(item[1])
+            finally:
+                self._q.task_done()
+        if self._segment is not None:
+            try:
+                self._segment.close()
+            except OSError as exc:
+                self._error("close", exc)
+        if self._events is not None:
+            self._events.close()
+
+    def _write_batch(self, batch: Batch) -> None:
+        try:
+            seg = self._segment
+            if seg is None or (
+                seg.t_first is not None
+                and batch.rows
+                and batch.t_mono[0] - seg.t_first >= self.segment_s
+            ):
+                if seg is not None:
+                    self._segment = None
+                    seg.close()
+                self._segment_no += 1
+                path = self.dir / "samples" / f"seg-{self._segment_no:06d}.arrows"
+                self._segment = seg = self.opener(path, self.meta.channels, self.fsync)
+            seg.write(batch)
+            self.batches_written += 1
+            self.rows_written += batch.rows
+        except OSError as exc:
+            self.batches_lost += 1
+            self._error("samples", exc)
+            # What was written before stays readable; continue in a fresh segment.
+            if self._segment is not None:
+                with contextlib.suppress(Exception):
+                    self._segment.close()
+                self._segment = None
+
+
+def make_batch(rows: list[tuple[float, float, float, np.ndarray, np.ndarray]]) -> Batch:
+    return Batch(
+        t_mono=np.fromiter((r[0] for r in rows), float, len(rows)),
+        t_wall=np.fromiter((r[1] for r in rows), float, len(rows)),
+        web_position_m=np.fromiter((r[2] for r in rows), float, len(rows)),
+        values=np.stack([r[3] for r in rows]),
+        quality=np.stack([r[4] for r in rows]).astype(np.uint8),
+    )

@@ -1,0 +1,245 @@
+"""Reading runs back: list, load, summarise, export, compact (no live state needed)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from linecontrol.runlog.events import Events, read_events
+from linecontrol.runlog.run import RunMeta
+from linecontrol.runlog.samples import QUALITY_NAMES, Samples, read_samples
+
+
+class RunNotFound(LookupError):
+    pass
+
+
+def list_runs(root: Path) -> list[Path]:
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.iterdir() if (p / "meta.json").is_file())
+
+
+def find_run(root: Path, run: str) -> Path:
+    p = Path(run)
+    if (p / "meta.json").is_file():
+        return p
+    p = root / run
+    if (p / "meta.json").is_file():
+        return p
+    matches = [r for r in list_runs(root) if r.name.startswith(run)]
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise RunNotFound(f"{run!r} matches several runs: {[m.name for m in matches]}")
+    raise RunNotFound(f"no run {run!r} under {root}")
+
+
+def load_meta(run_dir: Path) -> RunMeta:
+    return RunMeta.from_dict(json.loads((run_dir / "meta.json").read_text()))
+
+
+def load_samples(
+    run_dir: Path,
+    channels: list[str] | None = None,
+    t_from: float | None = None,
+    t_to: float | None = None,
+) -> Samples:
+    return read_samples(run_dir / "samples", channels, t_from, t_to)
+
+
+def load_events(run_dir: Path) -> Events:
+    return read_events(run_dir / "events.jsonl")
+
+
+# ------------------------------------------------------------------ bands
+def bands(meta: RunMeta) -> dict[str, tuple[float, float]]:
+    """Tolerance bands of the recipe run, by channel: setpoint ± tolerance."""
+    r = meta.recipe
+    if not r:
+        return {}
+    devices: dict[str, dict[str, Any]] = meta.line.get("devices", {})
+
+    def dev_for(**match: str) -> list[str]:
+        return [n for n, d in devices.items() if all(d.get(k) == v for k, v in match.items())]
+
+    out: dict[str, tuple[float, float]] = {}
+    web = r.get("web", {})
+    for name in dev_for(model="line_drive"):
+        if "speed_m_min" in web:
+            s, tol = web["speed_m_min"], web["speed_tolerance_m_min"]
+            out[f"{name}.speed_pv_m_min"] = (s - tol, s + tol)
+        for side in ("unwind", "rewind"):
+            key = f"{side}_tension_n"
+            if key in web:
+                t, tol = web[key], web["tension_tolerance_n"]
+                out[f"{name}.{side}_tension_pv_n"] = (t - tol, t + tol)
+    for oven in r.get("ovens", []):
+        for sp in oven.get("zones", []):
+            for name in dev_for(model="oven_zone", zone=sp["zone"]):
+                t, tol = sp["temperature_c"], sp["tolerance_c"]
+                out[f"{name}.temp_pv_c"] = (t - tol, t + tol)
+    press = r.get("press")
+    if press:
+        for name in dev_for(model="press", station=press["station"]):
+            t, tol = press["temperature_c"], press["temperature_tolerance_c"]
+            out[f"{name}.top_temp_pv_c"] = (t - tol, t + tol)
+            out[f"{name}.bottom_temp_pv_c"] = (t - tol, t + tol)
+            load, ltol = press["roll_load_kg"], press["roll_load_tolerance_kg"]
+            out[f"{name}.roll_load_pv_kg"] = (load - ltol, load + ltol)
+    for coat in r.get("coats", []):
+        for name in dev_for(model="coater", station=coat["station"]):
+            f, tol = coat["flow_ml_min"], coat["flow_tolerance_ml_min"]
+            out[f"{name}.flow_pv_ml_min"] = (f - tol, f + tol)
+    sp = r.get("sputter")
+    if sp:
+        for name in dev_for(model="dc_psu", station=sp["station"]):
+            p, tol = sp["power_kw"], sp["power_tolerance_kw"]
+            out[f"{name}.power_pv_kw"] = (p - tol, p + tol)
+    return out
+
+
+def metres_produced(position_m: np.ndarray) -> float:
+    """Sum of the forward movement of the web (a counter reset is not a negative run)."""
+    if len(position_m) < 2:
+        return 0.0
+    d = np.diff(position_m)
+    d = d[np.isfinite(d)]
+    return float(d[d > 0].sum())
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    exit_status: str
+    start_utc: str
+    duration_s: float
+    rows: int
+    channels: int
+    metres: float
+    event_counts: dict[str, int]
+    alarms: list[dict[str, Any]]
+    time_in_band: dict[str, dict[str, float]]
+    quality: dict[str, dict[str, int]]
+    torn: list[str]
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def summarize(run_dir: Path) -> RunSummary:
+    meta = load_meta(run_dir)
+    s = load_samples(run_dir)
+    ev = load_events(run_dir)
+    counts: dict[str, int] = {}
+    for e in ev.events:
+        counts[e["type"]] = counts.get(e["type"], 0) + 1
+    alarm_types = {"DeviceError", "QualityChanged", "RunLogError", "RunLogBacklog", "Alarm"}
+    alarms = [e for e in ev.events if e["type"] in alarm_types]
+    if len(s.t_mono):
+        duration = float(s.t_mono[-1] - s.t_mono[0])
+    elif meta.stop_mono is not None:
+        duration = meta.stop_mono - meta.start_mono
+    else:
+        duration = 0.0
+    dt = 1.0 / meta.sample_hz if meta.sample_hz else 0.0
+    names = [c.name for c in s.channels]
+    tib: dict[str, dict[str, float]] = {}
+    for ch, (lo, hi) in bands(meta).items():
+        if ch not in names:
+            continue
+        i = names.index(ch)
+        good = s.quality[:, i] == 0
+        v = s.values[good, i]
+        inside = (v >= lo) & (v <= hi)
+        tib[ch] = {
+            "low": lo,
+            "high": hi,
+            "good_samples": int(good.sum()),
+            "in_band_s": float(inside.sum() * dt),
+            "in_band_pct": float(100.0 * inside.mean()) if len(v) else 0.0,
+        }
+    quality = {}
+    for i, name in enumerate(names):
+        q = s.quality[:, i]
+        quality[name] = {QUALITY_NAMES[k]: int((q == k).sum()) for k in QUALITY_NAMES}
+    torn = list(s.torn) + ([f"events.jsonl: {ev.torn}"] if ev.torn else [])
+    return RunSummary(
+        run_id=meta.run_id,
+        exit_status=meta.exit_status or "incomplete (no stop recorded)",
+        start_utc=datetime.fromtimestamp(meta.start_wall, UTC).isoformat(),
+        duration_s=duration,
+        rows=len(s.t_mono),
+        channels=len(s.channels),
+        metres=metres_produced(s.web_position_m),
+        event_counts=counts,
+        alarms=alarms,
+        time_in_band=tib,
+        quality=quality,
+        torn=torn,
+    )
+
+
+# ------------------------------------------------------------------ export
+def wide_table(meta: RunMeta, s: Samples) -> pa.Table:
+    cols: dict[str, Any] = {
+        "t_s": s.t_mono - meta.start_mono,
+        "t_wall": pa.array((s.t_wall * 1e6).astype("int64"), pa.timestamp("us", tz="UTC")),
+        "web_position_m": s.web_position_m,
+    }
+    for i, c in enumerate(s.channels):
+        cols[c.name] = s.values[:, i]
+    for i, c in enumerate(s.channels):
+        cols[f"{c.name}.quality"] = pa.array(s.quality[:, i], pa.uint8())
+    units = {c.name: c.unit for c in s.channels}
+    table = pa.table(cols)
+    return table.replace_schema_metadata(
+        {
+            b"linecontrol.run_id": meta.run_id.encode(),
+            b"linecontrol.units": json.dumps(units).encode(),
+            b"linecontrol.quality": json.dumps(QUALITY_NAMES).encode(),
+        }
+    )
+
+
+def export(
+    run_dir: Path,
+    out: Path,
+    fmt: str,
+    channels: list[str] | None = None,
+    t_from: float | None = None,
+    t_to: float | None = None,
+) -> int:
+    """Write a wide table (time, web position, one column per channel and its
+    quality); ``t_from``/``t_to`` are seconds from the run start. Returns rows."""
+    meta = load_meta(run_dir)
+    f = None if t_from is None else meta.start_mono + t_from
+    t = None if t_to is None else meta.start_mono + t_to
+    s = load_samples(run_dir, channels, f, t)
+    table = wide_table(meta, s)
+    if fmt == "parquet":
+        pq.write_table(table, out)
+    elif fmt == "csv":
+        pacsv.write_csv(table, out)
+    else:
+        raise ValueError(f"unknown format {fmt!r}: csv or parquet")
+    return table.num_rows
+
+
+def compact_to_parquet(run_dir: Path) -> Path:
+    """``samples.parquet`` beside the segments, written whole to a temp name first."""
+    meta = load_meta(run_dir)
+    table = wide_table(meta, load_samples(run_dir))
+    out = run_dir / "samples.parquet"
+    tmp = run_dir / "samples.parquet.tmp"
+    pq.write_table(table, tmp)
+    tmp.replace(out)
+    return out

@@ -1,0 +1,204 @@
+"""The run log: crash safety, disk full, and reading it without this package."""
+
+from __future__ import annotations
+
+import errno
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from linecontrol.runlog.events import encode_event, read_events
+from linecontrol.runlog.run import RunLog, RunMeta, new_run_id
+from linecontrol.runlog.samples import Batch, Channel, SegmentWriter, read_segment
+from linecontrol.runlog.store import export, load_samples, summarize
+from tests.integration.simline import run
+from tests.runlog_child import batch
+
+ROOT = Path(__file__).resolve().parents[2]
+TRIALS = 30
+
+
+def _clock() -> tuple[float, float]:
+    return time.monotonic(), time.time()
+
+
+def test_sigkill_at_random_moments_recovers_an_exact_prefix(tmp_path: Path) -> None:
+    rnd = random.Random(20261121)
+    n = 50
+    for trial in range(TRIALS):
+        path = tmp_path / f"seg-{trial}.arrows"
+        child = subprocess.Popen(
+            [sys.executable, "-m", "tests.runlog_child", str(path), str(n)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert child.stdout is not None
+            assert child.stdout.readline().strip() == "ready"
+            target = rnd.randrange(0, 200)
+            acked = -1
+            while acked < target:
+                acked = int(child.stdout.readline())
+            # A random moment while the next batches are being written.
+            for _ in range(rnd.randrange(0, 3)):
+                acked = int(child.stdout.readline())
+        finally:
+            child.send_signal(signal.SIGKILL)
+            child.wait(10)
+        got = read_segment(path)
+        assert len(got.batches) >= acked + 1, (trial, len(got.batches), acked)
+        for i, b in enumerate(got.batches):
+            want = batch(i, n)
+            assert np.array_equal(b.column(0).to_numpy(), want.t_mono)
+            vals = b.column(3).values.to_numpy().reshape(-1, n)
+            assert np.array_equal(vals, want.values), (trial, i)
+            qual = b.column(4).values.to_numpy().reshape(-1, n)
+            assert np.array_equal(qual, want.quality), (trial, i)
+        # Whatever followed the last complete batch was reported, not raised.
+        if got.torn is not None:
+            assert "torn tail" in got.torn
+
+
+def test_event_log_tolerates_a_torn_or_corrupt_line(tmp_path: Path) -> None:
+    p = tmp_path / "events.jsonl"
+    lines = [encode_event(i + 1, float(i), 1.7e9 + i, "X", {"i": i}) for i in range(5)]
+    p.write_bytes(b"".join(lines) + lines[0][:17])
+    ev = read_events(p)
+    assert [e["seq"] for e in ev.events] == [1, 2, 3, 4, 5]
+    assert ev.torn == "torn last event"
+    bad = bytearray(b"".join(lines))
+    bad[len(lines[0]) + 30] ^= 0x01
+    p.write_bytes(bytes(bad))
+    ev = read_events(p)
+    assert [e["seq"] for e in ev.events] == [1]
+    assert "corrupt event at line 2" in (ev.torn or "")
+
+
+class FlakyDisk:
+    """Segment writers that fail with ENOSPC while ``full`` is set."""
+
+    def __init__(self) -> None:
+        self.full = False
+
+    def __call__(self, path: Path, channels: list[Channel], fsync: bool) -> SegmentWriter:
+        w = SegmentWriter(path, channels, fsync=fsync)
+        real = w.write
+
+        def write(b: Batch) -> None:
+            if self.full:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+            real(b)
+
+        w.write = write  # type: ignore[method-assign]
+        return w
+
+
+def test_disk_full_is_an_error_event_and_the_writer_keeps_going(tmp_path: Path) -> None:
+    async def body() -> None:
+        disk = FlakyDisk()
+        reported: list[dict[str, object]] = []
+        chans = [Channel(f"c{i}") for i in range(4)]
+        meta = RunMeta(
+            run_id=new_run_id(time.time()),
+            line={},
+            channels=chans,
+            start_mono=0.0,
+            start_wall=time.time(),
+        )
+        log = RunLog(tmp_path, meta, clock=_clock, opener=disk, on_error=reported.append)
+        log.start()
+        for i in range(3):
+            log.append(batch(i, 4))
+        await log.drain()
+        disk.full = True
+        for i in range(3, 6):
+            log.append(batch(i, 4))
+        await log.drain()
+        disk.full = False
+        for i in range(6, 8):
+            log.append(batch(i, 4))
+        await log.stop("ok")
+        assert log.batches_written == 5 and log.batches_lost == 3
+        assert log.errors and log.errors[0]["errno"] == errno.ENOSPC
+        assert any(r.get("type") == "RunLogError" for r in reported)
+        ev = read_events(log.dir / "events.jsonl")
+        errs = [e for e in ev.events if e["type"] == "RunLogError"]
+        assert len(errs) == 3 and "No space left" in errs[0]["data"]["error"]
+        s = load_samples(log.dir)
+        assert s.torn == []
+        t = [batch(i, 4).t_mono for i in (0, 1, 2, 6, 7)]
+        assert np.array_equal(s.t_mono, np.concatenate(t))
+
+    run(body)
+
+
+def _finished_run(tmp_path: Path) -> Path:
+    async def body() -> Path:
+        chans = [Channel("drive.speed_pv_m_min", "m/min", "drive"), Channel("z.temp_pv_c", "°C")]
+        meta = RunMeta(
+            run_id=new_run_id(time.time()),
+            line={},
+            channels=chans,
+            start_mono=0.0,
+            start_wall=1.7e9,
+        )
+        log = RunLog(tmp_path, meta, clock=_clock)
+        log.start()
+        for i in range(5):
+            log.append(batch(i, 2))
+        await log.stop("ok")
+        return log.dir
+
+    return run(body)
+
+
+def test_pandas_polars_and_duckdb_read_the_log_directly(tmp_path: Path) -> None:
+    import duckdb
+    import pandas as pd
+    import polars as pl
+    import pyarrow.ipc as ipc
+
+    d = _finished_run(tmp_path)
+    seg = d / "samples" / "seg-000001.arrows"
+    # The live format: an Arrow IPC stream.
+    table = ipc.open_stream(seg).read_all()
+    assert table.num_rows == 50
+    df = pl.read_ipc_stream(seg)
+    assert df.shape == (50, 5) and df["values"].dtype == pl.Array(pl.Float64, 2)
+    # The compacted format: wide Parquet.
+    pdf = pd.read_parquet(d / "samples.parquet")
+    assert list(pdf.columns[:5]) == [
+        "t_s",
+        "t_wall",
+        "web_position_m",
+        "drive.speed_pv_m_min",
+        "z.temp_pv_c",
+    ]
+    assert len(pdf) == 50
+    [n] = duckdb.sql(
+        f"select count(*), avg(\"z.temp_pv_c\") from '{d / 'samples.parquet'}'"
+    ).fetchall()
+    assert n[0] == 50
+    want = np.concatenate([batch(i, 2).values[:, 1] for i in range(5)])
+    assert n[1] == pytest.approx(want.mean())
+
+
+def test_summary_and_export(tmp_path: Path) -> None:
+    d = _finished_run(tmp_path)
+    s = summarize(d)
+    assert s.exit_status == "ok" and s.rows == 50 and s.channels == 2
+    assert s.metres == pytest.approx(0.01 * (4.9 - 0.0))
+    assert s.event_counts == {"RunStarted": 1, "RunStopped": 1}
+    out = tmp_path / "x.csv"
+    rows = export(d, out, "csv", channels=["z.temp_pv_c"], t_from=1.0, t_to=2.0)
+    assert rows == 11
+    header = out.read_text().splitlines()[0]
+    assert header == '"t_s","t_wall","web_position_m","z.temp_pv_c","z.temp_pv_c.quality"'
