@@ -127,13 +127,13 @@ def _regmap(args: argparse.Namespace) -> int:
         if line is None:
             return EXIT_BAD_INPUT
         dev = line.devices.get(model)
-        if isinstance(dev, dict) and dev.get("model") in ASCII_MODELS:
-            return _ascii_commands(dev["model"], args.json)
-        if not isinstance(dev, dict) or dev.get("model") not in MODBUS_MAPS:
+        if dev is not None and dev.model in ASCII_MODELS:
+            return _ascii_commands(dev.model, args.json)
+        if dev is None or dev.model not in MODBUS_MAPS:
             known = sorted(MODBUS_MAPS) + list(ASCII_MODELS) + sorted(line.devices)
             print(f"error: unknown device {model!r}; known: {', '.join(known)}", file=sys.stderr)
             return EXIT_BAD_INPUT
-        model = dev["model"]
+        model = dev.model
     regmap = MODBUS_MAPS[model]
     if args.json:
         json.dump(regmap.describe(), sys.stdout, indent=2, ensure_ascii=False)

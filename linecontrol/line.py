@@ -9,10 +9,11 @@ line (``linecontrol.rules``). Device addresses live in the same file under
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, PositiveFloat, model_validator
 
+from linecontrol.devices_config import BusConfig, DeviceConfig
 from linecontrol.tomlfile import StrictModel, load_model, register_union_list
 
 NonNeg = Annotated[float, Field(ge=0.0)]
@@ -116,10 +117,9 @@ StationKind = Literal["unwind", "rewind", "coater", "oven", "sputter", "press"]
 class LineConfig(StrictModel):
     line: LineInfo
     stations: list[Station] = Field(min_length=2)
-    # Instrument addresses and poll rates. The simulators read them from the same
-    # file; their typed model for acquisition arrives with it (issue 4).
-    devices: dict[str, Any] = Field(default_factory=dict)
-    buses: dict[str, Any] = Field(default_factory=dict)
+    # Instrument addresses and poll rates (the simulators read the same tables).
+    devices: dict[str, DeviceConfig] = Field(default_factory=dict)
+    buses: dict[str, BusConfig] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _web_order(self) -> LineConfig:
@@ -141,6 +141,16 @@ class LineConfig(StrictModel):
         dupz = {n for n in zones if zones.count(n) > 1}
         if dupz:
             raise ValueError(f"oven zone names must be unique on the line: {sorted(dupz)}")
+        stations = {s.name for s in self.stations}
+        for name, d in self.devices.items():
+            if d.station is not None and d.station not in stations:
+                raise ValueError(f"devices.{name}.station = {d.station!r}: not a station of the "
+                                 f"line {sorted(stations)}")
+            if d.zone is not None and d.zone not in zones:
+                raise ValueError(f"devices.{name}.zone = {d.zone!r}: not an oven zone of the line")
+            if d.bus is not None and d.bus not in self.buses:
+                raise ValueError(f"devices.{name}.bus = {d.bus!r}: one of the [buses] "
+                                 f"{sorted(self.buses)}")
         return self
 
     def station(self, name: str) -> Station | None:
