@@ -168,6 +168,145 @@ def _regmap(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _record(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from linecontrol.record import RecordError, RecordOptions, record
+    from linecontrol.runlog.run import data_root
+
+    if not (args.duration > 0 and args.duration < 1e7):
+        print("error: --duration must be a positive number of seconds", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    line = _load_line(args.config)
+    if line is None:
+        return EXIT_BAD_INPUT
+    recipe = None
+    if args.recipe is not None:
+        from linecontrol.recipe import load_recipe
+        from linecontrol.rules import check
+
+        try:
+            recipe = load_recipe(args.recipe)
+        except InputFileError as exc:
+            for p in exc.problems:
+                print(f"error: recipe: {p}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        report = check(recipe, line)
+        if not report.ok:
+            for v in report.errors:
+                print(f"error: recipe {args.recipe}: {v.message}", file=sys.stderr)
+            print(
+                "error: the recipe violates the process windows; nothing recorded", file=sys.stderr
+            )
+            return EXIT_VIOLATION
+    opts = RecordOptions(
+        config=args.config,
+        line=line,
+        duration_s=args.duration,
+        data_dir=data_root(args.data_dir),
+        sim=args.sim,
+        time_scale=args.time_scale,
+        sample_hz=args.sample_hz,
+        operator=args.operator,
+        roll_id=args.roll_id,
+        lot_id=args.lot_id,
+        recipe=recipe,
+    )
+    try:
+        run_id, status = asyncio.run(record(opts))
+    except RecordError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(run_id)
+    if status != "ok":
+        print(f"run {run_id} ended: {status}", file=sys.stderr)
+    return EXIT_OK if status in ("ok", "stopped by signal") else 1
+
+
+def _runs(args: argparse.Namespace) -> int:
+    from linecontrol.runlog.run import data_root
+    from linecontrol.runlog.store import RunNotFound, export, find_run, list_runs, summarize
+
+    root = data_root(args.data_dir)
+    if args.runs_command == "list":
+        runs = list_runs(root)
+        if not runs:
+            print(f"no runs under {root}")
+            return EXIT_OK
+        print(f"{'run':<24} {'start (UTC)':<20} {'duration':>9} {'rows':>8} {'ch':>4}  status")
+        for r in runs:
+            s = summarize(r)
+            print(
+                f"{s.run_id:<24} {s.start_utc[:19]:<20} {s.duration_s:>8.1f}s {s.rows:>8} "
+                f"{s.channels:>4}  {s.exit_status}{' (torn tail)' if s.torn else ''}"
+            )
+        return EXIT_OK
+    try:
+        run_dir = find_run(root, args.run)
+    except RunNotFound as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if args.runs_command == "show":
+        s = summarize(run_dir)
+        if args.json:
+            json.dump(s.as_dict(), sys.stdout, indent=2, default=str, ensure_ascii=False)
+            sys.stdout.write("\n")
+            return EXIT_OK
+        print(f"run       {s.run_id} ({run_dir})")
+        print(f"status    {s.exit_status}")
+        print(f"start     {s.start_utc}")
+        print(f"duration  {s.duration_s:.1f} s, {s.rows} samples of {s.channels} channels")
+        print(f"produced  {s.metres:.3f} m of web")
+        print(
+            "events    "
+            + (", ".join(f"{k} {v}" for k, v in sorted(s.event_counts.items())) or "none")
+        )
+        if s.alarms:
+            print(f"alarms    {len(s.alarms)}")
+            for a in s.alarms[:20]:
+                print(f"  {a['t_wall']:.3f} {a['type']} {json.dumps(a['data'], default=str)}")
+        if s.time_in_band:
+            print("time in band (GOOD samples within the recipe's tolerance)")
+            for ch, b in sorted(s.time_in_band.items()):
+                print(
+                    f"  {ch:<32} {b['in_band_pct']:6.1f} % ({b['in_band_s']:.1f} s) in "
+                    f"{b['low']:g}..{b['high']:g}"
+                )
+        else:
+            print("time in band: no recipe recorded with this run, so no bands")
+        bad = {ch: q for ch, q in s.quality.items() if q["STALE"] or q["INVALID"]}
+        if bad:
+            print("quality   channels with STALE or INVALID samples:")
+            for ch, q in sorted(bad.items())[:30]:
+                print(f"  {ch:<32} GOOD {q['GOOD']}, STALE {q['STALE']}, INVALID {q['INVALID']}")
+            if len(bad) > 30:
+                print(f"  ... and {len(bad) - 30} more (runs show --json lists all)")
+        for t in s.torn:
+            print(f"torn      {t}")
+        return EXIT_OK
+    out = args.output or Path(f"{run_dir.name}.{args.format}")
+    channels = [c for c in args.channels.split(",") if c] if args.channels else None
+    try:
+        rows = export(run_dir, out, args.format, channels, args.from_s, args.to_s)
+    except KeyError as exc:
+        print(f"error: {exc.args[0]}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(f"{rows} rows written to {out}")
+    return EXIT_OK
+
+
+def _seconds(text: str) -> float:
+    import math
+
+    try:
+        value = float(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from exc
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r}: a finite number of seconds")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="linecontrol",
@@ -225,6 +364,74 @@ def build_parser() -> argparse.ArgumentParser:
     reg.add_argument("--line", type=Path, default=DEFAULT_LINE, metavar="CONFIG")
     reg.add_argument("--json", action="store_true", help="machine-readable output")
     reg.set_defaults(func=_regmap)
+
+    rec = sub.add_parser(
+        "record",
+        help="record a line headless into a run log; prints the run id",
+        description="Poll every instrument of the line config at its rate and record the "
+        "run (metadata, events, samples) under the data directory.",
+    )
+    rec.add_argument("--config", type=Path, default=DEFAULT_LINE, metavar="FILE")
+    rec.add_argument(
+        "--sim",
+        action="store_true",
+        help="start the simulated line of this config first, stop it after",
+    )
+    rec.add_argument(
+        "--duration",
+        type=_seconds,
+        required=True,
+        metavar="S",
+        help="seconds to record (SIGINT/SIGTERM stop earlier, cleanly)",
+    )
+    rec.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="data root (default: $LINECONTROL_DATA or ./runs)",
+    )
+    rec.add_argument(
+        "--recipe",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="recipe run (checked first; gives the tolerance bands)",
+    )
+    rec.add_argument("--operator", default="")
+    rec.add_argument("--roll-id", default="")
+    rec.add_argument("--lot-id", default="")
+    rec.add_argument("--sample-hz", type=_seconds, default=10.0)
+    rec.add_argument(
+        "--time-scale",
+        type=_seconds,
+        default=1.0,
+        help="with --sim: simulated seconds per real second",
+    )
+    rec.set_defaults(func=_record)
+
+    runs = sub.add_parser("runs", help="recorded runs: list, show, export")
+    runs.add_argument("--data-dir", type=Path, default=None, metavar="DIR")
+    rsub2 = runs.add_subparsers(dest="runs_command", required=True)
+    rsub2.add_parser("list", help="every run under the data root")
+    show = rsub2.add_parser("show", help="duration, channels, alarms, time in band, metres")
+    show.add_argument("run", metavar="RUN", help="run id (or a unique prefix, or a path)")
+    show.add_argument("--json", action="store_true")
+    exp = rsub2.add_parser("export", help="samples as a wide CSV or Parquet table")
+    exp.add_argument("run", metavar="RUN")
+    exp.add_argument("--format", choices=["csv", "parquet"], required=True)
+    exp.add_argument("--channels", default=None, help="comma-separated channel names")
+    exp.add_argument(
+        "--from",
+        dest="from_s",
+        type=_seconds,
+        default=None,
+        metavar="S",
+        help="seconds from the run start",
+    )
+    exp.add_argument("--to", dest="to_s", type=_seconds, default=None, metavar="S")
+    exp.add_argument("--output", "-o", type=Path, default=None, metavar="FILE")
+    runs.set_defaults(func=_runs)
     return parser
 
 

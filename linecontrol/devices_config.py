@@ -30,8 +30,16 @@ class BusConfig(StrictModel):
 
 
 class DeviceConfig(StrictModel):
-    model: Literal["line_drive", "coater", "press", "oven_zone", "n2_mfc", "o2_analyzer",
-                   "dc_psu", "vacuum_gauge"]
+    model: Literal[
+        "line_drive",
+        "coater",
+        "press",
+        "oven_zone",
+        "n2_mfc",
+        "o2_analyzer",
+        "dc_psu",
+        "vacuum_gauge",
+    ]
     link: Literal["tcp", "rtu", "ascii"]
     host: str = "127.0.0.1"
     port: int = Field(default=502, ge=0, le=65535)

@@ -144,13 +144,16 @@ class LineConfig(StrictModel):
         stations = {s.name for s in self.stations}
         for name, d in self.devices.items():
             if d.station is not None and d.station not in stations:
-                raise ValueError(f"devices.{name}.station = {d.station!r}: not a station of the "
-                                 f"line {sorted(stations)}")
+                raise ValueError(
+                    f"devices.{name}.station = {d.station!r}: not a station of the "
+                    f"line {sorted(stations)}"
+                )
             if d.zone is not None and d.zone not in zones:
                 raise ValueError(f"devices.{name}.zone = {d.zone!r}: not an oven zone of the line")
             if d.bus is not None and d.bus not in self.buses:
-                raise ValueError(f"devices.{name}.bus = {d.bus!r}: one of the [buses] "
-                                 f"{sorted(self.buses)}")
+                raise ValueError(
+                    f"devices.{name}.bus = {d.bus!r}: one of the [buses] {sorted(self.buses)}"
+                )
         return self
 
     def station(self, name: str) -> Station | None:

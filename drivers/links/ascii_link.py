@@ -74,4 +74,4 @@ class AsciiLink:
                 ) from exc
 
     async def close(self) -> None:
-        self.port.close()
+        await self.port.aclose()

@@ -122,7 +122,7 @@ class ModbusRtuLink:
             raise BadReply(f"{what}: reply echoes {reply[1:5].hex()}", device=self.name)
 
     async def close(self) -> None:
-        self.port.close()
+        await self.port.aclose()
 
 
 class UnitLink:

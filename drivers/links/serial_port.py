@@ -75,12 +75,27 @@ class AsyncSerialPort:
             self.last_rx_s = asyncio.get_running_loop().time()
             self._arrived.set()
 
-    def close(self) -> None:
+    def close(self) -> asyncio.Future[None] | None:
+        """Stop reading at once; the port itself is closed in a worker thread
+        (pyserial's socket:// close sleeps 0.3 s, a tty close may wait to drain).
+        Returns the future of that close, or None if the port was not open."""
         ser, self._ser = self._ser, None
-        if ser is not None:
-            with contextlib.suppress(RuntimeError, ValueError, OSError):
-                asyncio.get_running_loop().remove_reader(ser.fileno())
+        if ser is None:
+            return None
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
             ser.close()
+            return None
+        with contextlib.suppress(ValueError, OSError):
+            loop.remove_reader(ser.fileno())
+        return loop.run_in_executor(None, ser.close)
+
+    async def aclose(self) -> None:
+        fut = self.close()
+        if fut is not None:
+            with contextlib.suppress(serial.SerialException, OSError):
+                await fut
 
     def write(self, data: bytes) -> None:
         if self._ser is None:

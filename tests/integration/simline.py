@@ -25,8 +25,15 @@ def run(body: Callable[[], Awaitable[T]], deadline_s: float = TEST_DEADLINE_S) -
     """Run an async test body with a hard deadline."""
 
     async def bounded() -> T:
-        async with asyncio.timeout(deadline_s):
-            return await body()
+        try:
+            async with asyncio.timeout(deadline_s):
+                return await body()
+        except TimeoutError:
+            # Say what was still waiting when the deadline passed.
+            for task in asyncio.all_tasks():
+                if task is not asyncio.current_task():
+                    task.print_stack(limit=6)
+            raise
 
     return asyncio.run(bounded())
 

@@ -1,0 +1,393 @@
+"""Acquisition: poll every instrument at its rate, stamp each value with time and
+quality, and fan the snapshot out.
+
+One scheduler per physical link: a TCP PLC or an ASCII instrument is its own link
+(all polled concurrently); an RS-485 bus is one link whose units take turns. A
+device that fails is retried with a capped, jittered backoff; its channels turn
+STALE after three of its poll periods without a good value and INVALID at once on
+an answer that is not a value (``linecontrol.quality``). The other devices keep
+their rate.
+
+The snapshot is numpy-backed, one column per channel. A sampler takes a row of it
+at ``sample_hz`` and hands one-second batches to the run log (which never drops
+silently) and the latest snapshot to any number of latest-value subscribers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from drivers.device import ModbusDevice, PollResult
+from drivers.devices import MODBUS_MAPS
+from drivers.devices.dc_psu import DcPsuDriver
+from drivers.devices.vacuum_gauge import VacuumGaugeDriver
+from drivers.errors import BadReply, DeviceRejected, DriverError
+from drivers.links.ascii_link import AsciiLink
+from drivers.links.modbus_rtu import ModbusRtuLink, UnitLink
+from drivers.links.modbus_tcp import ModbusTcpLink
+from drivers.links.serial_port import AsyncSerialPort, SerialSettings
+from linecontrol.clock import Clock
+from linecontrol.devices_config import DeviceConfig
+from linecontrol.line import LineConfig
+from linecontrol.quality import STALE_PERIODS, Quality, backoff_s, refresh
+from linecontrol.runlog.samples import Batch, Channel
+
+ASCII_CHANNELS: dict[str, list[tuple[str, str]]] = {
+    "dc_psu": [
+        ("power_pv_kw", "kW"),
+        ("voltage_v", "V"),
+        ("current_a", "A"),
+        ("power_sp_kw", "kW"),
+        ("status", ""),
+    ],
+    "vacuum_gauge": [("pressure_pa", "Pa"), ("ar_flow_sp_sccm", "sccm"), ("status", "")],
+}
+WEB_POSITION = "web_position_m"
+
+
+def raise_if_cancelling() -> None:
+    """Honour a cancellation that a library swallowed.
+
+    Python 3.11's ``asyncio.wait_for`` (which pymodbus awaits its replies with) can
+    drop a cancellation that arrives as the reply completes; the task then runs on
+    with ``cancelling()`` still set. A long-running loop checks it every turn, so a
+    stop always stops.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
+class Driver(Protocol):
+    async def poll(self) -> PollResult: ...
+
+
+def device_channels(name: str, d: DeviceConfig) -> list[Channel]:
+    if d.model in ASCII_CHANNELS:
+        return [Channel(f"{name}.{c}", u, name) for c, u in ASCII_CHANNELS[d.model]]
+    return [Channel(f"{name}.{r.name}", r.unit, name) for r in MODBUS_MAPS[d.model]]
+
+
+def apply_address_map(line: LineConfig, amap: dict[str, Any]) -> LineConfig:
+    """The line config with the addresses a simulator reported (``linecontrol sim``'s
+    first line of output): TCP host and port, serial ports and bus settings."""
+    devices = {}
+    for name, d in line.devices.items():
+        got = amap.get("devices", {}).get(name)
+        if got is None or "port" not in got:
+            raise ValueError(f"the simulator does not serve device {name!r}")
+        if d.link == "tcp":
+            devices[name] = d.model_copy(update={"host": got["host"], "port": got["port"]})
+        elif d.link == "ascii":
+            devices[name] = d.model_copy(update={"serial_port": got["port"]})
+        else:
+            devices[name] = d
+    buses = {}
+    for name, b in line.buses.items():
+        got = amap.get("buses", {}).get(name)
+        if got is None:
+            raise ValueError(f"the simulator does not serve bus {name!r}")
+        buses[name] = b.model_copy(update={"port": got["port"], "parity": got["parity"]})
+    return line.model_copy(update={"devices": devices, "buses": buses})
+
+
+# ------------------------------------------------------------------ snapshot
+class Snapshot:
+    """Latest value, quality and time of every channel: numpy columns."""
+
+    def __init__(self, channels: list[Channel], stale_after_s: np.ndarray) -> None:
+        self.channels = channels
+        self.index = {c.name: i for i, c in enumerate(channels)}
+        n = len(channels)
+        self.values = np.full(n, np.nan)
+        self.quality = np.full(n, Quality.STALE, np.uint8)
+        self.t_good = np.full(n, -np.inf)
+        self.stale_after_s = stale_after_s
+        self.web_index = next(
+            (i for i, c in enumerate(channels) if c.name.endswith("." + WEB_POSITION)), None
+        )
+
+    @property
+    def web_position_m(self) -> float:
+        return float(self.values[self.web_index]) if self.web_index is not None else np.nan
+
+    def value(self, name: str) -> tuple[float, Quality]:
+        i = self.index[name]
+        return float(self.values[i]), Quality(int(self.quality[i]))
+
+
+@dataclass(frozen=True)
+class Row:
+    t_mono: float
+    t_wall: float
+    web_position_m: float
+    values: np.ndarray
+    quality: np.ndarray
+
+
+class LatestValue:
+    """A subscriber slot that keeps only the newest row (displays, telemetry)."""
+
+    def __init__(self) -> None:
+        self.row: Row | None = None
+        self.dropped = 0
+        self._event = asyncio.Event()
+
+    def put(self, row: Row) -> None:
+        if self.row is not None and self._event.is_set():
+            self.dropped += 1  # latest value wins: the unread older row is replaced
+        self.row = row
+        self._event.set()
+
+    async def get(self) -> Row:
+        await self._event.wait()
+        self._event.clear()
+        assert self.row is not None
+        return self.row
+
+
+# ------------------------------------------------------------------ pollers
+@dataclass
+class Poller:
+    name: str
+    driver: Driver
+    cols: np.ndarray  # snapshot column of each of the device's channels
+    names: list[str]  # driver channel names, in the order of ``cols``
+    period_s: float
+    next_due: float = 0.0
+    failures: int = 0
+    polls: int = 0
+    errors: int = 0
+    lateness_s: list[float] = field(default_factory=list)
+    state: str = "new"  # "ok", "failing", "invalid"
+
+
+class LinkScheduler:
+    """Polls the devices of one physical link, one request at a time."""
+
+    def __init__(self, name: str, pollers: list[Poller], acq: Acquisition) -> None:
+        self.name = name
+        self.pollers = pollers
+        self.acq = acq
+
+    async def run(self) -> None:
+        clock = self.acq.clock
+        now = clock.monotonic()
+        for p in self.pollers:
+            p.next_due = now
+        while True:
+            raise_if_cancelling()
+            p = min(self.pollers, key=lambda x: x.next_due)
+            if p.next_due > clock.monotonic():
+                await clock.sleep_until(p.next_due)
+                continue
+            await self.acq.poll_once(p)
+
+
+class Acquisition:
+    def __init__(
+        self,
+        line: LineConfig,
+        clock: Clock,
+        *,
+        sample_hz: float = 10.0,
+        rng: random.Random | None = None,
+        on_event: Callable[[str, dict[str, Any]], None] | None = None,
+    ) -> None:
+        self.line = line
+        self.clock = clock
+        self.sample_hz = sample_hz
+        self.rng = rng or random.Random()
+        self.on_event = on_event
+        self.channels: list[Channel] = []
+        stale: list[float] = []
+        self.pollers: dict[str, Poller] = {}
+        self.links: dict[str, list[Poller]] = {}
+        self._closers: list[Callable[[], Any]] = []
+        self._subscribers: list[LatestValue] = []
+        self.sinks: list[Callable[[Batch], None]] = []
+        buses: dict[str, ModbusRtuLink] = {}
+        for name, d in line.devices.items():
+            chans = device_channels(name, d)
+            cols = np.arange(len(self.channels), len(self.channels) + len(chans))
+            self.channels += chans
+            stale += [STALE_PERIODS * d.period_s] * len(chans)
+            driver, link_key = self._driver(name, d, buses)
+            p = Poller(name, driver, cols, [c.name.split(".", 1)[1] for c in chans], d.period_s)
+            self.pollers[name] = p
+            self.links.setdefault(link_key, []).append(p)
+        self.snapshot = Snapshot(self.channels, np.array(stale))
+
+    def _driver(
+        self, name: str, d: DeviceConfig, buses: dict[str, ModbusRtuLink]
+    ) -> tuple[Driver, str]:
+        if d.link == "tcp":
+            link = ModbusTcpLink(d.host, d.port, timeout_s=d.timeout_s, name=name)
+            self._closers.append(link.close)
+            return ModbusDevice(name, MODBUS_MAPS[d.model], link, d.unit), f"tcp:{name}"
+        if d.link == "rtu":
+            assert d.bus is not None
+            if d.bus not in buses:
+                b = self.line.buses[d.bus]
+                port = AsyncSerialPort(
+                    SerialSettings(b.port, b.baudrate, b.parity, b.stopbits), d.bus
+                )
+                buses[d.bus] = ModbusRtuLink(port, timeout_s=b.timeout_s, name=d.bus)
+                self._closers.append(buses[d.bus].close)
+            unit = UnitLink(buses[d.bus], d.unit)
+            return ModbusDevice(name, MODBUS_MAPS[d.model], unit, d.unit), f"rtu:{d.bus}"
+        assert d.serial_port is not None
+        alink = AsciiLink(
+            AsyncSerialPort(SerialSettings(d.serial_port, d.baudrate, "N"), name),
+            timeout_s=d.timeout_s,
+            name=name,
+        )
+        self._closers.append(alink.close)
+        drv: Driver = (
+            DcPsuDriver(name, alink)
+            if d.model == "dc_psu"
+            else VacuumGaugeDriver(name, alink, d.address)
+        )
+        return drv, f"ascii:{name}"
+
+    def subscribe_latest(self) -> LatestValue:
+        slot = LatestValue()
+        self._subscribers.append(slot)
+        return slot
+
+    def _event(self, type_: str, **data: Any) -> None:
+        if self.on_event is not None:
+            self.on_event(type_, data)
+
+    async def poll_once(self, p: Poller) -> None:
+        snap = self.snapshot
+        start = self.clock.monotonic()
+        p.lateness_s.append(start - p.next_due)
+        if len(p.lateness_s) > 10_000:
+            del p.lateness_s[:5_000]
+        p.polls += 1
+        try:
+            result = await p.driver.poll()
+        except (BadReply, DeviceRejected) as exc:
+            # It answered, but not with values: nothing of this poll may be used.
+            p.errors += 1
+            snap.values[p.cols] = np.nan
+            snap.quality[p.cols] = Quality.INVALID
+            p.next_due = self._next_due(p, self.clock.monotonic())
+            self._transition(p, "invalid", exc)
+            return
+        except DriverError as exc:
+            # Timeout or unreachable: keep the last values; they age into STALE.
+            p.errors += 1
+            p.failures += 1
+            now = self.clock.monotonic()
+            p.next_due = now + backoff_s(p.failures, p.period_s, self.rng)
+            self._transition(p, "failing", exc)
+            return
+        now = self.clock.monotonic()
+        p.failures = 0
+        for col, ch in zip(p.cols, p.names, strict=True):
+            if ch in result.values:
+                snap.values[col] = result.values[ch]
+                snap.quality[col] = Quality.GOOD
+                snap.t_good[col] = now
+            else:
+                snap.values[col] = np.nan
+                snap.quality[col] = Quality.INVALID
+        p.next_due = self._next_due(p, now)
+        self._transition(
+            p, "ok" if not result.errors else "invalid", next(iter(result.errors.values()), None)
+        )
+
+    @staticmethod
+    def _next_due(p: Poller, now: float) -> float:
+        nxt = p.next_due + p.period_s
+        return nxt if nxt > now else now + p.period_s  # missed cycles are skipped
+
+    def _transition(self, p: Poller, state: str, exc: BaseException | None) -> None:
+        if state == p.state:
+            return
+        old, p.state = p.state, state
+        if state == "ok":
+            if old != "new":
+                self._event("DeviceRecovered", device=p.name, was=old)
+        else:
+            self._event(
+                "DeviceError",
+                device=p.name,
+                state=state,
+                error=f"{type(exc).__name__}: {exc}" if exc else "",
+            )
+
+    # -------------------------------------------------------------- sampler
+    def sample(self) -> Row:
+        snap = self.snapshot
+        now = self.clock.monotonic()
+        refresh(snap.quality, snap.t_good, snap.stale_after_s, now)
+        row = Row(
+            now, self.clock.wall(), snap.web_position_m, snap.values.copy(), snap.quality.copy()
+        )
+        for s in self._subscribers:
+            s.put(row)
+        return row
+
+    async def run_sampler(self) -> None:
+        period = 1.0 / self.sample_hz
+        per_batch = max(1, round(self.sample_hz))
+        rows: list[Row] = []
+        nxt = self.clock.monotonic()
+        try:
+            while True:
+                raise_if_cancelling()
+                await self.clock.sleep_until(nxt)
+                rows.append(self.sample())
+                if len(rows) >= per_batch:
+                    self._emit(rows)
+                    rows = []
+                nxt += period
+                now = self.clock.monotonic()
+                if nxt < now:
+                    nxt = now + period
+        finally:
+            if rows:
+                self._emit(rows)
+
+    def _emit(self, rows: list[Row]) -> None:
+        batch = Batch(
+            t_mono=np.fromiter((r.t_mono for r in rows), float, len(rows)),
+            t_wall=np.fromiter((r.t_wall for r in rows), float, len(rows)),
+            web_position_m=np.fromiter((r.web_position_m for r in rows), float, len(rows)),
+            values=np.stack([r.values for r in rows]),
+            quality=np.stack([r.quality for r in rows]),
+        )
+        for sink in self.sinks:
+            sink(batch)
+
+    # -------------------------------------------------------------- lifecycle
+    async def run(self) -> None:
+        """Every link scheduler and the sampler, in one task group, until cancelled."""
+        try:
+            async with asyncio.TaskGroup() as tg:
+                for key, pollers in self.links.items():
+                    tg.create_task(LinkScheduler(key, pollers, self).run(), name=f"poll {key}")
+                tg.create_task(self.run_sampler(), name="sampler")
+        finally:
+            await self.close()
+
+    async def close(self) -> None:
+        for close in self._closers:
+            with contextlib.suppress(Exception):
+                await close()
+        self._closers.clear()
+
+    def lateness_s(self) -> np.ndarray:
+        return np.concatenate(
+            [np.array(p.lateness_s) for p in self.pollers.values()] or [np.empty(0)]
+        )

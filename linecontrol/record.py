@@ -1,0 +1,155 @@
+"""Headless recording of a line (until the supervisor exists): acquisition into a run log.
+
+With ``sim=True`` the simulated line of the same config is started first as a child
+process (``python -m simulators``), its address map read from its first line of
+output, and stopped afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import signal
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from linecontrol.acquisition import Acquisition, apply_address_map
+from linecontrol.clock import SystemClock
+from linecontrol.errors import LinecontrolError
+from linecontrol.line import LineConfig
+from linecontrol.recipe import Recipe
+from linecontrol.runlog.run import RunLog, RunMeta, new_run_id
+
+SIM_START_DEADLINE_S = 30.0
+SIM_STOP_DEADLINE_S = 10.0
+
+
+class RecordError(LinecontrolError):
+    pass
+
+
+@dataclass
+class RecordOptions:
+    config: Path
+    line: LineConfig
+    duration_s: float
+    data_dir: Path
+    sim: bool = False
+    time_scale: float = 1.0
+    sample_hz: float = 10.0
+    operator: str = ""
+    roll_id: str = ""
+    lot_id: str = ""
+    recipe: Recipe | None = None
+
+
+async def _start_sim(opts: RecordOptions) -> tuple[asyncio.subprocess.Process, dict[str, Any]]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "simulators",
+        "--config",
+        str(opts.config),
+        "--time-scale",
+        str(opts.time_scale),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert proc.stdout is not None
+    try:
+        first = await asyncio.wait_for(proc.stdout.readline(), SIM_START_DEADLINE_S)
+        amap = json.loads(first)
+    except (TimeoutError, ValueError) as exc:
+        await _stop_sim(proc)
+        err = b""
+        if proc.stderr is not None:
+            with contextlib.suppress(Exception):
+                err = await asyncio.wait_for(proc.stderr.read(), 2)
+        raise RecordError(f"the simulated line did not start: {exc} {err.decode()[-500:]}") from exc
+    return proc, amap
+
+
+async def _stop_sim(proc: asyncio.subprocess.Process) -> None:
+    if proc.returncode is None:
+        proc.terminate()
+        try:
+            await asyncio.wait_for(proc.wait(), SIM_STOP_DEADLINE_S)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+
+
+async def record(opts: RecordOptions) -> tuple[str, str]:
+    """Record for ``duration_s`` seconds (or until SIGINT/SIGTERM); returns
+    (run id, exit status)."""
+    clock = SystemClock()
+    proc = None
+    line = opts.line
+    if opts.sim:
+        proc, amap = await _start_sim(opts)
+        try:
+            line = apply_address_map(line, amap)
+        except ValueError as exc:
+            await _stop_sim(proc)
+            raise RecordError(str(exc)) from exc
+    try:
+        meta = RunMeta(
+            run_id=new_run_id(clock.wall()),
+            line=opts.line.model_dump(mode="json"),
+            recipe=opts.recipe.model_dump(mode="json") if opts.recipe else None,
+            operator=opts.operator,
+            roll_id=opts.roll_id,
+            lot_id=opts.lot_id,
+            sample_hz=opts.sample_hz,
+            start_wall=clock.wall(),
+            start_mono=clock.monotonic(),
+        )
+        log: RunLog | None = None
+
+        def on_event(type_: str, data: dict[str, Any]) -> None:
+            if log is not None:
+                log.event(type_, **data)
+
+        acq = Acquisition(line, clock, sample_hz=opts.sample_hz, on_event=on_event)
+        meta.channels = acq.channels
+        log = RunLog(opts.data_dir, meta, clock=clock.both, on_error=lambda info: None)
+        log.start()
+        log.event(
+            "CommandGiven",
+            command="record",
+            by=opts.operator or "cli",
+            duration_s=opts.duration_s,
+            simulated=opts.sim,
+        )
+        acq.sinks.append(log.append)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        task = asyncio.create_task(acq.run(), name="acquisition")
+        status = "ok"
+        try:
+            done, _ = await asyncio.wait(
+                {task, asyncio.create_task(stop.wait())},
+                timeout=opts.duration_s,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+            if stop.is_set():
+                status = "stopped by signal"
+            elif task in done and task.exception() is not None:
+                status = f"error: {task.exception()!r}"
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            if log.errors:
+                status = f"{status}; run log errors: {len(log.errors)}"
+            await log.stop(status)
+        return meta.run_id, status
+    finally:
+        if proc is not None:
+            await _stop_sim(proc)
