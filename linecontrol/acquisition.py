@@ -38,6 +38,7 @@ from linecontrol.devices_config import DeviceConfig
 from linecontrol.line import LineConfig
 from linecontrol.quality import STALE_PERIODS, Quality, backoff_s, refresh
 from linecontrol.runlog.samples import Batch, Channel
+from linecontrol.tracking import metre_at_station
 
 ASCII_CHANNELS: dict[str, list[tuple[str, str]]] = {
     "dc_psu": [
@@ -256,6 +257,12 @@ class Acquisition:
             else VacuumGaugeDriver(name, alink, d.address)
         )
         return drv, f"ascii:{name}"
+
+    def metres_at_stations(self) -> dict[str, float]:
+        """Which metre of this run's product is at each station now (negative: none
+        yet), from the drive's web position and each station's distance."""
+        pos = self.snapshot.web_position_m
+        return {st.name: float(metre_at_station(pos, st.distance_m)) for st in self.line.stations}
 
     def subscribe_latest(self) -> LatestValue:
         slot = LatestValue()

@@ -224,7 +224,15 @@ class RunLog:
 
     # ------------------------------------------------------------ writer thread
     def _report(self, info: dict[str, Any]) -> None:
-        if self.on_error is not None and self._loop is not None:
+        if self.on_error is None or self._loop is None:
+            return
+        try:
+            on_loop = asyncio.get_running_loop() is self._loop
+        except RuntimeError:
+            on_loop = False
+        if on_loop:
+            self.on_error(info)
+        else:
             with contextlib.suppress(RuntimeError):
                 self._loop.call_soon_threadsafe(self.on_error, info)
 

@@ -155,3 +155,16 @@ def test_dead_unit_on_the_bus_goes_stale_other_units_stay_good() -> None:
             assert zone.polls - before >= 2  # its 1 Hz rate went on
 
     run(body, 40)
+
+
+def test_which_metre_is_at_which_station() -> None:
+    async def body() -> None:
+        async with acquiring() as (line, acq, slot, _):
+            line.devices["drive"].state = type(line.devices["drive"].state)(position_m=120.0)
+            line.devices["drive"].publish()
+            await rows_until(acq, slot, lambda r: r.web_position_m == 120.0, 20)
+            at = acq.metres_at_stations()
+            assert at["unwind"] == 120.0 and at["press"] == 70.0  # the press is 50 m along
+            assert at["rewind"] == 67.0
+
+    run(body)

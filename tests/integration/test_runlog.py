@@ -202,3 +202,39 @@ def test_summary_and_export(tmp_path: Path) -> None:
     assert rows == 11
     header = out.read_text().splitlines()[0]
     assert header == '"t_s","t_wall","web_position_m","z.temp_pv_c","z.temp_pv_c.quality"'
+
+
+def test_a_full_queue_spills_and_raises_a_backlog_event_never_drops(tmp_path: Path) -> None:
+    import threading
+
+    async def body() -> None:
+        gate = threading.Event()
+        chans = [Channel("c0"), Channel("c1")]
+
+        def slow_opener(path: Path, channels: list[Channel], fsync: bool) -> SegmentWriter:
+            gate.wait(10)  # the disk is stuck: the writer thread cannot take more
+            return SegmentWriter(path, channels, fsync=fsync)
+
+        reported: list[dict[str, object]] = []
+        meta = RunMeta(run_id=new_run_id(time.time()), line={}, channels=chans)
+        log = RunLog(
+            tmp_path,
+            meta,
+            clock=_clock,
+            queue_batches=4,
+            opener=slow_opener,
+            on_error=reported.append,
+        )
+        log.start()
+        for i in range(20):
+            log.append(batch(i, 2))
+        assert log.backlog >= 15
+        assert any(r["type"] == "RunLogBacklog" for r in reported)
+        gate.set()
+        await log.stop("ok")
+        s = load_samples(log.dir)
+        assert s.batches == 20  # nothing dropped
+        types = [e["type"] for e in read_events(log.dir / "events.jsonl").events]
+        assert "RunLogBacklog" in types
+
+    run(body)
