@@ -30,7 +30,7 @@ import numpy as np
 
 from linecontrol import __version__
 from linecontrol.runlog.events import EventWriter
-from linecontrol.runlog.samples import Batch, Channel, SegmentWriter
+from linecontrol.runlog.samples import Batch, Channel, SegmentWriter, segment_name
 
 DEFAULT_ROOT = Path("runs")
 SEGMENT_SECONDS = 600.0
@@ -296,7 +296,8 @@ class RunLog:
                     self._segment = None
                     seg.close()
                 self._segment_no += 1
-                path = self.dir / "samples" / f"seg-{self._segment_no:06d}.arrows"
+                t0 = float(batch.t_mono[0]) if batch.rows else 0.0
+                path = self.dir / "samples" / segment_name(self._segment_no, t0)
                 self._segment = seg = self.opener(path, self.meta.channels, self.fsync)
             seg.write(batch)
             self.batches_written += 1

@@ -12,14 +12,17 @@ writer is readable. ``read_segment`` stops at a torn last batch and reports it.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 QUALITY_NAMES = {0: "GOOD", 1: "STALE", 2: "INVALID"}
 
@@ -53,8 +56,16 @@ def schema_for(channels: list[Channel]) -> pa.Schema:
 
 
 def channels_of(schema: pa.Schema) -> list[Channel]:
-    raw = (schema.metadata or {}).get(b"linecontrol.channels", b"[]")
-    return [Channel(**c) for c in json.loads(raw)]
+    return _channels((schema.metadata or {}).get(b"linecontrol.channels", b"[]"))
+
+
+@functools.lru_cache(maxsize=64)
+def _channels_cached(raw: bytes) -> tuple[Channel, ...]:
+    return tuple(Channel(**c) for c in json.loads(raw))
+
+
+def _channels(raw: bytes) -> list[Channel]:
+    return list(_channels_cached(raw))
 
 
 @dataclass
@@ -157,7 +168,7 @@ def read_segment(path: Path) -> SegmentRead:
 
 
 def segment_paths(samples_dir: Path) -> list[Path]:
-    return sorted(samples_dir.glob("seg-*.arrows"))
+    return sorted(samples_dir.glob("seg-*.arrows"), key=lambda p: p.name.split("@")[0])
 
 
 @dataclass
@@ -175,45 +186,99 @@ class Samples:
         return self.values[:, [c.name for c in self.channels].index(name)]
 
 
-def _concat(batches: list[pa.RecordBatch], n: int, idx: list[int] | None) -> dict[str, Any]:
-    if not batches:
-        cols = len(idx) if idx is not None else n
-        return {
-            "t_mono": np.empty(0),
-            "t_wall": np.empty(0),
-            "web_position_m": np.empty(0),
-            "values": np.empty((0, cols)),
-            "quality": np.empty((0, cols), np.uint8),
-        }
-    t = [b.column(0).to_numpy() for b in batches]
-    tw = [b.column(1).to_numpy() for b in batches]
-    pos = [b.column(2).to_numpy() for b in batches]
-    vals = [b.column(3).values.to_numpy().reshape(-1, n) for b in batches]
-    qual = [b.column(4).values.to_numpy().reshape(-1, n) for b in batches]
-    values = np.concatenate(vals)
-    quality = np.concatenate(qual)
-    if idx is not None:
-        values = values[:, idx]
-        quality = quality[:, idx]
-    return {
-        "t_mono": np.concatenate(t),
-        "t_wall": np.concatenate(tw),
-        "web_position_m": np.concatenate(pos),
-        "values": values,
-        "quality": quality,
-    }
+def _segment_table(path: Path) -> tuple[pa.Table | None, list[Channel], str | None]:
+    """A whole segment as one table, read by Arrow's C++ loop; a torn segment falls
+    back to the batch-by-batch reader, which keeps every complete batch."""
+    try:
+        reader = pa.ipc.open_stream(pa.memory_map(str(path)))
+        table = reader.read_all()
+        return table, channels_of(reader.schema), None
+    except (pa.ArrowInvalid, OSError):
+        seg = read_segment(path)
+        if not seg.channels:
+            return None, [], seg.torn
+        schema = schema_for(seg.channels)
+        return pa.Table.from_batches(seg.batches, schema=schema), seg.channels, seg.torn
 
 
-def read_samples(
-    samples_dir: Path,
-    channels: list[str] | None = None,
-    t_from: float | None = None,
-    t_to: float | None = None,
-) -> Samples:
+def _concat(tables: list[pa.Table], n: int, idx: list[int] | None) -> dict[str, Any]:
+    """Columns of ``tables`` copied once into preallocated numpy arrays; single
+    channels are taken with ``list_element`` (no full-width copy)."""
+    cols = len(idx) if idx is not None else n
+    rows = sum(t.num_rows for t in tables)
+    out = {k: np.empty(rows) for k in ("t_mono", "t_wall", "web_position_m")}
+    values = np.empty((rows, cols))
+    quality = np.empty((rows, cols), np.uint8)
+    at = 0
+    for t in tables:
+        r = t.num_rows
+        if r == 0:
+            continue
+        for k in out:
+            out[k][at:at + r] = t.column(k).to_numpy()
+        for name, dest in (("values", values), ("quality", quality)):
+            col = t.column(name)
+            if idx is None:
+                dest[at:at + r] = col.combine_chunks().flatten().to_numpy().reshape(r, n)
+            else:
+                for j, k in enumerate(idx):
+                    dest[at:at + r, j] = pc.list_element(col, k).to_numpy()
+        at += r
+    return {**out, "values": values, "quality": quality}
+
+
+_SEG_RE = re.compile(r"^seg-(\d{6})@(-?[0-9.]+)\.arrows$")
+
+
+def segment_name(number: int, t_first: float) -> str:
+    """``seg-000007@12345.600.arrows``: the start time in the name lets a reader pick
+    the segments of a time window without opening the others."""
+    return f"seg-{number:06d}@{t_first:.3f}.arrows"
+
+
+def _segment_start(path: Path) -> float | None:
+    m = _SEG_RE.match(path.name)
+    return float(m.group(2)) if m else None
+
+
+def read_samples(samples_dir: Path, channels: list[str] | None = None,
+                 t_from: float | None = None, t_to: float | None = None) -> Samples:
     """All samples (or the named channels, within [t_from, t_to] on the monotonic
-    clock) of every segment, torn tails reported in ``Samples.torn``."""
-    segs = [read_segment(p) for p in segment_paths(samples_dir)]
-    all_channels = next((s.channels for s in segs if s.channels), [])
+    clock) of every segment, torn tails reported in ``Samples.torn``. Segments
+    outside the time window are not opened (their start time is in their name)."""
+    paths = segment_paths(samples_dir)
+    if t_from is not None or t_to is not None:
+        starts = [_segment_start(p) for p in paths]
+        keep = []
+        for i, p in enumerate(paths):
+            nxt = next((t for t in starts[i + 1:] if t is not None), None)
+            if t_to is not None and starts[i] is not None and starts[i] > t_to:
+                continue
+            if t_from is not None and nxt is not None and nxt <= t_from:
+                continue
+            keep.append(p)
+        paths = keep
+    tables: list[pa.Table] = []
+    torn: list[str] = []
+    all_channels: list[Channel] = []
+    batches = 0
+    for p in paths:
+        table, chans, why = _segment_table(p)
+        if why:
+            torn.append(f"{p.name}: {why}")
+        if table is None:
+            continue
+        all_channels = all_channels or chans
+        batches += len(table.column(0).chunks)
+        if t_from is not None or t_to is not None:
+            t = table.column("t_mono").to_numpy()
+            i0 = int(np.searchsorted(t, t_from, "left")) if t_from is not None else 0
+            i1 = int(np.searchsorted(t, t_to, "right")) if t_to is not None else len(t)
+            table = table.slice(i0, max(0, i1 - i0))
+        tables.append(table)
+    if not all_channels:
+        head = next(iter(segment_paths(samples_dir)), None)
+        all_channels = read_segment(head).channels if head else []
     names = [c.name for c in all_channels]
     idx = None
     chosen = all_channels
@@ -223,30 +288,5 @@ def read_samples(
             raise KeyError(f"unknown channels {unknown}; the run has {len(names)} channels")
         idx = [names.index(c) for c in channels]
         chosen = [all_channels[i] for i in idx]
-    batches: list[pa.RecordBatch] = []
-    torn = []
-    for s in segs:
-        if s.torn:
-            torn.append(f"{s.path.name}: {s.torn}")
-        for b in s.batches:
-            if t_from is not None or t_to is not None:
-                t = b.column(0)
-                if len(t) == 0:
-                    continue
-                if t_from is not None and t[len(t) - 1].as_py() < t_from:
-                    continue
-                if t_to is not None and t[0].as_py() > t_to:
-                    continue
-            batches.append(b)
-    cols = _concat(batches, len(all_channels), idx)
-    out = Samples(chosen, torn=torn, batches=len(batches), **cols)
-    if t_from is not None or t_to is not None:
-        keep = np.ones(len(out.t_mono), bool)
-        if t_from is not None:
-            keep &= out.t_mono >= t_from
-        if t_to is not None:
-            keep &= out.t_mono <= t_to
-        out.t_mono, out.t_wall = out.t_mono[keep], out.t_wall[keep]
-        out.web_position_m = out.web_position_m[keep]
-        out.values, out.quality = out.values[keep], out.quality[keep]
-    return out
+    return Samples(chosen, torn=torn, batches=batches,
+                   **_concat(tables, len(all_channels), idx))
