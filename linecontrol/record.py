@@ -21,6 +21,7 @@ from linecontrol.clock import SystemClock
 from linecontrol.errors import LinecontrolError
 from linecontrol.line import LineConfig
 from linecontrol.recipe import Recipe
+from linecontrol.rt import settle_gc
 from linecontrol.runlog.run import RunLog, RunMeta, new_run_id
 
 SIM_START_DEADLINE_S = 30.0
@@ -116,7 +117,7 @@ async def record(opts: RecordOptions) -> tuple[str, str]:
         acq = Acquisition(line, clock, sample_hz=opts.sample_hz, on_event=on_event)
         meta.channels = acq.channels
         log = RunLog(opts.data_dir, meta, clock=clock.both, on_error=lambda info: None)
-        log.start()
+        await log.start()
         log.event(
             "CommandGiven",
             command="record",
@@ -131,6 +132,9 @@ async def record(opts: RecordOptions) -> tuple[str, str]:
             loop.add_signal_handler(sig, stop.set)
         task = asyncio.create_task(acq.run(), name="acquisition")
         status = "ok"
+        # Once every link has had its first poll, long-lived objects need no rescans.
+        await asyncio.sleep(min(1.0, opts.duration_s / 4))
+        settle_gc()
         try:
             done, _ = await asyncio.wait(
                 {task, asyncio.create_task(stop.wait())},

@@ -133,12 +133,17 @@ class RunLog:
         self._events: EventWriter | None = None
 
     # ------------------------------------------------------------ loop side
-    def start(self) -> None:
-        """Create the run directory and its metadata; start the writer thread."""
+    async def start(self) -> None:
+        """Create the run directory and its metadata (in a thread: fsyncs stay off
+        the loop); start the writer thread."""
         self._loop = asyncio.get_running_loop()
-        (self.dir / "samples").mkdir(parents=True, exist_ok=False)
-        write_json_atomic(self.dir / "meta.json", self.meta.as_dict())
-        self._events = EventWriter(self.dir / "events.jsonl", fsync=self.fsync)
+
+        def create() -> EventWriter:
+            (self.dir / "samples").mkdir(parents=True, exist_ok=False)
+            write_json_atomic(self.dir / "meta.json", self.meta.as_dict())
+            return EventWriter(self.dir / "events.jsonl", fsync=self.fsync)
+
+        self._events = await asyncio.to_thread(create)
         self._thread = threading.Thread(
             target=self._run, name=f"runlog {self.meta.run_id}", daemon=True
         )

@@ -114,7 +114,7 @@ def test_disk_full_is_an_error_event_and_the_writer_keeps_going(tmp_path: Path) 
             start_wall=time.time(),
         )
         log = RunLog(tmp_path, meta, clock=_clock, opener=disk, on_error=reported.append)
-        log.start()
+        await log.start()
         for i in range(3):
             log.append(batch(i, 4))
         await log.drain()
@@ -151,7 +151,7 @@ def _finished_run(tmp_path: Path) -> Path:
             start_wall=1.7e9,
         )
         log = RunLog(tmp_path, meta, clock=_clock)
-        log.start()
+        await log.start()
         for i in range(5):
             log.append(batch(i, 2))
         await log.stop("ok")
@@ -225,7 +225,7 @@ def test_a_full_queue_spills_and_raises_a_backlog_event_never_drops(tmp_path: Pa
             opener=slow_opener,
             on_error=reported.append,
         )
-        log.start()
+        await log.start()
         for i in range(20):
             log.append(batch(i, 2))
         assert log.backlog >= 15
