@@ -133,8 +133,7 @@ async def record(opts: RecordOptions) -> tuple[str, str]:
         task = asyncio.create_task(acq.run(), name="acquisition")
         status = "ok"
         # Once every link has had its first poll, long-lived objects need no rescans.
-        await asyncio.sleep(min(1.0, opts.duration_s / 4))
-        settle_gc()
+        loop.call_later(min(1.0, opts.duration_s / 4), settle_gc)
         try:
             done, _ = await asyncio.wait(
                 {task, asyncio.create_task(stop.wait())},
