@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import signal
 import sys
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from linecontrol.recipe import Recipe
 from linecontrol.rt import settle_gc
 from linecontrol.runlog.run import RunLog, RunMeta, new_run_id
 
+logger = logging.getLogger("linecontrol.record")
 SIM_START_DEADLINE_S = 30.0
 SIM_STOP_DEADLINE_S = 10.0
 
