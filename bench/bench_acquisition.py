@@ -70,7 +70,7 @@ async def phase(cfg_path: Path, amap: dict, seconds: float, data: Path,
     await asyncio.sleep(2.0)  # warm-up: connections made, first polls done
     settle_gc()  # as linecontrol record does after start-up
     for p in acq.pollers.values():
-        p.lateness_s.clear()
+        p.clear_lateness()
     if after_warmup is not None:
         after_warmup()
     cpu0, wall0 = time.process_time(), time.perf_counter()

@@ -51,6 +51,7 @@ ASCII_CHANNELS: dict[str, list[tuple[str, str]]] = {
     "vacuum_gauge": [("pressure_pa", "Pa"), ("ar_flow_sp_sccm", "sccm"), ("status", "")],
 }
 WEB_POSITION = "web_position_m"
+LATENESS_KEPT = 4096
 
 
 def raise_if_cancelling() -> None:
@@ -166,8 +167,21 @@ class Poller:
     failures: int = 0
     polls: int = 0
     errors: int = 0
-    lateness_s: list[float] = field(default_factory=list)
+    # The last LATENESS_KEPT poll start delays (start minus due), a fixed ring.
+    lateness_ring: np.ndarray = field(default_factory=lambda: np.zeros(LATENESS_KEPT))
+    lateness_count: int = 0
     state: str = "new"  # "ok", "failing", "invalid"
+
+    def note_lateness(self, s: float) -> None:
+        self.lateness_ring[self.lateness_count % LATENESS_KEPT] = s
+        self.lateness_count += 1
+
+    @property
+    def lateness_s(self) -> np.ndarray:
+        return self.lateness_ring[:min(self.lateness_count, LATENESS_KEPT)]
+
+    def clear_lateness(self) -> None:
+        self.lateness_count = 0
 
 
 class LinkScheduler:
@@ -276,9 +290,7 @@ class Acquisition:
     async def poll_once(self, p: Poller) -> None:
         snap = self.snapshot
         start = self.clock.monotonic()
-        p.lateness_s.append(start - p.next_due)
-        if len(p.lateness_s) > 10_000:
-            del p.lateness_s[:5_000]
+        p.note_lateness(start - p.next_due)
         p.polls += 1
         try:
             result = await p.driver.poll()
