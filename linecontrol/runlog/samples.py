@@ -245,16 +245,17 @@ def _segment_start(path: Path) -> float | None:
 
 def read_samples(samples_dir: Path, channels: list[str] | None = None,
                  t_from: float | None = None, t_to: float | None = None) -> Samples:
-    """All samples (or the named channels, within [t_from, t_to] on the monotonic
-    clock) of every segment, torn tails reported in ``Samples.torn``. Segments
-    outside the time window are not opened (their start time is in their name)."""
+    """All samples (or the named channels, within the half-open window
+    [t_from, t_to) on the monotonic clock, so adjacent windows share no sample) of
+    every segment, torn tails reported in ``Samples.torn``. Segments outside the
+    window are not opened (their start time is in their name)."""
     paths = segment_paths(samples_dir)
     if t_from is not None or t_to is not None:
         starts = [_segment_start(p) for p in paths]
         keep = []
         for i, p in enumerate(paths):
             nxt = next((t for t in starts[i + 1:] if t is not None), None)
-            if t_to is not None and starts[i] is not None and starts[i] > t_to:
+            if t_to is not None and starts[i] is not None and starts[i] >= t_to:
                 continue
             if t_from is not None and nxt is not None and nxt <= t_from:
                 continue
@@ -275,7 +276,7 @@ def read_samples(samples_dir: Path, channels: list[str] | None = None,
         if t_from is not None or t_to is not None:
             t = table.column("t_mono").to_numpy()
             i0 = int(np.searchsorted(t, t_from, "left")) if t_from is not None else 0
-            i1 = int(np.searchsorted(t, t_to, "right")) if t_to is not None else len(t)
+            i1 = int(np.searchsorted(t, t_to, "left")) if t_to is not None else len(t)
             table = table.slice(i0, max(0, i1 - i0))
         tables.append(table)
     if not all_channels:

@@ -219,7 +219,8 @@ def export(
     t_to: float | None = None,
 ) -> int:
     """Write a wide table (time, web position, one column per channel and its
-    quality); ``t_from``/``t_to`` are seconds from the run start. Returns rows."""
+    quality); ``t_from``/``t_to`` are seconds from the run start, the window
+    half-open [from, to). Returns rows."""
     meta = load_meta(run_dir)
     f = None if t_from is None else meta.start_mono + t_from
     t = None if t_to is None else meta.start_mono + t_to

@@ -199,7 +199,7 @@ def test_summary_and_export(tmp_path: Path) -> None:
     assert s.event_counts == {"RunStarted": 1, "RunStopped": 1}
     out = tmp_path / "x.csv"
     rows = export(d, out, "csv", channels=["z.temp_pv_c"], t_from=1.0, t_to=2.0)
-    assert rows == 11
+    assert rows == 10  # [1.0, 2.0): half-open, adjacent windows share no sample
     header = out.read_text().splitlines()[0]
     assert header == '"t_s","t_wall","web_position_m","z.temp_pv_c","z.temp_pv_c.quality"'
 
