@@ -24,7 +24,7 @@ import common
 from linecontrol.acquisition import Acquisition, apply_address_map
 from linecontrol.clock import SystemClock
 from linecontrol.line import load_line
-from linecontrol.rt import settle_gc
+from linecontrol.rt import settle_runtime
 from linecontrol.runlog.run import RunLog, RunMeta, new_run_id
 
 
@@ -61,7 +61,7 @@ async def main() -> None:
         acq.sinks.append(log.append)
         task = asyncio.create_task(acq.run())
         await asyncio.sleep(2.0)
-        settle_gc()
+        settle_runtime()
         samples: list[tuple[float, float]] = []
         t0 = time.monotonic()
         end = t0 + args.minutes * 60

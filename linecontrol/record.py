@@ -22,7 +22,7 @@ from linecontrol.clock import SystemClock
 from linecontrol.errors import LinecontrolError
 from linecontrol.line import LineConfig
 from linecontrol.recipe import Recipe
-from linecontrol.rt import settle_gc
+from linecontrol.rt import settle_runtime
 from linecontrol.runlog.run import RunLog, RunMeta, new_run_id
 
 logger = logging.getLogger("linecontrol.record")
@@ -135,7 +135,7 @@ async def record(opts: RecordOptions) -> tuple[str, str]:
         task = asyncio.create_task(acq.run(), name="acquisition")
         status = "ok"
         # Once every link has had its first poll, long-lived objects need no rescans.
-        loop.call_later(min(1.0, opts.duration_s / 4), settle_gc)
+        loop.call_later(min(1.0, opts.duration_s / 4), settle_runtime)
         try:
             done, _ = await asyncio.wait(
                 {task, asyncio.create_task(stop.wait())},
