@@ -39,7 +39,7 @@ class LineFramer:
 
     def feed(self, data: bytes) -> list[bytes]:
         self._buf += data
-        lines = []
+        lines: list[bytes] = []
         while True:
             i = self._buf.find(self.terminator)
             if i < 0:

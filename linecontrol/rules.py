@@ -181,9 +181,17 @@ def _stations(recipe: Recipe, line: LineConfig, d: Derived) -> Iterator[Finding]
     for field, name, cls in want:
         st = line.station(name)
         if st is not None and not isinstance(st, cls):
-            kind = cls.model_fields["kind"].annotation.__args__[0]  # type: ignore[union-attr]
-            yield Finding(field, name, f"a station of kind {kind!r} (it is {st.kind!r})")
+            yield Finding(
+                field, name, f"a station of kind {STATION_KIND[cls]!r} (it is {st.kind!r})"
+            )
 
+
+STATION_KIND: dict[type, str] = {
+    CoaterStation: "coater",
+    OvenStation: "oven",
+    SputterStation: "sputter",
+    PressStation: "press",
+}
 
 ROUTE_KINDS: dict[str, set[str]] = {
     "cast-laminate": {"coater", "oven", "press"},
@@ -253,16 +261,17 @@ def _zones(recipe: Recipe, line: LineConfig, d: Derived) -> Iterator[Finding]:
                 )
             sps = [oven.zone(z) for z in step.zones]
             if step.kind == "hold":
-                for sp in sps:
+                for hold_sp in sps:
                     if (
-                        sp is not None
-                        and not abs(sp.temperature_c - step.temperature_c) <= sp.tolerance_c
+                        hold_sp is not None
+                        and not abs(hold_sp.temperature_c - step.temperature_c)
+                        <= hold_sp.tolerance_c
                     ):
                         yield Finding(
-                            _oven_field(oven, f"zones[{sp.zone}].temperature_c"),
-                            sp.temperature_c,
+                            _oven_field(oven, f"zones[{hold_sp.zone}].temperature_c"),
+                            hold_sp.temperature_c,
                             f"the hold temperature of steps[{i}] ({fmt(step.temperature_c)} °C) "
-                            f"within ±{fmt(sp.tolerance_c)} °C",
+                            f"within ±{fmt(hold_sp.tolerance_c)} °C",
                         )
             else:
                 temps = [sp.temperature_c for sp in sps if sp is not None]

@@ -153,17 +153,17 @@ class SimLine:
             self.buses[bus] = sim
         for name, adev in self.ascii_devices.items():
             spec = self.specs[name]
-            server = AsciiSerialSim(adev, "socket" if spec.serial_port == "socket" else "pty")
-            await server.start()
-            self.ascii_servers[name] = server
+            aserver = AsciiSerialSim(adev, "socket" if spec.serial_port == "socket" else "pty")
+            await aserver.start()
+            self.ascii_servers[name] = aserver
 
     async def stop(self) -> None:
         for server in self.servers:
             await server.stop()
         for bus in self.buses.values():
             await bus.stop()
-        for server in self.ascii_servers.values():
-            await server.stop()
+        for aserver in self.ascii_servers.values():
+            await aserver.stop()
 
     async def run(self) -> None:
         """Advance the physics from the loop clock until cancelled."""

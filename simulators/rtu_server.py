@@ -38,7 +38,7 @@ class RtuBusSim(SerialServer):
 
     def frames(self, data: bytes) -> list[bytes]:
         self._buf += data
-        out = []
+        out: list[bytes] = []
         while True:
             n = request_length(self._buf)
             if n is None or len(self._buf) < max(n, 0):

@@ -122,7 +122,7 @@ class ModbusTcpLink:
             except OSError as exc:
                 self._drop()
                 raise DeviceUnreachable(f"{what}: {exc}", device=self.name) from exc
-        if reply.isError():  # type: ignore[attr-defined]
+        if reply.isError():
             code = int(getattr(reply, "exception_code", 0))
             raise DeviceRejected(
                 f"{what}: exception {code} ({EXCEPTION_NAMES.get(code, 'unknown')})",

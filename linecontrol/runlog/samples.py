@@ -223,8 +223,8 @@ def _concat(tables: list[pa.Table], n: int, idx: list[int] | None) -> dict[str, 
             if idx is None:
                 dest[at:at + r] = col.combine_chunks().flatten().to_numpy().reshape(r, n)
             else:
-                for j, k in enumerate(idx):
-                    dest[at:at + r, j] = pc.list_element(col, k).to_numpy()
+                for j, ch in enumerate(idx):
+                    dest[at:at + r, j] = pc.list_element(col, ch).to_numpy()
         at += r
     return {**out, "values": values, "quality": quality}
 
@@ -254,8 +254,9 @@ def read_samples(samples_dir: Path, channels: list[str] | None = None,
         starts = [_segment_start(p) for p in paths]
         keep = []
         for i, p in enumerate(paths):
+            start_i = starts[i]
             nxt = next((t for t in starts[i + 1:] if t is not None), None)
-            if t_to is not None and starts[i] is not None and starts[i] >= t_to:
+            if t_to is not None and start_i is not None and start_i >= t_to:
                 continue
             if t_from is not None and nxt is not None and nxt <= t_from:
                 continue
