@@ -180,10 +180,6 @@ class RegisterMap:
     def __iter__(self) -> Any:
         return iter(self.registers.values())
 
-    @property
-    def bit_channels(self) -> dict[str, dict[int, str]]:
-        return {r.name: r.bits for r in self.registers.values() if r.type == "bits"}
-
     def plan(
         self,
         names: Iterable[str] | None = None,

@@ -120,10 +120,6 @@ class Snapshot:
     def web_position_m(self) -> float:
         return float(self.values[self.web_index]) if self.web_index is not None else np.nan
 
-    def value(self, name: str) -> tuple[float, Quality]:
-        i = self.index[name]
-        return float(self.values[i]), Quality(int(self.quality[i]))
-
 
 @dataclass(frozen=True)
 class Row:
@@ -178,7 +174,7 @@ class Poller:
 
     @property
     def lateness_s(self) -> np.ndarray:
-        return self.lateness_ring[:min(self.lateness_count, LATENESS_KEPT)]
+        return self.lateness_ring[: min(self.lateness_count, LATENESS_KEPT)]
 
     def clear_lateness(self) -> None:
         self.lateness_count = 0

@@ -174,9 +174,14 @@ def _record(args: argparse.Namespace) -> int:
     from linecontrol.record import RecordError, RecordOptions, record
     from linecontrol.runlog.run import data_root
 
-    if not (args.duration > 0 and args.duration < 1e7):
-        print("error: --duration must be a positive number of seconds", file=sys.stderr)
-        return EXIT_BAD_INPUT
+    for flag, value, hi in (
+        ("--duration", args.duration, 1e7),
+        ("--sample-hz", args.sample_hz, 1000.0),
+        ("--time-scale", args.time_scale, 1e6),
+    ):
+        if not (0 < value <= hi):
+            print(f"error: {flag} = {value:g}: must be above 0 and at most {hi:g}", file=sys.stderr)
+            return EXIT_BAD_INPUT
     line = _load_line(args.config)
     if line is None:
         return EXIT_BAD_INPUT

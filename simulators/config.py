@@ -70,10 +70,6 @@ def load_config(path: Path) -> SimConfig:
     return SimConfig(parse(str(path), data), parse_buses(str(path), data))
 
 
-def load(path: Path) -> list[DeviceSpec]:
-    return load_config(path).devices
-
-
 def parse_buses(file: str, data: dict[str, Any]) -> dict[str, BusSpec]:
     out = {}
     for name, b in dict(data.get("buses", {})).items():

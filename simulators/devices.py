@@ -8,6 +8,7 @@ the stations through one web speed (``LineContext``).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 
 from drivers.codec import encode_bits
@@ -247,8 +248,6 @@ class N2MfcSim(SimDevice):
         super().__init__(name)
 
     def step(self, dt: float, ctx: LineContext) -> None:
-        import math
-
         sp = float(self.bank.get("flow_sp_slm"))
         self.flow_slm += (sp - self.flow_slm) * (1.0 - math.exp(-dt / self.tau_s))
         self.total_m3 += self.flow_slm / 1000.0 * dt / 60.0

@@ -11,16 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-LINK_FAULTS = (
-    "no_reply",
-    "delay_s",
-    "drop_connection",
-    "garbage",
-    "corrupt_crc",
-    "exception_addresses",
-)
-PROCESS_FAULTS = ("stuck_sensor", "heater_failure", "o2_leak_m3_min", "web_break", "press_overload")
-
 
 @dataclass
 class Faults:

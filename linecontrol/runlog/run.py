@@ -26,8 +26,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from linecontrol import __version__
 from linecontrol.runlog.events import EventWriter
 from linecontrol.runlog.samples import Batch, Channel, SegmentWriter, segment_name
@@ -315,13 +313,3 @@ class RunLog:
                 with contextlib.suppress(Exception):
                     self._segment.close()
                 self._segment = None
-
-
-def make_batch(rows: list[tuple[float, float, float, np.ndarray, np.ndarray]]) -> Batch:
-    return Batch(
-        t_mono=np.fromiter((r[0] for r in rows), float, len(rows)),
-        t_wall=np.fromiter((r[1] for r in rows), float, len(rows)),
-        web_position_m=np.fromiter((r[2] for r in rows), float, len(rows)),
-        values=np.stack([r[3] for r in rows]),
-        quality=np.stack([r[4] for r in rows]).astype(np.uint8),
-    )

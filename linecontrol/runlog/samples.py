@@ -115,11 +115,20 @@ class SegmentWriter:
             return pa.Array.from_buffers(typ, count, [None, pa.py_buffer(data)])
 
         fields = self.schema.types
-        batch = pa.RecordBatch.from_arrays([
-            col(b.t_mono, f64, rows), col(b.t_wall, f64, rows), col(b.web_position_m, f64, rows),
-            pa.Array.from_buffers(fields[3], rows, [None], children=[col(b.values, f64, rows * n)]),
-            pa.Array.from_buffers(fields[4], rows, [None], children=[col(b.quality, u8, rows * n)]),
-        ], schema=self.schema)
+        batch = pa.RecordBatch.from_arrays(
+            [
+                col(b.t_mono, f64, rows),
+                col(b.t_wall, f64, rows),
+                col(b.web_position_m, f64, rows),
+                pa.Array.from_buffers(
+                    fields[3], rows, [None], children=[col(b.values, f64, rows * n)]
+                ),
+                pa.Array.from_buffers(
+                    fields[4], rows, [None], children=[col(b.quality, u8, rows * n)]
+                ),
+            ],
+            schema=self.schema,
+        )
         self._writer.write_batch(batch)
         self._flush()
         if self.t_first is None and b.rows:
@@ -217,14 +226,14 @@ def _concat(tables: list[pa.Table], n: int, idx: list[int] | None) -> dict[str, 
         if r == 0:
             continue
         for k in out:
-            out[k][at:at + r] = t.column(k).to_numpy()
+            out[k][at : at + r] = t.column(k).to_numpy()
         for name, dest in (("values", values), ("quality", quality)):
             col = t.column(name)
             if idx is None:
-                dest[at:at + r] = col.combine_chunks().flatten().to_numpy().reshape(r, n)
+                dest[at : at + r] = col.combine_chunks().flatten().to_numpy().reshape(r, n)
             else:
                 for j, ch in enumerate(idx):
-                    dest[at:at + r, j] = pc.list_element(col, ch).to_numpy()
+                    dest[at : at + r, j] = pc.list_element(col, ch).to_numpy()
         at += r
     return {**out, "values": values, "quality": quality}
 
@@ -243,8 +252,12 @@ def _segment_start(path: Path) -> float | None:
     return float(m.group(2)) if m else None
 
 
-def read_samples(samples_dir: Path, channels: list[str] | None = None,
-                 t_from: float | None = None, t_to: float | None = None) -> Samples:
+def read_samples(
+    samples_dir: Path,
+    channels: list[str] | None = None,
+    t_from: float | None = None,
+    t_to: float | None = None,
+) -> Samples:
     """All samples (or the named channels, within the half-open window
     [t_from, t_to) on the monotonic clock, so adjacent windows share no sample) of
     every segment, torn tails reported in ``Samples.torn``. Segments outside the
@@ -255,7 +268,7 @@ def read_samples(samples_dir: Path, channels: list[str] | None = None,
         keep = []
         for i, p in enumerate(paths):
             start_i = starts[i]
-            nxt = next((t for t in starts[i + 1:] if t is not None), None)
+            nxt = next((t for t in starts[i + 1 :] if t is not None), None)
             if t_to is not None and start_i is not None and start_i >= t_to:
                 continue
             if t_from is not None and nxt is not None and nxt <= t_from:
@@ -292,5 +305,4 @@ def read_samples(samples_dir: Path, channels: list[str] | None = None,
             raise KeyError(f"unknown channels {unknown}; the run has {len(names)} channels")
         idx = [names.index(c) for c in channels]
         chosen = [all_channels[i] for i in idx]
-    return Samples(chosen, torn=torn, batches=batches,
-                   **_concat(tables, len(all_channels), idx))
+    return Samples(chosen, torn=torn, batches=batches, **_concat(tables, len(all_channels), idx))

@@ -113,6 +113,8 @@ def test_bad_input_to_record_and_runs(tmp_path: Path) -> None:
     assert not any(tmp_path.iterdir())
     assert cli("record", "--duration", "nan", "--data-dir", str(tmp_path)).returncode == 2
     assert cli("record", "--duration", "-1", "--data-dir", str(tmp_path)).returncode == 2
+    low = cli("record", "--duration", "1", "--sample-hz", "0", "--data-dir", str(tmp_path))
+    assert low.returncode == 2 and "--sample-hz = 0: must be above 0" in low.stderr
     missing = cli("runs", "--data-dir", str(tmp_path), "show", "nope")
     assert missing.returncode == 2 and "no run 'nope'" in missing.stderr
     assert "no runs under" in cli("runs", "--data-dir", str(tmp_path), "list").stdout
