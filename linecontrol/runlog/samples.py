@@ -2,12 +2,21 @@
 
 Columns: ``t_mono`` (s, monotonic clock), ``t_wall`` (s since the epoch, UTC),
 ``web_position_m``, ``values`` (fixed-size list of float64, one per channel) and
-``quality`` (fixed-size list of uint8: 0 GOOD, 1 STALE, 2 INVALID). Channel names
-and units are in the schema metadata, so ``pyarrow.ipc.open_stream`` or
+``quality`` (fixed-size list of uint8: 0 GOOD, 1 STALE, 2 INVALID, 3 WAITING). Channel
+names and units are in the schema metadata, so ``pyarrow.ipc.open_stream`` or
 ``polars.read_ipc_stream`` read a segment without this package.
 
+Integrity (format 2): every record batch carries ``linecontrol.crc32`` in its custom
+metadata, the CRC-32 (zlib) of the little-endian bytes of ``t_mono``, ``t_wall``,
+``web_position_m``, ``values`` (row-major) and ``quality``, in that order. The
+reader checks it, so a damaged batch is reported as corrupt, never read as good.
+
 The stream format writes no footer: every complete record batch of a killed
-writer is readable. ``read_segment`` stops at a torn last batch and reports it.
+writer is readable. A batch that cannot be read or fails its CRC is skipped: the
+reader resynchronises at the next message that parses and passes its CRC, so the
+intact batches after it are kept. Unreadable bytes that run to the end of a file
+with no end-of-stream marker are a *torn tail* (a crash in mid-write, ``torn``);
+anything else is *corruption* (``corrupt``), reported apart.
 """
 
 from __future__ import annotations
@@ -16,6 +25,8 @@ import functools
 import json
 import os
 import re
+import struct
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +35,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-QUALITY_NAMES = {0: "GOOD", 1: "STALE", 2: "INVALID"}
+QUALITY_NAMES = {0: "GOOD", 1: "STALE", 2: "INVALID", 3: "WAITING"}
+FORMAT = b"2"
+CRC_KEY = b"linecontrol.crc32"
+_CONTINUATION = b"\xff\xff\xff\xff"
 
 
 @dataclass(frozen=True)
@@ -41,7 +55,7 @@ def schema_for(channels: list[Channel]) -> pa.Schema:
             [{"name": c.name, "unit": c.unit, "device": c.device} for c in channels]
         ).encode(),
         b"linecontrol.quality": json.dumps(QUALITY_NAMES).encode(),
-        b"linecontrol.format": b"1",
+        b"linecontrol.format": FORMAT,
     }
     return pa.schema(
         [
@@ -83,6 +97,48 @@ class Batch:
         return len(self.t_mono)
 
 
+def _crc(arrays: list[np.ndarray]) -> int:
+    crc = 0
+    for a in arrays:
+        crc = zlib.crc32(np.ascontiguousarray(a).data.cast("B"), crc)
+    return crc
+
+
+def batch_crc(rb: pa.RecordBatch) -> int | None:
+    """The CRC of a record batch as read back (None if it has nulls or another
+    layout: such a batch was not written by ``SegmentWriter``)."""
+    try:
+        if any(c.null_count for c in rb.columns):
+            return None
+        cols = [rb.column(i).to_numpy(zero_copy_only=True) for i in range(3)]
+        for i in (3, 4):
+            lst = rb.column(i)
+            child = lst.values
+            if child.null_count or lst.offset:
+                return None
+            cols.append(child.to_numpy(zero_copy_only=True))
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, IndexError, AttributeError):
+        return None
+    return _crc(cols)
+
+
+def _verified(rb: pa.RecordBatch, meta: Any, checked: bool) -> str | None:
+    """Why a batch read back is not good, or None."""
+    if not checked:
+        return None
+    raw = (meta or {}).get(CRC_KEY) if meta is not None else None
+    if raw is None:
+        return "no CRC"
+    got = batch_crc(rb)
+    try:
+        want = int(raw)
+    except ValueError:
+        return "unreadable CRC"
+    if got != want:
+        return "CRC mismatch"
+    return None
+
+
 class SegmentWriter:
     """Appends batches to one segment file; each batch reaches the OS before
     ``write`` returns (and the disk, with ``fsync``)."""
@@ -115,6 +171,15 @@ class SegmentWriter:
             return pa.Array.from_buffers(typ, count, [None, pa.py_buffer(data)])
 
         fields = self.schema.types
+        crc = _crc(
+            [
+                np.ascontiguousarray(b.t_mono, np.float64),
+                np.ascontiguousarray(b.t_wall, np.float64),
+                np.ascontiguousarray(b.web_position_m, np.float64),
+                np.ascontiguousarray(b.values, np.float64),
+                np.ascontiguousarray(b.quality, np.uint8),
+            ]
+        )
         batch = pa.RecordBatch.from_arrays(
             [
                 col(b.t_mono, f64, rows),
@@ -129,7 +194,7 @@ class SegmentWriter:
             ],
             schema=self.schema,
         )
-        self._writer.write_batch(batch)
+        self._writer.write_batch(batch, custom_metadata={CRC_KEY: str(crc).encode()})
         self._flush()
         if self.t_first is None and b.rows:
             self.t_first = float(b.t_mono[0])
@@ -150,12 +215,20 @@ class SegmentRead:
     path: Path
     channels: list[Channel]
     batches: list[pa.RecordBatch] = field(default_factory=list)
-    torn: str | None = None  # what stopped the read early, if anything
+    torn: str | None = None  # a torn tail (a crash in mid-write), if any
     file_bytes: int = 0
+    corrupt: list[str] = field(default_factory=list)  # damaged batches, skipped
+    clean_end: bool = False  # the end-of-stream marker of a closed segment was read
+
+
+def _checked(schema: pa.Schema) -> bool:
+    return (schema.metadata or {}).get(b"linecontrol.format", b"1") != b"1"
 
 
 def read_segment(path: Path) -> SegmentRead:
-    """Every complete batch of a segment; a torn tail is reported, not raised."""
+    """Every intact batch of a segment; a torn tail and corrupt batches are reported,
+    not raised. Fast path: Arrow's stream reader; at the first problem the file is
+    re-read message by message and resynchronised (``_scan``)."""
     size = path.stat().st_size
     out = SegmentRead(path, [], file_bytes=size)
     if size == 0:
@@ -167,14 +240,105 @@ def read_segment(path: Path) -> SegmentRead:
         out.torn = f"no readable schema: {exc}"
         return out
     out.channels = channels_of(reader.schema)
+    checked = _checked(reader.schema)
     while True:
         try:
-            out.batches.append(reader.read_next_batch())
+            rb, meta = reader.read_next_batch_with_custom_metadata()
         except StopIteration:
+            out.clean_end = True
+            return out
+        except (pa.ArrowInvalid, OSError):
             break
-        except (pa.ArrowInvalid, OSError) as exc:
-            out.torn = f"torn tail after batch {len(out.batches)}: {exc}"
+        if _verified(rb, meta, checked) is not None:
             break
+        out.batches.append(rb)
+    return _scan(path, reader.schema, checked, out)
+
+
+def _scan(path: Path, schema: pa.Schema, checked: bool, out: SegmentRead) -> SegmentRead:
+    """Message-by-message read of a damaged segment. A message that does not parse
+    or fails its CRC starts a bad region; the next offset that holds a message that
+    parses and passes its CRC ends it."""
+    data = pa.memory_map(str(path)).read_buffer()
+    raw = memoryview(data)
+    size = len(raw)
+    (mlen,) = struct.unpack_from("<i", raw, 4)
+    schema_bytes = bytes(raw[: 8 + mlen])
+    eos = _CONTINUATION + b"\x00\x00\x00\x00"
+    out.batches = []
+    out.clean_end = False
+
+    def message_at(off: int) -> tuple[pa.RecordBatch | None, int, str]:
+        """(batch or None, bytes used, problem); bytes used 0 if truncated."""
+        if size - off < 8:
+            return None, 0, "truncated header"
+        if bytes(raw[off : off + 4]) != _CONTINUATION:
+            return None, -1, "no message marker"
+        (meta_len,) = struct.unpack_from("<i", raw, off + 4)
+        if meta_len <= 0 or meta_len % 8:
+            return None, -1, "bad metadata length"
+        if off + 8 + meta_len > size:
+            return None, 0, "truncated metadata"
+        try:
+            msg = pa.ipc.read_message(data.slice(off))
+        except (pa.ArrowInvalid, OSError, ValueError) as exc:
+            # Arrow says "Expected to be able to read N bytes" on a cut body.
+            return None, 0 if "to be able to read" in str(exc) else -1, str(exc)
+        if msg.type != "record batch":
+            return None, -1, f"unexpected {msg.type} message"
+        used = 8 + meta_len + (msg.body.size if msg.body is not None else 0)
+        if off + used > size:
+            return None, 0, "truncated body"
+        try:
+            rb, meta = pa.ipc.open_stream(
+                pa.py_buffer(schema_bytes + bytes(raw[off : off + used]) + eos)
+            ).read_next_batch_with_custom_metadata()
+        except (pa.ArrowInvalid, OSError, StopIteration) as exc:
+            return None, -1, str(exc)
+        why = _verified(rb, meta, checked)
+        if why is not None:
+            return None, -2, why
+        return rb, used, ""
+
+    off = len(schema_bytes)
+    bad_at: int | None = None
+    bad_why = ""
+    truncated = False
+    bad_crc = False
+
+    def close_bad(end: int) -> None:
+        nonlocal bad_at
+        if bad_at is not None:
+            out.corrupt.append(
+                f"corrupt bytes {bad_at}..{end} after batch {len(out.batches)} "
+                f"({bad_why}); skipped, reading resumed after them"
+            )
+            bad_at = None
+
+    while off < size:
+        if bad_at is None and bytes(raw[off : off + 8]) == eos:
+            out.clean_end = True
+            if off + 8 < size:
+                out.corrupt.append(f"{size - off - 8} bytes after the end-of-stream marker")
+            return out
+        rb, used, why = message_at(off)
+        if rb is not None:
+            close_bad(off)
+            out.batches.append(rb)
+            off += used
+            continue
+        if bad_at is None:
+            bad_at, bad_why, truncated, bad_crc = off, why, used == 0, used == -2
+        # Resynchronise: the next message marker after this offset.
+        nxt = bytes(raw[off + 1 :]).find(_CONTINUATION) if off + 1 < size else -1
+        if nxt < 0:
+            break
+        off = off + 1 + nxt
+    if bad_at is not None:
+        if truncated and not bad_crc:
+            out.torn = f"torn tail after batch {len(out.batches)}: {bad_why}"
+        else:
+            close_bad(size)
     return out
 
 
@@ -192,24 +356,20 @@ class Samples:
     quality: np.ndarray
     torn: list[str] = field(default_factory=list)
     batches: int = 0
+    corrupt: list[str] = field(default_factory=list)
 
     def column(self, name: str) -> np.ndarray:
         return self.values[:, [c.name for c in self.channels].index(name)]
 
 
-def _segment_table(path: Path) -> tuple[pa.Table | None, list[Channel], str | None]:
-    """A whole segment as one table, read by Arrow's C++ loop; a torn segment falls
-    back to the batch-by-batch reader, which keeps every complete batch."""
-    try:
-        reader = pa.ipc.open_stream(pa.memory_map(str(path)))
-        table = reader.read_all()
-        return table, channels_of(reader.schema), None
-    except (pa.ArrowInvalid, OSError):
-        seg = read_segment(path)
-        if not seg.channels:
-            return None, [], seg.torn
-        schema = schema_for(seg.channels)
-        return pa.Table.from_batches(seg.batches, schema=schema), seg.channels, seg.torn
+def _segment_table(path: Path) -> tuple[pa.Table | None, list[Channel], SegmentRead]:
+    """A whole segment as one table of its intact batches (each checked against its
+    CRC), with what was torn or corrupt."""
+    seg = read_segment(path)
+    if not seg.channels:
+        return None, [], seg
+    schema = seg.batches[0].schema if seg.batches else schema_for(seg.channels)
+    return pa.Table.from_batches(seg.batches, schema=schema), seg.channels, seg
 
 
 def _concat(tables: list[pa.Table], n: int, idx: list[int] | None) -> dict[str, Any]:
@@ -277,16 +437,18 @@ def read_samples(
         paths = keep
     tables: list[pa.Table] = []
     torn: list[str] = []
+    corrupt: list[str] = []
     all_channels: list[Channel] = []
     batches = 0
     for p in paths:
-        table, chans, why = _segment_table(p)
-        if why:
-            torn.append(f"{p.name}: {why}")
+        table, chans, seg = _segment_table(p)
+        if seg.torn:
+            torn.append(f"{p.name}: {seg.torn}")
+        corrupt += [f"{p.name}: {c}" for c in seg.corrupt]
         if table is None:
             continue
         all_channels = all_channels or chans
-        batches += len(table.column(0).chunks)
+        batches += len(seg.batches)
         if t_from is not None or t_to is not None:
             t = table.column("t_mono").to_numpy()
             i0 = int(np.searchsorted(t, t_from, "left")) if t_from is not None else 0
@@ -305,4 +467,10 @@ def read_samples(
             raise KeyError(f"unknown channels {unknown}; the run has {len(names)} channels")
         idx = [names.index(c) for c in channels]
         chosen = [all_channels[i] for i in idx]
-    return Samples(chosen, torn=torn, batches=batches, **_concat(tables, len(all_channels), idx))
+    return Samples(
+        chosen,
+        torn=torn,
+        batches=batches,
+        corrupt=corrupt,
+        **_concat(tables, len(all_channels), idx),
+    )

@@ -1,0 +1,130 @@
+"""Damaged run logs: every batch is checked, damage is reported, intact data is kept."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import numpy as np
+
+from linecontrol.runlog.samples import Channel, SegmentWriter, read_samples, read_segment
+from tests.runlog_child import batch
+
+N = 3
+BATCHES = 6
+
+
+def _segment(tmp_path: Path, close: bool = True) -> Path:
+    d = tmp_path / "samples"
+    d.mkdir()
+    path = d / "seg-000001@0.000.arrows"
+    w = SegmentWriter(path, [Channel(f"c{i}") for i in range(N)], fsync=False)
+    for i in range(BATCHES):
+        w.write(batch(i, N))
+    if close:
+        w.close()
+    else:
+        w._sink.flush()
+    return path
+
+
+def _offsets(data: bytes) -> list[tuple[int, int]]:
+    """(start, metadata length) of every message: the schema, the batches, the end."""
+    import pyarrow as pa
+
+    out = []
+    off = 0
+    buf = pa.py_buffer(data)
+    while off < len(data):
+        (mlen,) = struct.unpack_from("<i", data, off + 4)
+        out.append((off, mlen))
+        if mlen == 0:
+            break
+        msg = pa.ipc.read_message(buf.slice(off))
+        off += 8 + mlen + (msg.body.size if msg.body is not None else 0)
+    return out
+
+
+def _values(b: object, n: int = N) -> np.ndarray:
+    return b.column(3).values.to_numpy().reshape(-1, n)  # type: ignore[attr-defined]
+
+
+def test_a_flipped_value_mid_segment_is_reported_corrupt_never_read_as_good(
+    tmp_path: Path,
+) -> None:
+    path = _segment(tmp_path)
+    data = bytearray(path.read_bytes())
+    msgs = _offsets(bytes(data))
+    end3, _ = msgs[4]  # batch index 2 is message 3 (the schema is message 0)
+    # A byte near the end of batch 2's body: inside its value or quality buffers.
+    data[end3 - 40] ^= 0x10
+    path.write_bytes(bytes(data))
+    got = read_segment(path)
+    assert got.torn is None
+    assert len(got.corrupt) == 1 and "CRC mismatch" in got.corrupt[0]
+    assert len(got.batches) == BATCHES - 1
+    kept = [0, 1, 3, 4, 5]
+    for b, i in zip(got.batches, kept, strict=True):
+        assert np.array_equal(_values(b), batch(i, N).values)
+    s = read_samples(path.parent)
+    assert s.torn == [] and len(s.corrupt) == 1
+    assert np.array_equal(s.t_mono, np.concatenate([batch(i, N).t_mono for i in kept]))
+
+
+def test_a_damaged_batch_header_loses_only_that_batch_and_is_not_a_torn_tail(
+    tmp_path: Path,
+) -> None:
+    path = _segment(tmp_path)
+    data = bytearray(path.read_bytes())
+    msgs = _offsets(bytes(data))
+    start, _ = msgs[2]  # batch index 1
+    data[start + 4 : start + 8] = struct.pack("<i", 123456789)  # its metadata length
+    data[start + 20] ^= 0xFF  # and a byte of its flatbuffer
+    path.write_bytes(bytes(data))
+    got = read_segment(path)
+    assert got.torn is None, got.torn
+    assert len(got.corrupt) == 1 and "after batch 1" in got.corrupt[0]
+    assert got.clean_end
+    kept = [0, 2, 3, 4, 5]
+    assert len(got.batches) == len(kept)
+    for b, i in zip(got.batches, kept, strict=True):
+        assert np.array_equal(_values(b), batch(i, N).values)
+
+
+def test_a_torn_tail_is_reported_as_torn_not_corrupt(tmp_path: Path) -> None:
+    path = _segment(tmp_path, close=False)
+    data = path.read_bytes()
+    msgs = _offsets(data)
+    start, _ = msgs[-1]  # the last batch (no end-of-stream marker: killed writer)
+    path.write_bytes(data[: start + 100])
+    got = read_segment(path)
+    assert got.corrupt == []
+    assert got.torn is not None and got.torn.startswith("torn tail after batch 5")
+    assert len(got.batches) == BATCHES - 1
+
+
+def test_a_complete_last_batch_with_a_bad_crc_is_corrupt_not_torn(tmp_path: Path) -> None:
+    path = _segment(tmp_path, close=False)
+    data = bytearray(path.read_bytes())
+    data[-30] ^= 0x01  # inside the last batch's quality buffer
+    path.write_bytes(bytes(data))
+    got = read_segment(path)
+    assert got.torn is None
+    assert len(got.corrupt) == 1 and "CRC mismatch" in got.corrupt[0]
+    assert len(got.batches) == BATCHES - 1
+
+
+def test_every_batch_carries_its_crc_readable_without_this_package(tmp_path: Path) -> None:
+    import zlib
+
+    import pyarrow as pa
+
+    path = _segment(tmp_path)
+    r = pa.ipc.open_stream(path)
+    for i in range(BATCHES):
+        _, meta = r.read_next_batch_with_custom_metadata()
+        b = batch(i, N)
+        crc = 0
+        for a in (b.t_mono, b.t_wall, b.web_position_m, b.values, b.quality):
+            crc = zlib.crc32(np.ascontiguousarray(a).tobytes(), crc)
+        assert int(meta[b"linecontrol.crc32"]) == crc
