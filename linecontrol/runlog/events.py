@@ -1,6 +1,8 @@
 """The append-only event log: one JSON object a line, each with ``seq`` (gap-free)
 and ``crc32`` of the rest of the line, so a reader can tell a complete record from
-a torn or corrupted one.
+a torn or corrupted one. A bad line hides nothing: the reader resynchronises at the
+next newline, reports the bad line and keeps reading; after a short or failed
+write the writer starts its next event on a new line.
 
 Event types in use: ``RunStarted``, ``RunStopped``, ``DeviceError``,
 ``QualityChanged``, ``SetpointWritten`` (with read-back), ``CommandGiven`` (who),
@@ -9,6 +11,7 @@ Event types in use: ``RunStarted``, ``RunStopped``, ``DeviceError``,
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import zlib
@@ -44,15 +47,25 @@ class EventWriter:
     def __init__(self, path: Path, *, fsync: bool = True) -> None:
         self.path = path
         self.fsync = fsync
-        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
         self.seq = 0
+        # A file that does not end in a newline (a torn last line) gets one first.
+        size = os.fstat(self._fd).st_size
+        self._newline_first = size > 0 and os.pread(self._fd, 1, size - 1) != b"\n"
 
     def append(self, t_mono: float, t_wall: float, type_: str, data: dict[str, Any]) -> int:
+        """Write one event; raises OSError if it is not all written (the seq is then
+        used: a reader sees the gap, never a reused number)."""
         self.seq += 1
         line = encode_event(self.seq, t_mono, t_wall, type_, data)
+        if self._newline_first:
+            line = b"\n" + line
+        # Until this line is whole, a failure leaves a partial line behind.
+        self._newline_first = True
         n = os.write(self._fd, line)
         if n != len(line):
-            raise OSError(f"short write to {self.path}: {n} of {len(line)} bytes")
+            raise OSError(errno.EIO, f"short write to {self.path}: {n} of {len(line)} bytes")
+        self._newline_first = False
         if self.fsync:
             os.fsync(self._fd)
         return self.seq
@@ -64,26 +77,28 @@ class EventWriter:
 @dataclass
 class Events:
     events: list[dict[str, Any]] = field(default_factory=list)
-    torn: str | None = None
+    torn: str | None = None  # the last line is incomplete (a crash in mid-write)
+    corrupt: list[str] = field(default_factory=list)  # bad lines before the end, skipped
 
 
 def read_events(path: Path) -> Events:
+    """Every intact event; each bad line is reported and skipped (the next line
+    starts after the next newline)."""
     out = Events()
     if not path.exists():
         return out
     data = path.read_bytes()
     lines = data.split(b"\n")
+    last = max((i for i, x in enumerate(lines) if x), default=-1)
     for i, line in enumerate(lines):
         if not line:
             continue
         ev = _check(line)
         if ev is None:
-            last = i == len(lines) - 1 or all(not x for x in lines[i + 1 :])
-            out.torn = (
-                "torn last event"
-                if last
-                else f"corrupt event at line {i + 1}; {len(out.events)} events before it"
-            )
-            break
+            if i == last and i == len(lines) - 1:
+                out.torn = "torn last event"
+            else:
+                out.corrupt.append(f"corrupt event at line {i + 1}; skipped")
+            continue
         out.events.append(ev)
     return out

@@ -78,8 +78,50 @@ def test_event_log_tolerates_a_torn_or_corrupt_line(tmp_path: Path) -> None:
     bad[len(lines[0]) + 30] ^= 0x01
     p.write_bytes(bytes(bad))
     ev = read_events(p)
-    assert [e["seq"] for e in ev.events] == [1]
-    assert "corrupt event at line 2" in (ev.torn or "")
+    # Each later line carries its own CRC: the bad line hides nothing after it.
+    assert [e["seq"] for e in ev.events] == [1, 3, 4, 5]
+    assert ev.torn is None and ev.corrupt == ["corrupt event at line 2; skipped"]
+    # A partial line mid-file (a short write, then more events on the next line).
+    p.write_bytes(lines[0] + lines[1][:20] + b"\n" + b"".join(lines[2:]))
+    ev = read_events(p)
+    assert [e["seq"] for e in ev.events] == [1, 3, 4, 5]
+    assert ev.torn is None and len(ev.corrupt) == 1
+
+
+def test_after_a_short_write_the_next_event_starts_on_a_new_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from linecontrol.runlog import events
+
+    p = tmp_path / "events.jsonl"
+    w = events.EventWriter(p, fsync=False)
+    w.append(0.0, 1.7e9, "A", {})
+    real_write = os.write
+
+    def short_write(fd: int, data: bytes) -> int:
+        return real_write(fd, data[:25])  # the disk filled up mid-line
+
+    monkeypatch.setattr(events.os, "write", short_write)
+    with pytest.raises(OSError, match="short write"):
+        w.append(1.0, 1.7e9, "B", {})
+    monkeypatch.setattr(events.os, "write", real_write)
+    w.append(2.0, 1.7e9, "C", {})
+    w.append(3.0, 1.7e9, "D", {})
+    w.close()
+    ev = read_events(p)
+    assert [e["type"] for e in ev.events] == ["A", "C", "D"]
+    assert [e["seq"] for e in ev.events] == [1, 3, 4]  # the lost event's seq is a gap
+    assert len(ev.corrupt) == 1 and ev.torn is None
+    # A writer opened on a file with a torn last line starts on a new line too.
+    with open(p, "ab") as f:
+        f.write(b'{"seq":5,"t')
+    w2 = events.EventWriter(p, fsync=False)
+    w2.seq = 5
+    w2.append(4.0, 1.7e9, "E", {})
+    w2.close()
+    ev = read_events(p)
+    assert [e["type"] for e in ev.events] == ["A", "C", "D", "E"]
+    assert len(ev.corrupt) == 2
 
 
 class FlakyDisk:
