@@ -5,12 +5,19 @@ severity and its source (seed file and passage). Route-specific rules apply to
 their route only. Equipment limits come from the line config. A violation says
 which field, which value, which window and which source, in plain words.
 
-Windows are inclusive: a value on an edge is inside. Every comparison is
-written so that a non-finite value falls outside (``not lo <= v <= hi``).
+Windows are inclusive: a value on an edge is inside. Values are compared at a
+stated resolution per unit (``RESOLUTION``): a value passes when it lies inside
+the window widened by half a resolution step at each edge, which is the same as
+rounding it to the resolution first. So floating-point error in a computed value
+or edge (30,090 kg ÷ 30.09 cm = 1000.0000000000001 kg/cm; bp - 130 with bp
+202.3 °C = 72.30000000000001 °C) never rejects a value that is on the edge, and
+a value beyond an edge by more than half a step fails. Every comparison is
+written so that a non-finite value falls outside (``not lo - h <= v <= hi + h``).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
@@ -52,6 +59,7 @@ class Finding:
     value: Any
     window: str
     detail: str = ""
+    shown: str = ""  # the value as the message shows it (default: ``fmt(value)``)
 
 
 RuleFn = Callable[[Recipe, LineConfig, Derived], Iterator[Finding]]
@@ -95,6 +103,48 @@ def fmt(v: Any) -> str:
     return str(v)
 
 
+# The resolution each quantity is compared at, by unit: the smallest step that
+# means something for a setpoint or a derived value on this kind of line (a
+# controller's display step or finer). A value within half a step of an edge is
+# on the edge.
+RESOLUTION: dict[str, float] = {
+    "°C": 0.01,
+    "kg/cm": 0.001,
+    "kg": 0.01,
+    "MPa": 0.0001,
+    "µm": 0.0001,
+    "mm": 0.01,
+    "m/min": 0.0001,
+    "min": 0.001,
+    "h": 0.0001,
+    "N": 0.01,
+    "wt%": 0.01,
+    "ppm": 0.01,
+    "slm": 0.01,
+    "sccm": 0.01,
+    "kW": 0.001,
+    "ml/min": 0.001,
+}
+
+
+def half_step(unit: str) -> float:
+    """Half the resolution of ``unit``: how far past an edge a value is still on it."""
+    return RESOLUTION[unit] / 2.0
+
+
+def fmt_q(v: float, unit: str) -> str:
+    """``v`` at the resolution of ``unit`` (trailing zeros dropped), so a value that
+    fails is never shown equal to the edge it fails; very large or non-finite
+    values as ``fmt`` shows them."""
+    if not math.isfinite(v) or abs(v) >= 1e9:
+        return fmt(v)
+    decimals = max(0, -math.floor(math.log10(RESOLUTION[unit]) + 1e-9))
+    text = f"{v:.{decimals}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
 def between(
     field: str,
     value: float,
@@ -104,34 +154,38 @@ def between(
     lo_label: str | None = None,
     hi_label: str | None = None,
 ) -> Iterator[Finding]:
-    if not (lo <= value <= hi):
-        lo_t = f"{lo_label} = {fmt(lo)}" if lo_label else fmt(lo)
-        hi_t = f"{hi_label} = {fmt(hi)}" if hi_label else fmt(hi)
-        yield Finding(field, value, f"between {lo_t} and {hi_t} {unit}".rstrip())
+    h = half_step(unit)
+    if not (lo - h <= value <= hi + h):
+        lo_t = f"{lo_label} = {fmt_q(lo, unit)}" if lo_label else fmt_q(lo, unit)
+        hi_t = f"{hi_label} = {fmt_q(hi, unit)}" if hi_label else fmt_q(hi, unit)
+        yield Finding(
+            field, value, f"between {lo_t} and {hi_t} {unit}".rstrip(), shown=fmt_q(value, unit)
+        )
 
 
 def at_least(
     field: str, value: float, lo: float, unit: str, label: str | None = None
 ) -> Iterator[Finding]:
-    if not (value >= lo):
-        lo_t = f"{label} = {fmt(lo)}" if label else fmt(lo)
-        yield Finding(field, value, f"at least {lo_t} {unit}".rstrip())
+    if not (value >= lo - half_step(unit)):
+        lo_t = f"{label} = {fmt_q(lo, unit)}" if label else fmt_q(lo, unit)
+        yield Finding(field, value, f"at least {lo_t} {unit}".rstrip(), shown=fmt_q(value, unit))
 
 
 def at_most(
     field: str, value: float, hi: float, unit: str, label: str | None = None
 ) -> Iterator[Finding]:
-    if not (value <= hi):
-        hi_t = f"{label} = {fmt(hi)}" if label else fmt(hi)
-        yield Finding(field, value, f"at most {hi_t} {unit}".rstrip())
+    if not (value <= hi + half_step(unit)):
+        hi_t = f"{label} = {fmt_q(hi, unit)}" if label else fmt_q(hi, unit)
+        yield Finding(field, value, f"at most {hi_t} {unit}".rstrip(), shown=fmt_q(value, unit))
 
 
 def below(
     field: str, value: float, hi: float, unit: str, label: str | None = None
 ) -> Iterator[Finding]:
-    if not (value < hi):
-        hi_t = f"{label} = {fmt(hi)}" if label else fmt(hi)
-        yield Finding(field, value, f"below {hi_t} {unit}".rstrip())
+    # Strictly below at the resolution: a value that rounds to the edge is on it, not below.
+    if not (value < hi - half_step(unit)):
+        hi_t = f"{label} = {fmt_q(hi, unit)}" if label else fmt_q(hi, unit)
+        yield Finding(field, value, f"below {hi_t} {unit}".rstrip(), shown=fmt_q(value, unit))
 
 
 def _oven_field(oven: Oven, rest: str) -> str:
@@ -262,11 +316,9 @@ def _zones(recipe: Recipe, line: LineConfig, d: Derived) -> Iterator[Finding]:
             sps = [oven.zone(z) for z in step.zones]
             if step.kind == "hold":
                 for hold_sp in sps:
-                    if (
-                        hold_sp is not None
-                        and not abs(hold_sp.temperature_c - step.temperature_c)
-                        <= hold_sp.tolerance_c
-                    ):
+                    if hold_sp is not None and not abs(
+                        hold_sp.temperature_c - step.temperature_c
+                    ) <= hold_sp.tolerance_c + half_step("°C"):
                         yield Finding(
                             _oven_field(oven, f"zones[{hold_sp.zone}].temperature_c"),
                             hold_sp.temperature_c,
@@ -276,7 +328,10 @@ def _zones(recipe: Recipe, line: LineConfig, d: Derived) -> Iterator[Finding]:
             else:
                 temps = [sp.temperature_c for sp in sps if sp is not None]
                 lo = prev_c if prev_c is not None else -273.15
-                if temps != sorted(temps) or not all(lo <= t <= step.temperature_c for t in temps):
+                h = half_step("°C")
+                if temps != sorted(temps) or not all(
+                    lo - h <= t <= step.temperature_c + h for t in temps
+                ):
                     yield Finding(
                         _oven_field(oven, f"steps[{i}].zones"),
                         temps,
@@ -294,7 +349,7 @@ def _zones(recipe: Recipe, line: LineConfig, d: Derived) -> Iterator[Finding]:
 )
 def _residence(recipe: Recipe, line: LineConfig, d: Derived) -> Iterator[Finding]:
     for s in d.steps:
-        if not (s.residence_min >= s.required_min):
+        if not (s.residence_min >= s.required_min - half_step("min")):
             yield Finding(
                 "web.speed_m_min",
                 recipe.web.speed_m_min,
@@ -522,7 +577,7 @@ def _linear_pressure(recipe: Recipe, line: LineConfig, d: Derived) -> Iterator[F
             f.field,
             recipe.press.roll_load_kg if recipe.press else None,
             f"a linear pressure (load ÷ {fmt(recipe.web.width_mm / 10)} cm) {f.window}",
-            f"gives {fmt(d.linear_pressure_kg_cm)} kg/cm",
+            f"gives {fmt_q(d.linear_pressure_kg_cm, 'kg/cm')} kg/cm",
         )
 
 
@@ -723,7 +778,7 @@ def _sputter_thickness(recipe: Recipe, line: LineConfig, d: Derived) -> Iterator
                 f.field,
                 recipe.sputter.power_kw,
                 f"a deposited thickness (rate x power ÷ speed) {f.window}",
-                f"gives {fmt(d.sputter_thickness_um)} µm",
+                f"gives {fmt_q(d.sputter_thickness_um, 'µm')} µm",
             )
 
 
@@ -750,7 +805,7 @@ def _sputter_target(recipe: Recipe, line: LineConfig, d: Derived) -> Iterator[Fi
             f.field,
             recipe.sputter.power_kw,
             f"a deposited thickness {f.window}",
-            f"gives {fmt(d.sputter_thickness_um)} µm",
+            f"gives {fmt_q(d.sputter_thickness_um, 'µm')} µm",
         )
 
 
@@ -776,7 +831,7 @@ def _fuse_pressure(recipe: Recipe, line: LineConfig, d: Derived) -> Iterator[Fin
             f.field,
             recipe.press.roll_load_kg,
             f"an areal nip pressure {f.window}",
-            f"gives {fmt(d.areal_pressure_mpa)} MPa",
+            f"gives {fmt_q(d.areal_pressure_mpa, 'MPa')} MPa",
         )
 
 
@@ -909,7 +964,7 @@ def check(recipe: Recipe, line: LineConfig) -> Report:
             if f.value is None:
                 msg = f"{f.field} is not given: needed as {f.window}"
             else:
-                msg = f"{f.field} = {fmt(f.value)}: must be {f.window}"
+                msg = f"{f.field} = {f.shown or fmt(f.value)}: must be {f.window}"
             if f.detail:
                 msg += f"; {f.detail}"
             msg += f" ({r.source})"

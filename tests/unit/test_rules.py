@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from linecontrol.rules import RULES
+from linecontrol.rules import RESOLUTION, RULES, at_least, at_most, below, between
 from tests.recipe_helpers import DELETE, line_dict, put, recipe_dict, rule_ids, run
 
 CURE = "ovens[station=cure_oven]"
@@ -443,3 +446,91 @@ def test_derived_sputter_thickness() -> None:
     d = run(recipe_dict("000-sputter-fusion")).derived
     assert d.sputter_thickness_um == pytest.approx(1.0)  # 100 x 10 ÷ 1 nm
     assert d.areal_pressure_mpa == pytest.approx(1000 * 9.80665 / 5000)
+
+
+# ---------------------------------------------------------------- values exactly on an edge
+# Each of these is on its edge in decimal arithmetic but lands a hair outside in
+# binary floating point; a comparison without a stated resolution rejected them.
+
+
+def test_linear_pressure_exactly_1000_kg_cm_passes() -> None:
+    # 30,090 kg over 300.9 mm = 1000 kg/cm; in floats 1000.0000000000001.
+    d = put(put(recipe_dict("001-ex2"), "press.roll_load_kg", 30090.0), "web.width_mm", 300.9)
+    report = run(d)
+    assert report.derived.linear_pressure_kg_cm is not None
+    assert report.derived.linear_pressure_kg_cm > 1000.0  # the float error is really there
+    assert "press.linear_pressure" not in rule_ids(report), [v.message for v in report.violations]
+    # 0.1 kg/cm beyond the edge fails, and the message shows the value beyond it.
+    report = run(
+        put(put(recipe_dict("001-ex2"), "press.roll_load_kg", 30093.0), "web.width_mm", 300.9)
+    )
+    [v] = [v for v in report.violations if v.rule == "press.linear_pressure"]
+    assert "gives 1000.1 kg/cm" in v.message, v.message
+
+
+def test_predry_exactly_bp_minus_130_passes() -> None:
+    # NMP at 202.3 °C: bp - 130 = 72.3 °C; in floats 72.30000000000001.
+    d = put(recipe_dict("003-coated-resin"), "material.solvent_bp_c", 202.3)
+    d = put(d, f"{D1}.zones[zone=D1-1].temperature_c", 72.3)
+    assert 202.3 - 130.0 > 72.3
+    assert "predry.window" not in rule_ids(run(d))
+    report = run(put(d, f"{D1}.zones[zone=D1-1].temperature_c", 72.29))
+    [v] = [v for v in report.violations if v.rule == "predry.window"]
+    assert v.message.startswith(
+        "ovens[dryer_1].zones[D1-1].temperature_c = 72.29: must be between bp - 130 = 72.3 and"
+    ), v.message
+
+
+def test_sputtered_copper_exactly_5_um_passes() -> None:
+    # 100 nm·m/min per kW x 8.8 kW ÷ 0.176 m/min = 5 µm; in floats 5.000000000000001.
+    d = put(recipe_dict("000-sputter-fusion"), "sputter.power_kw", 8.8)
+    d = put(put(d, "web.speed_m_min", 0.176), "sputter.target_thickness_um", 5.0)
+    report = run(d)
+    assert report.derived.sputter_thickness_um is not None
+    assert report.derived.sputter_thickness_um > 5.0
+    assert "sputter.thickness" not in rule_ids(report), [v.message for v in report.violations]
+    assert "sputter.thickness" in rule_ids(run(put(d, "sputter.power_kw", 8.801)))
+
+
+def test_residence_exactly_the_required_time_passes() -> None:
+    # 003's heat-treatment hold crosses 7 zones (14 m): at 0.14 m/min that is 100 min;
+    # in floats 99.99999999999999.
+    d = put(recipe_dict("003-coated-resin"), "web.speed_m_min", 0.14)
+    d = put(d, f"{CURE}.steps[0].time_min", 40.0)
+    d = put(d, f"{CURE}.steps[1].time_min", 100.0)
+    report = run(d)
+    [hold] = [s for s in report.derived.steps if s.oven == "cure_oven" and s.index == 1]
+    assert hold.residence_min < 100.0
+    assert "line.residence" not in rule_ids(report), [v.message for v in report.violations]
+    assert "line.residence" in rule_ids(run(put(d, f"{CURE}.steps[1].time_min", 100.002)))
+
+
+@given(
+    unit=st.sampled_from(sorted(RESOLUTION)),
+    lo=st.floats(min_value=-1e4, max_value=1e4),
+    width=st.floats(min_value=0.0, max_value=1e4),
+    k=st.integers(min_value=1, max_value=49),
+)
+def test_edges_pass_and_a_step_beyond_fails_at_every_resolution(
+    unit: str, lo: float, width: float, k: int
+) -> None:
+    res = RESOLUTION[unit]
+    hi = lo + width
+    # On an edge, also when the edge or the value carries floating-point error.
+    for v in (lo, hi, lo * (1 - 1e-15), hi * (1 + 1e-15), (hi * k) / k, (lo / k) * k):
+        assert not list(between("f", v, lo, hi, unit)), (v, lo, hi)
+    assert not list(at_least("f", lo * (1 - 1e-15), lo, unit))
+    assert not list(at_most("f", hi * (1 + 1e-15), hi, unit))
+    # One resolution step beyond an edge fails.
+    assert list(between("f", hi + res, lo, hi, unit))
+    assert list(between("f", lo - res, lo, hi, unit))
+    assert list(at_least("f", lo - res, lo, unit))
+    assert list(at_most("f", hi + res, hi, unit))
+    assert list(below("f", hi, hi, unit)) and not list(below("f", hi - res, hi, unit))
+    # Non-finite values never pass.
+    for v in (math.nan, math.inf, -math.inf):
+        assert list(between("f", v, lo, hi, unit))
+        assert list(at_most("f", v, hi, unit)) or v == -math.inf
+        assert list(at_least("f", v, lo, unit)) or v == math.inf
+        assert list(below("f", v, hi, unit)) or v == -math.inf
+    assert list(at_most("f", math.nan, hi, unit)) and list(at_least("f", math.nan, lo, unit))
