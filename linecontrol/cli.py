@@ -64,7 +64,8 @@ def _recipe_check(args: argparse.Namespace) -> int:
         results.append(report_json(str(path), line_file, report))
         texts.append(report_text(str(path), line.line.name, line_file, report))
     if args.json:
-        json.dump(results, sys.stdout, indent=2, ensure_ascii=False, default=str)
+        # Strict JSON: report_json has already turned non-finite numbers into null.
+        json.dump(results, sys.stdout, indent=2, ensure_ascii=False, allow_nan=False, default=str)
         sys.stdout.write("\n")
     else:
         print("\n\n".join(texts))

@@ -2,24 +2,48 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from linecontrol.recipe import ROUTES
 from linecontrol.rules import Report, Violation, fmt
 
 
+def strict_json(node: Any, path: str, non_finite: dict[str, str]) -> Any:
+    """``node`` with every non-finite float replaced by None (JSON has no NaN or
+    infinity); each one is recorded in ``non_finite`` by its path ("inf", "-inf", "nan")."""
+    if isinstance(node, dict):
+        return {
+            k: strict_json(v, f"{path}.{k}" if path else str(k), non_finite)
+            for k, v in node.items()
+        }
+    if isinstance(node, list | tuple):
+        return [strict_json(v, f"{path}[{i}]", non_finite) for i, v in enumerate(node)]
+    if isinstance(node, float) and not math.isfinite(node):
+        non_finite[path] = str(node)
+        return None
+    return node
+
+
 def report_json(file: str, line_file: str, report: Report) -> dict[str, Any]:
+    """One recipe's report as strict JSON data: a derived value that overflowed (or
+    is otherwise not finite) is null, and ``non_finite`` maps its path to "inf",
+    "-inf" or "nan"."""
     r = report.recipe
-    return {
+    non_finite: dict[str, str] = {}
+    out: dict[str, Any] = {
         "file": file,
         "line": line_file,
         "recipe": r.recipe.name,
         "route": r.recipe.route,
         "ok": report.ok,
-        "derived": report.derived.as_dict(),
-        "errors": [v.as_dict() for v in report.errors],
-        "warnings": [v.as_dict() for v in report.warnings],
+        "derived": strict_json(report.derived.as_dict(), "derived", non_finite),
+        "errors": strict_json([v.as_dict() for v in report.errors], "errors", non_finite),
+        "warnings": strict_json([v.as_dict() for v in report.warnings], "warnings", non_finite),
     }
+    if non_finite:
+        out["non_finite"] = non_finite
+    return out
 
 
 def _violations(title: str, items: list[Violation], mark: str) -> list[str]:

@@ -88,3 +88,34 @@ def test_installed_command_runs() -> None:
     assert proc.stdout.count("verdict   PASS") == 8
     assert proc.stdout.count("verdict   FAIL") == 2
     assert "Traceback" not in proc.stderr
+
+
+def _strict_loads(text: str) -> object:
+    def refuse(name: str) -> object:
+        raise AssertionError(f"not strict JSON: {name}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_json_is_strict_when_a_derived_value_overflows(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # 1e308 kg over 0.001 mm: the linear and areal pressures overflow to infinity.
+    p = tmp_path / "r.toml"
+    text = (RECIPES / "001-ex2.toml").read_text()
+    text = text.replace("roll_load_kg = 3500.0", "roll_load_kg = 1e308")
+    text = text.replace("width_mm = 500.0", "width_mm = 0.001")
+    p.write_text(text)
+    assert main(["recipe", "check", str(p), "--json"]) == 1
+    [entry] = _strict_loads(capsys.readouterr().out)  # type: ignore[misc]
+    assert entry["derived"]["linear_pressure_kg_cm"] is None
+    assert entry["derived"]["areal_pressure_mpa"] is None
+    assert entry["non_finite"]["derived.linear_pressure_kg_cm"] == "inf"
+    assert entry["non_finite"]["derived.areal_pressure_mpa"] == "inf"
+    assert "press.linear_pressure" in {e["rule"] for e in entry["errors"]}
+
+
+def test_json_of_finite_reports_has_no_non_finite_note(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["recipe", "check", GOOD, "--json"]) == 0
+    [entry] = _strict_loads(capsys.readouterr().out)  # type: ignore[misc]
+    assert "non_finite" not in entry
