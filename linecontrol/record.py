@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from linecontrol.acquisition import Acquisition, apply_address_map
+from linecontrol.children import start_child, stop_child
 from linecontrol.clock import SystemClock
 from linecontrol.errors import LinecontrolError
 from linecontrol.line import LineConfig
@@ -50,16 +51,18 @@ class RecordOptions:
 
 
 async def _start_sim(opts: RecordOptions) -> tuple[asyncio.subprocess.Process, dict[str, Any]]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "simulators",
-        "--config",
-        str(opts.config),
-        "--time-scale",
-        str(opts.time_scale),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+    # Tied to this process (linecontrol.children): it ends with us, however we end.
+    proc = await start_child(
+        [
+            sys.executable,
+            "-m",
+            "simulators",
+            "--lifeline",
+            "--config",
+            str(opts.config),
+            "--time-scale",
+            str(opts.time_scale),
+        ]
     )
     assert proc.stdout is not None
     try:
@@ -76,13 +79,30 @@ async def _start_sim(opts: RecordOptions) -> tuple[asyncio.subprocess.Process, d
 
 
 async def _stop_sim(proc: asyncio.subprocess.Process) -> None:
-    if proc.returncode is None:
-        proc.terminate()
-        try:
-            await asyncio.wait_for(proc.wait(), SIM_STOP_DEADLINE_S)
-        except TimeoutError:
-            proc.kill()
-            await proc.wait()
+    await stop_child(proc, SIM_STOP_DEADLINE_S)
+
+
+class _StopSignals:
+    """SIGINT and SIGTERM set ``stop`` from installation until ``remove()``, which comes
+    after every clean-up: a second signal during shutdown is noted, never lets the
+    default action kill the process half-way through its clean-up."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
+        self._loop = loop
+        self._stop = stop
+        for sig in self.SIGNALS:
+            loop.add_signal_handler(sig, self._on_signal, sig)
+
+    def _on_signal(self, sig: signal.Signals) -> None:
+        if self._stop.is_set():
+            logger.warning("%s during shutdown: clean-up continues", sig.name)
+        self._stop.set()
+
+    def remove(self) -> None:
+        for sig in self.SIGNALS:
+            self._loop.remove_signal_handler(sig)
 
 
 async def record(opts: RecordOptions) -> tuple[str, str]:
@@ -91,14 +111,17 @@ async def record(opts: RecordOptions) -> tuple[str, str]:
     clock = SystemClock()
     proc = None
     line = opts.line
-    if opts.sim:
-        proc, amap = await _start_sim(opts)
-        try:
-            line = apply_address_map(line, amap)
-        except ValueError as exc:
-            await _stop_sim(proc)
-            raise RecordError(str(exc)) from exc
+    # From here to the end: a signal during start-up ends the run as soon as it starts.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    signals = _StopSignals(loop, stop)
     try:
+        if opts.sim:
+            proc, amap = await _start_sim(opts)
+            try:
+                line = apply_address_map(line, amap)
+            except ValueError as exc:
+                raise RecordError(str(exc)) from exc
         meta = RunMeta(
             run_id=new_run_id(clock.wall()),
             line=opts.line.model_dump(mode="json"),
@@ -128,17 +151,14 @@ async def record(opts: RecordOptions) -> tuple[str, str]:
             simulated=opts.sim,
         )
         acq.sinks.append(log.append)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
         task = asyncio.create_task(acq.run(), name="acquisition")
         status = "ok"
         # Once every link has had its first poll, long-lived objects need no rescans.
         loop.call_later(min(1.0, opts.duration_s / 4), settle_runtime)
+        stopped = asyncio.create_task(stop.wait(), name="stop-signal")
         try:
             done, _ = await asyncio.wait(
-                {task, asyncio.create_task(stop.wait())},
+                {task, stopped},
                 timeout=opts.duration_s,
                 return_when=asyncio.FIRST_COMPLETED,
             )
@@ -147,14 +167,16 @@ async def record(opts: RecordOptions) -> tuple[str, str]:
             elif task in done and task.exception() is not None:
                 status = f"error: {task.exception()!r}"
         finally:
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.remove_signal_handler(sig)
             task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+            stopped.cancel()
+            await asyncio.gather(task, stopped, return_exceptions=True)
             if log.errors:
                 status = f"{status}; run log errors: {len(log.errors)}"
             await log.stop(status)
         return meta.run_id, status
     finally:
-        if proc is not None:
-            await _stop_sim(proc)
+        try:
+            if proc is not None:
+                await _stop_sim(proc)
+        finally:
+            signals.remove()
