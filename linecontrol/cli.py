@@ -73,6 +73,8 @@ def _recipe_check(args: argparse.Namespace) -> int:
 
 
 def _sim(args: argparse.Namespace) -> int:
+    import signal
+
     # The simulators run as their own process: linecontrol reaches them only by
     # address, exactly as it reaches hardware (and never imports them).
     argv = [
@@ -85,6 +87,9 @@ def _sim(args: argparse.Namespace) -> int:
         str(args.time_scale),
     ]
     sys.stdout.flush()
+    # Blocked across the exec: a SIGINT or SIGTERM from now on stays pending until the
+    # simulators have their handlers in place (they unblock them), so it stops them cleanly.
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
     os.execv(sys.executable, argv)
     return EXIT_BAD_INPUT  # not reached
 
