@@ -1,0 +1,208 @@
+"""Every test leaves nothing running: no asyncio task, no child process, no thread.
+
+An autouse fixture fails (as an error at teardown) any test that leaks
+
+- an asyncio task: one still pending when ``asyncio.run`` (or ``asyncio.Runner``)
+  ends, looked at just before the runner's own cancel-all would hide it;
+- a process: a live (non-zombie) process started during the test that is still
+  running after it. Found two ways: a descendant of the test process, or any
+  process whose environment carries this test's tag (``LINECONTROL_LEAK_TAG``,
+  inherited from ``os.environ``), which also finds a grandchild re-parented to init
+  after its parent died. Each is killed with its pid and command line reported, so
+  it cannot disturb later tests;
+- a thread: a ``threading`` thread started during the test and still alive.
+
+Processes and threads get a short grace (``LEAK_GRACE_S``, polled, with a deadline)
+to finish exiting. Task and thread leaks are reported only for a test that
+otherwise passed (its failure is the news); process leaks always, and are always
+killed. Linux only (``/proc``); elsewhere the process check is skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import asyncio.runners
+import contextlib
+import io
+import itertools
+import os
+import signal
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass
+
+import pytest
+
+LEAK_GRACE_S = 1.0
+TAG_VAR = "LINECONTROL_LEAK_TAG"
+_PROC = "/proc"
+_counter = itertools.count(1)
+_report_key = pytest.StashKey[pytest.TestReport]()
+
+
+@dataclass(frozen=True)
+class _Proc:
+    pid: int
+    ppid: int
+    state: str
+    start: int  # clock ticks since boot: (pid, start) names a process despite pid reuse
+
+    @property
+    def live(self) -> bool:
+        return self.state not in ("Z", "X", "x")
+
+
+def _processes() -> dict[int, _Proc]:
+    out: dict[int, _Proc] = {}
+    for name in os.listdir(_PROC):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"{_PROC}/{name}/stat", "rb") as f:
+                raw = f.read()
+        except OSError:  # gone meanwhile
+            continue
+        # comm (field 2) may hold spaces and parentheses: split after the last ')'.
+        fields = raw[raw.rindex(b")") + 2 :].split()
+        out[int(name)] = _Proc(int(name), int(fields[1]), fields[0].decode(), int(fields[19]))
+    return out
+
+
+def _descendants(procs: dict[int, _Proc], root: int) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for p in procs.values():
+        children.setdefault(p.ppid, []).append(p.pid)
+    found: set[int] = set()
+    todo = [root]
+    while todo:
+        for c in children.get(todo.pop(), []):
+            if c not in found:
+                found.add(c)
+                todo.append(c)
+    return found
+
+
+def _has_tag(pid: int, tag: bytes) -> bool:
+    try:
+        with open(f"{_PROC}/{pid}/environ", "rb") as f:
+            env = f.read()
+    except OSError:  # gone, or not ours to read
+        return False
+    for entry in env.split(b"\0"):
+        if entry.startswith(TAG_VAR.encode() + b"="):
+            return tag in entry.split(b"=", 1)[1].split(b"/")
+    return False
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        with open(f"{_PROC}/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return "?"
+
+
+def _leaked_processes(before: set[tuple[int, int]], tag: bytes) -> list[_Proc]:
+    procs = _processes()
+    mine = _descendants(procs, os.getpid())
+    return [
+        p
+        for p in procs.values()
+        if p.live
+        and (p.pid, p.start) not in before
+        and (p.pid in mine or _has_tag(p.pid, tag))
+    ]
+
+
+def _kill(procs: list[_Proc], deadline: float) -> None:
+    for p in procs:
+        with contextlib.suppress(OSError):
+            os.kill(p.pid, signal.SIGKILL)
+    # Reap our own children so no zombie is left; others are reaped by their parent.
+    for p in procs:
+        if p.ppid != os.getpid():
+            continue
+        while time.monotonic() < deadline:
+            try:
+                if os.waitpid(p.pid, os.WNOHANG)[0]:
+                    break
+            except ChildProcessError:
+                break
+            time.sleep(0.01)
+
+
+class _TaskWatch:
+    """Records the tasks still pending when an asyncio runner starts cancelling."""
+
+    def __init__(self) -> None:
+        self.leaks: list[str] = []
+        self._real = asyncio.runners._cancel_all_tasks  # type: ignore[attr-defined]
+
+    def _check(self, loop: asyncio.AbstractEventLoop) -> None:
+        for task in asyncio.all_tasks(loop):
+            if not task.done():
+                where = io.StringIO()
+                task.print_stack(limit=6, file=where)
+                self.leaks.append(where.getvalue().rstrip())
+        self._real(loop)
+
+    def __enter__(self) -> _TaskWatch:
+        asyncio.runners._cancel_all_tasks = self._check  # type: ignore[attr-defined]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        asyncio.runners._cancel_all_tasks = self._real  # type: ignore[attr-defined]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    if report.when == "call":
+        item.stash[_report_key] = report
+    return report
+
+
+@pytest.fixture(autouse=True)
+def no_leaks(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail the test if it leaves an asyncio task, a process or a thread behind."""
+    on_linux = sys.platform.startswith("linux") and os.path.isdir(_PROC)
+    tag = f"{os.getpid()}-{next(_counter)}"
+    old_tag = os.environ.get(TAG_VAR)
+    os.environ[TAG_VAR] = f"{old_tag}/{tag}" if old_tag else tag
+    before = {(p.pid, p.start) for p in _processes().values()} if on_linux else set()
+    threads_before = set(threading.enumerate())
+    with _TaskWatch() as tasks:
+        try:
+            yield
+        finally:
+            if old_tag is None:
+                os.environ.pop(TAG_VAR, None)
+            else:
+                os.environ[TAG_VAR] = old_tag
+    problems: list[str] = []
+    deadline = time.monotonic() + LEAK_GRACE_S
+    if on_linux:
+        leaked = _leaked_processes(before, tag.encode())
+        while leaked and time.monotonic() < deadline:
+            time.sleep(0.01)
+            leaked = _leaked_processes(before, tag.encode())
+        if leaked:
+            problems += [f"leaked process {p.pid}: {_cmdline(p.pid)}" for p in leaked]
+            _kill(leaked, time.monotonic() + LEAK_GRACE_S)
+    report = request.node.stash.get(_report_key, None)
+    if report is None or report.passed:
+        problems += [f"leaked asyncio task {t}" for t in tasks.leaks]
+        for t in threading.enumerate():
+            if t not in threads_before:
+                t.join(max(0.0, deadline - time.monotonic()))
+                if t.is_alive():
+                    frame = sys._current_frames().get(t.ident or -1)
+                    where = "".join(traceback.format_stack(frame, limit=6)) if frame else ""
+                    problems.append(f"leaked thread {t.name!r} (daemon={t.daemon})\n{where}")
+    if problems:
+        pytest.fail("\n".join(problems), pytrace=False)
