@@ -111,9 +111,7 @@ def _leaked_processes(before: set[tuple[int, int]], tag: bytes) -> list[_Proc]:
     return [
         p
         for p in procs.values()
-        if p.live
-        and (p.pid, p.start) not in before
-        and (p.pid in mine or _has_tag(p.pid, tag))
+        if p.live and (p.pid, p.start) not in before and (p.pid in mine or _has_tag(p.pid, tag))
     ]
 
 

@@ -12,7 +12,7 @@ pytest_plugins = ["pytester"]
 
 CONFTEST = Path(__file__).resolve().parents[1] / "conftest.py"
 
-INNER = '''
+INNER = """
 import asyncio
 import subprocess
 import sys
@@ -70,7 +70,7 @@ def test_cleans_up_after_itself():
     done = threading.Thread(target=lambda: None)
     done.start()
     done.join()
-'''
+"""
 
 
 def _gone(pid: int) -> bool:
