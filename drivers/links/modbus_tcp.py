@@ -1,25 +1,42 @@
-"""Modbus TCP link over pymodbus: the one module that imports pymodbus.
+"""Modbus TCP link: our own small client framing over asyncio streams.
 
-pymodbus is pinned to its minor version (its API changes between minors). Its two
-error channels, exceptions and ``isError()`` replies, become the driver's own
-error types here and nowhere else. Every request has one total deadline that
-covers (re)connecting and the round trip; pymodbus's own retries are off, so a
-dead device costs exactly its deadline, on our clock.
+Why not pymodbus's client (3.16). Its matching cannot be made strict from the
+outside: a reply with transaction id 0 is matched to any request, a reply with
+device id 0 is not checked, the function code and byte count of a reply are not
+compared with the request, and the first frame that arrives completes the
+request, so a forged frame just ahead of the real one is taken as the answer.
+Its ``trace_packet``/``trace_pdu`` hooks see the bytes but are called inside its
+protocol callback, where an error cannot fail the request cleanly. Its wait is
+``asyncio.wait_for`` on its own timer, so connect and round trip each got a full
+timeout. Modbus TCP framing is a 7-byte header; owning it costs less code than
+working around those, and every reply is now checked here against its request:
+
+- the transaction id is the one we sent (we never send 0, so 0 never matches);
+- the protocol id is 0 and the unit id is the one we addressed;
+- the function code is the request's, or its exception (``fc | 0x80``) with a
+  2-byte PDU; an exception for another function is a ``BadReply``;
+- a read reply's byte count is exactly 2 x the registers asked, and the frame
+  holds exactly that many bytes; a write reply echoes address and count.
+
+Anything else is ``BadReply`` and the connection is dropped (one request is in
+flight per connection, so a frame that does not match it means the stream cannot
+be trusted). pymodbus stays as the third-party client of the tests and the
+benchmark baseline: the simulators are checked on the wire by code not ours.
+
+Every request has one total deadline (``timeout_s``) that covers connecting, sending
+and the whole reply, on the event loop's clock. After a timeout, a cancellation
+or a bad reply the connection is replaced, so a late reply is never read as
+another answer.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
-
-from pymodbus.client import AsyncModbusTcpClient
-from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
+import contextlib
+import struct
 
 from drivers.errors import BadReply, DeviceRejected, DeviceTimeout, DeviceUnreachable
 from drivers.links import Table
-
-# pymodbus logs every timeout at ERROR level; the driver reports them as typed errors.
-logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
 
 EXCEPTION_NAMES = {
     1: "illegal function",
@@ -27,11 +44,93 @@ EXCEPTION_NAMES = {
     3: "illegal data value",
     4: "device failure",
     6: "device busy",
+    10: "gateway path unavailable",
+    11: "gateway target failed to respond",
 }
 
+READ_HOLDING = 3
+READ_INPUT = 4
+WRITE_MULTIPLE = 16
+MAX_READ = 125
+MAX_WRITE = 123
+_MBAP = struct.Struct(">HHHB")
 
+
+# ---------------------------------------------------------------- sans I/O
+def read_request(table: Table, address: int, count: int) -> bytes:
+    """The PDU of a read of ``count`` registers from ``address``."""
+    if not 1 <= count <= MAX_READ or not 0 <= address <= 0xFFFF - count + 1:
+        raise ValueError(f"cannot read {count} registers from {address}")
+    fc = READ_HOLDING if table == "holding" else READ_INPUT
+    return struct.pack(">BHH", fc, address, count)
+
+
+def write_request(address: int, words: list[int]) -> bytes:
+    n = len(words)
+    if not 1 <= n <= MAX_WRITE or not 0 <= address <= 0xFFFF - n + 1:
+        raise ValueError(f"cannot write {n} registers at {address}")
+    if any(not 0 <= w <= 0xFFFF for w in words):
+        raise ValueError(f"register values must be 16-bit: {words!r}")
+    return struct.pack(f">BHHB{n}H", WRITE_MULTIPLE, address, n, 2 * n, *words)
+
+
+def frame(tid: int, unit: int, pdu: bytes) -> bytes:
+    return _MBAP.pack(tid, 0, len(pdu) + 1, unit) + pdu
+
+
+def check_header(header: bytes, tid: int, unit: int) -> int:
+    """Validate a reply's 7-byte MBAP header; return the PDU length that follows.
+    Raises ``ValueError`` (the caller makes it a ``BadReply``)."""
+    r_tid, proto, length, r_unit = _MBAP.unpack(header)
+    if proto != 0:
+        raise ValueError(f"protocol id {proto}, not Modbus (0)")
+    if not 3 <= length <= 254:
+        raise ValueError(f"header length {length} outside 3..254")
+    if r_tid != tid:
+        raise ValueError(f"transaction id {r_tid} answers none in flight (sent {tid})")
+    if r_unit != unit:
+        raise ValueError(f"unit id {r_unit} in reply to unit {unit}")
+    return length - 1
+
+
+def check_pdu(request: bytes, reply: bytes) -> bytes:
+    """Validate a reply PDU against its request PDU.
+
+    Returns the register bytes of a read reply (empty for a write). Raises
+    ``DeviceRejected`` for an exception reply to this function, ``ValueError``
+    for anything else that is not the answer to this request."""
+    fc = request[0]
+    if not reply:
+        raise ValueError("empty reply")
+    r_fc = reply[0]
+    if r_fc == fc | 0x80:
+        if len(reply) != 2:
+            raise ValueError(f"exception reply of {len(reply)} bytes, not 2")
+        code = reply[1]
+        raise DeviceRejected(
+            f"exception {code} ({EXCEPTION_NAMES.get(code, 'unknown')})", code=code
+        )
+    if r_fc != fc:
+        kind = "exception reply" if r_fc & 0x80 else "reply"
+        raise ValueError(f"{kind} with function {r_fc & 0x7F} to a function {fc} request")
+    if fc in (READ_HOLDING, READ_INPUT):
+        count = struct.unpack_from(">H", request, 3)[0]
+        if len(reply) < 2:
+            raise ValueError("read reply without a byte count")
+        nbytes = reply[1]
+        if nbytes != 2 * count:
+            raise ValueError(f"byte count {nbytes} for {count} registers (expected {2 * count})")
+        if len(reply) != 2 + nbytes:
+            raise ValueError(f"{len(reply) - 2} data bytes after byte count {nbytes}")
+        return reply[2:]
+    if reply != request[:5]:
+        raise ValueError(f"write reply {reply.hex()} does not echo address and count")
+    return b""
+
+
+# ---------------------------------------------------------------- the link
 class ModbusTcpLink:
-    """One TCP connection to one Modbus server (a PLC or a gateway)."""
+    """One TCP connection to one Modbus server (a PLC or a gateway), one request at a time."""
 
     def __init__(self, host: str, port: int, *, timeout_s: float = 0.5, name: str = "") -> None:
         self.host = host
@@ -39,117 +138,102 @@ class ModbusTcpLink:
         self.timeout_s = timeout_s
         self.name = name or f"{host}:{port}"
         self.transactions = 0
-        self._client: AsyncModbusTcpClient | None = None
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
         self._lock = asyncio.Lock()
-        self._rx_bytes = 0
+        self._tid = 0
+        self._rx = 0  # bytes of the current reply received so far
 
-    def _trace(self, sending: bool, data: bytes) -> bytes:
-        # pymodbus drops bytes it cannot frame and keeps waiting; counting what
-        # arrived tells a silent device (timeout) from one that sent garbage.
-        if not sending:
-            self._rx_bytes += len(data)
+    def _next_tid(self) -> int:
+        self._tid = self._tid % 0xFFFF + 1  # 1..65535: 0 is never sent
+        return self._tid
+
+    async def _read(self, reader: asyncio.StreamReader, n: int) -> bytes:
+        buf = b""
+        while len(buf) < n:
+            chunk = await reader.read(n - len(buf))
+            if not chunk:
+                raise ConnectionResetError("connection closed by the device")
+            buf += chunk
+            self._rx += len(chunk)
+        return buf
+
+    async def _exchange(self, what: str, unit: int, pdu: bytes) -> bytes:
+        stage = "no connection"
+        async with self._lock:
+            self._rx = 0
+            try:
+                async with asyncio.timeout(self.timeout_s):
+                    if self._writer is None or self._writer.is_closing():
+                        self._drop()
+                        try:
+                            self._reader, self._writer = await asyncio.open_connection(
+                                self.host, self.port
+                            )
+                        except OSError as exc:
+                            raise DeviceUnreachable(
+                                f"{what}: cannot connect to {self.host}:{self.port}: {exc}",
+                                device=self.name,
+                            ) from exc
+                    reader, writer = self._reader, self._writer
+                    assert reader is not None
+                    stage = "no reply"
+                    tid = self._next_tid()
+                    self.transactions += 1
+                    writer.write(frame(tid, unit, pdu))
+                    await writer.drain()
+                    header = await self._read(reader, 7)
+                    try:
+                        n = check_header(header, tid, unit)
+                    except ValueError as exc:
+                        raise BadReply(f"{what}: {exc}", device=self.name) from exc
+                    reply = await self._read(reader, n)
+                data = check_pdu(pdu, reply)
+            except DeviceRejected as exc:
+                # A well-formed exception reply: the stream is in step, keep it.
+                raise DeviceRejected(f"{what}: {exc}", code=exc.code, device=self.name) from exc
+            except BaseException as exc:
+                # Timeout, cancellation, bad reply, lost connection: whatever is
+                # still on the wire must never be read as the next answer.
+                self._drop()
+                if isinstance(exc, DeviceUnreachable | BadReply):
+                    raise
+                if isinstance(exc, ValueError):
+                    raise BadReply(f"{what}: {exc}", device=self.name) from exc
+                if isinstance(exc, TimeoutError):
+                    if self._rx:
+                        raise BadReply(
+                            f"{what}: {self._rx} bytes received, no complete reply "
+                            f"within {self.timeout_s:g} s",
+                            device=self.name,
+                        ) from exc
+                    raise DeviceTimeout(
+                        f"{what}: {stage} within {self.timeout_s:g} s", device=self.name
+                    ) from exc
+                if isinstance(exc, OSError):
+                    raise DeviceUnreachable(
+                        f"{what}: connection lost ({exc})", device=self.name
+                    ) from exc
+                raise
         return data
 
-    def _new_client(self) -> AsyncModbusTcpClient:
-        return AsyncModbusTcpClient(
-            self.host,
-            port=self.port,
-            timeout=self.timeout_s,
-            retries=0,
-            reconnect_delay=0,
-            name=self.name,
-            trace_packet=self._trace,
-        )
-
-    async def _ensure_connected(self) -> AsyncModbusTcpClient:
-        client = self._client
-        if client is not None and client.connected:
-            return client
-        if client is not None:
-            client.close()
-        client = self._client = self._new_client()
-        try:
-            ok = await client.connect()
-        except (OSError, ModbusException) as exc:
-            raise DeviceUnreachable(
-                f"cannot connect to {self.host}:{self.port}: {exc}", device=self.name
-            ) from exc
-        if not ok:
-            raise DeviceUnreachable(f"cannot connect to {self.host}:{self.port}", device=self.name)
-        return client
-
-    async def _call(self, what: str, fn_name: str, *args: object, **kw: object) -> object:
-        async with self._lock:
-            self._rx_bytes = 0
-            try:
-                client = self._client
-                if client is None or not client.connected:
-                    # Connecting counts against the same deadline as the round trip.
-                    async with asyncio.timeout(self.timeout_s):
-                        client = await self._ensure_connected()
-                self.transactions += 1
-                # On a live connection pymodbus's own wait (timeout_s, retries off)
-                # bounds the round trip: no second timer per request.
-                reply = await getattr(client, fn_name)(*args, **kw)
-            except TimeoutError as exc:
-                self._drop()
-                raise DeviceTimeout(
-                    f"{what}: no connection within {self.timeout_s:g} s", device=self.name
-                ) from exc
-            except ConnectionException as exc:
-                self._drop()
-                raise DeviceUnreachable(
-                    f"{what}: connection lost ({exc})", device=self.name
-                ) from exc
-            except ModbusIOException as exc:
-                # No reply within the deadline, or a reply that does not match the request.
-                self._drop()
-                text = str(exc)
-                if self._rx_bytes:
-                    raise BadReply(
-                        f"{what}: {self._rx_bytes} bytes received, no valid reply "
-                        f"within {self.timeout_s:g} s",
-                        device=self.name,
-                    ) from exc
-                if "No response" in text or "timeout" in text.lower():
-                    raise DeviceTimeout(
-                        f"{what}: no reply within {self.timeout_s:g} s", device=self.name
-                    ) from exc
-                raise BadReply(f"{what}: {text}", device=self.name) from exc
-            except ModbusException as exc:
-                self._drop()
-                raise BadReply(f"{what}: {exc}", device=self.name) from exc
-            except OSError as exc:
-                self._drop()
-                raise DeviceUnreachable(f"{what}: {exc}", device=self.name) from exc
-        if reply.isError():
-            code = int(getattr(reply, "exception_code", 0))
-            raise DeviceRejected(
-                f"{what}: exception {code} ({EXCEPTION_NAMES.get(code, 'unknown')})",
-                code=code,
-                device=self.name,
-            )
-        return reply
-
     def _drop(self) -> None:
-        # After a timeout or a mismatched reply the stream may carry a late answer:
-        # open a fresh connection for the next request rather than risk reading it.
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        writer, self._reader, self._writer = self._writer, None, None
+        if writer is not None:
+            writer.close()
 
     async def read(self, table: Table, address: int, count: int, unit: int) -> list[int]:
-        fn = "read_holding_registers" if table == "holding" else "read_input_registers"
         what = f"read {table} {address}+{count} unit {unit}"
-        reply = await self._call(what, fn, address, count=count, device_id=unit)
-        regs = list(getattr(reply, "registers", []) or [])
-        if len(regs) != count:
-            raise BadReply(f"{what}: {len(regs)} registers in reply", device=self.name)
-        return regs
+        data = await self._exchange(what, unit, read_request(table, address, count))
+        return list(struct.unpack(f">{count}H", data))
 
     async def write(self, address: int, words: list[int], unit: int) -> None:
         what = f"write {address}+{len(words)} unit {unit}"
-        await self._call(what, "write_registers", address, words, device_id=unit)
+        await self._exchange(what, unit, write_request(address, words))
 
     async def close(self) -> None:
+        writer = self._writer
         self._drop()
+        if writer is not None:
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
