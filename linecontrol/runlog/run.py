@@ -4,9 +4,12 @@
 return at once (no disk I/O on the loop); a writer thread owns the files. The
 queue between them is bounded, and a full queue never drops silently: batches go
 to a spill list and a ``RunLogBacklog`` event is raised. A failed write or fsync
-(disk full, I/O error) becomes a ``RunLogError`` event and an ``errors`` entry;
-the writer keeps going with a new segment, and never reports success for what
-it could not write.
+(disk full, read-only, I/O error) becomes an ``errors`` entry and a ``RunLogError``
+event (where an event can still be written): one per streak of failures, not one
+per batch, and a ``RunLogRecovered`` event with the count lost when writes work
+again. A failed segment leaves no empty file behind; the writer retries in a fresh
+segment and never reports success for what it could not write. Creating the run
+(``start``) raises ``RunLogError``; a failure at ``stop`` is in ``errors``.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from linecontrol import __version__
+from linecontrol.errors import LinecontrolError
 from linecontrol.runlog.events import EventWriter
 from linecontrol.runlog.samples import Batch, Channel, SegmentWriter, segment_name
 
@@ -42,19 +46,38 @@ def data_root(cli_value: str | Path | None = None) -> Path:
     return Path(env) if env else DEFAULT_ROOT
 
 
-def new_run_id(wall: float) -> str:
+ID_ATTEMPTS = 50
+
+
+class RunLogError(LinecontrolError, OSError):
+    """The run log cannot be written (disk full, read-only, not a directory...)."""
+
+
+def new_run_id(wall: float, token: Callable[[], str] | None = None) -> str:
+    """``YYYYMMDD-HHMMSS-xxxx`` (UTC); ``RunLog.start`` creates the directory
+    exclusively and draws a new id on a collision."""
     stamp = datetime.fromtimestamp(wall, UTC).strftime("%Y%m%d-%H%M%S")
-    return f"{stamp}-{secrets.token_hex(2)}"
+    return f"{stamp}-{(token or _token)()}"
+
+
+def _token() -> str:
+    return secrets.token_hex(2)
 
 
 def write_json_atomic(path: Path, obj: Any) -> None:
-    """Temp file, fsync, rename, fsync the directory: never a half-written meta.json."""
+    """Temp file, fsync, rename, fsync the directory: never a half-written meta.json.
+    On failure the temp file is removed and the error raised."""
     tmp = path.with_suffix(path.suffix + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(obj, f, indent=2, default=str)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(obj, f, indent=2, default=str)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
     dfd = os.open(path.parent, os.O_RDONLY)
     try:
         os.fsync(dfd)
@@ -95,6 +118,7 @@ class RunMeta:
 
 
 _STOP = object()
+_CLOSE_SEGMENT = object()
 
 
 class RunLog:
@@ -109,8 +133,11 @@ class RunLog:
         queue_batches: int = 120,
         on_error: Callable[[dict[str, Any]], None] | None = None,
         opener: Callable[[Path, list[Channel], bool], SegmentWriter] | None = None,
+        token: Callable[[], str] | None = None,
     ) -> None:
+        self.root = root
         self.dir = root / meta.run_id
+        self.token = token
         self.meta = meta
         self.clock = clock
         self.fsync = fsync
@@ -121,6 +148,8 @@ class RunLog:
         self.batches_written = 0
         self.rows_written = 0
         self.batches_lost = 0
+        self.events_lost = 0
+        self._failing: dict[str, int] = {}  # where -> failures in the current streak
         self._q: queue.Queue[Any] = queue.Queue(maxsize=queue_batches)
         self._spill: deque[Any] = deque()
         self._backlog = False
@@ -132,14 +161,40 @@ class RunLog:
 
     # ------------------------------------------------------------ loop side
     async def start(self) -> None:
-        """Create the run directory and its metadata (in a thread: fsyncs stay off
-        the loop); start the writer thread."""
+        """Create the run directory (exclusively: a run id taken meanwhile by another
+        recorder gives a new id) and its metadata, in a thread so fsyncs stay off
+        the loop; start the writer thread. Raises ``RunLogError``."""
         self._loop = asyncio.get_running_loop()
 
         def create() -> EventWriter:
-            (self.dir / "samples").mkdir(parents=True, exist_ok=False)
-            write_json_atomic(self.dir / "meta.json", self.meta.as_dict())
-            return EventWriter(self.dir / "events.jsonl", fsync=self.fsync)
+            try:
+                self.root.mkdir(parents=True, exist_ok=True)
+                for _ in range(ID_ATTEMPTS):
+                    try:
+                        self.dir.mkdir()
+                        break
+                    except FileExistsError:
+                        self.meta.run_id = new_run_id(self.meta.start_wall, self.token)
+                        self.dir = self.root / self.meta.run_id
+                else:
+                    raise RunLogError(f"no free run id under {self.root}")
+            except RunLogError:
+                raise
+            except OSError as exc:
+                raise RunLogError(
+                    f"cannot create a run under {self.root}: {exc.strerror or exc}"
+                ) from exc
+            try:
+                (self.dir / "samples").mkdir()
+                write_json_atomic(self.dir / "meta.json", self.meta.as_dict())
+                return EventWriter(self.dir / "events.jsonl", fsync=self.fsync)
+            except OSError as exc:
+                import shutil
+
+                shutil.rmtree(self.dir, ignore_errors=True)  # nothing of value in it yet
+                raise RunLogError(
+                    f"cannot create run {self.meta.run_id} under {self.root}: {exc.strerror or exc}"
+                ) from exc
 
         self._events = await asyncio.to_thread(create)
         self._thread = threading.Thread(
@@ -204,26 +259,41 @@ class RunLog:
     def backlog(self) -> int:
         return self._q.qsize() + len(self._spill)
 
-    async def stop(self, exit_status: str = "ok", *, compact: bool = True) -> None:
-        """Flush everything, close the files, write the stop into meta.json and (on a
-        clean stop) compact the samples to Parquet. Disk work runs in threads."""
-        self.event("RunStopped", exit_status=exit_status)
+    async def stop(self, exit_status: str = "ok", *, compact: bool = True) -> str:
+        """Flush everything, close the samples, write the stop into meta.json, log
+        ``RunStopped``, close the events, then (on a clean stop) compact the samples
+        to Parquet and write ``summary.json``. Disk work runs in threads. Every
+        failure is in ``errors`` (never raised); returns the exit status recorded,
+        with the count of run-log errors appended if there were any."""
         while self._spill:
             await asyncio.to_thread(self._q.put, self._spill.popleft())
+        await asyncio.to_thread(self._q.put, _CLOSE_SEGMENT)
+        await asyncio.to_thread(self._q.join)
+        mono, wall = self.clock()
+        self.meta.stop_wall, self.meta.stop_mono = wall, mono
+
+        def status() -> str:
+            n = len(self.errors)
+            return f"{exit_status}; run log errors: {n}" if n else exit_status
+
+        self.meta.exit_status = status()
+        try:
+            await asyncio.to_thread(write_json_atomic, self.dir / "meta.json", self.meta.as_dict())
+        except OSError as exc:
+            self.meta.exit_status = None
+            await asyncio.to_thread(self._error, "meta", exc)
+        self.event("RunStopped", exit_status=status())
         await asyncio.to_thread(self._q.put, _STOP)
         if self._thread is not None:
             await asyncio.to_thread(self._thread.join)
-        mono, wall = self.clock()
-        self.meta.stop_wall, self.meta.stop_mono = wall, mono
-        self.meta.exit_status = exit_status
-        await asyncio.to_thread(write_json_atomic, self.dir / "meta.json", self.meta.as_dict())
-        if compact:
-            from linecontrol.runlog.store import compact_to_parquet
+        if compact and self.meta.exit_status is not None:
+            from linecontrol.runlog.store import finish_run
 
             try:
-                await asyncio.to_thread(compact_to_parquet, self.dir)
+                await asyncio.to_thread(finish_run, self.dir)
             except OSError as exc:
                 self._error("compact", exc)
+        return status()
 
     # ------------------------------------------------------------ writer thread
     def _report(self, info: dict[str, Any]) -> None:
@@ -240,6 +310,12 @@ class RunLog:
                 self._loop.call_soon_threadsafe(self.on_error, info)
 
     def _error(self, where: str, exc: BaseException) -> None:
+        """Record a failed write. One entry and one event per streak of failures
+        at ``where``; ``_recovered`` ends the streak."""
+        streak = self._failing.get(where, 0)
+        self._failing[where] = streak + 1
+        if streak:
+            return
         info = {
             "type": "RunLogError",
             "where": where,
@@ -252,13 +328,16 @@ class RunLog:
             mono, wall = time.monotonic(), time.time()
             try:
                 self._events.append(mono, wall, "RunLogError", info)
-            except OSError as exc2:
-                self.errors.append(
-                    {
-                        "type": "RunLogError",
-                        "where": "events",
-                        "error": f"{type(exc2).__name__}: {exc2}",
-                    }
+            except (OSError, ValueError) as exc2:
+                self._error("events", exc2)
+
+    def _recovered(self, where: str, **lost: int) -> None:
+        failures = self._failing.pop(where, 0)
+        if failures and self._events is not None:
+            mono, wall = time.monotonic(), time.time()
+            with contextlib.suppress(OSError, ValueError):
+                self._events.append(
+                    mono, wall, "RunLogRecovered", {"where": where, "failures": failures, **lost}
                 )
 
     def _run(self) -> None:
@@ -268,26 +347,37 @@ class RunLog:
                 self._q.task_done()
                 break
             try:
-                if item[0] == "event":
+                if item is _CLOSE_SEGMENT:
+                    self._close_segment()
+                elif item[0] == "event":
                     _, mono, wall, type_, data = item
                     try:
                         assert self._events is not None
                         self._events.append(mono, wall, type_, data)
                     except OSError as exc:
+                        self.events_lost += 1
                         self._error("events", exc)
+                    else:
+                        self._recovered("events", events_lost=self.events_lost)
                 else:
                     self._write_batch(item[1])
             finally:
                 self._q.task_done()
-        if self._segment is not None:
+        self._close_segment()
+        if self._events is not None:
+            with contextlib.suppress(OSError):
+                self._events.close()
+
+    def _close_segment(self) -> None:
+        seg, self._segment = self._segment, None
+        if seg is not None:
             try:
-                self._segment.close()
+                seg.close()
             except OSError as exc:
                 self._error("close", exc)
-        if self._events is not None:
-            self._events.close()
 
     def _write_batch(self, batch: Batch) -> None:
+        path: Path | None = None
         try:
             seg = self._segment
             if seg is None or (
@@ -298,18 +388,28 @@ class RunLog:
                 if seg is not None:
                     self._segment = None
                     seg.close()
-                self._segment_no += 1
                 t0 = float(batch.t_mono[0]) if batch.rows else 0.0
-                path = self.dir / "samples" / segment_name(self._segment_no, t0)
+                path = self.dir / "samples" / segment_name(self._segment_no + 1, t0)
                 self._segment = seg = self.opener(path, self.meta.channels, self.fsync)
+                self._segment_no += 1
             seg.write(batch)
             self.batches_written += 1
             self.rows_written += batch.rows
         except OSError as exc:
             self.batches_lost += 1
             self._error("samples", exc)
-            # What was written before stays readable; continue in a fresh segment.
-            if self._segment is not None:
+            # What was written before stays readable; a later batch goes to a fresh
+            # segment. A segment with no batch in it (not even opened, or its first
+            # write failed) leaves no file: no empty segment per failed second.
+            failed, self._segment = self._segment, None
+            if failed is not None:
                 with contextlib.suppress(Exception):
-                    self._segment.close()
-                self._segment = None
+                    failed.close()
+                if failed.batches == 0:
+                    path = failed.path
+                    self._segment_no -= 1
+            if path is not None and (failed is None or failed.batches == 0):
+                with contextlib.suppress(OSError):
+                    path.unlink()
+        else:
+            self._recovered("samples", batches_lost=self.batches_lost)

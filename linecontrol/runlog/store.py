@@ -1,7 +1,16 @@
-"""Reading runs back: list, load, summarise, export, compact (no live state needed)."""
+"""Reading runs back: list, load, summarise, export, compact (no live state needed).
+
+A run is any directory of the data root with a ``meta.json``, an ``events.jsonl``
+or a ``samples/`` directory. A missing or unreadable ``meta.json`` does not hide a
+run: its metadata is recovered from its samples and events (``read_meta``) and the
+problem is reported. ``summary.json`` (written at a clean stop, rebuilt when the
+files it was made from have changed) holds what ``runs list`` shows, so listing
+reads no samples of a closed run.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -13,27 +22,51 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from linecontrol.errors import LinecontrolError
 from linecontrol.runlog.events import Events, read_events
-from linecontrol.runlog.run import RunMeta
-from linecontrol.runlog.samples import QUALITY_NAMES, Samples, read_samples
+from linecontrol.runlog.run import RunMeta, write_json_atomic
+from linecontrol.runlog.samples import (
+    QUALITY_NAMES,
+    Samples,
+    channels_of,
+    read_samples,
+    segment_paths,
+)
+
+SUMMARY_FORMAT = 1
 
 
-class RunNotFound(LookupError):
+class RunNotFound(LinecontrolError, LookupError):
     pass
+
+
+class DataRootError(LinecontrolError, FileNotFoundError):
+    """The data root does not exist or is not a directory."""
+
+
+def _is_run(p: Path) -> bool:
+    return p.is_dir() and any((p / n).exists() for n in ("meta.json", "events.jsonl", "samples"))
+
+
+def check_root(root: Path) -> None:
+    if not root.exists():
+        raise DataRootError(f"the data directory {root} does not exist")
+    if not root.is_dir():
+        raise DataRootError(f"the data directory {root} is not a directory")
 
 
 def list_runs(root: Path) -> list[Path]:
     if not root.is_dir():
         return []
-    return sorted(p for p in root.iterdir() if (p / "meta.json").is_file())
+    return sorted(p for p in root.iterdir() if _is_run(p))
 
 
 def find_run(root: Path, run: str) -> Path:
     p = Path(run)
-    if (p / "meta.json").is_file():
+    if _is_run(p):
         return p
     p = root / run
-    if (p / "meta.json").is_file():
+    if _is_run(p):
         return p
     matches = [r for r in list_runs(root) if r.name.startswith(run)]
     if len(matches) == 1:
@@ -44,7 +77,53 @@ def find_run(root: Path, run: str) -> Path:
 
 
 def load_meta(run_dir: Path) -> RunMeta:
+    """``meta.json`` as it is; raises on a missing or malformed one (``read_meta``
+    recovers)."""
     return RunMeta.from_dict(json.loads((run_dir / "meta.json").read_text()))
+
+
+def read_meta(run_dir: Path) -> tuple[RunMeta, str | None]:
+    """The run's metadata and, if ``meta.json`` is missing or unreadable, why:
+    then it is recovered from the samples (channels, first sample) and the events
+    (``RunStarted``, ``RunStopped``)."""
+    try:
+        return load_meta(run_dir), None
+    except FileNotFoundError:
+        problem = "meta.json missing"
+    except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        problem = f"meta.json unreadable ({type(exc).__name__}: {exc})"
+    return _recover_meta(run_dir), f"{problem}; metadata recovered from samples and events"
+
+
+def _recover_meta(run_dir: Path) -> RunMeta:
+    import pyarrow.ipc as ipc
+
+    meta = RunMeta(run_id=run_dir.name, line={})
+    for seg in segment_paths(run_dir / "samples"):
+        try:
+            with ipc.open_stream(pa.memory_map(str(seg))) as r:
+                meta.channels = channels_of(r.schema)
+                first = r.read_next_batch()
+        except (pa.ArrowInvalid, OSError, StopIteration):
+            continue
+        if first.num_rows:
+            meta.start_mono = float(first.column("t_mono")[0].as_py())
+            meta.start_wall = float(first.column("t_wall")[0].as_py())
+            t = first.column("t_mono").to_numpy()
+            if len(t) > 1 and np.all(np.diff(t) > 0):
+                meta.sample_hz = float(1.0 / np.median(np.diff(t)))
+        break
+    for e in load_events(run_dir).events:
+        if e["type"] == "RunStarted":
+            meta.start_mono, meta.start_wall = e["t_mono"], e["t_wall"]
+            data = e.get("data", {})
+            meta.operator = str(data.get("operator", ""))
+            meta.roll_id = str(data.get("roll_id", ""))
+            meta.lot_id = str(data.get("lot_id", ""))
+        elif e["type"] == "RunStopped":
+            meta.stop_mono, meta.stop_wall = e["t_mono"], e["t_wall"]
+            meta.exit_status = str(e.get("data", {}).get("exit_status", ""))
+    return meta
 
 
 def load_samples(
@@ -130,13 +209,15 @@ class RunSummary:
     time_in_band: dict[str, dict[str, float]]
     quality: dict[str, dict[str, int]]
     torn: list[str]
+    corrupt: list[str]
+    problems: list[str]  # e.g. a missing meta.json, recovered
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
 
 def summarize(run_dir: Path) -> RunSummary:
-    meta = load_meta(run_dir)
+    meta, problem = read_meta(run_dir)
     s = load_samples(run_dir)
     ev = load_events(run_dir)
     counts: dict[str, int] = {}
@@ -172,6 +253,7 @@ def summarize(run_dir: Path) -> RunSummary:
         q = s.quality[:, i]
         quality[name] = {QUALITY_NAMES[k]: int((q == k).sum()) for k in QUALITY_NAMES}
     torn = list(s.torn) + ([f"events.jsonl: {ev.torn}"] if ev.torn else [])
+    corrupt = list(s.corrupt) + [f"events.jsonl: {c}" for c in ev.corrupt]
     return RunSummary(
         run_id=meta.run_id,
         exit_status=meta.exit_status or "incomplete (no stop recorded)",
@@ -185,7 +267,76 @@ def summarize(run_dir: Path) -> RunSummary:
         time_in_band=tib,
         quality=quality,
         torn=torn,
+        corrupt=corrupt,
+        problems=[problem] if problem else [],
     )
+
+
+# ------------------------------------------------------------------ listing
+LISTING_KEYS = (
+    "run_id",
+    "exit_status",
+    "start_utc",
+    "duration_s",
+    "rows",
+    "channels",
+    "torn",
+    "corrupt",
+    "problems",
+)
+
+
+def _sources(run_dir: Path) -> dict[str, list[int] | None]:
+    """Size and mtime of every file a summary is made from (a change invalidates it)."""
+    out: dict[str, list[int] | None] = {}
+    files = [run_dir / "meta.json", run_dir / "events.jsonl"]
+    files += segment_paths(run_dir / "samples")
+    for f in files:
+        try:
+            st = f.stat()
+            out[str(f.relative_to(run_dir))] = [st.st_size, st.st_mtime_ns]
+        except OSError:
+            out[str(f.relative_to(run_dir))] = None
+    return out
+
+
+def _listing_of(s: RunSummary) -> dict[str, Any]:
+    d = s.as_dict()
+    return {k: d[k] for k in LISTING_KEYS}
+
+
+def write_summary(run_dir: Path, s: RunSummary | None = None) -> dict[str, Any]:
+    """``summary.json``: the listing fields and the files they were computed from."""
+    sources = _sources(run_dir)
+    listing = _listing_of(s or summarize(run_dir))
+    write_json_atomic(
+        run_dir / "summary.json",
+        {"format": SUMMARY_FORMAT, "sources": sources, "listing": listing},
+    )
+    return listing
+
+
+def run_listing(run_dir: Path) -> dict[str, Any]:
+    """What ``runs list`` shows of one run: from ``summary.json`` when the files it
+    was made from are unchanged (no sample is read), else rebuilt from the run (and
+    saved, when the directory is writable)."""
+    try:
+        saved = json.loads((run_dir / "summary.json").read_text())
+        if saved.get("format") == SUMMARY_FORMAT and saved.get("sources") == _sources(run_dir):
+            listing = saved["listing"]
+            if isinstance(listing, dict) and all(k in listing for k in LISTING_KEYS):
+                return listing
+    except (OSError, ValueError, AttributeError, TypeError):
+        pass
+    sources = _sources(run_dir)
+    listing = _listing_of(summarize(run_dir))
+    if _sources(run_dir) == sources:  # nothing was written meanwhile (a live run)
+        with contextlib.suppress(OSError):  # a read-only archive is listed all the same
+            write_json_atomic(
+                run_dir / "summary.json",
+                {"format": SUMMARY_FORMAT, "sources": sources, "listing": listing},
+            )
+    return listing
 
 
 # ------------------------------------------------------------------ export
@@ -221,7 +372,7 @@ def export(
     """Write a wide table (time, web position, one column per channel and its
     quality); ``t_from``/``t_to`` are seconds from the run start, the window
     half-open [from, to). Returns rows."""
-    meta = load_meta(run_dir)
+    meta, _ = read_meta(run_dir)
     f = None if t_from is None else meta.start_mono + t_from
     t = None if t_to is None else meta.start_mono + t_to
     s = load_samples(run_dir, channels, f, t)
@@ -235,12 +386,23 @@ def export(
     return table.num_rows
 
 
-def compact_to_parquet(run_dir: Path) -> Path:
+def compact_to_parquet(run_dir: Path, samples: Samples | None = None) -> Path:
     """``samples.parquet`` beside the segments, written whole to a temp name first."""
-    meta = load_meta(run_dir)
-    table = wide_table(meta, load_samples(run_dir))
+    meta, _ = read_meta(run_dir)
+    table = wide_table(meta, samples if samples is not None else load_samples(run_dir))
     out = run_dir / "samples.parquet"
     tmp = run_dir / "samples.parquet.tmp"
-    pq.write_table(table, tmp)
-    tmp.replace(out)
+    try:
+        pq.write_table(table, tmp)
+        tmp.replace(out)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise
     return out
+
+
+def finish_run(run_dir: Path) -> None:
+    """At a clean stop: ``samples.parquet`` and ``summary.json``."""
+    compact_to_parquet(run_dir)
+    write_summary(run_dir)

@@ -167,13 +167,19 @@ def test_disk_full_is_an_error_event_and_the_writer_keeps_going(tmp_path: Path) 
         disk.full = False
         for i in range(6, 8):
             log.append(batch(i, 4))
-        await log.stop("ok")
+        status = await log.stop("ok")
+        assert status == "ok; run log errors: 1"
         assert log.batches_written == 5 and log.batches_lost == 3
-        assert log.errors and log.errors[0]["errno"] == errno.ENOSPC
+        # One error (and one event) per streak of failures, not one per batch.
+        assert len(log.errors) == 1 and log.errors[0]["errno"] == errno.ENOSPC
         assert any(r.get("type") == "RunLogError" for r in reported)
         ev = read_events(log.dir / "events.jsonl")
         errs = [e for e in ev.events if e["type"] == "RunLogError"]
-        assert len(errs) == 3 and "No space left" in errs[0]["data"]["error"]
+        assert len(errs) == 1 and "No space left" in errs[0]["data"]["error"]
+        [rec] = [e for e in ev.events if e["type"] == "RunLogRecovered"]
+        assert rec["data"] == {"where": "samples", "failures": 3, "batches_lost": 3}
+        # No empty segment per failed second: the one before and the one after.
+        assert len(list((log.dir / "samples").iterdir())) == 2
         s = load_samples(log.dir)
         assert s.torn == []
         t = [batch(i, 4).t_mono for i in (0, 1, 2, 6, 7)]
