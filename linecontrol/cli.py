@@ -95,9 +95,9 @@ def _sim(args: argparse.Namespace) -> int:
 
 
 def _ascii_commands(model: str, as_json: bool) -> int:
-    from drivers.devices import dc_psu, vacuum_gauge
+    import importlib
 
-    mod = {"dc_psu": dc_psu, "vacuum_gauge": vacuum_gauge}[model]
+    mod = importlib.import_module(f"drivers.devices.{model}")
     doc = " ".join((mod.__doc__ or "").strip().split("\n\n")[0].split())
     cmds = [
         {"request": q, "answer": a, "meaning": m, "access": acc} for q, a, m, acc in mod.COMMANDS
@@ -119,11 +119,15 @@ def _ascii_commands(model: str, as_json: bool) -> int:
     return EXIT_OK
 
 
-ASCII_MODELS = ("dc_psu", "vacuum_gauge")
+def _models() -> list[str]:
+    """Every instrument model ``regmap`` knows: the drivers' registries."""
+    from drivers.devices import ASCII_MODELS, MODBUS_MAPS
+
+    return sorted(MODBUS_MAPS) + sorted(ASCII_MODELS)
 
 
 def _regmap(args: argparse.Namespace) -> int:
-    from drivers.devices import MODBUS_MAPS
+    from drivers.devices import ASCII_MODELS, MODBUS_MAPS
 
     model = args.device
     if model in ASCII_MODELS:
@@ -136,7 +140,7 @@ def _regmap(args: argparse.Namespace) -> int:
         if dev is not None and dev.model in ASCII_MODELS:
             return _ascii_commands(dev.model, args.json)
         if dev is None or dev.model not in MODBUS_MAPS:
-            known = sorted(MODBUS_MAPS) + list(ASCII_MODELS) + sorted(line.devices)
+            known = _models() + sorted(line.devices)
             print(f"error: unknown device {model!r}; known: {', '.join(known)}", file=sys.stderr)
             return EXIT_BAD_INPUT
         model = dev.model
@@ -318,22 +322,49 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _require_command(parser: argparse.ArgumentParser, sub: argparse._SubParsersAction) -> None:
+    """A command group run without its command says what to type, in the user's words
+    (never the parser's internal destination names)."""
+
+    def missing(args: argparse.Namespace) -> int:
+        parser.error(f"choose a command: {', '.join(sub.choices)}")
+
+    parser.set_defaults(func=missing)
+
+
+def _group_option(
+    group: argparse.ArgumentParser,
+    commands: Sequence[argparse.ArgumentParser],
+    *flags: str,
+    **kwargs: object,
+) -> None:
+    """An option of a command group, accepted before its command and after it
+    (``runs --data-dir X list`` and ``runs list --data-dir X``); after wins."""
+    group.add_argument(*flags, **kwargs)  # type: ignore[arg-type]
+    # Unset unless given after the command, so it never overwrites the group's value.
+    after = {**kwargs, "default": argparse.SUPPRESS}
+    for cmd in commands:
+        cmd.add_argument(*flags, **after)  # type: ignore[arg-type]
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="linecontrol",
         description="Equipment control and data acquisition for roll-to-roll FCCL laminator lines.",
     )
     parser.add_argument("--version", action="version", version=f"linecontrol {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _require_command(parser, sub)
 
     recipe = sub.add_parser("recipe", help="recipes: check against the process windows")
-    rsub = recipe.add_subparsers(dest="recipe_command", required=True)
+    rsub = recipe.add_subparsers(dest="recipe_command", metavar="COMMAND")
+    _require_command(recipe, rsub)
     chk = rsub.add_parser(
         "check",
         help="check recipes against the seed process windows and the line's limits",
         description="Exit 0: no errors; 1: a recipe violates a rule; 2: a file cannot be read.",
     )
-    chk.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    chk.add_argument("files", nargs="+", type=Path, metavar="FILE", help="recipe files (TOML)")
     chk.add_argument(
         "--line",
         type=Path,
@@ -355,24 +386,36 @@ def build_parser() -> argparse.ArgumentParser:
         "--config",
         type=Path,
         default=DEFAULT_LINE,
+        metavar="CONFIG",
         help=f"line config (default: the embedded {DEFAULT_LINE.name})",
     )
     sim.add_argument(
         "--time-scale",
         type=float,
         default=1.0,
+        metavar="X",
         help="simulated seconds per real second (default 1)",
     )
     sim.set_defaults(func=_sim)
 
-    reg = sub.add_parser("regmap", help="print an instrument's register map")
+    reg = sub.add_parser(
+        "regmap",
+        help="print an instrument's register map",
+        description="Print an instrument's register map (Modbus) or command set (ASCII).",
+    )
     reg.add_argument(
         "device",
         metavar="DEVICE",
-        help="a model (line_drive, coater, press, oven_zone, n2_mfc, o2_analyzer) "
-        "or a device name of the line config",
+        help=f"a model ({', '.join(_models())}) or a device name of the line config",
     )
-    reg.add_argument("--line", type=Path, default=DEFAULT_LINE, metavar="CONFIG")
+    reg.add_argument(
+        "--line",
+        type=Path,
+        default=DEFAULT_LINE,
+        metavar="CONFIG",
+        help=f"line config whose device names DEVICE may be (default: the embedded "
+        f"{DEFAULT_LINE.name})",
+    )
     reg.add_argument("--json", action="store_true", help="machine-readable output")
     reg.set_defaults(func=_regmap)
 
@@ -382,7 +425,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="Poll every instrument of the line config at its rate and record the "
         "run (metadata, events, samples) under the data directory.",
     )
-    rec.add_argument("--config", type=Path, default=DEFAULT_LINE, metavar="FILE")
+    rec.add_argument(
+        "--config",
+        type=Path,
+        default=DEFAULT_LINE,
+        metavar="FILE",
+        help=f"line config (default: the embedded {DEFAULT_LINE.name})",
+    )
     rec.add_argument(
         "--sim",
         action="store_true",
@@ -409,40 +458,73 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="recipe run (checked first; gives the tolerance bands)",
     )
-    rec.add_argument("--operator", default="")
-    rec.add_argument("--roll-id", default="")
-    rec.add_argument("--lot-id", default="")
-    rec.add_argument("--sample-hz", type=_seconds, default=10.0)
+    rec.add_argument("--operator", default="", help="operator name, kept with the run")
+    rec.add_argument("--roll-id", default="", help="roll id, kept with the run")
+    rec.add_argument("--lot-id", default="", help="lot id, kept with the run")
+    rec.add_argument(
+        "--sample-hz",
+        type=_seconds,
+        default=10.0,
+        metavar="HZ",
+        help="samples of the whole line per second (default 10)",
+    )
     rec.add_argument(
         "--time-scale",
         type=_seconds,
         default=1.0,
-        help="with --sim: simulated seconds per real second",
+        metavar="X",
+        help="with --sim: simulated seconds per real second (default 1)",
     )
     rec.set_defaults(func=_record)
 
     runs = sub.add_parser("runs", help="recorded runs: list, show, export")
-    runs.add_argument("--data-dir", type=Path, default=None, metavar="DIR")
-    rsub2 = runs.add_subparsers(dest="runs_command", required=True)
-    rsub2.add_parser("list", help="every run under the data root")
+    rsub2 = runs.add_subparsers(dest="runs_command", metavar="COMMAND")
+    _require_command(runs, rsub2)
+    lst = rsub2.add_parser("list", help="every run under the data root")
     show = rsub2.add_parser("show", help="duration, channels, alarms, time in band, metres")
     show.add_argument("run", metavar="RUN", help="run id (or a unique prefix, or a path)")
-    show.add_argument("--json", action="store_true")
+    show.add_argument("--json", action="store_true", help="machine-readable output")
     exp = rsub2.add_parser("export", help="samples as a wide CSV or Parquet table")
-    exp.add_argument("run", metavar="RUN")
-    exp.add_argument("--format", choices=["csv", "parquet"], required=True)
-    exp.add_argument("--channels", default=None, help="comma-separated channel names")
+    exp.add_argument("run", metavar="RUN", help="run id (or a unique prefix, or a path)")
+    exp.add_argument("--format", choices=["csv", "parquet"], required=True, help="file format")
+    exp.add_argument(
+        "--channels", default=None, help="comma-separated channel names (default: all)"
+    )
     exp.add_argument(
         "--from",
         dest="from_s",
         type=_seconds,
         default=None,
         metavar="S",
-        help="seconds from the run start",
+        help="seconds from the run start (default: its start)",
     )
-    exp.add_argument("--to", dest="to_s", type=_seconds, default=None, metavar="S")
-    exp.add_argument("--output", "-o", type=Path, default=None, metavar="FILE")
-    runs.set_defaults(func=_runs)
+    exp.add_argument(
+        "--to",
+        dest="to_s",
+        type=_seconds,
+        default=None,
+        metavar="S",
+        help="seconds from the run start, excluded (default: its end)",
+    )
+    exp.add_argument(
+        "--output",
+        "-o",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="output file (default: RUN_ID.FORMAT here)",
+    )
+    for cmd in (lst, show, exp):
+        cmd.set_defaults(func=_runs)
+    _group_option(
+        runs,
+        (lst, show, exp),
+        "--data-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="data root (default: $LINECONTROL_DATA or ./runs)",
+    )
     return parser
 
 
