@@ -44,9 +44,29 @@ class _Station(StrictModel):
     distance_m: NonNeg
 
 
+# What a web can be made of when it leaves the unwind: metal foil (the cast routes
+# 001, 003, 004), fully imidized polyimide film (000's base film), or a
+# self-supporting polyimide precursor film whose imidation the line completes (002
+# claim 10). Spindle, tension range and edge guide differ, so an unwind states
+# which it is fitted for.
+UnwoundMaterial = Literal["metal_foil", "pi_film", "pi_precursor_film"]
+CoatSide = Literal["front", "back"]
+UNWOUND_MATERIALS: tuple[UnwoundMaterial, ...] = ("metal_foil", "pi_film", "pi_precursor_film")
+
+
+def _every_material() -> list[UnwoundMaterial]:
+    return list(UNWOUND_MATERIALS)
+
+
+def _front_only() -> list[CoatSide]:
+    return ["front"]
+
+
 class UnwindStation(_Station):
     kind: Literal["unwind"]
     max_tension_n: PositiveFloat
+    # What this unwind is fitted to unwind; omitted: every kind (no restriction stated).
+    materials: list[UnwoundMaterial] = Field(default_factory=_every_material, min_length=1)
 
 
 class RewindStation(_Station):
@@ -58,6 +78,9 @@ class CoaterStation(_Station):
     kind: Literal["coater"]
     max_width_mm: PositiveFloat
     max_flow_ml_min: PositiveFloat
+    # Faces of the web this coater can be threaded to coat ("front": the face up
+    # from the unwind, the one the cast routes build on).
+    sides: list[CoatSide] = Field(default_factory=_front_only, min_length=1)
 
 
 class OvenStation(_Station):

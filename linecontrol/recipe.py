@@ -15,19 +15,25 @@ from typing import Annotated, Literal
 
 from pydantic import Field, PositiveFloat, model_validator
 
+from linecontrol.line import CoatSide, UnwoundMaterial
 from linecontrol.tomlfile import StrictModel, load_model
 
-Route = Literal["cast-laminate", "cast-laminate-tpi", "sputter-fusion", "coated-resin"]
+Route = Literal[
+    "cast-laminate", "cast-laminate-tpi", "sputter-fusion", "coated-resin", "adhesion-film"
+]
 ROUTES: dict[str, str] = {
     "cast-laminate": "cast two-layer PI on Cu foil, cure, laminate a second foil (001)",
     "cast-laminate-tpi": "cast low-CTE + thermoplastic PI (Tg 200-250 °C), optional adhesion "
     "layer, cure under N2, laminate at 300-350 °C (004)",
     "sputter-fusion": "sputter Cu on a thermoplastic PI surface, then heat and press (000)",
     "coated-resin": "coat soluble heat-resistant resin on foil, predry, heat-treat inert (003)",
+    "adhesion-film": "coat a 0.05-1 µm heat-resistant PI layer with a silane or titanate agent "
+    "on one or both sides of a 10-35 µm low-CTE PI core film, heat to complete imidation, "
+    "optionally sputter a metal layer (002)",
 }
 Atmosphere = Literal["air", "n2", "ar", "he", "vacuum"]
 INERT: frozenset[str] = frozenset({"n2", "ar", "he", "vacuum"})
-LayerRole = Literal["adhesion", "low_cte", "thermoplastic", "heat_resistant"]
+LayerRole = Literal["adhesion", "low_cte", "thermoplastic", "heat_resistant", "core"]
 
 Celsius = Annotated[float, Field(ge=-50.0, le=2000.0)]
 
@@ -48,8 +54,11 @@ class Layer(StrictModel):
 
 
 class Material(StrictModel):
-    # Metal foil the coats are cast on; none on the sputter route (000), which
-    # starts from a polyimide film.
+    # What the unwind carries: metal foil, polyimide film (000) or a self-supporting
+    # polyimide precursor film (002). Omitted: metal foil when foil_thickness_um is
+    # given; otherwise it must be stated.
+    substrate: UnwoundMaterial | None = None
+    # Metal foil the coats are cast on; only with a metal-foil substrate.
     foil_thickness_um: PositiveFloat | None = None
     # Tg of the surface (thermoplastic) PI the press bonds to; omitted when the
     # surface has no glass transition (001 Comparative example 2).
@@ -65,7 +74,19 @@ class Material(StrictModel):
             raise ValueError("layer names repeat")
         if (self.solvent is None) != (self.solvent_bp_c is None):
             raise ValueError("solvent and solvent_bp_c go together")
+        if self.substrate is None and self.foil_thickness_um is None:
+            raise ValueError(
+                "substrate: state what the unwind carries: 'metal_foil' (with "
+                "foil_thickness_um), 'pi_film' or 'pi_precursor_film'"
+            )
+        if self.foil_thickness_um is not None and self.unwound != "metal_foil":
+            raise ValueError(f"foil_thickness_um is given, but the substrate is {self.substrate!r}")
         return self
+
+    @property
+    def unwound(self) -> UnwoundMaterial:
+        """What the unwind carries (``substrate``, or metal foil when only a foil is given)."""
+        return self.substrate if self.substrate is not None else "metal_foil"
 
 
 class Web(StrictModel):
@@ -87,6 +108,10 @@ class Coat(StrictModel):
     solids_wt_pct: Annotated[float, Field(gt=0.0, le=100.0)]
     solution_density_g_cm3: PositiveFloat
     film_density_g_cm3: PositiveFloat
+    side: CoatSide = "front"
+    # The heat-resistant surface treatment agent in the solution (002 claim 6:
+    # an aminosilane, epoxysilane or titanate compound), where the route uses one.
+    surface_treatment_agent: str | None = Field(default=None, min_length=1)
 
 
 class ZoneSetpoint(StrictModel):

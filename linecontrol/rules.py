@@ -252,11 +252,42 @@ ROUTE_KINDS: dict[str, set[str]] = {
     "cast-laminate-tpi": {"coater", "oven", "press"},
     "sputter-fusion": {"sputter", "oven", "press"},
     "coated-resin": {"coater", "oven"},
+    "adhesion-film": {"coater", "oven", "sputter"},
+}
+
+# What each route unwinds: the cast routes coat metal foil (001, 003, 004); 000
+# sputters onto a laminate with a thermoplastic PI surface (a PI film, claim 4, or
+# a foil-backed one, claim 2); 002 coats a self-supporting precursor film and
+# completes its imidation (claim 10).
+ROUTE_SUBSTRATES: dict[str, tuple[str, ...]] = {
+    "cast-laminate": ("metal_foil",),
+    "cast-laminate-tpi": ("metal_foil",),
+    "coated-resin": ("metal_foil",),
+    "sputter-fusion": ("pi_film", "metal_foil"),
+    "adhesion-film": ("pi_precursor_film",),
 }
 
 
-@rule("recipe.route", "error", "PROCESS.md route table", "a route uses only its own stations")
+@rule(
+    "recipe.route",
+    "error",
+    "PROCESS.md route table; 002 claim 10 (coat a self-supporting precursor film, then heat)",
+    "a route uses only its own stations, starts from its own substrate, has its own sections",
+)
 def _route(recipe: Recipe, line: LineConfig, d: Derived) -> Iterator[Finding]:
+    route = recipe.recipe.route
+    if recipe.material.unwound not in ROUTE_SUBSTRATES[route]:
+        yield Finding(
+            "material.substrate",
+            recipe.material.unwound,
+            f"what the route {route!r} starts from: one of {list(ROUTE_SUBSTRATES[route])}",
+        )
+    if route == "adhesion-film" and (not recipe.coats or not any(_ovens(recipe, "cure"))):
+        yield Finding(
+            "recipe.route",
+            route,
+            "coat then heat to complete imidation: [[coats]] and a cure oven",
+        )
     allowed = ROUTE_KINDS[recipe.recipe.route]
     for i, name in enumerate(recipe.recipe.stations):
         st = line.station(name)
@@ -427,12 +458,37 @@ def _equip_oven(recipe: Recipe, line: LineConfig, d: Derived) -> Iterator[Findin
             )
 
 
-@rule("equip.coater", "error", "line config", "coating width and pump flow within the coater")
+@rule(
+    "equip.unwind",
+    "error",
+    "line config",
+    "the unwind is fitted for the material the recipe unwinds",
+)
+def _equip_unwind(recipe: Recipe, line: LineConfig, d: Derived) -> Iterator[Finding]:
+    for st in line.stations:
+        if isinstance(st, UnwindStation) and recipe.material.unwound not in st.materials:
+            yield Finding(
+                "material.substrate",
+                recipe.material.unwound,
+                f"a material {st.name} is fitted to unwind: one of {st.materials}",
+            )
+
+
+@rule(
+    "equip.coater",
+    "error",
+    "line config",
+    "coating width, pump flow and coated side within the coater",
+)
 def _equip_coater(recipe: Recipe, line: LineConfig, d: Derived) -> Iterator[Finding]:
     for i, coat in enumerate(recipe.coats):
         st = line.station(coat.station)
         if not isinstance(st, CoaterStation):
             continue
+        if coat.side not in st.sides:
+            yield Finding(
+                f"coats[{i}].side", coat.side, f"a side {st.name} is threaded to coat: {st.sides}"
+            )
         yield from at_most(
             f"coats[{i}].width_mm",
             coat.width_mm,
@@ -659,13 +715,17 @@ def _cure_temp_003(recipe: Recipe, line: LineConfig, d: Derived) -> Iterator[Fin
     yield from _cure_window(recipe, 200.0, 400.0)
 
 
+def _peak_hold(oven: Oven) -> float:
+    """The imidization temperature: the hottest hold (lower zones are the ramp to it),
+    or the hottest zone when the oven states no hold."""
+    holds = [s for s in oven.steps if s.kind == "hold"]
+    peak = max((s.temperature_c for s in holds), default=None)
+    return peak if peak is not None else max(z.temperature_c for z in oven.zones)
+
+
 def _cure_window(recipe: Recipe, lo: float, hi: float) -> Iterator[Finding]:
     for oven in _ovens(recipe, "cure"):
-        # The imidization temperature is the hottest hold; lower zones are the ramp to it.
-        holds = [s for s in oven.steps if s.kind == "hold"]
-        peak = max((s.temperature_c for s in holds), default=None)
-        if peak is None:
-            peak = max(z.temperature_c for z in oven.zones)
+        peak = _peak_hold(oven)
         yield from between(_oven_field(oven, "steps (peak hold temperature_c)"), peak, lo, hi, "°C")
         for sp in oven.zones:
             yield from at_most(
@@ -929,6 +989,202 @@ def _coat_target(recipe: Recipe, line: LineConfig, d: Derived) -> Iterator[Findi
                 recipe.coats[i].flow_ml_min,
                 f"a cured thickness {f.window}",
                 f"gives {fmt(c.wet_um)} µm wet, about {fmt(c.cured_estimate_um)} µm cured",
+            )
+
+
+# ---------------------------------------------------------------- more 001 windows
+
+
+@rule(
+    "dry.window",
+    "error",
+    "001: the precursor solution is heat-dried at about 60 to 200 °C",
+    "drying zones at 60-200 °C",
+    routes=("cast-laminate",),
+)
+def _dry_window(recipe: Recipe, line: LineConfig, d: Derived) -> Iterator[Finding]:
+    for oven in _ovens(recipe, "dry"):
+        for sp in oven.zones:
+            yield from between(
+                _oven_field(oven, f"zones[{sp.zone}].temperature_c"),
+                sp.temperature_c,
+                60.0,
+                200.0,
+                "°C",
+            )
+
+
+@rule(
+    "cure.temperature_preferred",
+    "warning",
+    "001: curing for imidization about 200 to 450 °C, preferably about 300 to 430 °C",
+    "imidization preferably at 300-430 °C",
+    routes=("cast-laminate", "cast-laminate-tpi", "sputter-fusion"),
+)
+def _cure_preferred(recipe: Recipe, line: LineConfig, d: Derived) -> Iterator[Finding]:
+    for oven in _ovens(recipe, "cure"):
+        peak = _peak_hold(oven)
+        yield from between(
+            _oven_field(oven, "steps (peak hold temperature_c)"), peak, 300.0, 430.0, "°C"
+        )
+
+
+@rule(
+    "material.foil_thickness",
+    "error",
+    "001: the metal foil preferably about 5 µm to 1 mm thick",
+    "metal foil 5-1000 µm",
+    routes=("cast-laminate",),
+)
+def _foil_001(recipe: Recipe, line: LineConfig, d: Derived) -> Iterator[Finding]:
+    t = recipe.material.foil_thickness_um
+    if t is not None:
+        yield from between("material.foil_thickness_um", t, 5.0, 1000.0, "µm")
+
+
+@rule(
+    "film.total_thickness",
+    "error",
+    "001: the laminated polyimides preferably about 1 to 500 µm thick",
+    "polyimide layers together 1-500 µm",
+    routes=("cast-laminate",),
+)
+def _total_001(recipe: Recipe, line: LineConfig, d: Derived) -> Iterator[Finding]:
+    total = sum(layer.cured_thickness_um for layer in recipe.material.layers)
+    for f in between("material.layers", total, 1.0, 500.0, "µm"):
+        yield Finding(
+            f.field,
+            total,
+            f"a total cured thickness {f.window}",
+            f"the layers add up to {fmt_q(total, 'µm')} µm",
+            shown=f.shown,
+        )
+
+
+# ---------------------------------------------------------------- more 003 windows
+
+
+@rule(
+    "heat_treat.time",
+    "error",
+    "003 claim 13: heating in an inert gas at 200 to 400 °C for 1 to 30 hours",
+    "heat treatment at 200-400 °C for 1-30 h (stated and on the web)",
+    routes=("coated-resin",),
+)
+def _heat_treat_time(recipe: Recipe, line: LineConfig, d: Derived) -> Iterator[Finding]:
+    for oven in _ovens(recipe, "cure"):
+        holds = [
+            (i, s)
+            for i, s in enumerate(oven.steps)
+            if s.kind == "hold" and 200.0 <= s.temperature_c <= 400.0
+        ]
+        stated_h = sum(s.time_min for _, s in holds) / 60.0
+        yield from between(
+            _oven_field(oven, "steps (hold time_min at 200-400 °C)"),
+            stated_h,
+            1.0,
+            30.0,
+            "h",
+        )
+        # The web may stay longer than the program asks (a slow line): what it gets counts too.
+        got_h = (
+            sum(
+                span.residence_min
+                for span in d.steps
+                if span.oven == oven.station and span.index in {i for i, _ in holds}
+            )
+            / 60.0
+        )
+        for f in at_most("web.speed_m_min", got_h, 30.0, "h"):
+            yield Finding(
+                f.field,
+                recipe.web.speed_m_min,
+                f"fast enough that the heat treatment lasts {f.window}",
+                f"the web spends {fmt_q(got_h, 'h')} h in the hold zones",
+            )
+
+
+# ---------------------------------------------------------------- 002: adhesion-enhanced PI film
+
+AGENTS_002: tuple[str, ...] = ("aminosilane", "epoxysilane", "titanate")
+
+
+@rule(
+    "film.core_thickness",
+    "error",
+    "002 claim 7: the polyimide (A) core layer 10-35 µm thick",
+    "one rigid low-CTE PI core layer of 10-35 µm",
+    routes=("adhesion-film",),
+)
+def _core_002(recipe: Recipe, line: LineConfig, d: Derived) -> Iterator[Finding]:
+    cores = [(i, layer) for i, layer in enumerate(recipe.material.layers) if layer.role == "core"]
+    if len(cores) != 1:
+        yield Finding(
+            "material.layers",
+            [layer.name for _, layer in cores],
+            "exactly one layer of role 'core' (the unwound film's polyimide A)",
+        )
+    for i, layer in cores:
+        yield from between(
+            f"material.layers[{i}].cured_thickness_um", layer.cured_thickness_um, 10.0, 35.0, "µm"
+        )
+
+
+@rule(
+    "film.thin_layer",
+    "error",
+    "002 claims 1, 8, 10: a coated polyimide (B) thin layer 0.05-1 µm on at least one side",
+    "heat-resistant PI thin layers of 0.05-1 µm, coated, at most one per side",
+    routes=("adhesion-film",),
+)
+def _thin_002(recipe: Recipe, line: LineConfig, d: Derived) -> Iterator[Finding]:
+    thin = {layer.name for layer in recipe.material.layers if layer.role == "heat_resistant"}
+    for i, layer in enumerate(recipe.material.layers):
+        if layer.role == "heat_resistant":
+            yield from between(
+                f"material.layers[{i}].cured_thickness_um",
+                layer.cured_thickness_um,
+                0.05,
+                1.0,
+                "µm",
+            )
+    sides: dict[str, int] = {}
+    for i, coat in enumerate(recipe.coats):
+        if coat.layer not in thin:
+            yield Finding(
+                f"coats[{i}].layer",
+                coat.layer,
+                "a heat-resistant thin layer (role 'heat_resistant'): the route coats only those",
+            )
+            continue
+        if coat.side in sides:
+            yield Finding(
+                f"coats[{i}].side",
+                coat.side,
+                f"a side without a thin layer yet (coats[{sides[coat.side]}] coats it)",
+            )
+        sides.setdefault(coat.side, i)
+    if not sides:
+        yield Finding(
+            "coats", [], "at least one coat of a heat-resistant thin layer (on one or both sides)"
+        )
+
+
+@rule(
+    "film.agent",
+    "error",
+    "002 claims 1, 6: the solution holds a heat-resistant surface treatment agent, "
+    "an aminosilane, epoxysilane or titanate compound",
+    "every thin-layer coat names its surface treatment agent",
+    routes=("adhesion-film",),
+)
+def _agent_002(recipe: Recipe, line: LineConfig, d: Derived) -> Iterator[Finding]:
+    for i, coat in enumerate(recipe.coats):
+        if coat.surface_treatment_agent not in AGENTS_002:
+            yield Finding(
+                f"coats[{i}].surface_treatment_agent",
+                coat.surface_treatment_agent,
+                f"one of {list(AGENTS_002)}",
             )
 
 

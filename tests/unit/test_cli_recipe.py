@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -84,13 +85,13 @@ def test_installed_command_runs() -> None:
         timeout=60,
         check=False,
     )
-    assert proc.returncode == 1  # the comparative examples fail
-    assert proc.stdout.count("verdict   PASS") == 8
-    assert proc.stdout.count("verdict   FAIL") == 2
+    assert proc.returncode == 1  # the comparative examples and 002-thick-layer fail
+    assert proc.stdout.count("verdict   PASS") == 9
+    assert proc.stdout.count("verdict   FAIL") == 3
     assert "Traceback" not in proc.stderr
 
 
-def _strict_loads(text: str) -> object:
+def _strict_loads(text: str) -> Any:
     def refuse(name: str) -> object:
         raise AssertionError(f"not strict JSON: {name}")
 
@@ -107,7 +108,7 @@ def test_json_is_strict_when_a_derived_value_overflows(
     text = text.replace("width_mm = 500.0", "width_mm = 0.001")
     p.write_text(text)
     assert main(["recipe", "check", str(p), "--json"]) == 1
-    [entry] = _strict_loads(capsys.readouterr().out)  # type: ignore[misc]
+    [entry] = _strict_loads(capsys.readouterr().out)
     assert entry["derived"]["linear_pressure_kg_cm"] is None
     assert entry["derived"]["areal_pressure_mpa"] is None
     assert entry["non_finite"]["derived.linear_pressure_kg_cm"] == "inf"
@@ -117,5 +118,5 @@ def test_json_is_strict_when_a_derived_value_overflows(
 
 def test_json_of_finite_reports_has_no_non_finite_note(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["recipe", "check", GOOD, "--json"]) == 0
-    [entry] = _strict_loads(capsys.readouterr().out)  # type: ignore[misc]
+    [entry] = _strict_loads(capsys.readouterr().out)
     assert "non_finite" not in entry

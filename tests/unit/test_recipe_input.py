@@ -109,3 +109,34 @@ def test_line_out_of_web_order_is_refused(tmp_path: Path) -> None:
     text = DEFAULT_LINE.read_text().replace("distance_m = 50.0", "distance_m = 5.0")
     [msg] = problems(write(tmp_path, text, "line.toml"), load_line)
     assert "web order" in msg and "press (5.0 m)" in msg
+
+
+def test_a_recipe_without_foil_must_say_what_it_unwinds(tmp_path: Path) -> None:
+    p = write(tmp_path, BASE.replace("foil_thickness_um = 35.0", ""))
+    [msg] = problems(p)
+    assert msg.startswith(f"{p}: material: ") and "state what the unwind carries" in msg, msg
+
+
+def test_a_foil_thickness_on_a_film_substrate_is_refused(tmp_path: Path) -> None:
+    p = write(
+        tmp_path,
+        BASE.replace("foil_thickness_um = 35.0", 'foil_thickness_um = 35.0\nsubstrate = "pi_film"'),
+    )
+    [msg] = problems(p)
+    assert "foil_thickness_um is given, but the substrate is 'pi_film'" in msg, msg
+
+
+def test_an_unknown_unwound_material_is_refused(tmp_path: Path) -> None:
+    text = DEFAULT_LINE.read_text().replace(
+        'materials = ["metal_foil", "pi_film", "pi_precursor_film"]', 'materials = ["paper"]'
+    )
+    msgs = problems(write(tmp_path, text, "line.toml"), load_line)
+    assert any("stations[0].materials[0]" in m for m in msgs), msgs
+
+
+def test_an_unwind_without_materials_takes_every_kind(tmp_path: Path) -> None:
+    text = DEFAULT_LINE.read_text().replace(
+        'materials = ["metal_foil", "pi_film", "pi_precursor_film"]', ""
+    )
+    line = load_line(write(tmp_path, text, "line.toml"))
+    assert line.stations[0].materials == ["metal_foil", "pi_film", "pi_precursor_film"]  # type: ignore[union-attr]

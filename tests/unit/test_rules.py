@@ -340,6 +340,186 @@ CASES: list[tuple[str, str, list[tuple[str, Any]], list[tuple[str, Any]], bool]]
     ("recipe.zones", "001-ex1", [(f"{CURE}.zones[zone=C09].temperature_c", 340.0)], [], True),
     ("recipe.zones", "001-ex1", [(f"{CURE}.zones[zone=C02].temperature_c", 100.0)], [], True),
     ("recipe.zones", "001-ex1", [(f"{CURE}.steps[1].zones", ["C07", "C09", "C10"])], [], True),
+    # recipe.route: the route's substrate, and 002's coat-then-cure
+    ("recipe.route", "002-adhesion-film", [], [], False),
+    ("recipe.route", "002-adhesion-film", [("material.substrate", "metal_foil")], [], True),
+    (
+        "recipe.route",
+        "001-ex1",
+        [("material.foil_thickness_um", DELETE), ("material.substrate", "pi_film")],
+        [],
+        True,
+    ),
+    ("recipe.route", "002-adhesion-film", [(f"{CURE}.purpose", "dry")], [], True),
+    # dry.window: 60..200 °C (001 route only)
+    ("dry.window", "001-ex1", [(f"{D1}.zones[zone=D1-1].temperature_c", 60.0)], [], False),
+    ("dry.window", "001-ex1", [(f"{D1}.zones[zone=D1-1].temperature_c", 59.9)], [], True),
+    ("dry.window", "001-ex1", [(f"{D1}.zones[zone=D1-1].temperature_c", 200.0)], [], False),
+    ("dry.window", "001-ex1", [(f"{D1}.zones[zone=D1-1].temperature_c", 200.1)], [], True),
+    ("dry.window", "004-ex1", [(f"{D1}.zones[zone=D1-1].temperature_c", 50.0)], [], False),
+    # cure.temperature_preferred: preferably 300..430 °C (001), a warning
+    ("cure.temperature_preferred", "001-ex1", cure_hold(300.0), [], False),
+    ("cure.temperature_preferred", "001-ex1", cure_hold(299.9), [], True),
+    ("cure.temperature_preferred", "001-ex1", cure_hold(430.0), [], False),
+    ("cure.temperature_preferred", "001-ex1", cure_hold(430.1), [], True),
+    # material.foil_thickness: 5..1000 µm (001 route only)
+    ("material.foil_thickness", "001-ex1", [("material.foil_thickness_um", 5.0)], [], False),
+    ("material.foil_thickness", "001-ex1", [("material.foil_thickness_um", 4.99)], [], True),
+    ("material.foil_thickness", "001-ex1", [("material.foil_thickness_um", 1000.0)], [], False),
+    ("material.foil_thickness", "001-ex1", [("material.foil_thickness_um", 1000.1)], [], True),
+    ("material.foil_thickness", "004-ex1", [("material.foil_thickness_um", 2.0)], [], False),
+    # film.total_thickness: the PI layers add up to 1..500 µm (001: 24 + 6)
+    (
+        "film.total_thickness",
+        "001-ex1",
+        [("material.layers[0].cured_thickness_um", 494.0)],
+        [],
+        False,
+    ),
+    (
+        "film.total_thickness",
+        "001-ex1",
+        [("material.layers[0].cured_thickness_um", 494.1)],
+        [],
+        True,
+    ),
+    (
+        "film.total_thickness",
+        "001-ex1",
+        [
+            ("material.layers[0].cured_thickness_um", 0.5),
+            ("material.layers[1].cured_thickness_um", 0.5),
+        ],
+        [],
+        False,
+    ),
+    (
+        "film.total_thickness",
+        "001-ex1",
+        [
+            ("material.layers[0].cured_thickness_um", 0.5),
+            ("material.layers[1].cured_thickness_um", 0.499),
+        ],
+        [],
+        True,
+    ),
+    # heat_treat.time: 1..30 h at 200-400 °C, as stated and as the web gets it (003)
+    ("heat_treat.time", "003-coated-resin", [], [], False),  # stated 60 min: on the edge
+    ("heat_treat.time", "003-coated-resin", [(f"{CURE}.steps[1].time_min", 59.99)], [], True),
+    ("heat_treat.time", "003-coated-resin", [(f"{CURE}.steps[1].time_min", 1800.0)], [], False),
+    ("heat_treat.time", "003-coated-resin", [(f"{CURE}.steps[1].time_min", 1800.1)], [], True),
+    ("heat_treat.time", "003-coated-resin", [("web.speed_m_min", 0.008)], [], False),  # 29.2 h
+    ("heat_treat.time", "003-coated-resin", [("web.speed_m_min", 0.007)], [], True),  # 33.3 h
+    # equip.unwind: the unwind is fitted for the recipe's substrate
+    ("equip.unwind", "002-adhesion-film", [], [], False),
+    (
+        "equip.unwind",
+        "002-adhesion-film",
+        [],
+        [("stations[name=unwind].materials", ["metal_foil"])],
+        True,
+    ),
+    ("equip.unwind", "001-ex1", [], [("stations[name=unwind].materials", ["metal_foil"])], False),
+    (
+        "equip.unwind",
+        "000-sputter-fusion",
+        [],
+        [("stations[name=unwind].materials", ["metal_foil"])],
+        True,
+    ),
+    # equip.coater: the coated side
+    ("equip.coater", "002-adhesion-film", [], [("stations[name=coater_3].sides", ["front"])], True),
+    # film.core_thickness: 10..35 µm (002 claim 7)
+    (
+        "film.core_thickness",
+        "002-adhesion-film",
+        [("material.layers[0].cured_thickness_um", 10.0)],
+        [],
+        False,
+    ),
+    (
+        "film.core_thickness",
+        "002-adhesion-film",
+        [("material.layers[0].cured_thickness_um", 9.99)],
+        [],
+        True,
+    ),
+    (
+        "film.core_thickness",
+        "002-adhesion-film",
+        [("material.layers[0].cured_thickness_um", 35.0)],
+        [],
+        False,
+    ),
+    (
+        "film.core_thickness",
+        "002-adhesion-film",
+        [("material.layers[0].cured_thickness_um", 35.01)],
+        [],
+        True,
+    ),
+    (
+        "film.core_thickness",
+        "002-adhesion-film",
+        [("material.layers[0].role", "low_cte")],
+        [],
+        True,
+    ),
+    # film.thin_layer: 0.05..1 µm (002 claim 8), coated, one per side
+    (
+        "film.thin_layer",
+        "002-adhesion-film",
+        [("material.layers[1].cured_thickness_um", 0.05)],
+        [],
+        False,
+    ),
+    (
+        "film.thin_layer",
+        "002-adhesion-film",
+        [("material.layers[1].cured_thickness_um", 0.0499)],
+        [],
+        True,
+    ),
+    (
+        "film.thin_layer",
+        "002-adhesion-film",
+        [("material.layers[1].cured_thickness_um", 1.0)],
+        [],
+        False,
+    ),
+    (
+        "film.thin_layer",
+        "002-adhesion-film",
+        [("material.layers[1].cured_thickness_um", 1.001)],
+        [],
+        True,
+    ),
+    ("film.thin_layer", "002-adhesion-film", [("coats[1].side", "front")], [], True),
+    ("film.thin_layer", "002-adhesion-film", [("coats[1].layer", "core")], [], True),
+    ("film.thin_layer", "002-thick-layer", [], [], True),
+    # film.agent: aminosilane, epoxysilane or titanate (002 claim 6)
+    (
+        "film.agent",
+        "002-adhesion-film",
+        [("coats[0].surface_treatment_agent", "epoxysilane")],
+        [],
+        False,
+    ),
+    (
+        "film.agent",
+        "002-adhesion-film",
+        [("coats[0].surface_treatment_agent", "titanate")],
+        [],
+        False,
+    ),
+    (
+        "film.agent",
+        "002-adhesion-film",
+        [("coats[0].surface_treatment_agent", "silicone")],
+        [],
+        True,
+    ),
+    ("film.agent", "002-adhesion-film", [("coats[1].surface_treatment_agent", DELETE)], [], True),
 ]
 
 
@@ -394,6 +574,10 @@ def test_process_table_rules_are_implemented() -> None:
         "tpi.tg",
         "tpi.tg_004",
         "o2.limit",
+        "dry.window",
+        "heat_treat.time",
+        "film.core_thickness",
+        "film.thin_layer",
     }
     assert table <= {r.id for r in RULES}
 
