@@ -6,7 +6,13 @@ order (``big``: high word first, "ABCD"; ``little``: low word first, "CDAB"),
 and ``bits``: a 16-bit status word decoded into named flags.
 
 Encoding refuses non-finite values and values whose raw form does not fit the
-type; it never clamps. Decoding an ``f32`` that is NaN or infinite is a
+type; it never clamps. A number is any real number but a boolean: ``int``,
+``float`` and numpy's integer and float scalars (``np.bool_``, like ``bool``, is
+refused). An integer type at scale 1 (a count, a code, a 0/1 command) takes only
+integral values: 0.6 is refused, never rounded to 1. A scaled integer is rounded
+to its resolution half away from zero in decimal, on the shortest repr of the
+float, so 349.95 °C at 0.1 °C is raw 3500 (binary 349.95 / 0.1 is
+3499.4999999999995). Decoding an ``f32`` that is NaN or infinite is a
 ``CodecError``: a device that sends it is misbehaving, and its value must not be
 used as good.
 """
@@ -14,8 +20,10 @@ used as good.
 from __future__ import annotations
 
 import math
+import numbers
 import struct
 from collections.abc import Sequence
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
 
 from drivers.errors import CodecError
@@ -43,21 +51,51 @@ def _join(words: Sequence[int], order: WordOrder) -> bytes:
     return struct.pack(">HH", hi, lo)
 
 
+def is_number(value: object) -> bool:
+    """A real number that is not a boolean (Python's or numpy's)."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def is_integral(value: float) -> bool:
+    """True for a finite number with no fractional part (3, 3.0, np.int64(3))."""
+    if isinstance(value, numbers.Integral):
+        return True
+    return math.isfinite(value) and float(value).is_integer()
+
+
+def _decimal(x: float) -> Decimal:
+    # The shortest repr of a float is the decimal the user wrote (349.95, not
+    # 349.94999999999998863131622783839702606201171875).
+    return Decimal(int(x)) if isinstance(x, numbers.Integral) else Decimal(repr(float(x)))
+
+
+def raw_integer(value: float, scale: float = 1.0) -> int:
+    """The raw integer of ``value`` at ``scale``: exact at scale 1 (a non-integral
+    value is a ``CodecError``), else rounded half away from zero in decimal."""
+    if scale == 1.0:
+        if not is_integral(value):
+            raise CodecError(f"{value!r} is not an integer")
+        return int(value)
+    raw = (_decimal(value) / _decimal(scale)).to_integral_value(rounding=ROUND_HALF_UP)
+    return int(raw)
+
+
 def encode(
     kind: RegType, value: float, *, scale: float = 1.0, order: WordOrder = "big"
 ) -> list[int]:
     """Engineering value → register words. Raises ``CodecError``; never clamps."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if not is_number(value):
         raise CodecError(f"not a number: {value!r}")
     if not math.isfinite(value):
         raise CodecError(f"non-finite value {value!r} refused")
+    if not (math.isfinite(scale) and scale > 0):
+        raise CodecError(f"scale {scale!r} must be a positive finite number")
     if kind == "f32":
         f = float(value) / scale
         if abs(f) > 3.4028234663852886e38:
             raise CodecError(f"{value!r} does not fit a 32-bit float")
         return _split(struct.pack(">f", f), order)
-    raw_f = float(value) / scale
-    raw = round(raw_f)
+    raw = raw_integer(value, scale)
     lo, hi = _INT_RANGE[kind]
     if not (lo <= raw <= hi):
         raise CodecError(

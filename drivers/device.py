@@ -2,9 +2,13 @@
 
 ``poll`` reads the planned blocks (one transaction each) and decodes them into
 engineering values; a channel that cannot be decoded is reported with its error,
-never as a value. ``write_setpoint`` checks the value against the instrument's
-range first (nothing is sent when it is refused), writes it, and verifies it by
-reading it back.
+never as a value. ``write_setpoint`` checks the value first (a number, finite,
+whole for an integer register, within the instrument's range; nothing is sent
+when it is refused), writes it, and verifies it by reading it back. ``command``
+sends a self-clearing command (access ``pulse``) with the same checks; it cannot
+be verified by read-back (the instrument clears the register as it acts), so the
+link's check of the write reply is its only confirmation, and its effect is seen
+in the channel it acts on (``web_position_m`` for ``position_reset_cmd``).
 """
 
 from __future__ import annotations
@@ -75,3 +79,21 @@ class ModbusDevice:
         # One count of the register's resolution is the tolerance of a scaled integer.
         tol = reg.scale / 2 + 1e-9 if reg.type != "f32" else abs(value) * 1e-6 + 1e-9
         return verify_readback(name, float(value), float(back), tol, device=self.name)
+
+    async def command(self, name: str, value: int = 1) -> None:
+        """Send the self-clearing command ``name`` (access ``pulse``).
+
+        Raises ``SetpointError`` (nothing sent) for a register that is not a command
+        or a value it does not take. Returns once the device has acknowledged the
+        write (the link checks that the reply echoes address and count). Never read
+        back: the instrument clears the register when it acts, so the value written
+        is gone by design; read the channel the command acts on to see its effect."""
+        reg = self.regmap[name]
+        try:
+            reg.check_command(value)
+            words = reg.encode(value)
+        except SetpointError as exc:
+            raise SetpointError(str(exc), device=self.name) from exc
+        if reg.table != "holding":
+            raise SetpointError(f"{name} is in the {reg.table} table", device=self.name)
+        await self.link.write(reg.address, words, self.unit)

@@ -2,7 +2,10 @@
 
 A :class:`Register` describes one channel of an instrument: where it lives
 (table and address), how it is encoded (type, scale, word order), its unit, and
-whether and within which range it may be written. A :class:`RegisterMap` is an
+whether and within which range it may be written. Access is ``r`` (read only),
+``rw`` (a setpoint: written, then verified by reading it back) or ``pulse`` (a
+command the instrument clears itself once done, such as a counter reset: written,
+never verified by read-back, since the value written is gone by then). A :class:`RegisterMap` is an
 instrument's whole map; :meth:`RegisterMap.plan` groups the channels to read
 into contiguous blocks, so a poll costs one Modbus transaction per block rather
 than one per channel.
@@ -22,7 +25,7 @@ from drivers.errors import CodecError, SetpointError
 from drivers.setpoints import check_setpoint
 
 Table = Literal["holding", "input"]
-Access = Literal["r", "rw"]
+Access = Literal["r", "rw", "pulse"]
 MAX_REGS_PER_READ = 125  # Modbus limit for function codes 3 and 4
 
 
@@ -49,11 +52,27 @@ class Register:
     def end(self) -> int:
         return self.address + self.width
 
+    @property
+    def integer(self) -> bool:
+        """Takes whole numbers only: an integer type at scale 1, or a status word."""
+        return self.type == "bits" or (self.type != "f32" and self.scale == 1.0)
+
     def check_write(self, value: float) -> None:
-        """Refuse a setpoint before sending: not writable, not finite, out of range."""
+        """Refuse a setpoint before sending: not writable, not a number, not finite,
+        not whole for an integer register, out of range."""
+        if self.access == "pulse":
+            raise SetpointError(
+                f"{self.name} is a self-clearing command, not a setpoint: send it as a command"
+            )
         if self.access != "rw":
             raise SetpointError(f"{self.name} is read-only")
-        check_setpoint(self.name, value, self.min, self.max, self.unit)
+        check_setpoint(self.name, value, self.min, self.max, self.unit, integer=self.integer)
+
+    def check_command(self, value: float) -> None:
+        """Refuse a command before sending: not a command register, or a bad value."""
+        if self.access != "pulse":
+            raise SetpointError(f"{self.name} is not a command register (access {self.access})")
+        check_setpoint(self.name, value, self.min, self.max, self.unit, integer=self.integer)
 
     def encode(self, value: float) -> list[int]:
         try:
@@ -162,6 +181,10 @@ class RegisterMap:
         for reg in registers:
             if reg.name in self.registers:
                 raise ValueError(f"{model}: register name {reg.name!r} repeats")
+            if reg.access != "r" and reg.table != "holding":
+                raise ValueError(f"{model}: {reg.name} is writable but in the {reg.table} table")
+            if reg.access == "pulse" and not reg.integer:
+                raise ValueError(f"{model}: command {reg.name} must be an integer register")
             self.registers[reg.name] = reg
         self._check_overlaps()
 

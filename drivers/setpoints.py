@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+from typing import cast
 
+from drivers.codec import is_integral, is_number
 from drivers.errors import ReadbackMismatch, SetpointError
 
 
@@ -14,14 +16,24 @@ def check_setpoint(
     hi: float | None,
     unit: str = "",
     *,
+    integer: bool = False,
     device: str | None = None,
 ) -> float:
     """The value as a float if it is a finite number within lo..hi; else ``SetpointError``.
-    Never clamps: NaN and infinities are refused."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
+
+    Never clamps: NaN and infinities are refused. A number is any real number but
+    a boolean (``int``, ``float``, numpy integer and float scalars). With
+    ``integer`` (a count, a code, a 0/1 command) a value with a fractional part
+    is refused: 0.6 is never rounded to 1."""
+    if not is_number(value):
         raise SetpointError(f"{name}: not a number: {value!r}", device=device)
+    value = cast(float, value)  # a numbers.Real: int, float or a numpy scalar
     if not math.isfinite(value):
         raise SetpointError(f"{name} = {value!r}: non-finite setpoints are refused", device=device)
+    if integer and not is_integral(value):
+        raise SetpointError(
+            f"{name} = {value!r}: takes whole numbers only (nothing is rounded)", device=device
+        )
     low = -math.inf if lo is None else lo
     high = math.inf if hi is None else hi
     if not (low <= value <= high):

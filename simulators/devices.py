@@ -71,8 +71,11 @@ class LineDriveSim(SimDevice):
 
     def _on_write(self, name: str, value: float | int) -> None:
         if name == "position_reset_cmd" and value:
+            # A self-clearing command: the PLC acts on it and clears it in the same
+            # scan, so the zeroed position is what the next read sees.
             self.state = replace(self.state, position_m=0.0)
             self.bank.set("position_reset_cmd", 0)
+            self.publish()
 
     def step(self, dt: float, ctx: LineContext) -> None:
         b = self.bank

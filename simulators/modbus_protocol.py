@@ -117,7 +117,7 @@ class RegisterBank:
         touched = {self._by_addr[a].name: self._by_addr[a] for a in span}
         decoded: dict[str, float | int] = {}
         for name, reg in touched.items():
-            if reg.access != "rw":
+            if reg.access not in ("rw", "pulse"):
                 return ILLEGAL_ADDRESS
             try:
                 value = reg.decode([staged[a] for a in range(reg.address, reg.end)])

@@ -3,7 +3,9 @@
 Line speed SP/PV (f32, high word first), unwind and rewind tension SP/PV
 (u16 x 0.1 N), web position from the encoder (u32 x 0.001 m, low word first as
 many PLCs store 32-bit counters), roll diameters, run/stop and a status word with
-the web-break flag.
+the web-break flag. ``position_reset_cmd`` is a self-clearing command (access
+``pulse``): sent with ``ModbusDevice.command``, its effect shows in
+``web_position_m``.
 """
 
 from drivers.regmap import Register, RegisterMap
@@ -18,10 +20,10 @@ MAP = RegisterMap(
             "position_reset_cmd",
             1,
             "u16",
-            access="rw",
-            min=0,
+            access="pulse",
+            min=1,
             max=1,
-            description="write 1 to zero the web position counter",
+            description="write 1 to zero the web position counter; the PLC clears it",
         ),
         Register("speed_sp_m_min", 2, "f32", "m/min", access="rw", min=0.0, max=20.0),
         Register("unwind_tension_sp_n", 4, "u16", "N", scale=0.1, access="rw", min=0, max=1000),

@@ -289,3 +289,49 @@ def test_web_break_and_press_overload_show_on_the_wire() -> None:
                 await dev.link.close()
 
     run(body)
+
+
+def test_position_reset_command_zeroes_the_web_position() -> None:
+    """A self-clearing command: the PLC clears it as it acts, so it is sent as a
+    command (never verified by read-back) and its effect is the web position."""
+
+    async def body() -> None:
+        async with served_line() as line:
+            drive = tcp_device(line, "drive")
+            await drive.write_setpoint("speed_sp_m_min", 6.0)
+            await drive.write_setpoint("run_cmd", 1)
+            for _ in range(100):  # 10 s of simulated time
+                line.step(0.1)
+            travelled = await drive.read("web_position_m")
+            assert travelled > 0.3
+            server = line._server_of["drive"]
+            before = server.requests
+            with pytest.raises(SetpointError, match="self-clearing command"):
+                await drive.write_setpoint("position_reset_cmd", 1)
+            assert server.requests == before  # refused: nothing sent
+            await drive.command("position_reset_cmd")
+            assert server.requests == before + 1  # one write, no read-back
+            assert await drive.read("web_position_m") == 0.0
+            assert await drive.read("position_reset_cmd") == 0  # the PLC cleared it
+            line.step(1.0)  # the web keeps moving: counting restarts from zero
+            assert 0.05 < await drive.read("web_position_m") < 0.1 < travelled
+            await drive.link.close()
+
+    run(body)
+
+
+def test_whole_numbers_and_decimal_rounding_on_the_wire() -> None:
+    async def body() -> None:
+        async with served_line() as line:
+            drive = tcp_device(line, "drive")
+            press = tcp_device(line, "press")
+            with pytest.raises(SetpointError, match="whole numbers only"):
+                await drive.write_setpoint("run_cmd", 0.6)
+            assert line._server_of["drive"].requests == 0
+            assert line.devices["drive"].bank.get("run_cmd") == 0
+            assert await press.write_setpoint("top_temp_sp_c", 349.95) == pytest.approx(350.0)
+            assert line.devices["press"].bank.holding[1] == 3500
+            await drive.link.close()
+            await press.link.close()
+
+    run(body)

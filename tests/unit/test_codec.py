@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -99,3 +100,72 @@ def test_i32_round_trip(value: int, order: str) -> None:
 )
 def test_f32_round_trip(value: float, order: str) -> None:
     assert decode("f32", encode("f32", value, order=order), order=order) == value  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------ decimal rounding
+# Scaled integers round half away from zero on the decimal the user wrote; binary
+# division would give 349.95 / 0.1 = 3499.4999999999995 and raw 3499.
+ROUNDING = [
+    ("i16", 0.1, 349.95, 3500),
+    ("i16", 0.1, -349.95, -3500),
+    ("u16", 0.1, 0.05, 1),
+    ("u16", 0.1, 0.04, 0),
+    ("i16", 0.1, -0.05, -1),
+    ("u16", 0.1, 100.25, 1003),
+    ("u32", 0.001, 1.0005, 1001),
+    ("u32", 0.001, 4294967.295, 4294967295),
+    ("i16", 0.1, 1.15, 12),  # binary 1.15 is 1.149999...; decimal says 11.5 -> 12
+    ("i16", 0.1, 2.675, 27),
+]
+
+
+@pytest.mark.parametrize(("kind", "scale", "value", "raw"), ROUNDING)
+def test_scaled_values_round_half_away_from_zero_in_decimal(
+    kind: str, scale: float, value: float, raw: int
+) -> None:
+    words = encode(kind, value, scale=scale)  # type: ignore[arg-type]
+    assert decode(kind, words, scale=1.0) == raw  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("value", [0.6, 0.5, 1.5, 0.0001, -0.4, 2.5])
+@pytest.mark.parametrize("kind", ["u16", "i16", "u32", "i32", "bits"])
+def test_integer_types_at_scale_1_refuse_fractions(kind: str, value: float) -> None:
+    with pytest.raises(CodecError, match="not an integer"):
+        encode(kind, abs(value) if kind in ("u16", "u32", "bits") else value)  # type: ignore[arg-type]
+
+
+def test_integral_floats_and_numpy_scalars_are_numbers() -> None:
+    assert encode("u16", 1.0) == [1]
+    assert encode("u16", np.int64(7)) == [7]  # type: ignore[arg-type]
+    assert encode("u16", np.uint16(7)) == [7]  # type: ignore[arg-type]
+    assert encode("u16", np.float64(1.0)) == [1]
+    assert encode("i16", np.float64(349.95), scale=0.1) == [3500]
+    assert encode("f32", np.float32(3.75)) == [0x4070, 0x0000]  # type: ignore[arg-type]
+    with pytest.raises(CodecError, match="not an integer"):
+        encode("u16", np.float64(0.6))
+    with pytest.raises(CodecError, match="non-finite"):
+        encode("f32", np.float64("nan"))
+    for not_a_number in (np.bool_(True), np.array([1.0]), "1", None, 1 + 0j):
+        with pytest.raises(CodecError, match="not a number"):
+            encode("u16", not_a_number)  # type: ignore[arg-type]
+
+
+@given(st.integers(0, 32766), st.booleans())
+def test_half_counts_round_away_from_zero(counts: int, negative: bool) -> None:
+    """Every value exactly half-way between two 0.1 counts, written as a user would
+    ("349.95"), rounds to the count further from zero."""
+    text = f"{'-' if negative else ''}{counts // 10}.{counts % 10}5"
+    want = -(counts + 1) if negative else counts + 1
+    (word,) = encode("i16", float(text), scale=0.1)
+    assert (word - 0x10000 if word > 0x7FFF else word) == want, text
+
+
+@given(
+    st.floats(-3000.0, 3000.0, allow_nan=False),
+    st.sampled_from([0.1, 0.01, 0.001, 0.5, 2.0]),
+)
+def test_scaled_encoding_is_the_nearest_count(value: float, scale: float) -> None:
+    """The raw count is within half a count of value / scale, whatever the float."""
+    words = encode("i32", value, scale=scale)
+    raw = decode("i32", words)
+    assert abs(raw - value / scale) <= 0.5 + 1e-9
