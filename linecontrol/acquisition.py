@@ -5,8 +5,9 @@ One scheduler per physical link: a TCP PLC or an ASCII instrument is its own lin
 (all polled concurrently); an RS-485 bus is one link whose units take turns. A
 device that fails is retried with a capped, jittered backoff; its channels turn
 STALE after three of its poll periods without a good value and INVALID at once on
-an answer that is not a value (``linecontrol.quality``). The other devices keep
-their rate.
+an answer that is not a value (``linecontrol.quality``); a channel that has never
+had a value is WAITING. The other devices keep their rate. ``device_report`` says,
+per device, how many polls failed, with which errors, and whether it ever answered.
 
 The snapshot is numpy-backed, one column per channel. A sampler takes a row of it
 at ``sample_hz`` and hands one-second batches to the run log (which never drops
@@ -109,7 +110,7 @@ class Snapshot:
         self.index = {c.name: i for i, c in enumerate(channels)}
         n = len(channels)
         self.values = np.full(n, np.nan)
-        self.quality = np.full(n, Quality.STALE, np.uint8)
+        self.quality = np.full(n, Quality.WAITING, np.uint8)
         self.t_good = np.full(n, -np.inf)
         self.stale_after_s = stale_after_s
         self.web_index = next(
@@ -151,6 +152,53 @@ class LatestValue:
         return self.row
 
 
+@dataclass
+class DeviceReport:
+    """How each device did over a run (``Acquisition.device_report``)."""
+
+    devices: dict[str, dict[str, Any]]
+
+    @property
+    def never_answered(self) -> list[str]:
+        return [n for n, d in self.devices.items() if not d["answered"]]
+
+    @property
+    def failing_at_end(self) -> list[str]:
+        return [n for n, d in self.devices.items() if d["answered"] and d["state"] != "ok"]
+
+    @property
+    def failed(self) -> bool:
+        """A device never answered, or was not answering with values at the end."""
+        return bool(self.never_answered or self.failing_at_end)
+
+    def status(self) -> str:
+        """For the run's exit status: empty when no device failed."""
+        n = len(self.devices)
+        parts = []
+        if self.never_answered:
+            parts.append(f"{len(self.never_answered)} of {n} never answered")
+        if self.failing_at_end:
+            parts.append(f"{len(self.failing_at_end)} of {n} failing at the end")
+        return f"devices failed: {', '.join(parts)}" if parts else ""
+
+    def line(self) -> str:
+        """One line: per device with errors, their count and kinds, or never answered."""
+        n = len(self.devices)
+        answered = n - len(self.never_answered)
+        bad = []
+        for name, d in self.devices.items():
+            if not d["errors"] and d["answered"]:
+                continue
+            kinds = ", ".join(f"{k} {v}" for k, v in sorted(d["kinds"].items()))
+            what = "never answered" if not d["answered"] else f"{d['errors']} errors"
+            if d["answered"] and d["state"] != "ok":
+                what += f", {d['state']} at the end"
+            bad.append(f"{name} {what}" + (f" ({kinds})" if kinds else ""))
+        if not bad:
+            return f"devices: {answered} of {n} answered, no errors"
+        return f"devices: {answered} of {n} answered; " + "; ".join(bad)
+
+
 # ------------------------------------------------------------------ pollers
 @dataclass
 class Poller:
@@ -163,10 +211,17 @@ class Poller:
     failures: int = 0
     polls: int = 0
     errors: int = 0
+    good_polls: int = 0
+    error_kinds: dict[str, int] = field(default_factory=dict)
     # The last LATENESS_KEPT poll start delays (start minus due), a fixed ring.
     lateness_ring: np.ndarray = field(default_factory=lambda: np.zeros(LATENESS_KEPT))
     lateness_count: int = 0
     state: str = "new"  # "ok", "failing", "invalid"
+
+    def note_error(self, exc: BaseException) -> None:
+        self.errors += 1
+        kind = type(exc).__name__
+        self.error_kinds[kind] = self.error_kinds.get(kind, 0) + 1
 
     def note_lateness(self, s: float) -> None:
         self.lateness_ring[self.lateness_count % LATENESS_KEPT] = s
@@ -292,7 +347,7 @@ class Acquisition:
             result = await p.driver.poll()
         except (BadReply, DeviceRejected) as exc:
             # It answered, but not with values: nothing of this poll may be used.
-            p.errors += 1
+            p.note_error(exc)
             snap.values[p.cols] = np.nan
             snap.quality[p.cols] = Quality.INVALID
             p.next_due = self._next_due(p, self.clock.monotonic())
@@ -300,7 +355,7 @@ class Acquisition:
             return
         except DriverError as exc:
             # Timeout or unreachable: keep the last values; they age into STALE.
-            p.errors += 1
+            p.note_error(exc)
             p.failures += 1
             now = self.clock.monotonic()
             p.next_due = now + backoff_s(p.failures, p.period_s, self.rng)
@@ -308,6 +363,8 @@ class Acquisition:
             return
         now = self.clock.monotonic()
         p.failures = 0
+        if result.values:
+            p.good_polls += 1
         for col, ch in zip(p.cols, p.names, strict=True):
             if ch in result.values:
                 snap.values[col] = result.values[ch]
@@ -401,6 +458,22 @@ class Acquisition:
             with contextlib.suppress(Exception):
                 await close()
         self._closers.clear()
+
+    def device_report(self) -> DeviceReport:
+        """Per device: polls, errors by kind, whether it ever answered and whether it
+        was answering at the end."""
+        devices = {
+            p.name: {
+                "polls": p.polls,
+                "good_polls": p.good_polls,
+                "errors": p.errors,
+                "kinds": dict(p.error_kinds),
+                "answered": p.good_polls > 0,
+                "state": p.state,
+            }
+            for p in self.pollers.values()
+        }
+        return DeviceReport(devices)
 
     def lateness_s(self) -> np.ndarray:
         return np.concatenate(

@@ -20,6 +20,9 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_VIOLATION = 1
 EXIT_BAD_INPUT = 2
+EXIT_RUN_LOG = 3  # record: the run log could not write everything; runs: a run unreadable
+EXIT_DEVICES = 4  # record: a device never answered, or was not answering at the end
+EXIT_ACQUISITION = 5  # record: acquisition stopped on an error of its own
 
 
 def _load_line(path: Path) -> LineConfig | None:
@@ -182,7 +185,7 @@ def _record(args: argparse.Namespace) -> int:
     import asyncio
 
     from linecontrol.record import RecordError, RecordOptions, record
-    from linecontrol.runlog.run import data_root
+    from linecontrol.runlog.run import RunLogError, data_root
 
     for flag, value, hi in (
         ("--duration", args.duration, 1e7),
@@ -228,41 +231,101 @@ def _record(args: argparse.Namespace) -> int:
         recipe=recipe,
     )
     try:
-        run_id, status = asyncio.run(record(opts))
+        result = asyncio.run(record(opts))
+    except RunLogError as exc:
+        print(f"error: {exc}; nothing recorded", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except RecordError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    run_id, status = result.run_id, result.status
     print(run_id)
+    print(result.devices, file=sys.stderr)
+    if result.run_log_errors:
+        print(
+            f"error: run {run_id}: the run log could not write everything "
+            f"({'; '.join(result.run_log_errors)}); what was written is kept and readable",
+            file=sys.stderr,
+        )
+        return EXIT_RUN_LOG
+    if result.crashed:
+        print(f"error: run {run_id} ended: {status}", file=sys.stderr)
+        return EXIT_ACQUISITION
+    if result.devices_failed:
+        print(f"error: run {run_id} ended: {status}", file=sys.stderr)
+        return EXIT_DEVICES
     if status != "ok":
         print(f"run {run_id} ended: {status}", file=sys.stderr)
-    return EXIT_OK if status in ("ok", "stopped by signal") else 1
+    return EXIT_OK
+
+
+def _utc(t_wall: float) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(t_wall, UTC).isoformat(timespec="milliseconds")
 
 
 def _runs(args: argparse.Namespace) -> int:
+    from linecontrol.acquisition import DeviceReport
     from linecontrol.runlog.run import data_root
-    from linecontrol.runlog.store import RunNotFound, export, find_run, list_runs, summarize
+    from linecontrol.runlog.store import (
+        DataRootError,
+        RunNotFound,
+        check_root,
+        export,
+        find_run,
+        list_runs,
+        load_events,
+        run_listing,
+        summarize,
+    )
 
     root = data_root(args.data_dir)
+    unreadable = (OSError, ValueError, KeyError, TypeError)
+    if args.runs_command == "list" or not Path(args.run).is_dir():
+        try:
+            check_root(root)
+        except DataRootError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
     if args.runs_command == "list":
         runs = list_runs(root)
         if not runs:
             print(f"no runs under {root}")
             return EXIT_OK
+        status = EXIT_OK
         print(f"{'run':<24} {'start (UTC)':<20} {'duration':>9} {'rows':>8} {'ch':>4}  status")
         for r in runs:
-            s = summarize(r)
+            try:
+                row = run_listing(r)
+            except unreadable as exc:
+                print(f"error: run {r.name} cannot be read: {exc}", file=sys.stderr)
+                status = EXIT_RUN_LOG
+                continue
+            notes = []
+            if row["torn"]:
+                notes.append("torn tail")
+            if row["corrupt"]:
+                notes.append(f"{len(row['corrupt'])} corrupt")
+            if row["problems"]:
+                notes.append("; ".join(row["problems"]))
             print(
-                f"{s.run_id:<24} {s.start_utc[:19]:<20} {s.duration_s:>8.1f}s {s.rows:>8} "
-                f"{s.channels:>4}  {s.exit_status}{' (torn tail)' if s.torn else ''}"
+                f"{row['run_id']:<24} {row['start_utc'][:19] + 'Z':<20} {row['duration_s']:>8.1f}s "
+                f"{row['rows']:>8} {row['channels']:>4}  {row['exit_status']}"
+                + (f" ({'; '.join(notes)})" if notes else "")
             )
-        return EXIT_OK
+        return status
     try:
         run_dir = find_run(root, args.run)
     except RunNotFound as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     if args.runs_command == "show":
-        s = summarize(run_dir)
+        try:
+            s = summarize(run_dir)
+        except unreadable as exc:
+            print(f"error: run {run_dir.name} cannot be read: {exc}", file=sys.stderr)
+            return EXIT_RUN_LOG
         if args.json:
             json.dump(s.as_dict(), sys.stdout, indent=2, default=str, ensure_ascii=False)
             sys.stdout.write("\n")
@@ -276,10 +339,13 @@ def _runs(args: argparse.Namespace) -> int:
             "events    "
             + (", ".join(f"{k} {v}" for k, v in sorted(s.event_counts.items())) or "none")
         )
+        summaries = [e for e in load_events(run_dir).events if e["type"] == "DeviceSummary"]
+        if summaries:
+            print(DeviceReport(summaries[-1]["data"]["devices"]).line())
         if s.alarms:
             print(f"alarms    {len(s.alarms)}")
             for a in s.alarms[:20]:
-                print(f"  {a['t_wall']:.3f} {a['type']} {json.dumps(a['data'], default=str)}")
+                print(f"  {_utc(a['t_wall'])} {a['type']} {json.dumps(a['data'], default=str)}")
         if s.time_in_band:
             print("time in band (GOOD samples within the recipe's tolerance)")
             for ch, b in sorted(s.time_in_band.items()):
@@ -293,19 +359,53 @@ def _runs(args: argparse.Namespace) -> int:
         if bad:
             print("quality   channels with STALE or INVALID samples:")
             for ch, q in sorted(bad.items())[:30]:
-                print(f"  {ch:<32} GOOD {q['GOOD']}, STALE {q['STALE']}, INVALID {q['INVALID']}")
+                print(
+                    f"  {ch:<32} GOOD {q['GOOD']}, STALE {q['STALE']}, INVALID {q['INVALID']}, "
+                    f"WAITING {q['WAITING']}"
+                )
             if len(bad) > 30:
                 print(f"  ... and {len(bad) - 30} more (runs show --json lists all)")
+        never = sorted(
+            ch
+            for ch, q in s.quality.items()
+            if q["WAITING"] and not sum(v for k, v in q.items() if k != "WAITING")
+        )
+        if never:
+            print(
+                f"waiting   {len(never)} channels never had a value (WAITING throughout): "
+                + ", ".join(never[:10])
+                + (" ..." if len(never) > 10 else "")
+            )
         for t in s.torn:
             print(f"torn      {t}")
+        for c in s.corrupt:
+            print(f"corrupt   {c}")
+        for p in s.problems:
+            print(f"problem   {p}")
         return EXIT_OK
+    if args.from_s is not None and args.to_s is not None and args.from_s >= args.to_s:
+        print(
+            f"error: --from {args.from_s:g} must be before --to {args.to_s:g}: the window "
+            "[from, to) is half-open, so equal ends select nothing",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
     out = args.output or Path(f"{run_dir.name}.{args.format}")
+    if out.is_dir():
+        print(f"error: -o {out} is a directory; give a file name", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if not out.parent.is_dir():
+        print(f"error: -o {out}: the folder {out.parent} does not exist", file=sys.stderr)
+        return EXIT_BAD_INPUT
     channels = [c for c in args.channels.split(",") if c] if args.channels else None
     try:
         rows = export(run_dir, out, args.format, channels, args.from_s, args.to_s)
     except KeyError as exc:
         print(f"error: {exc.args[0]}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except OSError as exc:
+        print(f"error: cannot write {out}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_RUN_LOG
     print(f"{rows} rows written to {out}")
     return EXIT_OK
 

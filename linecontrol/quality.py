@@ -5,6 +5,9 @@ STALE    the last good value is older than that (the device stopped answering, o
          is being retried after a timeout): the last value is kept, flagged.
 INVALID  the device answered something that is not a value (an exception reply,
          garbage, a bad CRC, NaN): the value is NaN until the next good poll.
+WAITING  the channel has never had a value yet (as OPC UA's
+         Bad_WaitingForInitialData): the value is NaN. Not a fault in itself: every
+         run starts so; a device that never answers is reported per device.
 
 All judged on our own clock; a protocol library's retries are off.
 """
@@ -24,6 +27,7 @@ class Quality(IntEnum):
     GOOD = 0
     STALE = 1
     INVALID = 2
+    WAITING = 3
 
 
 def refresh(

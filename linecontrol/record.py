@@ -24,7 +24,7 @@ from linecontrol.errors import LinecontrolError
 from linecontrol.line import LineConfig
 from linecontrol.recipe import Recipe
 from linecontrol.rt import settle_runtime
-from linecontrol.runlog.run import RunLog, RunMeta, new_run_id
+from linecontrol.runlog.run import RunLog, RunMeta, check_data_dir, new_run_id
 
 logger = logging.getLogger("linecontrol.record")
 SIM_START_DEADLINE_S = 30.0
@@ -33,6 +33,22 @@ SIM_STOP_DEADLINE_S = 10.0
 
 class RecordError(LinecontrolError):
     pass
+
+
+@dataclass
+class RecordResult:
+    """How a recording ended: ``status`` is what the run's meta.json records;
+    ``devices`` the one-line device summary; ``run_log_errors`` the writes that
+    failed (the run is readable up to them); ``devices_failed``: a device never
+    answered or was not answering at the end; ``crashed``: acquisition stopped on
+    an error of its own."""
+
+    run_id: str
+    status: str
+    devices: str
+    run_log_errors: list[str]
+    devices_failed: bool
+    crashed: bool
 
 
 @dataclass
@@ -105,9 +121,12 @@ class _StopSignals:
             self._loop.remove_signal_handler(sig)
 
 
-async def record(opts: RecordOptions) -> tuple[str, str]:
-    """Record for ``duration_s`` seconds (or until SIGINT/SIGTERM); returns
-    (run id, exit status)."""
+async def record(opts: RecordOptions) -> RecordResult:
+    """Record for ``duration_s`` seconds (or until SIGINT/SIGTERM). The data
+    directory is checked before anything starts (``RunLogError``); a failure to
+    create the run raises ``RunLogError`` too; later write failures end up in the
+    result, never raised."""
+    check_data_dir(opts.data_dir)
     clock = SystemClock()
     proc = None
     line = opts.line
@@ -153,6 +172,7 @@ async def record(opts: RecordOptions) -> tuple[str, str]:
         acq.sinks.append(log.append)
         task = asyncio.create_task(acq.run(), name="acquisition")
         status = "ok"
+        crashed = False
         # Once every link has had its first poll, long-lived objects need no rescans.
         loop.call_later(min(1.0, opts.duration_s / 4), settle_runtime)
         stopped = asyncio.create_task(stop.wait(), name="stop-signal")
@@ -166,14 +186,24 @@ async def record(opts: RecordOptions) -> tuple[str, str]:
                 status = "stopped by signal"
             elif task in done and task.exception() is not None:
                 status = f"error: {task.exception()!r}"
+                crashed = True
         finally:
             task.cancel()
             stopped.cancel()
             await asyncio.gather(task, stopped, return_exceptions=True)
-            if log.errors:
-                status = f"{status}; run log errors: {len(log.errors)}"
-            await log.stop(status)
-        return meta.run_id, status
+            report = acq.device_report()
+            log.event("DeviceSummary", devices=report.devices)
+            if report.failed:
+                status = f"{status}; {report.status()}"
+            status = await log.stop(status)
+        return RecordResult(
+            run_id=meta.run_id,
+            status=status,
+            devices=report.line(),
+            run_log_errors=[f"{e['where']}: {e['error']}" for e in log.errors],
+            devices_failed=report.failed,
+            crashed=crashed,
+        )
     finally:
         try:
             if proc is not None:

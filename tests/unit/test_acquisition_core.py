@@ -72,3 +72,68 @@ def test_address_map_overlay_and_missing_devices() -> None:
     del amap["devices"]["press"]
     with pytest.raises(ValueError, match="does not serve device 'press'"):
         apply_address_map(line, amap)
+
+
+class _ManualClock:
+    def __init__(self) -> None:
+        self.t = 100.0
+
+    def monotonic(self) -> float:
+        return self.t
+
+    def wall(self) -> float:
+        return 1.7e9 + self.t
+
+    async def sleep_until(self, t_mono: float) -> None:
+        self.t = max(self.t, t_mono)
+
+
+class _Driver:
+    """An in-memory driver: answers ``values`` or raises ``exc``."""
+
+    def __init__(self, values: dict[str, float] | None = None, exc: Exception | None = None):
+        self.values = values or {}
+        self.exc = exc
+
+    async def poll(self) -> object:
+        from drivers.device import PollResult
+
+        if self.exc is not None:
+            raise self.exc
+        return PollResult(values=dict(self.values))
+
+
+def test_a_channel_never_polled_is_waiting_not_stale_and_a_silent_device_is_reported() -> None:
+    import asyncio
+
+    from drivers.errors import DeviceTimeout
+    from linecontrol.acquisition import Acquisition
+
+    line = load_line(DEFAULT_LINE)
+    clock = _ManualClock()
+    acq = Acquisition(line, clock, rng=random.Random(1))
+    row = acq.sample()
+    assert set(row.quality.tolist()) == {Quality.WAITING}  # nothing polled yet: no fault
+    press, drive = acq.pollers["press"], acq.pollers["drive"]
+    press.driver = _Driver(exc=DeviceTimeout("no reply"))
+    drive.driver = _Driver({n: 1.0 for n in drive.names})
+
+    async def polls() -> None:
+        for _ in range(5):
+            await acq.poll_once(press)
+            await acq.poll_once(drive)
+            clock.t += 1.0
+
+    asyncio.run(polls())
+    row = acq.sample()
+    # A device that never answered stays WAITING (never had a value), never GOOD.
+    assert {int(row.quality[c]) for c in press.cols} == {Quality.WAITING}
+    assert {int(row.quality[c]) for c in drive.cols} == {Quality.STALE}  # 1 s > 3 x 0.1 s
+    report = acq.device_report()
+    assert report.devices["press"]["answered"] is False
+    assert report.devices["press"]["kinds"] == {"DeviceTimeout": 5}
+    assert report.devices["drive"]["answered"] is True and report.devices["drive"]["errors"] == 0
+    assert report.failed and "press" in report.never_answered
+    line1 = report.line()
+    assert "\n" not in line1 and "press never answered (DeviceTimeout 5)" in line1
+    assert "drive" not in line1
