@@ -1,10 +1,10 @@
 """Modbus TCP link: our own small client framing over asyncio streams.
 
 Why not pymodbus's client (3.16). Its matching cannot be made strict from the
-outside: a reply with transaction id 0 is matched to any request, a reply with
-device id 0 is not checked, the function code and byte count of a reply are not
-compared with the request, and the first frame that arrives completes the
-request, so a forged frame just ahead of the real one is taken as the answer.
+outside: a reply with transaction id 0 is matched to any request (so a forged
+frame with id 0 just ahead of the real one is taken as the answer), the unit of a
+reply to unit 0 is not checked, frames with another id are skipped silently, and
+the function code and byte count of a reply are not compared with the request.
 Its ``trace_packet``/``trace_pdu`` hooks see the bytes but are called inside its
 protocol callback, where an error cannot fail the request cleanly. Its wait is
 ``asyncio.wait_for`` on its own timer, so connect and round trip each got a full
@@ -18,10 +18,13 @@ working around those, and every reply is now checked here against its request:
 - a read reply's byte count is exactly 2 x the registers asked, and the frame
   holds exactly that many bytes; a write reply echoes address and count.
 
-Anything else is ``BadReply`` and the connection is dropped (one request is in
-flight per connection, so a frame that does not match it means the stream cannot
-be trusted). pymodbus stays as the third-party client of the tests and the
-benchmark baseline: the simulators are checked on the wire by code not ours.
+Anything else is ``BadReply`` and the connection is dropped. One request is in
+flight per connection and a connection is replaced after any timeout, so no late
+answer can be on it: a frame that does not match the request (even one followed
+by the right answer) means the stream cannot be trusted, and is not skipped.
+
+pymodbus stays as the third-party client of the tests and the benchmark
+baseline: the simulators are checked on the wire by code not ours.
 
 Every request has one total deadline (``timeout_s``) that covers connecting, sending
 and the whole reply, on the event loop's clock. After a timeout, a cancellation

@@ -156,11 +156,19 @@ def test_transaction_id_zero_is_bad_reply() -> None:
 
 
 def test_forged_frame_ahead_of_the_real_one_is_never_taken() -> None:
-    # A frame with another transaction id and forged values, then the real answer.
-    def script(tid: int, unit: int, pdu: bytes) -> bytes:
-        return mbap((tid + 1) & 0xFFFF, unit, regs(3, 6666, 6666)) + honest(tid, unit, pdu)
+    # A frame with forged values, then the real answer. Transaction id 0 is what
+    # pymodbus matched to any request; another id means the stream is not ours.
+    def forged_tid_0(tid: int, unit: int, pdu: bytes) -> bytes:
+        return mbap(0, unit, regs(3, 6666, 6666)) + honest(tid, unit, pdu)
 
-    run(lambda: expect_bad(script, "transaction id"))
+    def forged_other_tid(tid: int, unit: int, pdu: bytes) -> bytes:
+        return mbap(tid % 0xFFFF + 1, unit, regs(3, 6666, 6666)) + honest(tid, unit, pdu)
+
+    async def body() -> None:
+        await expect_bad(forged_tid_0, "transaction id 0 answers none")
+        await expect_bad(forged_other_tid, "transaction id")
+
+    run(body)
 
 
 def test_odd_byte_count_is_bad_reply() -> None:
