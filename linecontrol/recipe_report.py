@@ -52,12 +52,20 @@ def _violations(title: str, items: list[Violation], mark: str) -> list[str]:
     return out
 
 
+UNWOUND_TEXT: dict[str, str] = {
+    "metal_foil": "metal foil",
+    "pi_film": "polyimide film",
+    "pi_precursor_film": "self-supporting polyimide precursor film",
+}
+
+
 def report_text(file: str, line_name: str, line_file: str, report: Report) -> str:
     r = report.recipe
     d = report.derived
     out = [f"{file}: {r.recipe.name}" + (f" — {r.recipe.title}" if r.recipe.title else "")]
     out.append(f"  route     {r.recipe.route}: {ROUTES[r.recipe.route]}")
     out.append(f"  source    {r.recipe.source}")
+    out.append(f"  unwinds   {UNWOUND_TEXT[r.material.unwound]}")
     out.append(f"  line      {line_name} ({line_file})")
     out.append("  derived")
     speed = f"{fmt(d.speed_m_min)} m/min"

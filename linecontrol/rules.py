@@ -1072,11 +1072,12 @@ def _total_001(recipe: Recipe, line: LineConfig, d: Derived) -> Iterator[Finding
     routes=("coated-resin",),
 )
 def _heat_treat_time(recipe: Recipe, line: LineConfig, d: Derived) -> Iterator[Finding]:
+    h = half_step("°C")
     for oven in _ovens(recipe, "cure"):
         holds = [
             (i, s)
             for i, s in enumerate(oven.steps)
-            if s.kind == "hold" and 200.0 <= s.temperature_c <= 400.0
+            if s.kind == "hold" and 200.0 - h <= s.temperature_c <= 400.0 + h
         ]
         stated_h = sum(s.time_min for _, s in holds) / 60.0
         yield from between(

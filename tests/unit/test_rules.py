@@ -410,6 +410,15 @@ CASES: list[tuple[str, str, list[tuple[str, Any]], list[tuple[str, Any]], bool]]
     ("heat_treat.time", "003-coated-resin", [(f"{CURE}.steps[1].time_min", 1800.1)], [], True),
     ("heat_treat.time", "003-coated-resin", [("web.speed_m_min", 0.008)], [], False),  # 29.2 h
     ("heat_treat.time", "003-coated-resin", [("web.speed_m_min", 0.007)], [], True),  # 33.3 h
+    # a hold on the 400 °C edge counts as heat treatment; one above it does not
+    (
+        "heat_treat.time",
+        "003-coated-resin",
+        [(f"{CURE}.steps[1].temperature_c", 400.004)],
+        [],
+        False,
+    ),
+    ("heat_treat.time", "003-coated-resin", [(f"{CURE}.steps[1].temperature_c", 400.1)], [], True),
     # equip.unwind: the unwind is fitted for the recipe's substrate
     ("equip.unwind", "002-adhesion-film", [], [], False),
     (
