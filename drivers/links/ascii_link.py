@@ -1,6 +1,8 @@
 """Query/answer link for line-oriented ASCII instruments on a serial port.
 
-One request at a time; every query has a total deadline. Input left on the line
+One request at a time; every query has one total deadline, which covers opening
+the port, writing the query and reading the answer (none of which blocks the
+event loop: see ``serial_port``). Input left on the line
 before a query (a late answer, noise) is discarded, and after a timeout the next
 query first waits out a late-answer window, so a late answer is never read as
 the answer to the next question.
@@ -40,15 +42,16 @@ class AsciiLink:
         async with self._lock:
             if self._quiet_until > loop.time():
                 await asyncio.sleep(self._quiet_until - loop.time())
-            if not self.port.is_open:
-                self.port.open()
-            self.port.take()
             framer = LineFramer(self.terminator)
-            self.port.write(line + self.terminator)
-            self.transactions += 1
             received = 0
+            sent = False
             try:
                 async with asyncio.timeout(self.timeout_s):
+                    await self.port.open()
+                    self.port.take()
+                    sent = True
+                    await self.port.write(line + self.terminator)
+                    self.transactions += 1
                     while True:
                         data = self.port.take()
                         received += len(data)
@@ -62,6 +65,10 @@ class AsciiLink:
                             return lines[0]
                         await self.port.wait_more()
             except TimeoutError as exc:
+                if not sent:
+                    raise DeviceTimeout(
+                        f"{line!r}: port not open within {self.timeout_s:g} s", device=self.name
+                    ) from exc
                 self._quiet_until = loop.time() + self.late_window_s
                 if received:
                     raise BadReply(

@@ -5,13 +5,59 @@ id in RTU, would take a late reply of the same unit and function for the answer
 to the next request. This link therefore:
 
 - serialises requests on the bus (half-duplex: one at a time) and keeps the
-  3.5-character silence before every frame;
-- accepts a reply only if unit, function, length and CRC match the request;
-  anything else (another unit's late reply, a corrupted CRC, garbage) is
-  discarded, and reading goes on until the request's deadline;
-- after a timeout, holds back only that unit's next request until its
-  late-reply window has passed, without holding the bus, so a dead or slow unit
-  costs its own deadline and never stalls the other units.
+  3.5-character silence before every frame; opening the port, writing the
+  request and waiting for the reply all count against the transaction's
+  deadline (``timeout_s``), and none of them blocks the event loop;
+- cuts what it receives into CRC-valid frames in one linear pass
+  (``drivers.modbus_rtu.ReplyScanner``), so a babbling device costs time in
+  proportion to what it sends, never more;
+- never takes a late reply for the answer to another request (below).
+
+Why a late reply can never be credited to the wrong request
+-----------------------------------------------------------
+An RTU reply carries no transaction id: only its unit, its function and its
+form (length; for a write, the echoed address and count). The link keeps, per
+unit, the list of requests that timed out (their replies may still come), in
+the order they were sent: the *unanswered* list. The argument rests on four
+assumptions about the bus: (1) a CRC-valid frame is the frame a device sent
+(CRC-16 catches the corruption of a real line; see the README for what it does
+not cover); (2) each unit id belongs to one device; (3) a device answers the
+requests addressed to it at most once each, in the order it received them
+(a Modbus slave handles one request at a time), and answers nothing else;
+(4) this link is the only master on the bus since it opened the port.
+
+- A frame from unit U is taken as the reply to the request just sent to U only
+  if it has that request's form and no request in U's unanswered list has that
+  form. By (1)-(3) the frame answers some request sent to U and not yet
+  answered: the list holds every such earlier request (a superset: entries are
+  removed only when proven answered or lost), so if none of them has its form,
+  the frame answers the current request. By (3) every earlier request of U is
+  then answered or lost: U's list is emptied.
+- Any other frame from U answers some request in U's list: say the one at
+  position j. The earliest entry with the frame's form, at position e, is at or
+  before j, so by (3) every entry up to and including e is answered or lost:
+  they are removed. The list stays a superset of what may still be answered.
+  Frames are handled in the order they arrived, which is what (3) speaks of.
+- A request whose form is in U's unanswered list is not sent as such: the link
+  first sends a *probe*, a read of a prefix of a range U answered before (or of
+  the request itself), with a register count whose form differs from the
+  blocked request's. Its reply, or any frame of U, shortens the list as above;
+  once no entry has the blocked form, the request is sent and its reply can be
+  trusted. If the list still holds that form after the probe, the read fails
+  with ``DeviceTimeout`` (the unit is resynchronising; its values age to STALE),
+  and the next poll probes again. Every reply U sends removes at least one entry,
+  so a unit that answers again is trusted again after finitely many probes; a
+  dead unit only ever costs its own deadlines.
+
+So a crossed value needs a CRC collision or a device that breaks (2)-(4), never
+bad timing: no assumption is made about how late a reply may be. As an
+optimisation, after a timeout the unit's next request is held back for its
+late-reply window (without holding the bus), so a late reply usually arrives,
+and is accounted for, before the unit is asked again.
+
+A timeout is ``DeviceTimeout`` when all that arrived was other units' frames
+(late replies on their way) or nothing; it is ``BadReply`` when bytes arrived
+that form no valid frame, or the unit asked sent a frame that answers nothing.
 """
 
 from __future__ import annotations
@@ -23,7 +69,7 @@ from drivers.errors import BadReply, DeviceRejected, DeviceTimeout
 from drivers.links import Table
 from drivers.links.modbus_tcp import EXCEPTION_NAMES
 from drivers.links.serial_port import AsyncSerialPort
-from drivers.modbus_rtu import Expect, frame, frame_gap_s
+from drivers.modbus_rtu import ReplyScanner, Shape, frame, frame_gap_s
 
 
 class ModbusRtuLink:
@@ -42,71 +88,184 @@ class ModbusRtuLink:
         self.gap_s = frame_gap_s(port.settings.baudrate, port.settings.bits_per_char)
         self.transactions = 0
         self.discarded_frames = 0
+        self.probes = 0
+        self.scanner = ReplyScanner()
         self._lock = asyncio.Lock()
         self._quarantine: dict[int, float] = {}
+        # Per unit: requests that timed out and may still be answered, in order.
+        self._unanswered: dict[int, list[Shape]] = {}
+        # Per unit: (function, address) -> register count of reads it answered.
+        self._answered_reads: dict[int, dict[tuple[int, int], int]] = {}
+
+    def unanswered(self, unit: int) -> list[Shape]:
+        return list(self._unanswered.get(unit, []))
+
+    def _blocked(self, shape: Shape) -> bool:
+        """A request of this form could be answered by an earlier request's reply."""
+        return shape in self._unanswered.get(shape.unit, [])
+
+    def _account(self, adu: bytes) -> bool:
+        """A frame that is not the reply awaited: strike the requests it proves
+        answered or lost. False if it answers nothing we sent to its unit."""
+        pending = self._unanswered.get(adu[0], [])
+        for e, s in enumerate(pending):
+            if s.fits(adu):
+                del pending[: e + 1]
+                return True
+        return False
+
+    def _absorb(self) -> None:
+        """Account for what came in between transactions (late replies, noise)."""
+        for adu in self.scanner.feed(self.port.take()):
+            self._account(adu)
+            self.discarded_frames += 1
+        if self.scanner.flush():
+            self.discarded_frames += 1
+
+    async def _exchange(
+        self, shape: Shape, pdu: bytes, what: str, *, unblock: Shape | None = None
+    ) -> bytes | None:
+        """One transaction: the reply frame (normal or exception) that answers it.
+
+        An exception reply that an earlier unanswered request of the same function
+        could have sent is returned too (it carries no value, and the caller
+        reports it), but the request stays in the unanswered list: its own reply
+        may still come. With ``unblock`` (a probe), returns None as soon as no
+        unanswered request has that form any more (the probe stays listed)."""
+        loop = asyncio.get_running_loop()
+        unit = shape.unit
+        sent = False
+        junk0 = 0
+        wrong = 0  # frames from the unit asked that answer nothing
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                await self.port.open()
+                idle = max(self.port.last_rx_s, self.port.last_tx_s) + self.gap_s - loop.time()
+                if idle > 0:
+                    await asyncio.sleep(idle)
+                self._absorb()
+                junk0 = self.scanner.junk
+                sent = True
+                await self.port.write(frame(unit, pdu))
+                self.transactions += 1
+                reply: bytes | None = None
+                while True:
+                    for adu in self.scanner.feed(self.port.take()):
+                        if reply is None and shape.fits(adu):
+                            if not any(s.fits(adu) for s in self._unanswered.get(unit, [])):
+                                reply = adu
+                                self._unanswered.pop(unit, None)
+                                continue
+                            if shape.refuses(adu):  # an exception, maybe an earlier one's
+                                reply = adu
+                                self._account(adu)
+                                self._unanswered.setdefault(unit, []).append(shape)
+                                continue
+                        self.discarded_frames += 1
+                        if not self._account(adu) and adu[0] == unit:
+                            wrong += 1
+                    if reply is not None:
+                        return reply
+                    if unblock is not None and not self._blocked(unblock):
+                        self._unanswered.setdefault(unit, []).append(shape)
+                        return None
+                    await self.port.wait_more()
+        except TimeoutError as exc:
+            if sent:
+                self._unanswered.setdefault(unit, []).append(shape)
+                self._quarantine[unit] = loop.time() + self.late_window_s
+            for adu in self.scanner.feed(self.port.take()):
+                if not self._account(adu) and adu[0] == unit:
+                    wrong += 1
+            garbled = self.scanner.junk - junk0 + self.scanner.undecided if sent else 0
+            self.scanner.flush()
+            if garbled or wrong:
+                raise BadReply(
+                    f"{what}: {garbled} bytes of no valid frame and {wrong} frames answering "
+                    f"nothing within {self.timeout_s:g} s (bad CRC, garbage or a wrong reply)",
+                    device=self.name,
+                ) from exc
+            if not self.port.is_open:
+                raise DeviceTimeout(
+                    f"{what}: port not open within {self.timeout_s:g} s", device=self.name
+                ) from exc
+            raise DeviceTimeout(
+                f"{what}: no reply within {self.timeout_s:g} s", device=self.name
+            ) from exc
+
+    def _probe(self, shape: Shape, pdu: bytes) -> tuple[Shape, bytes] | None:
+        """A read that U answers normally and whose form differs from ``shape``'s,
+        preferring one no unanswered request shares (its reply then empties the list)."""
+        ranges = dict(self._answered_reads.get(shape.unit, {}))
+        if pdu[0] in (3, 4):
+            address, count = struct.unpack(">HH", pdu[1:5])
+            ranges.setdefault((pdu[0], address), count)
+        candidates: list[tuple[Shape, bytes]] = []
+        for (fc, address), count in ranges.items():
+            for k in range(1, count + 1):
+                p = struct.pack(">BHH", fc, address, k)
+                s = Shape.for_request(shape.unit, p)
+                if s != shape:
+                    candidates.append((s, p))
+        for s, p in candidates:
+            if not self._blocked(s):
+                return s, p
+        if candidates:
+            return candidates[0]
+        if pdu[0] in (3, 4):
+            # Nothing else known: one register more (or less) than asked. An
+            # exception reply to it shortens the list as well as a normal one.
+            address, count = struct.unpack(">HH", pdu[1:5])
+            p = struct.pack(">BHH", pdu[0], address, count + 1 if count < 125 else count - 1)
+            return Shape.for_request(shape.unit, p), p
+        return None
 
     async def _transact(self, unit: int, pdu: bytes, what: str) -> bytes:
         loop = asyncio.get_running_loop()
         until = self._quarantine.pop(unit, None)
         if until is not None and until > loop.time():
-            # Let a late reply of this unit arrive and be discarded before asking again.
+            # Let a late reply of this unit arrive, and be accounted for, before asking again.
             await asyncio.sleep(until - loop.time())
-        expect = Expect.for_request(unit, pdu)
+        shape = Shape.for_request(unit, pdu)
         async with self._lock:
-            if not self.port.is_open:
-                self.port.open()
-            idle = max(self.port.last_rx_s, self.port.last_tx_s) + self.gap_s - loop.time()
-            if idle > 0:
-                await asyncio.sleep(idle)
-            if self.port.take():
-                self.discarded_frames += 1  # stale bytes on the line: never part of this reply
-            self.port.write(frame(unit, pdu))
-            self.transactions += 1
-            garbled = 0
-            try:
-                async with asyncio.timeout(self.timeout_s):
-                    while True:
-                        found = self._find_reply(expect)
-                        if found is not None:
-                            skipped, adu = found
-                            garbled += skipped
-                            if skipped:
-                                self.discarded_frames += 1
-                            break
-                        await self.port.wait_more()
-            except TimeoutError as exc:
-                garbled += len(self.port.take())
-                self._quarantine[unit] = loop.time() + self.late_window_s
-                if garbled:
-                    raise BadReply(
-                        f"{what}: {garbled} bytes received, no valid reply within "
-                        f"{self.timeout_s:g} s (bad CRC, wrong unit or garbage)",
+            self._absorb()
+            if self._blocked(shape):
+                probe = self._probe(shape, pdu)
+                n = len(self._unanswered.get(unit, []))
+                if probe is None:
+                    raise DeviceTimeout(
+                        f"{what}: resynchronising after {n} unanswered requests, and no "
+                        "read of this unit is known to probe with",
                         device=self.name,
-                    ) from exc
-                raise DeviceTimeout(
-                    f"{what}: no reply within {self.timeout_s:g} s", device=self.name
-                ) from exc
+                    )
+                self.probes += 1
+                await self._exchange(*probe, f"{what} (probe)", unblock=shape)
+                if self._blocked(shape):
+                    raise DeviceTimeout(
+                        f"{what}: resynchronising, {len(self._unanswered.get(unit, []))} "
+                        "earlier requests may still be answered",
+                        device=self.name,
+                    )
+            adu = await self._exchange(shape, pdu, what)
+        assert adu is not None
         reply = adu[1:-2]
         if reply[0] & 0x80:
             code = reply[1]
+            maybe = (
+                ", maybe the answer to an earlier request"
+                if shape in self._unanswered.get(unit, [])
+                else ""
+            )
             raise DeviceRejected(
-                f"{what}: exception {code} ({EXCEPTION_NAMES.get(code, 'unknown')})",
+                f"{what}: exception {code} ({EXCEPTION_NAMES.get(code, 'unknown')}){maybe}",
                 code=code,
                 device=self.name,
             )
+        if pdu[0] in (3, 4):
+            address, count = struct.unpack(">HH", pdu[1:5])
+            known = self._answered_reads.setdefault(unit, {})
+            known[(pdu[0], address)] = max(count, known.get((pdu[0], address), 0))
         return reply
-
-    def _find_reply(self, expect: Expect) -> tuple[int, bytes] | None:
-        """The first frame in the receive buffer that is this request's reply, with
-        the number of bytes before it (another unit's late reply, noise). A CRC
-        match at a wrong offset is the only way to be fooled: 1 in 65536 per try."""
-        buf = self.port.peek()
-        for i in range(len(buf)):
-            need = expect.complete(buf[i:])
-            if need is not None and len(buf) - i >= need and expect.matches(buf[i : i + need]):
-                self.port.consume(i + need)
-                return i, bytes(buf[i : i + need])
-        return None
 
     async def read(self, table: Table, address: int, count: int, unit: int) -> list[int]:
         fc = 3 if table == "holding" else 4
@@ -117,9 +276,7 @@ class ModbusRtuLink:
     async def write(self, address: int, words: list[int], unit: int) -> None:
         what = f"write {address}+{len(words)} unit {unit}"
         pdu = struct.pack(f">BHHB{len(words)}H", 16, address, len(words), 2 * len(words), *words)
-        reply = await self._transact(unit, pdu, what)
-        if reply[1:5] != pdu[1:5]:
-            raise BadReply(f"{what}: reply echoes {reply[1:5].hex()}", device=self.name)
+        await self._transact(unit, pdu, what)  # its reply's echo is part of its form
 
     async def close(self) -> None:
         await self.port.aclose()

@@ -7,6 +7,7 @@ import itertools
 from dataclasses import replace
 
 import pytest
+import serial
 from pymodbus.client import AsyncModbusSerialClient
 
 from drivers.device import ModbusDevice
@@ -14,6 +15,7 @@ from drivers.devices import MODBUS_MAPS
 from drivers.errors import BadReply, DeviceRejected, DeviceTimeout
 from drivers.links.modbus_rtu import ModbusRtuLink, UnitLink
 from drivers.links.serial_port import AsyncSerialPort, SerialSettings
+from drivers.modbus_rtu import crc_ok, frame
 from linecontrol.paths import DEFAULT_LINE
 from simulators.config import BusSpec, load_config
 from simulators.line import SimLine
@@ -250,3 +252,82 @@ def test_faults_from_the_simulator_config() -> None:
     bad = [replace(s, faults={"melt": True}) if s.name == "zone_C02" else s for s in cfg.devices]
     with pytest.raises(ValueError, match=r"devices.zone_C02.faults: unknown fault 'melt'"):
         SimLine(bad, buses=cfg.buses)
+
+
+def test_a_reply_later_than_the_late_window_never_crosses_into_another_read() -> None:
+    """0.7 s late at a 0.2 s deadline (the late-reply window is 0.4 s): the reply lands
+    in the unit's next request of the same size. Never a crossed value, however often."""
+
+    async def body() -> None:
+        async with served_line() as line:
+            bus = rtu_bus(line, timeout_s=0.2)
+            zone = rtu_device(line, bus, "zone_C06")
+            sim = line.devices["zone_C06"]
+            truth = {"temp_sp_c": 250.0, "ramp_c_per_min": 5.0}
+            for name, value in truth.items():
+                await zone.write_setpoint(name, value)
+            assert (await zone.poll()).errors == {}
+            # Two one-register reads of the same unit: the same reply form.
+            plan = [(i % 3 == 0, name) for i in range(15) for name in truth]
+            values = 0
+            for late, name in plan:
+                sim.faults.delay_s = 0.7 if late else 0.0
+                try:
+                    got = await zone.read(name)
+                except DeviceTimeout:
+                    continue
+                assert got == pytest.approx(truth[name]), (name, got)
+                values += 1
+            assert values >= len(plan) // 3  # reads succeed too: the test shows both sides
+            assert bus.probes > 0  # the unit was resynchronised, not merely waited for
+            await bus.close()
+
+    run(body, 40)
+
+
+def test_late_reply_of_one_unit_during_another_units_timeout_is_a_timeout() -> None:
+    async def body() -> None:
+        async with served_line() as line:
+            bus = rtu_bus(line, timeout_s=0.2)
+            late = rtu_device(line, bus, "zone_C07")
+            silent = rtu_device(line, bus, "zone_C08")
+            line.devices["zone_C07"].faults.delay_s = 0.3  # lands in the next transaction
+            line.devices["zone_C08"].faults.no_reply = True
+            with pytest.raises(DeviceTimeout):
+                await late.read("temp_sp_c")
+            # C07's reply arrives while C08 says nothing: C08 timed out (STALE, backoff),
+            # it did not answer garbage (INVALID).
+            with pytest.raises(DeviceTimeout):
+                await silent.read("temp_sp_c")
+            assert bus.unanswered(late.unit) == []  # and C07's late reply was accounted for
+            line.devices["zone_C07"].faults.delay_s = 0.0
+            line.devices["zone_C08"].faults.no_reply = False
+            assert (await late.poll()).errors == {}
+            await bus.close()
+
+    run(body)
+
+
+def test_unsupported_function_gets_exception_1_and_the_next_request_is_kept() -> None:
+    """Byte level: a request for function 0x2B followed at once by a read in one burst."""
+
+    async def body() -> None:
+        async with served_line() as line:
+            sim = line.buses["oven_bus"]
+            unit = line.specs["zone_C09"].unit
+            odd = frame(unit, bytes([0x2B, 0x0E, 0x01, 0x00]))  # read device identification
+            read = frame(unit, bytes([3, 0, 0, 0, 1]))
+            assert sim.frames(odd + read[:3]) == [odd]
+            assert sim.frames(read[3:]) == [read]
+            # Through pyserial on the bus's pty, both in one write.
+            port = serial.serial_for_url(sim.path, baudrate=19200, timeout=2.0)
+            try:
+                port.write(odd + read)
+                exc = await asyncio.to_thread(port.read, 5)
+                assert exc == frame(unit, bytes([0x2B | 0x80, 1]))  # illegal function
+                ok = await asyncio.to_thread(port.read, 7)
+                assert crc_ok(ok) and ok[:3] == bytes([unit, 3, 2])
+            finally:
+                port.close()
+
+    run(body)
