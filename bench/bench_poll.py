@@ -171,7 +171,10 @@ async def full_line(amap: dict, cycles: int, *, with_rtu: bool) -> list[float]:
 
 async def main() -> None:
     sim = subprocess.Popen(
-        [sys.executable, "-m", "simulators"], cwd=common.ROOT, stdout=subprocess.PIPE, text=True
+        [sys.executable, "-m", "simulators", "--config", str(common.DEFAULT_LINE)],
+        cwd=common.ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         amap = json.loads(sim.stdout.readline())  # type: ignore[union-attr]
