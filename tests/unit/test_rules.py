@@ -340,6 +340,27 @@ CASES: list[tuple[str, str, list[tuple[str, Any]], list[tuple[str, Any]], bool]]
     ("recipe.zones", "001-ex1", [(f"{CURE}.zones[zone=C09].temperature_c", 340.0)], [], True),
     ("recipe.zones", "001-ex1", [(f"{CURE}.zones[zone=C02].temperature_c", 100.0)], [], True),
     ("recipe.zones", "001-ex1", [(f"{CURE}.steps[1].zones", ["C07", "C09", "C10"])], [], True),
+    # recipe.zones at the °C resolution: 350.3 - 350 is 0.30000000000001 in binary
+    (
+        "recipe.zones",
+        "001-ex1",
+        [
+            (f"{CURE}.zones[zone=C08].temperature_c", 350.3),
+            (f"{CURE}.zones[zone=C08].tolerance_c", 0.3),
+        ],
+        [],
+        False,
+    ),
+    (
+        "recipe.zones",
+        "001-ex1",
+        [
+            (f"{CURE}.zones[zone=C08].temperature_c", 350.31),
+            (f"{CURE}.zones[zone=C08].tolerance_c", 0.3),
+        ],
+        [],
+        True,
+    ),
     # recipe.route: the route's substrate, and 002's coat-then-cure
     ("recipe.route", "002-adhesion-film", [], [], False),
     ("recipe.route", "002-adhesion-film", [("material.substrate", "metal_foil")], [], True),
