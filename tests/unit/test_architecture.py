@@ -1,8 +1,9 @@
 """The layer contracts of ARCHITECTURE.md, checked on the source so they cannot rot.
 
 drivers imports neither linecontrol nor simulators; simulators never imports
-linecontrol; linecontrol never imports simulators; exactly one module imports
-pymodbus and one imports serial (pyserial).
+linecontrol; linecontrol never imports simulators; at most one module imports
+each protocol library: serial (pyserial) in one, pymodbus in none (the TCP link
+has its own framing; only the tests and benchmarks use pymodbus, as a client).
 """
 
 from __future__ import annotations
