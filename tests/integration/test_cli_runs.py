@@ -118,3 +118,180 @@ def test_bad_input_to_record_and_runs(tmp_path: Path) -> None:
     missing = cli("runs", "--data-dir", str(tmp_path), "show", "nope")
     assert missing.returncode == 2 and "no run 'nope'" in missing.stderr
     assert "no runs under" in cli("runs", "--data-dir", str(tmp_path), "list").stdout
+
+
+def _no_traceback(p: subprocess.CompletedProcess[str]) -> None:
+    assert "Traceback" not in p.stderr and "Traceback" not in p.stdout, p.stderr
+
+
+def test_an_unusable_data_dir_is_one_line_before_the_simulator_starts(tmp_path: Path) -> None:
+    f = tmp_path / "a-file"
+    f.write_text("x")
+    for data in (f, f / "below-a-file"):
+        # --sim with a long start would show: the check comes before anything starts.
+        rec = cli("record", "--sim", "--duration", "30", "--data-dir", str(data), timeout=60)
+        _no_traceback(rec)
+        assert rec.returncode == 2, rec.stderr
+        [line] = rec.stderr.strip().splitlines()
+        assert line.startswith("error: the data directory") and "nothing recorded" in line
+        assert rec.stdout == ""
+
+
+def test_record_before_the_simulator_starts_checks_the_data_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    from linecontrol import record as recmod
+    from linecontrol.line import load_line
+    from linecontrol.paths import DEFAULT_LINE
+    from linecontrol.runlog.run import RunLogError
+
+    started: list[object] = []
+
+    async def fake_start_sim(opts: object) -> None:
+        started.append(opts)
+        raise AssertionError("the simulator must not start")
+
+    monkeypatch.setattr(recmod, "_start_sim", fake_start_sim)
+    f = tmp_path / "file"
+    f.write_text("")
+    opts = recmod.RecordOptions(
+        config=DEFAULT_LINE, line=load_line(DEFAULT_LINE), duration_s=1, data_dir=f, sim=True
+    )
+    with pytest.raises(RunLogError, match="is not a directory"):
+        asyncio.run(recmod.record(opts))
+    assert started == []
+
+
+def test_record_with_no_device_answering_fails_with_a_device_summary(tmp_path: Path) -> None:
+    # No --sim and no hardware: nothing answers on the configured addresses.
+    rec = cli("record", "--duration", "1.5", "--data-dir", str(tmp_path))
+    _no_traceback(rec)
+    assert rec.returncode == 4, rec.stderr
+    run_id = rec.stdout.strip()
+    lines = rec.stderr.strip().splitlines()
+    assert len(lines) == 2, lines
+    assert lines[0].startswith("devices: 0 of ") and "drive never answered (" in lines[0]
+    assert lines[1] == f"error: run {run_id} ended: ok; devices failed: 28 of 28 never answered"
+    meta = json.loads((tmp_path / run_id / "meta.json").read_text())
+    assert meta["exit_status"] == "ok; devices failed: 28 of 28 never answered"
+    show = cli("runs", "--data-dir", str(tmp_path), "show", run_id)
+    assert "devices: 0 of 28 answered" in show.stdout
+    # Channels that never had a value are WAITING, not STALE faults.
+    assert "28 channels" not in show.stdout
+    assert "channels never had a value (WAITING throughout)" in show.stdout
+    assert "channels with STALE or INVALID" not in show.stdout
+    s = json.loads(cli("runs", "--data-dir", str(tmp_path), "show", run_id, "--json").stdout)
+    assert s["quality"]["drive.speed_pv_m_min"]["STALE"] == 0
+    assert s["quality"]["drive.speed_pv_m_min"]["WAITING"] == s["rows"] > 0
+
+
+def _fake_run(root: Path, name: str, *, meta: str | None = "ok") -> Path:
+    """A small closed run, written by the run log itself."""
+    import asyncio
+    import time
+
+    from linecontrol.runlog.run import RunLog, RunMeta
+    from linecontrol.runlog.samples import Channel
+    from tests.runlog_child import batch
+
+    async def body() -> Path:
+        m = RunMeta(run_id=name, line={}, channels=[Channel("a"), Channel("b")], start_wall=1.8e9)
+        log = RunLog(root, m, clock=lambda: (time.monotonic(), time.time()))
+        await log.start()
+        for i in range(3):
+            log.append(batch(i, 2))
+        await log.stop("ok")
+        return log.dir
+
+    d = asyncio.run(body())
+    if meta is None:
+        (d / "meta.json").unlink()
+    elif meta != "ok":
+        (d / "meta.json").write_text(meta)
+    return d
+
+
+def test_runs_list_shows_every_run_it_can_and_recovers_one_without_metadata(
+    tmp_path: Path,
+) -> None:
+    _fake_run(tmp_path, "20260101-000000-aaaa")
+    _fake_run(tmp_path, "20260101-000001-bbbb", meta='{"run_id": "x", "line": ')  # malformed
+    _fake_run(tmp_path, "20260101-000002-cccc", meta=None)  # missing
+    listing = cli("runs", "--data-dir", str(tmp_path), "list")
+    _no_traceback(listing)
+    assert listing.returncode == 0, listing.stderr
+    rows = {ln.split()[0]: ln for ln in listing.stdout.splitlines()[1:]}
+    assert set(rows) == {"20260101-000000-aaaa", "20260101-000001-bbbb", "20260101-000002-cccc"}
+    for name in ("20260101-000001-bbbb", "20260101-000002-cccc"):
+        assert "30 " in rows[name] and "recovered from samples and events" in rows[name]
+    assert "meta.json unreadable" in rows["20260101-000001-bbbb"]
+    assert "meta.json missing" in rows["20260101-000002-cccc"]
+    # Recovered from the events: the stop and its status.
+    show = cli("runs", "--data-dir", str(tmp_path), "show", "20260101-000002", "--json")
+    s = json.loads(show.stdout)
+    assert s["exit_status"] == "ok" and s["rows"] == 30 and s["channels"] == 2
+    assert s["start_utc"].startswith("20")
+
+
+def test_runs_list_reads_no_sample_of_a_closed_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from linecontrol.runlog import samples, store
+
+    d = _fake_run(tmp_path, "20260101-000000-aaaa")
+    assert (d / "summary.json").is_file()  # written at the stop
+    calls: list[Path] = []
+    real = samples.read_segment
+
+    def counting(path: Path) -> samples.SegmentRead:
+        calls.append(path)
+        return real(path)
+
+    monkeypatch.setattr(samples, "read_segment", counting)
+    listing = store.run_listing(d)
+    assert calls == [] and listing["rows"] == 30 and listing["exit_status"] == "ok"
+    # A changed run (here: a segment appended to) is rebuilt from its samples.
+    with open(next((d / "samples").iterdir()), "ab") as f:
+        f.write(b"\xff\xff\xff\xff")
+    listing = store.run_listing(d)
+    assert calls and listing["rows"] == 30
+
+
+def test_runs_cli_times_windows_and_output_paths(tmp_path: Path) -> None:
+    d = _fake_run(tmp_path, "20260101-000000-aaaa")
+    # An error event, so that show prints an alarm line with its time.
+    from linecontrol.runlog.events import EventWriter
+
+    w = EventWriter(d / "events.jsonl", fsync=False)
+    w.seq = 10
+    w.append(1.0, 1.8e9 + 1.25, "DeviceError", {"device": "x"})
+    w.close()
+    show = cli("runs", "--data-dir", str(tmp_path), "show", d.name)
+    assert "  2027-01-15T08:00:01.250+00:00 DeviceError" in show.stdout
+    listing = cli("runs", "--data-dir", str(tmp_path), "list")
+    assert "2027-01-15T08:00:00Z" in listing.stdout
+    exp = ("runs", "--data-dir", str(tmp_path), "export", d.name, "--format", "csv")
+    for a, b in (("2", "1"), ("1", "1")):
+        bad = cli(*exp, "--from", a, "--to", b, "-o", str(tmp_path / "x.csv"))
+        _no_traceback(bad)
+        assert bad.returncode == 2 and "must be before --to" in bad.stderr
+    for out, want in (
+        (tmp_path / "missing" / "x.csv", "does not exist"),
+        (tmp_path, "is a directory"),
+    ):
+        bad = cli(*exp, "-o", str(out))
+        _no_traceback(bad)
+        [line] = bad.stderr.strip().splitlines()
+        assert bad.returncode == 2 and want in line
+    ok = cli(*exp, "--from", "0.5", "--to", "1.5", "-o", str(tmp_path / "x.csv"))
+    assert ok.returncode == 0 and ok.stdout.startswith("10 rows")
+    for args in (("list",), ("show", "x"), ("export", "x", "--format", "csv")):
+        gone = cli("runs", "--data-dir", str(tmp_path / "nonexistent"), *args)
+        _no_traceback(gone)
+        assert gone.returncode == 2
+        assert (
+            gone.stderr.strip()
+            == f"error: the data directory {tmp_path / 'nonexistent'} does not exist"
+        )
