@@ -40,6 +40,17 @@ def test_writes_are_range_checked_by_the_instrument() -> None:
     assert b.handle(bytes.fromhex("06 0000 0002")) == bytes.fromhex("86 03")
 
 
+def test_a_command_register_takes_its_pulse_and_refuses_other_values() -> None:
+    seen: list[tuple[str, float | int]] = []
+    b = bank()
+    b.on_write = lambda name, value: seen.append((name, value))
+    assert b.handle(bytes.fromhex("10 0001 0001 02 0001")) == bytes.fromhex("10 0001 0001")
+    assert seen == [("position_reset_cmd", 1)]
+    assert b.handle(bytes.fromhex("06 0001 0000")) == bytes.fromhex("86 03")  # 0 is no command
+    assert b.handle(bytes.fromhex("04 0000 0001"))[:2] == bytes.fromhex("04 02")
+    assert b.handle(bytes.fromhex("06 0000 0001")) == bytes.fromhex("06 0000 0001")  # run_cmd
+
+
 def test_write_to_half_a_register_pair_or_unmapped_is_refused_cleanly() -> None:
     b = bank()
     assert b.handle(bytes.fromhex("06 0063 0001")) == bytes.fromhex("86 02")
