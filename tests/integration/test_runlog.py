@@ -29,6 +29,58 @@ def _clock() -> tuple[float, float]:
     return time.monotonic(), time.time()
 
 
+class LineReader:
+    """Lines from a child's stdout, each with a deadline (never blocks past it)."""
+
+    def __init__(self, fd: int, timeout_s: float = 10.0) -> None:
+        self.fd = fd
+        self.timeout_s = timeout_s
+        self.buf = b""
+
+    def readline(self) -> str:
+        import selectors
+
+        deadline = time.monotonic() + self.timeout_s
+        with selectors.DefaultSelector() as sel:
+            sel.register(self.fd, selectors.EVENT_READ)
+            while b"\n" not in self.buf:
+                left = deadline - time.monotonic()
+                if left <= 0 or not sel.select(left):
+                    raise TimeoutError(f"no line from the child within {self.timeout_s} s")
+                chunk = os.read(self.fd, 65536)
+                if not chunk:
+                    raise EOFError("the child closed its output")
+                self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return line.decode()
+
+
+def _batch_ends(data: bytes) -> list[int]:
+    """Byte offset where each complete record batch message ends."""
+    import struct
+
+    import pyarrow as pa
+
+    ends: list[int] = []
+    buf = pa.py_buffer(data)
+    off = 0
+    while off + 8 <= len(data):
+        (mlen,) = struct.unpack_from("<i", data, off + 4)
+        if mlen <= 0:
+            break
+        try:
+            msg = pa.ipc.read_message(buf.slice(off))
+        except (pa.ArrowInvalid, OSError):
+            break
+        end = off + 8 + mlen + (msg.body.size if msg.body is not None else 0)
+        if end > len(data):
+            break
+        if msg.type == "record batch":
+            ends.append(end)
+        off = end
+    return ends
+
+
 def test_sigkill_at_random_moments_recovers_an_exact_prefix(tmp_path: Path) -> None:
     rnd = random.Random(20261121)
     n = 50
@@ -38,21 +90,23 @@ def test_sigkill_at_random_moments_recovers_an_exact_prefix(tmp_path: Path) -> N
             [sys.executable, "-m", "tests.runlog_child", str(path), str(n)],
             cwd=ROOT,
             stdout=subprocess.PIPE,
-            text=True,
         )
         try:
             assert child.stdout is not None
-            assert child.stdout.readline().strip() == "ready"
-            target = rnd.randrange(0, 200)
+            out = LineReader(child.stdout.fileno())
+            assert out.readline().strip() == "ready"
+            target = rnd.randrange(1, 200)  # at least two batches
             acked = -1
             while acked < target:
-                acked = int(child.stdout.readline())
+                acked = int(out.readline())
             # A random moment while the next batches are being written.
             for _ in range(rnd.randrange(0, 3)):
-                acked = int(child.stdout.readline())
+                acked = int(out.readline())
         finally:
             child.send_signal(signal.SIGKILL)
             child.wait(10)
+            if child.stdout is not None:
+                child.stdout.close()
         got = read_segment(path)
         assert len(got.batches) >= acked + 1, (trial, len(got.batches), acked)
         for i, b in enumerate(got.batches):
@@ -62,9 +116,24 @@ def test_sigkill_at_random_moments_recovers_an_exact_prefix(tmp_path: Path) -> N
             assert np.array_equal(vals, want.values), (trial, i)
             qual = b.column(4).values.to_numpy().reshape(-1, n)
             assert np.array_equal(qual, want.quality), (trial, i)
-        # Whatever followed the last complete batch was reported, not raised.
-        if got.torn is not None:
-            assert "torn tail" in got.torn
+        # A kill tears at most the tail, never corrupts: whatever followed the last
+        # complete batch is reported as a torn tail, exactly when there is any.
+        assert got.corrupt == [], (trial, got.corrupt)
+        data = path.read_bytes()
+        ends = _batch_ends(data)
+        assert len(ends) == len(got.batches), trial
+        if len(data) > ends[-1]:
+            assert got.torn is not None and got.torn.startswith(
+                f"torn tail after batch {len(got.batches)}:"
+            ), (trial, got.torn)
+        else:
+            assert got.torn is None, (trial, got.torn)
+        # And a tail cut anywhere inside the last batch is always reported as torn.
+        cut = rnd.randrange(ends[-2] + 1, ends[-1])
+        path.write_bytes(data[:cut])
+        cut_read = read_segment(path)
+        assert len(cut_read.batches) == len(ends) - 1 and cut_read.corrupt == []
+        assert (cut_read.torn or "").startswith(f"torn tail after batch {len(ends) - 1}:")
 
 
 def test_event_log_tolerates_a_torn_or_corrupt_line(tmp_path: Path) -> None:
