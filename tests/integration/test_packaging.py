@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import sysconfig
 import zipfile
 from importlib import resources
 from pathlib import Path
@@ -60,13 +61,22 @@ def test_the_wheel_ships_every_config_and_recipe(wheel: Path) -> None:
 
 def test_a_non_editable_install_checks_recipes_from_anywhere(wheel: Path, tmp_path: Path) -> None:
     venv = tmp_path / "venv"
-    # The dependencies come from this interpreter; linecontrol itself only from the wheel.
     subprocess.run(
-        [sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)],
-        check=True,
-        timeout=120,
+        [sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120
     )
     py = venv / "bin" / "python"
+    # The dependencies (and pip) come from this environment, by a plain path entry: its
+    # own .pth files, the editable linecontrol's among them, are not processed, so
+    # linecontrol itself comes only from the wheel.
+    site = subprocess.run(
+        [str(py), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout.strip()
+    deps = {sysconfig.get_path("purelib"), sysconfig.get_path("platlib")}
+    (Path(site) / "deps.pth").write_text("\n".join(sorted(deps)) + "\n")
     subprocess.run(
         [
             *(str(py), "-m", "pip", "install", "-q"),
