@@ -176,7 +176,9 @@ def test_a_second_sigterm_during_shutdown_does_not_skip_clean_up(tmp_path: Path)
         rec.send_signal(signal.SIGINT)
         os.kill(sim, signal.SIGCONT)
         out, err = rec.communicate(timeout=30)
-        assert rec.returncode == 0, err
+        # Its own exit, not the signal's default action: 0, or 4 (EXIT_DEVICES) when the
+        # held simulator had stopped answering before the run ended.
+        assert rec.returncode in (0, 4), err
         assert out.decode().strip() == meta.parent.name
         assert b"Traceback" not in err
         wait_until(lambda: not alive(sim), 1.0, "the simulator has been stopped")
