@@ -126,6 +126,40 @@ def test_sigkill_of_the_recorder_takes_its_simulator_with_it(tmp_path: Path) -> 
         wait_until(lambda: not alive(sim), 1.0, "the simulator ends with its recorder")
 
 
+PARENT = """
+import asyncio, sys
+from linecontrol.children import start_child
+
+async def main():
+    # A child that ignores its lifeline: only PR_SET_PDEATHSIG can end it.
+    child = await start_child([sys.executable, "-c", "import time; time.sleep(120)"])
+    print(child.pid, flush=True)
+    await child.wait()
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="PR_SET_PDEATHSIG is Linux's")
+def test_a_child_that_ignores_its_lifeline_still_dies_with_its_parent() -> None:
+    parent = subprocess.Popen([sys.executable, "-c", PARENT], stdout=subprocess.PIPE)
+    child = None
+    try:
+        assert parent.stdout is not None
+        wait_until(lambda: _readable(parent.stdout), 30, "the parent starts its child")
+        child = int(parent.stdout.readline())
+        assert alive(child)
+        parent.kill()
+        parent.wait(10)
+        wait_until(lambda: not alive(child), 1.0, "the child ends with its parent")
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+        parent.communicate(timeout=30)
+        if child is not None and alive(child):
+            os.kill(child, signal.SIGKILL)
+
+
 def test_the_simulator_stops_cleanly_when_its_lifeline_closes() -> None:
     """The portable tie (no PR_SET_PDEATHSIG): EOF on stdin stops the simulators cleanly."""
     from linecontrol.paths import DEFAULT_LINE
