@@ -21,6 +21,7 @@ anything else is *corruption* (``corrupt``), reported apart.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -203,11 +204,19 @@ class SegmentWriter:
 
     def close(self) -> None:
         # End-of-stream marker: a clean close is distinguishable from a torn tail.
+        # Each layer is closed even if the one above failed (a full disk), the
+        # buffer before the file, so none is left to fail again when collected.
         try:
             self._writer.close()
             self._flush()
-        finally:
-            self._raw.close()
+        except BaseException:
+            with contextlib.suppress(OSError):  # it fails as the write did: raised below
+                self._sink.close()
+            with contextlib.suppress(OSError):
+                self._raw.close()
+            raise
+        self._sink.close()
+        self._raw.close()
 
 
 @dataclass
