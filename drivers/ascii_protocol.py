@@ -9,18 +9,26 @@ Two protocols:
 DC magnetron power supply (RS-232, 9600 8N1, CR terminator, no checksum):
 ``PSET 10.00`` → ``OK``; ``PSET?`` → ``PSET 10.00``; ``OUT 1`` → ``OK``;
 ``OUT?`` → ``OUT 1``; ``MEAS?`` → ``P 9.98 V 429.8 I 23.22``; ``STAT?`` → ``STAT 05``
-(hex bits); errors ``ERR <code> <text>`` (1 syntax, 2 not allowed now, 3 out of range).
+(the status bits, exactly two hex digits); errors ``ERR <code> <text>`` (1 syntax,
+2 not allowed now, 3 out of range).
 
 Vacuum gauge and gas controller (RS-232, 9600 8N1, CR terminator, checksum):
 a frame is ``@`` + body + ``*`` + two hex digits of the byte sum of the body mod 256.
 Body: address (2 digits), a 2-letter parameter, and ``?`` (query), ``!value``
 (set) or ``=value`` (answer); an error answer is ``NAK<code>`` (1 checksum,
-2 unknown parameter, 3 out of range). ``@01PR?*42`` → ``@01PR=4.000E-01*xx``.
+2 unknown parameter, 3 out of range). ``@01PR?*42`` → ``@01PR=4.000E-01*xx``;
+``@01ST?`` → ``@01ST=05*xx`` (exactly two hex digits).
+
+Every answer is checked against its documented key and form, not merely split and
+converted: ``OUT 1`` is not a status word, ``STAT -1`` or ``STAT 0x5`` is not a
+status, ``PSET 1_0`` or ``PR=inf`` is not a number, a pressure or a setpoint is
+never negative. Anything else is a ``FramingError`` (the drivers raise BadReply).
 """
 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 CR = b"\r"
@@ -62,41 +70,69 @@ class LineFramer:
 PSU_ERRORS = {1: "syntax", 2: "not allowed now", 3: "out of range"}
 
 
-def psu_value(reply: bytes, key: str) -> float:
+# Plain decimal numbers, ASCII digits only (Python's float() would also take
+# "1_0", "inf", "nan" and other scripts' digits).
+_DECIMAL = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
+_SCIENTIFIC = _DECIMAL + r"(?:[Ee][+-]?[0-9]+)?"
+_HEX2 = re.compile(r"[0-9A-Fa-f]{2}")
+
+
+def _text(reply: bytes) -> str:
+    return reply.decode("ascii", "replace")
+
+
+def psu_value(reply: bytes, key: str, *, nonnegative: bool = True) -> float:
     """``PSET 10.00`` → 10.0; raises FramingError on anything else."""
-    parts = reply.decode("ascii", "replace").split()
-    if len(parts) != 2 or parts[0] != key:
-        raise FramingError(f"expected '{key} <value>', got {reply!r}")
-    return _finite(parts[1], reply)
+    m = re.fullmatch(rf"{re.escape(key)} ({_DECIMAL})", _text(reply))
+    if m is None:
+        raise FramingError(f"expected '{key} <number>', got {reply!r}")
+    return _finite(m[1], reply, nonnegative=nonnegative)
+
+
+def psu_output(reply: bytes) -> int:
+    """``OUT 1`` → 1: exactly 0 or 1."""
+    m = re.fullmatch(r"OUT ([01])", _text(reply))
+    if m is None:
+        raise FramingError(f"expected 'OUT 0' or 'OUT 1', got {reply!r}")
+    return int(m[1])
+
+
+def psu_status(reply: bytes) -> int:
+    """``STAT 05`` → 5: the key STAT and exactly two hex digits (so never negative)."""
+    m = re.fullmatch(r"STAT ([0-9A-Fa-f]{2})", _text(reply))
+    if m is None:
+        raise FramingError(f"expected 'STAT <two hex digits>', got {reply!r}")
+    return int(m[1], 16)
 
 
 def psu_measurements(reply: bytes) -> dict[str, float]:
     """``P 9.98 V 429.8 I 23.22`` → {'P': 9.98, 'V': 429.8, 'I': 23.22}."""
-    parts = reply.decode("ascii", "replace").split()
-    if len(parts) != 6 or parts[0::2] != ["P", "V", "I"]:
+    m = re.fullmatch(rf"P ({_DECIMAL}) V ({_DECIMAL}) I ({_DECIMAL})", _text(reply))
+    if m is None:
         raise FramingError(f"expected 'P <kW> V <V> I <A>', got {reply!r}")
-    return {k: _finite(v, reply) for k, v in zip(parts[0::2], parts[1::2], strict=True)}
+    return {k: _finite(v, reply, nonnegative=False) for k, v in zip("PVI", m.groups(), strict=True)}
 
 
 def psu_error(reply: bytes) -> tuple[int, str] | None:
-    text = reply.decode("ascii", "replace")
+    text = _text(reply)
     if not text.startswith("ERR"):
         return None
-    parts = text.split(maxsplit=2)
-    try:
-        code = int(parts[1])
-    except (IndexError, ValueError) as exc:
-        raise FramingError(f"malformed error reply {reply!r}") from exc
-    return code, parts[2] if len(parts) > 2 else PSU_ERRORS.get(code, "")
+    m = re.fullmatch(r"ERR ([0-9]{1,3})(?: (.*))?", text)
+    if m is None:
+        raise FramingError(f"malformed error reply {reply!r}")
+    code = int(m[1])
+    return code, m[2] if m[2] else PSU_ERRORS.get(code, "")
 
 
-def _finite(text: str, reply: bytes) -> float:
+def _finite(text: str, reply: bytes, *, nonnegative: bool) -> float:
     try:
         value = float(text)
     except ValueError as exc:
         raise FramingError(f"not a number {text!r} in {reply!r}") from exc
     if not math.isfinite(value):
         raise FramingError(f"non-finite value {text!r} in {reply!r}")
+    if nonnegative and value < 0:
+        raise FramingError(f"negative value {text!r} in {reply!r}")
     return value
 
 
@@ -128,12 +164,13 @@ def parse_gauge(line: bytes) -> GaugeMessage:
     if checksum(body) != cs.upper():
         raise FramingError(f"checksum {cs!r} does not match {checksum(body)!r} in {line!r}")
     text = body.decode("ascii", "replace")
-    try:
-        address = int(text[:2])
-    except ValueError as exc:
-        raise FramingError(f"bad address in {line!r}") from exc
+    if re.fullmatch(r"[0-9]{2}", text[:2]) is None:
+        raise FramingError(f"bad address in {line!r}")
+    address = int(text[:2])
     rest = text[2:]
     if rest.startswith("NAK"):
+        if re.fullmatch(r"[0-9]", rest[3:]) is None:
+            raise FramingError(f"bad error code in {line!r}")
         return GaugeMessage(address, "", "NAK", rest[3:])
     param, op, value = rest[:2], rest[2:3], rest[3:]
     if op not in ("?", "!", "="):
@@ -143,3 +180,18 @@ def parse_gauge(line: bytes) -> GaugeMessage:
 
 def gauge_body(address: int, param: str, op: str, value: str = "") -> bytes:
     return f"{address:02d}{param}{op}{value}".encode("ascii")
+
+
+def gauge_number(value: str, *, nonnegative: bool = True) -> float:
+    """The value of a ``PR=`` or ``AF=`` answer: a decimal or scientific number,
+    finite, and (pressure, flow) not negative."""
+    if re.fullmatch(_SCIENTIFIC, value) is None:
+        raise FramingError(f"not a number {value!r}")
+    return _finite(value, value.encode("ascii", "replace"), nonnegative=nonnegative)
+
+
+def gauge_status(value: str) -> int:
+    """The value of an ``ST=`` answer: exactly two hex digits."""
+    if _HEX2.fullmatch(value) is None:
+        raise FramingError(f"expected two hex digits, got {value!r}")
+    return int(value, 16)

@@ -7,7 +7,14 @@ status word (output on, arc, interlock open, overtemperature). See
 
 from __future__ import annotations
 
-from drivers.ascii_protocol import FramingError, psu_error, psu_measurements, psu_value
+from drivers.ascii_protocol import (
+    FramingError,
+    psu_error,
+    psu_measurements,
+    psu_output,
+    psu_status,
+    psu_value,
+)
 from drivers.codec import decode_bits
 from drivers.device import PollResult
 from drivers.errors import BadReply, DeviceRejected, SetpointError
@@ -31,7 +38,7 @@ COMMANDS = [
     ("MEAS?", "P <kW> V <V> I <A>", "measured power, voltage, current", "r"),
     (
         "STAT?",
-        "STAT <hex>",
+        "STAT <2 hex digits>",
         "status bits: " + ", ".join(f"{b}={n}" for b, n in STATUS_BITS.items()),
         "r",
     ),
@@ -73,10 +80,9 @@ class DcPsuDriver:
         result.values["power_sp_kw"] = await self._value("PSET?", "PSET")
         status = await self._ask("STAT?")
         try:
-            word = int(status.decode("ascii").split()[1], 16)
-        except (IndexError, ValueError, UnicodeDecodeError) as exc:
-            raise BadReply(f"STAT?: {status!r}", device=self.name) from exc
-        result.values["status"] = word
+            result.values["status"] = psu_status(status)
+        except FramingError as exc:
+            raise BadReply(f"STAT?: {exc}", device=self.name) from exc
         return result
 
     @staticmethod
@@ -88,7 +94,11 @@ class DcPsuDriver:
             if value not in (0, 1) or isinstance(value, bool):
                 raise SetpointError(f"output = {value!r}: 0 or 1", device=self.name)
             await self._ask(f"OUT {int(value)}")
-            back = await self._value("OUT?", "OUT")
+            reply = await self._ask("OUT?")
+            try:
+                back = float(psu_output(reply))
+            except FramingError as exc:
+                raise BadReply(f"OUT?: {exc}", device=self.name) from exc
         elif name == "power_sp_kw":
             value = check_setpoint(name, value, 0.0, MAX_POWER_KW, "kW", device=self.name)
             await self._ask(f"PSET {value:.2f}")

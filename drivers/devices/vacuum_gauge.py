@@ -3,14 +3,14 @@ checksum over RS-232: chamber pressure (Pa), argon flow setpoint (sccm), status.
 
 from __future__ import annotations
 
-import math
-
 from drivers.ascii_protocol import (
     GAUGE_ERRORS,
     FramingError,
     GaugeMessage,
     gauge_body,
     gauge_frame,
+    gauge_number,
+    gauge_status,
     parse_gauge,
 )
 from drivers.codec import decode_bits
@@ -28,7 +28,7 @@ COMMANDS = [
     ("@aaAF?*cs", "@aaAF=<sccm>*cs", "argon flow setpoint", "r"),
     (
         "@aaST?*cs",
-        "@aaST=<hex>*cs",
+        "@aaST=<2 hex digits>*cs",
         "status bits: " + ", ".join(f"{b}={n}" for b, n in STATUS_BITS.items()),
         "r",
     ),
@@ -54,7 +54,7 @@ class VacuumGaugeDriver:
         if msg.address != self.address:
             raise BadReply(f"{param}{op}: answer from address {msg.address}", device=self.name)
         if msg.op == "NAK":
-            code = int(msg.value) if msg.value.isdigit() else 0
+            code = int(msg.value)  # one digit: parse_gauge checked it
             raise DeviceRejected(
                 f"{param}{op}: NAK {code} ({GAUGE_ERRORS.get(code, '?')})",
                 code=code,
@@ -67,12 +67,9 @@ class VacuumGaugeDriver:
     async def _number(self, param: str, op: str = "?", value: str = "") -> float:
         msg = await self._ask(param, op, value)
         try:
-            x = float(msg.value)
-        except ValueError as exc:
-            raise BadReply(f"{param}: not a number {msg.value!r}", device=self.name) from exc
-        if not math.isfinite(x):
-            raise BadReply(f"{param}: non-finite {msg.value!r}", device=self.name)
-        return x
+            return gauge_number(msg.value)
+        except FramingError as exc:
+            raise BadReply(f"{param}: {exc}", device=self.name) from exc
 
     async def poll(self) -> PollResult:
         result = PollResult()
@@ -80,9 +77,9 @@ class VacuumGaugeDriver:
         result.values["ar_flow_sp_sccm"] = await self._number("AF")
         msg = await self._ask("ST", "?")
         try:
-            result.values["status"] = int(msg.value, 16)
-        except ValueError as exc:
-            raise BadReply(f"ST: {msg.value!r}", device=self.name) from exc
+            result.values["status"] = gauge_status(msg.value)
+        except FramingError as exc:
+            raise BadReply(f"ST: {exc}", device=self.name) from exc
         return result
 
     @staticmethod

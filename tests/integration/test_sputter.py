@@ -11,6 +11,9 @@ import serial
 from drivers.devices.dc_psu import DcPsuDriver
 from drivers.devices.vacuum_gauge import VacuumGaugeDriver
 from drivers.errors import BadReply, DeviceRejected, DeviceTimeout, SetpointError
+from drivers.links.ascii_link import AsciiLink
+from drivers.links.serial_port import AsyncSerialPort, SerialSettings
+from simulators.ascii_devices import AsciiSerialSim, DcPsuSim, VacuumGaugeSim
 from simulators.models.sputter import thickness_um
 from tests.integration.simline import ascii_link, run, served_line
 
@@ -144,5 +147,67 @@ def test_documented_frames_with_plain_pyserial() -> None:
                 assert answer.startswith(b"@01AF=50.0*")
             finally:
                 port.close()
+
+    run(body)
+
+
+class _HostilePsu(DcPsuSim):
+    """A supply that answers STAT? with whatever the test says."""
+
+    stat_answer = b"STAT 05"
+
+    def handle(self, line: bytes) -> bytes | None:
+        return self.stat_answer if line == b"STAT?" else super().handle(line)
+
+
+class _HostileGauge(VacuumGaugeSim):
+    """A gauge whose answers carry the values the test says."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.answers: dict[str, str] = {}
+
+    def _answer(self, param: str, value: str) -> bytes:
+        return super()._answer(param, self.answers.get(param, value))
+
+
+@pytest.mark.parametrize("answer", [b"OUT 1", b"STAT -1", b"STAT 0x5", b"STAT 5", b"STAT 05 1"])
+def test_a_status_answer_of_the_wrong_key_or_form_is_a_bad_reply(answer: bytes) -> None:
+    async def body() -> None:
+        dev = _HostilePsu("psu")
+        server = AsciiSerialSim(dev, "pty")
+        await server.start()
+        link = AsciiLink(AsyncSerialPort(SerialSettings(server.path, 9600, "N")), timeout_s=0.3)
+        try:
+            psu = DcPsuDriver("psu", link)
+            assert (await psu.poll()).values["status"] == 5
+            dev.stat_answer = answer
+            with pytest.raises(BadReply, match="STAT"):
+                await psu.poll()
+        finally:
+            await link.close()
+            await server.stop()
+
+    run(body)
+
+
+@pytest.mark.parametrize(
+    ("param", "value"), [("ST", "-1"), ("ST", "0x1F"), ("PR", "-4.000E-01"), ("PR", "4_0")]
+)
+def test_gauge_answers_of_the_wrong_form_are_bad_replies(param: str, value: str) -> None:
+    async def body() -> None:
+        dev = _HostileGauge("gauge")
+        server = AsciiSerialSim(dev, "pty")
+        await server.start()
+        link = AsciiLink(AsyncSerialPort(SerialSettings(server.path, 9600, "N")), timeout_s=0.3)
+        try:
+            gauge = VacuumGaugeDriver("gauge", link)
+            assert (await gauge.poll()).errors == {}
+            dev.answers = {param: value}
+            with pytest.raises(BadReply, match=param):
+                await gauge.poll()
+        finally:
+            await link.close()
+            await server.stop()
 
     run(body)

@@ -12,9 +12,13 @@ from drivers.ascii_protocol import (
     checksum,
     gauge_body,
     gauge_frame,
+    gauge_number,
+    gauge_status,
     parse_gauge,
     psu_error,
     psu_measurements,
+    psu_output,
+    psu_status,
     psu_value,
 )
 
@@ -83,3 +87,54 @@ def test_psu_replies() -> None:
                 psu_value(bad, "PSET")
     with pytest.raises(FramingError):
         psu_error(b"ERR x")
+
+
+def test_psu_status_is_stat_and_two_hex_digits() -> None:
+    assert psu_status(b"STAT 05") == 5
+    assert psu_status(b"STAT 1F") == 0x1F
+    # Another answer's key, a sign, a prefix, too few or too many digits, two words.
+    for bad in (
+        b"OUT 1",
+        b"PSET 05",
+        b"STAT -1",
+        b"STAT 0x5",
+        b"STAT 5",
+        b"STAT 005",
+        b"STAT +5",
+        b"STAT 05 1",
+        b"STAT  05",
+        b"STAT 5_0",
+        b"STAT",
+        b"STAT G0",
+    ):
+        with pytest.raises(FramingError):
+            psu_status(bad)
+
+
+def test_psu_numbers_have_the_documented_form() -> None:
+    assert psu_output(b"OUT 0") == 0 and psu_output(b"OUT 1") == 1
+    for bad in (b"OUT 2", b"OUT -1", b"OUT 1.0", b"STAT 01", b"OUT"):
+        with pytest.raises(FramingError):
+            psu_output(bad)
+    # float() would take these; the protocol does not.
+    for bad in (b"PSET 1_0", b"PSET -1.00", b"PSET 1e3", b"PSET infinity", b"PSET 10.00 1"):
+        with pytest.raises(FramingError):
+            psu_value(bad, "PSET")
+    with pytest.raises(FramingError):
+        psu_measurements(b"P 1_0 V 2 I 3")
+
+
+def test_gauge_values_have_the_documented_form() -> None:
+    assert gauge_number("4.000E-01") == 0.4
+    assert gauge_number("120.0") == 120.0
+    assert gauge_status("05") == 5
+    for bad in ("-4.000E-01", "1_0", "inf", "nan", "", "0x10", "4.0E-01 "):
+        with pytest.raises(FramingError):
+            gauge_number(bad)
+    for bad in ("-1", "0x1", "5", "005", "+5", "G0", ""):
+        with pytest.raises(FramingError):
+            gauge_status(bad)
+    # The address is exactly two digits, a NAK code one digit.
+    for body in (b"-1PR=4.0E-01", b" 1PR=4.0E-01", b"+1PR=4.0E-01", b"01NAK-1", b"01NAKx"):
+        with pytest.raises(FramingError):
+            parse_gauge(b"@" + body + b"*" + checksum(body))
