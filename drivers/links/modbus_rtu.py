@@ -65,7 +65,7 @@ from __future__ import annotations
 import asyncio
 import struct
 
-from drivers.errors import BadReply, DeviceRejected, DeviceTimeout
+from drivers.errors import BadReply, DeviceRejected, DeviceTimeout, DeviceUnreachable
 from drivers.links import Table
 from drivers.links.modbus_tcp import EXCEPTION_NAMES
 from drivers.links.serial_port import AsyncSerialPort
@@ -170,6 +170,11 @@ class ModbusRtuLink:
                         self._unanswered.setdefault(unit, []).append(shape)
                         return None
                     await self.port.wait_more()
+        except DeviceUnreachable:
+            if sent:  # its reply may still come, through a reopened port
+                self._unanswered.setdefault(unit, []).append(shape)
+            self.scanner.flush()
+            raise
         except TimeoutError as exc:
             if sent:
                 self._unanswered.setdefault(unit, []).append(shape)

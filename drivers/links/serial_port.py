@@ -211,6 +211,7 @@ class AsyncSerialPort:
         sock, self._sock = self._sock, None
         if fd < 0:
             return None
+        self._arrived.set()  # wake a reader: wait_more says the port closed
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
@@ -244,9 +245,14 @@ class AsyncSerialPort:
         return data
 
     async def wait_more(self) -> None:
-        """Until more bytes arrive than are buffered now (the caller bounds it)."""
+        """Until more bytes arrive than are buffered now (the caller bounds it).
+        ``DeviceUnreachable`` if the port is or gets closed (the other end hung up)."""
+        if not self.is_open:
+            raise DeviceUnreachable("port closed", device=self.name)
         self._arrived.clear()
         await self._arrived.wait()
+        if not self.is_open:
+            raise DeviceUnreachable("port closed", device=self.name)
 
 
 def _wake(fut: asyncio.Future[None]) -> None:
