@@ -64,12 +64,58 @@ from __future__ import annotations
 
 import asyncio
 import struct
+from dataclasses import dataclass
 
 from drivers.errors import BadReply, DeviceRejected, DeviceTimeout, DeviceUnreachable
 from drivers.links import Table
 from drivers.links.modbus_tcp import EXCEPTION_NAMES
 from drivers.links.serial_port import AsyncSerialPort
 from drivers.modbus_rtu import ReplyScanner, Shape, frame, frame_gap_s
+
+
+@dataclass
+class _Run:
+    shape: Shape
+    count: int
+
+
+class Unanswered:
+    """One unit's requests that timed out and may still be answered, in the order
+    sent, kept as runs of equal forms (a dead unit probed for hours is a few runs,
+    not one entry per probe)."""
+
+    def __init__(self) -> None:
+        self._runs: list[_Run] = []
+
+    def __len__(self) -> int:
+        return sum(r.count for r in self._runs)
+
+    def __contains__(self, shape: object) -> bool:
+        return any(r.shape == shape for r in self._runs)
+
+    def shapes(self) -> list[Shape]:
+        return [r.shape for r in self._runs for _ in range(r.count)]
+
+    def append(self, shape: Shape) -> None:
+        if self._runs and self._runs[-1].shape == shape:
+            self._runs[-1].count += 1
+        else:
+            self._runs.append(_Run(shape, 1))
+
+    def fits(self, adu: bytes) -> bool:
+        return any(r.shape.fits(adu) for r in self._runs)
+
+    def strike(self, adu: bytes) -> bool:
+        """``adu`` answers one of these requests: strike every request up to and
+        including the first it fits. False if it fits none."""
+        for e, run in enumerate(self._runs):
+            if run.shape.fits(adu):
+                del self._runs[:e]
+                run.count -= 1
+                if not run.count:
+                    del self._runs[0]
+                return True
+        return False
 
 
 class ModbusRtuLink:
@@ -93,26 +139,25 @@ class ModbusRtuLink:
         self._lock = asyncio.Lock()
         self._quarantine: dict[int, float] = {}
         # Per unit: requests that timed out and may still be answered, in order.
-        self._unanswered: dict[int, list[Shape]] = {}
+        self._unanswered: dict[int, Unanswered] = {}
         # Per unit: (function, address) -> register count of reads it answered.
         self._answered_reads: dict[int, dict[tuple[int, int], int]] = {}
 
     def unanswered(self, unit: int) -> list[Shape]:
-        return list(self._unanswered.get(unit, []))
+        u = self._unanswered.get(unit)
+        return u.shapes() if u is not None else []
+
+    def _pending(self, unit: int) -> Unanswered:
+        return self._unanswered.setdefault(unit, Unanswered())
 
     def _blocked(self, shape: Shape) -> bool:
         """A request of this form could be answered by an earlier request's reply."""
-        return shape in self._unanswered.get(shape.unit, [])
+        return shape in self._pending(shape.unit)
 
     def _account(self, adu: bytes) -> bool:
         """A frame that is not the reply awaited: strike the requests it proves
         answered or lost. False if it answers nothing we sent to its unit."""
-        pending = self._unanswered.get(adu[0], [])
-        for e, s in enumerate(pending):
-            if s.fits(adu):
-                del pending[: e + 1]
-                return True
-        return False
+        return self._pending(adu[0]).strike(adu)
 
     def _absorb(self) -> None:
         """Account for what came in between transactions (late replies, noise)."""
@@ -152,14 +197,14 @@ class ModbusRtuLink:
                 while True:
                     for adu in self.scanner.feed(self.port.take()):
                         if reply is None and shape.fits(adu):
-                            if not any(s.fits(adu) for s in self._unanswered.get(unit, [])):
+                            if not self._pending(unit).fits(adu):
                                 reply = adu
                                 self._unanswered.pop(unit, None)
                                 continue
                             if shape.refuses(adu):  # an exception, maybe an earlier one's
                                 reply = adu
                                 self._account(adu)
-                                self._unanswered.setdefault(unit, []).append(shape)
+                                self._pending(unit).append(shape)
                                 continue
                         self.discarded_frames += 1
                         if not self._account(adu) and adu[0] == unit:
@@ -167,17 +212,17 @@ class ModbusRtuLink:
                     if reply is not None:
                         return reply
                     if unblock is not None and not self._blocked(unblock):
-                        self._unanswered.setdefault(unit, []).append(shape)
+                        self._pending(unit).append(shape)
                         return None
                     await self.port.wait_more()
         except DeviceUnreachable:
             if sent:  # its reply may still come, through a reopened port
-                self._unanswered.setdefault(unit, []).append(shape)
+                self._pending(unit).append(shape)
             self.scanner.flush()
             raise
         except TimeoutError as exc:
             if sent:
-                self._unanswered.setdefault(unit, []).append(shape)
+                self._pending(unit).append(shape)
                 self._quarantine[unit] = loop.time() + self.late_window_s
             for adu in self.scanner.feed(self.port.take()):
                 if not self._account(adu) and adu[0] == unit:
@@ -236,7 +281,7 @@ class ModbusRtuLink:
             self._absorb()
             if self._blocked(shape):
                 probe = self._probe(shape, pdu)
-                n = len(self._unanswered.get(unit, []))
+                n = len(self._pending(unit))
                 if probe is None:
                     raise DeviceTimeout(
                         f"{what}: resynchronising after {n} unanswered requests, and no "
@@ -247,7 +292,7 @@ class ModbusRtuLink:
                 await self._exchange(*probe, f"{what} (probe)", unblock=shape)
                 if self._blocked(shape):
                     raise DeviceTimeout(
-                        f"{what}: resynchronising, {len(self._unanswered.get(unit, []))} "
+                        f"{what}: resynchronising, {len(self._pending(unit))} "
                         "earlier requests may still be answered",
                         device=self.name,
                     )
@@ -257,9 +302,7 @@ class ModbusRtuLink:
         if reply[0] & 0x80:
             code = reply[1]
             maybe = (
-                ", maybe the answer to an earlier request"
-                if shape in self._unanswered.get(unit, [])
-                else ""
+                ", maybe the answer to an earlier request" if shape in self._pending(unit) else ""
             )
             raise DeviceRejected(
                 f"{what}: exception {code} ({EXCEPTION_NAMES.get(code, 'unknown')}){maybe}",

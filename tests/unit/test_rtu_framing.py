@@ -8,6 +8,7 @@ import struct
 from hypothesis import given
 from hypothesis import strategies as st
 
+from drivers.links.modbus_rtu import Unanswered
 from drivers.modbus_rtu import ReplyScanner, Shape, crc16, crc_ok, frame, request_length
 
 
@@ -101,3 +102,31 @@ def test_server_sizes_an_unknown_function_by_its_crc_and_keeps_what_follows() ->
     assert request_length(read + odd) == 8
     write = frame(3, struct.pack(">BHHBHH", 16, 0, 2, 4, 1, 2))
     assert request_length(write) == len(write)
+
+
+def _subsequence(small: list[Shape], big: list[Shape]) -> bool:
+    it = iter(big)
+    return all(any(s == b for b in it) for s in small)
+
+
+@given(st.lists(st.tuples(st.integers(1, 3), st.booleans()), min_size=1, max_size=30), st.data())
+def test_unanswered_keeps_every_request_that_may_still_be_answered(
+    requests: list[tuple[int, bool]], data: st.DataObject
+) -> None:
+    """A device answers its requests at most once each and in order (some never, some
+    late, some with an exception): whatever it does, every request that may still
+    be answered stays listed, so a frame of a form not listed answers the latest."""
+    u = Unanswered()
+    shapes = [Shape.for_request(1, struct.pack(">BHH", 3, 0, n)) for n, _exc in requests]
+    may_come: list[int] = []  # requests sent and not answered, not overtaken by a later answer
+    for i in range(len(requests)):
+        u.append(shapes[i])
+        may_come.append(i)
+        while may_come and data.draw(st.booleans()):
+            k = data.draw(st.integers(0, len(may_come) - 1))
+            j = may_come[k]
+            n, exc = requests[j]
+            reply = frame(1, b"\x83\x02") if exc else read_reply(1, [0] * n)
+            assert u.strike(reply)
+            del may_come[: k + 1]  # FIFO: those before j will never be answered now
+        assert _subsequence([shapes[j] for j in may_come], u.shapes())
