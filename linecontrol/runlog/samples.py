@@ -101,43 +101,50 @@ class Batch:
 def _crc(arrays: list[np.ndarray]) -> int:
     crc = 0
     for a in arrays:
-        crc = zlib.crc32(np.ascontiguousarray(a).data.cast("B"), crc)
+        crc = zlib.crc32(a.data.cast("B") if a.flags.c_contiguous else a.tobytes(), crc)
     return crc
 
 
-def batch_crc(rb: pa.RecordBatch) -> int | None:
-    """The CRC of a record batch as read back (None if it has nulls or another
-    layout: such a batch was not written by ``SegmentWriter``)."""
-    try:
-        if any(c.null_count for c in rb.columns):
-            return None
-        cols = [rb.column(i).to_numpy(zero_copy_only=True) for i in range(3)]
-        for i in (3, 4):
-            lst = rb.column(i)
-            child = lst.values
-            if child.null_count or lst.offset:
-                return None
-            cols.append(child.to_numpy(zero_copy_only=True))
-    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, IndexError, AttributeError):
+_ITEM = (8, 8, 8, 8, 1)  # bytes per item of each column's data buffer
+
+
+def batch_crc(rb: pa.RecordBatch, n: int | None = None) -> int | None:
+    """The CRC of a record batch as read back, over its data buffers in place (no
+    copy); None if it has a validity buffer, an offset or another layout: such a
+    batch was not written by ``SegmentWriter``. ``n``: channels (from the schema)."""
+    rows = rb.num_rows
+    if rb.num_columns != 5:
         return None
-    return _crc(cols)
+    if n is None:
+        n = rb.schema.types[3].list_size
+    crc = 0
+    try:
+        for i in range(5):
+            col = rb.column(i)
+            if col.offset:
+                return None
+            bufs = col.buffers()
+            if i < 3:
+                if bufs[0] is not None:
+                    return None
+                data, size = bufs[1], rows * 8
+            else:
+                if bufs[0] is not None or bufs[1] is not None:
+                    return None
+                data, size = bufs[2], rows * n * _ITEM[i]
+            if data is None or data.size < size:
+                return None
+            crc = zlib.crc32(memoryview(data)[:size], crc)
+    except (AttributeError, IndexError, TypeError, ValueError):
+        return None
+    return crc
 
 
 def _verified(rb: pa.RecordBatch, meta: Any, checked: bool) -> str | None:
     """Why a batch read back is not good, or None."""
     if not checked:
         return None
-    raw = (meta or {}).get(CRC_KEY) if meta is not None else None
-    if raw is None:
-        return "no CRC"
-    got = batch_crc(rb)
-    try:
-        want = int(raw)
-    except ValueError:
-        return "unreadable CRC"
-    if got != want:
-        return "CRC mismatch"
-    return None
+    return _verified_n(rb, meta, rb.schema.types[3].list_size)
 
 
 class SegmentWriter:
@@ -165,37 +172,38 @@ class SegmentWriter:
     def write(self, b: Batch) -> None:
         rows, n = b.rows, self.n
         f64, u8 = pa.float64(), pa.uint8()
+        # Contiguous arrays, once: the CRC and the zero-copy record batch share them.
+        data: list[np.ndarray] = [
+            np.ascontiguousarray(b.t_mono, np.float64),
+            np.ascontiguousarray(b.t_wall, np.float64),
+            np.ascontiguousarray(b.web_position_m, np.float64),
+            np.ascontiguousarray(b.values, np.float64),
+            np.ascontiguousarray(b.quality, np.uint8),
+        ]
+        crc = _crc(data)
 
         def col(a: np.ndarray, typ: pa.DataType, count: int) -> pa.Array:
             # Zero-copy over the numpy buffer: the cheapest way to a record batch.
-            data = np.ascontiguousarray(a, dtype=typ.to_pandas_dtype())
-            return pa.Array.from_buffers(typ, count, [None, pa.py_buffer(data)])
+            return pa.Array.from_buffers(typ, count, [None, pa.py_buffer(a)])
 
         fields = self.schema.types
-        crc = _crc(
-            [
-                np.ascontiguousarray(b.t_mono, np.float64),
-                np.ascontiguousarray(b.t_wall, np.float64),
-                np.ascontiguousarray(b.web_position_m, np.float64),
-                np.ascontiguousarray(b.values, np.float64),
-                np.ascontiguousarray(b.quality, np.uint8),
-            ]
-        )
         batch = pa.RecordBatch.from_arrays(
             [
-                col(b.t_mono, f64, rows),
-                col(b.t_wall, f64, rows),
-                col(b.web_position_m, f64, rows),
+                col(data[0], f64, rows),
+                col(data[1], f64, rows),
+                col(data[2], f64, rows),
                 pa.Array.from_buffers(
-                    fields[3], rows, [None], children=[col(b.values, f64, rows * n)]
+                    fields[3], rows, [None], children=[col(data[3], f64, rows * n)]
                 ),
                 pa.Array.from_buffers(
-                    fields[4], rows, [None], children=[col(b.quality, u8, rows * n)]
+                    fields[4], rows, [None], children=[col(data[4], u8, rows * n)]
                 ),
             ],
             schema=self.schema,
         )
-        self._writer.write_batch(batch, custom_metadata={CRC_KEY: str(crc).encode()})
+        self._writer.write_batch(
+            batch, custom_metadata=pa.KeyValueMetadata({CRC_KEY: str(crc).encode()})
+        )
         self._flush()
         if self.t_first is None and b.rows:
             self.t_first = float(b.t_mono[0])
@@ -234,10 +242,19 @@ def _checked(schema: pa.Schema) -> bool:
     return (schema.metadata or {}).get(b"linecontrol.format", b"1") != b"1"
 
 
-def read_segment(path: Path) -> SegmentRead:
+def read_segment(
+    path: Path, window: tuple[float | None, float | None] | None = None
+) -> SegmentRead:
     """Every intact batch of a segment; a torn tail and corrupt batches are reported,
     not raised. Fast path: Arrow's stream reader; at the first problem the file is
-    re-read message by message and resynchronised (``_scan``)."""
+    re-read message by message and resynchronised (``_scan``).
+
+    With a ``window`` [t_from, t_to) on the monotonic clock, only the batches with
+    rows in it, and one more on each side, are checked; the others are returned
+    unchecked and must not be used (``read_samples`` slices them off). Sound while
+    ``t_mono`` increases through the segment (checked): damage to the times can then
+    only move the batches at the edges across them, and those are checked; otherwise
+    every batch is checked."""
     size = path.stat().st_size
     out = SegmentRead(path, [], file_bytes=size)
     if size == 0:
@@ -250,18 +267,52 @@ def read_segment(path: Path) -> SegmentRead:
         return out
     out.channels = channels_of(reader.schema)
     checked = _checked(reader.schema)
+    metas: list[Any] = []
     while True:
         try:
             rb, meta = reader.read_next_batch_with_custom_metadata()
         except StopIteration:
             out.clean_end = True
-            return out
+            break
         except (pa.ArrowInvalid, OSError):
-            break
-        if _verified(rb, meta, checked) is not None:
-            break
+            return _scan(path, reader.schema, checked, out)
         out.batches.append(rb)
-    return _scan(path, reader.schema, checked, out)
+        metas.append(meta)
+    if checked:
+        n = len(out.channels)
+        for i in _to_check(out.batches, window):
+            if _verified_n(out.batches[i], metas[i], n) is not None:
+                return _scan(path, reader.schema, checked, out)
+    return out
+
+
+def _to_check(
+    batches: list[pa.RecordBatch], window: tuple[float | None, float | None] | None
+) -> range | list[int]:
+    everything = range(len(batches))
+    if window is None or not batches:
+        return everything
+    t_from, t_to = window
+    t = np.concatenate([b.column(0).to_numpy() for b in batches])
+    if len(t) and not bool(np.all(np.diff(t) > 0)):
+        return everything
+    ends = np.cumsum([b.num_rows for b in batches])
+    i0 = int(np.searchsorted(t, t_from, "left")) if t_from is not None else 0
+    i1 = int(np.searchsorted(t, t_to, "left")) if t_to is not None else len(t)
+    b0 = int(np.searchsorted(ends, i0, "right"))
+    b1 = int(np.searchsorted(ends, max(i0, i1 - 1), "right"))
+    return range(max(0, b0 - 1), min(len(batches), b1 + 2))
+
+
+def _verified_n(rb: pa.RecordBatch, meta: Any, n: int) -> str | None:
+    raw = meta.get(CRC_KEY) if meta is not None else None
+    if raw is None:
+        return "no CRC"
+    try:
+        want = int(raw)
+    except ValueError:
+        return "unreadable CRC"
+    return None if batch_crc(rb, n) == want else "CRC mismatch"
 
 
 def _scan(path: Path, schema: pa.Schema, checked: bool, out: SegmentRead) -> SegmentRead:
@@ -371,10 +422,12 @@ class Samples:
         return self.values[:, [c.name for c in self.channels].index(name)]
 
 
-def _segment_table(path: Path) -> tuple[pa.Table | None, list[Channel], SegmentRead]:
-    """A whole segment as one table of its intact batches (each checked against its
-    CRC), with what was torn or corrupt."""
-    seg = read_segment(path)
+def _segment_table(
+    path: Path, window: tuple[float | None, float | None] | None = None
+) -> tuple[pa.Table | None, list[Channel], SegmentRead]:
+    """A whole segment as one table of its intact batches (checked against their
+    CRCs; with a window, those that reach into it), with what was torn or corrupt."""
+    seg = read_segment(path, window)
     if not seg.channels:
         return None, [], seg
     schema = seg.batches[0].schema if seg.batches else schema_for(seg.channels)
@@ -449,8 +502,9 @@ def read_samples(
     corrupt: list[str] = []
     all_channels: list[Channel] = []
     batches = 0
+    window = None if t_from is None and t_to is None else (t_from, t_to)
     for p in paths:
-        table, chans, seg = _segment_table(p)
+        table, chans, seg = _segment_table(p, window)
         if seg.torn:
             torn.append(f"{p.name}: {seg.torn}")
         corrupt += [f"{p.name}: {c}" for c in seg.corrupt]

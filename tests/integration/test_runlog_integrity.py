@@ -128,3 +128,27 @@ def test_every_batch_carries_its_crc_readable_without_this_package(tmp_path: Pat
         for a in (b.t_mono, b.t_wall, b.web_position_m, b.values, b.quality):
             crc = zlib.crc32(np.ascontiguousarray(a).tobytes(), crc)
         assert int(meta[b"linecontrol.crc32"]) == crc
+
+
+def test_a_time_window_checks_every_batch_it_returns(tmp_path: Path) -> None:
+    path = _segment(tmp_path)
+    data = bytearray(path.read_bytes())
+    msgs = _offsets(bytes(data))
+    end3, _ = msgs[4]
+    data[end3 - 40] ^= 0x10  # batch 2: t_mono 2.0 .. 2.9
+    path.write_bytes(bytes(data))
+    s = read_samples(path.parent, t_from=2.0, t_to=3.0)
+    assert len(s.corrupt) == 1 and len(s.t_mono) == 0  # nothing of it read as good
+    s = read_samples(path.parent, t_from=1.5, t_to=3.5)
+    assert len(s.corrupt) == 1
+    assert np.array_equal(s.t_mono, np.r_[batch(1, N).t_mono[5:], batch(3, N).t_mono[:5]])
+    # Damaged times (no longer increasing) make every batch checked.
+    (tmp_path / "b").mkdir()
+    path2 = _segment(tmp_path / "b")
+    data = bytearray(path2.read_bytes())
+    msgs = _offsets(bytes(data))
+    start4, mlen4 = msgs[5]  # batch 4: its first t_mono is the first body bytes
+    data[start4 + 8 + mlen4 + 6] ^= 0x40
+    path2.write_bytes(bytes(data))
+    s = read_samples(path2.parent, t_from=0.0, t_to=1.0)
+    assert len(s.corrupt) == 1 and "after batch 4" in s.corrupt[0]
