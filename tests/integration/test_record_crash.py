@@ -1,0 +1,270 @@
+"""SIGKILL of ``linecontrol record`` itself, at random moments: what is on disk is an
+exact prefix of the run, at most a second of it is lost, and the run is listed as
+incomplete.
+
+The recorder is the real command in its own process: acquisition, sampler, the
+run log's writer thread, fsync on (its default). It records a simulated line that
+the test starts once (``python -m simulators``) and addresses through a line
+config written with the simulator's address map, as a user records real hardware
+(``record`` without ``--sim``: the recorder has no child, so the kill is of the
+recorder alone, and the simulator keeps its state across trials).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import json
+import os
+import random
+import re
+import select
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from linecontrol.acquisition import apply_address_map
+from linecontrol.line import load_line
+from linecontrol.paths import DEFAULT_LINE
+from linecontrol.quality import Quality
+from linecontrol.runlog.samples import read_segment, segment_paths
+from linecontrol.runlog.store import load_meta, load_samples
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+TRIALS = 10
+SAMPLE_HZ = 10.0
+PERIOD_S = 1.0 / SAMPLE_HZ
+ROWS_PER_BATCH = 10  # the sampler hands the run log one batch per second of rows
+# A batch is on disk (written and fsynced) at most LOSS_MARGIN_S after its last row
+# was sampled: the writer thread's hand-off, the write and the fsync, on a loaded
+# two-core machine. So a kill at t loses at most the rows after the last batch
+# completed by t - LOSS_MARGIN_S: the second of rows of the batch being filled,
+# plus one period of sampling lateness. A batch lost although it was complete a
+# margin before the kill breaks the bound by up to a second (a whole batch).
+LOSS_MARGIN_S = 0.5
+LOSS_BOUND_S = 1.0 + PERIOD_S + LOSS_MARGIN_S
+# Consecutive rows are a period apart, plus the loop's lateness; a lost batch is a
+# gap of about 11 periods.
+MAX_ROW_GAP_S = 0.75
+KILL_WINDOW_S = 2.5  # kills fall in the first seconds of the run (start_mono + [0, 2.5) s)
+NEXT_START_LEAD_S = 0.6  # about the time a recorder takes to start (only saves time)
+START_DEADLINE_S = 60.0
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_the_test() -> None:
+    """In the child, before exec: SIGKILL when the test process dies."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def _read_line(stream: Any, deadline: float) -> bytes:
+    """One line from a pipe, by ``deadline`` (monotonic)."""
+    fd = stream.fileno()
+    got = b""
+    while not got.endswith(b"\n"):
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            raise TimeoutError(f"no line by the deadline; so far {got[-200:]!r}")
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            raise EOFError(f"pipe closed; so far {got[-200:]!r}")
+        got += chunk
+    return got
+
+
+def _addressed_config(src: Path, amap: dict[str, Any]) -> str:
+    """The line config ``src`` with the simulator's addresses written in."""
+    out = []
+    section: tuple[str, str] | None = None
+    for line in src.read_text().splitlines():
+        head = re.match(r"\s*\[+([^\]]+)\]+\s*(#.*)?$", line)
+        if head:
+            kind, _, name = head.group(1).partition(".")
+            section = (kind, name) if kind in ("devices", "buses") and name else None
+        elif section is not None:
+            key = re.match(r"\s*(host|port|serial_port|parity)\s*=", line)
+            if key:
+                got = amap[section[0]][section[1]]
+                k = key.group(1)
+                line = f"{k} = {json.dumps(got['port'] if k == 'serial_port' else got[k])}"
+        out.append(line)
+    return "\n".join(out) + "\n"
+
+
+@contextlib.contextmanager
+def _simulated_line(tmp: Path) -> Iterator[Path]:
+    """The embedded line's simulators, and a line config that addresses them."""
+    sim = subprocess.Popen(
+        [sys.executable, "-m", "simulators", "--config", str(DEFAULT_LINE)],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,  # held open: a simulator that ends on stdin EOF stays up
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        preexec_fn=_die_with_the_test,
+    )
+    try:
+        amap = json.loads(_read_line(sim.stdout, time.monotonic() + START_DEADLINE_S))
+        cfg = tmp / "line.toml"
+        cfg.write_text(_addressed_config(DEFAULT_LINE, amap))
+        assert load_line(cfg) == apply_address_map(load_line(DEFAULT_LINE), amap)
+        yield cfg
+    finally:
+        sim.terminate()
+        try:
+            sim.wait(10)
+        except subprocess.TimeoutExpired:
+            sim.kill()
+            sim.wait(10)
+        for pipe in (sim.stdin, sim.stdout):
+            if pipe is not None:
+                pipe.close()
+
+
+def _record(cfg: Path, data: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "linecontrol",
+            "record",
+            "--config",
+            str(cfg),
+            "--duration",
+            "600",
+            "--sample-hz",
+            str(SAMPLE_HZ),
+            "--data-dir",
+            str(data),
+        ],
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        preexec_fn=_die_with_the_test,
+    )
+
+
+def _sleep_until(t_mono: float) -> None:
+    """Not a synchronisation: the kill moment is chosen, not waited for."""
+    time.sleep(max(0.0, t_mono - time.monotonic()))
+
+
+def _wait_for_run(data: Path, rec: subprocess.Popen[bytes], deadline: float) -> Path:
+    """The run directory, once its meta.json is in place (polled, with a deadline)."""
+    while time.monotonic() < deadline:
+        runs = [p.parent for p in data.glob("*/meta.json")]
+        if runs:
+            [run] = runs
+            return run
+        if rec.poll() is not None:
+            err = rec.stderr.read().decode() if rec.stderr else ""
+            raise AssertionError(f"record exited with {rec.returncode}: {err[-2000:]}")
+        time.sleep(0.005)
+    raise TimeoutError(f"no run under {data} by the deadline")
+
+
+def _check_recovered(run: Path, killed_at: float, trial: int) -> int:
+    """Every recovered batch intact and contiguous, at most a second lost."""
+    meta = load_meta(run)
+    assert meta.exit_status is None, (trial, meta.exit_status)
+    s = load_samples(run)
+    again = load_samples(run)
+    for name in ("t_mono", "t_wall", "web_position_m", "values", "quality"):
+        assert np.array_equal(getattr(s, name), getattr(again, name), equal_nan=True), name
+    # The batch-by-batch reader (the crash-recovery path) reads the same rows.
+    batches = [b for p in segment_paths(run / "samples") for b in read_segment(p).batches]
+    assert sum(b.num_rows for b in batches) == len(s.t_mono), trial
+    if batches:
+        t_batches = np.concatenate([b.column("t_mono").to_numpy() for b in batches])
+        assert np.array_equal(t_batches, s.t_mono), trial
+    # A kill may tear the last batch (reported as a torn tail), never corrupt one.
+    assert len(s.torn) <= 1 and all("torn" in t and "corrupt" not in t for t in s.torn), s.torn
+    rows = len(s.t_mono)
+    assert rows == ROWS_PER_BATCH * s.batches, (trial, rows, s.batches)
+    if rows:
+        gaps = np.diff(s.t_mono)
+        assert (gaps > 0).all(), (trial, "duplicate or reordered rows", gaps.min())
+        assert gaps.max() < MAX_ROW_GAP_S, (trial, "rows missing", gaps.max())
+        assert abs(np.median(gaps) - PERIOD_S) < 0.1 * PERIOD_S, (trial, np.median(gaps))
+        assert s.t_mono[0] >= meta.start_mono, trial
+        assert np.all(np.diff(s.t_wall) > 0), trial
+        assert s.values.shape == (rows, len(meta.channels)), trial
+    last = float(s.t_mono[-1]) if rows else meta.start_mono
+    assert killed_at - last <= LOSS_BOUND_S, (trial, "lost", killed_at - last, rows)
+    return rows
+
+
+def test_sigkill_of_record_keeps_an_exact_prefix_and_loses_at_most_a_second(
+    tmp_path: Path,
+) -> None:
+    rnd = random.Random(20261201)
+    root = tmp_path / "runs"  # every run, for one listing at the end
+    recovered: dict[str, int] = {}
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(trial: int) -> tuple[subprocess.Popen[bytes], Path]:
+        data = tmp_path / f"trial-{trial:02d}"  # one data root per recorder
+        started.append(_record(cfg, data))
+        return started[-1], data
+
+    # Kill moments (age of the run, from its start_mono), stratified over the window
+    # so that every part of it is hit: before the first batch, and while batches are
+    # written; in random order.
+    ages = [(k + rnd.random()) * KILL_WINDOW_S / TRIALS for k in range(TRIALS)]
+    rnd.shuffle(ages)
+    with _simulated_line(tmp_path) as cfg:
+        try:
+            rec, data = start(0)
+            for trial, age in enumerate(ages):
+                run = _wait_for_run(data, rec, time.monotonic() + START_DEADLINE_S)
+                kill_at = load_meta(run).start_mono + age  # the same CLOCK_MONOTONIC
+                after = None
+                if trial + 1 < TRIALS:
+                    # The next recorder starts up meanwhile, so it is ready when needed.
+                    _sleep_until(kill_at - NEXT_START_LEAD_S)
+                    after = start(trial + 1)
+                _sleep_until(kill_at)
+                killed_at = time.monotonic()
+                rec.send_signal(signal.SIGKILL)
+                assert rec.wait(10) == -signal.SIGKILL, (trial, rec.returncode)
+                recovered[run.name] = _check_recovered(run, killed_at, trial)
+                # Channels of devices that answer were recorded GOOD.
+                if recovered[run.name] >= 2 * ROWS_PER_BATCH:
+                    q = load_samples(run, ["drive.speed_pv_m_min"]).quality[-1, 0]
+                    assert q == Quality.GOOD, (trial, q)
+                root.mkdir(exist_ok=True)
+                run.rename(root / run.name)
+                if after is not None:
+                    rec, data = after
+        finally:
+            for p in started:
+                p.kill()
+                p.wait(10)
+                if p.stderr is not None:
+                    p.stderr.close()
+    assert len(recovered) == TRIALS
+    # Kills before the first batch was due, and kills after batches were written.
+    assert sum(n == 0 for n in recovered.values()) >= 2, recovered
+    assert sum(n > 0 for n in recovered.values()) >= TRIALS // 2, recovered
+    listing = subprocess.run(
+        [sys.executable, "-m", "linecontrol", "runs", "--data-dir", str(root), "list"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert listing.returncode == 0, listing.stderr
+    for run_id in recovered:
+        [row] = [r for r in listing.stdout.splitlines() if r.startswith(run_id)]
+        assert "incomplete" in row, row
