@@ -238,18 +238,20 @@ def test_runs_list_shows_every_run_it_can_and_recovers_one_without_metadata(
 def test_runs_list_reads_no_sample_of_a_closed_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from linecontrol.runlog import samples, store
+    import pyarrow as pa
+
+    from linecontrol.runlog import store
 
     d = _fake_run(tmp_path, "20260101-000000-aaaa")
     assert (d / "summary.json").is_file()  # written at the stop
-    calls: list[Path] = []
-    real = samples.read_segment
+    calls: list[object] = []
+    real = pa.ipc.open_stream
 
-    def counting(path: Path) -> samples.SegmentRead:
-        calls.append(path)
-        return real(path)
+    def counting(source: object, *a: object, **k: object) -> object:
+        calls.append(source)  # every read of a segment opens it as a stream
+        return real(source, *a, **k)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(samples, "read_segment", counting)
+    monkeypatch.setattr(pa.ipc, "open_stream", counting)
     listing = store.run_listing(d)
     assert calls == [] and listing["rows"] == 30 and listing["exit_status"] == "ok"
     # A changed run (here: a segment appended to) is rebuilt from its samples.
