@@ -20,8 +20,8 @@ form (length; for a write, the echoed address and count). The link keeps, per
 unit, the list of requests that timed out (their replies may still come), in
 the order they were sent: the *unanswered* list. The argument rests on four
 assumptions about the bus: (1) a CRC-valid frame is the frame a device sent
-(CRC-16 catches the corruption of a real line; see the README for what it does
-not cover); (2) each unit id belongs to one device; (3) a device answers the
+(CRC-16 detects every error burst of up to 16 bits and all but 1 in 65536 of
+the others); (2) each unit id belongs to one device; (3) a device answers the
 requests addressed to it at most once each, in the order it received them
 (a Modbus slave handles one request at a time), and answers nothing else;
 (4) this link is the only master on the bus since it opened the port.
@@ -39,15 +39,21 @@ requests addressed to it at most once each, in the order it received them
   they are removed. The list stays a superset of what may still be answered.
   Frames are handled in the order they arrived, which is what (3) speaks of.
 - A request whose form is in U's unanswered list is not sent as such: the link
-  first sends a *probe*, a read of a prefix of a range U answered before (or of
-  the request itself), with a register count whose form differs from the
-  blocked request's. Its reply, or any frame of U, shortens the list as above;
-  once no entry has the blocked form, the request is sent and its reply can be
-  trusted. If the list still holds that form after the probe, the read fails
-  with ``DeviceTimeout`` (the unit is resynchronising; its values age to STALE),
-  and the next poll probes again. Every reply U sends removes at least one entry,
-  so a unit that answers again is trusted again after finitely many probes; a
-  dead unit only ever costs its own deadlines.
+  first sends a *probe*: a read of a prefix of a range U answered before (or of
+  the request's own range, or that range with one register more), with a
+  register count whose form differs from the blocked request's. Its reply, or
+  any frame of U, shortens the list as above; once no entry has the blocked
+  form, the request is sent and its reply can be trusted. If the list still
+  holds that form after the probe, the read fails with ``DeviceTimeout`` (the
+  unit is resynchronising; its values age to STALE), and the next poll probes
+  again. Each frame U sends empties the list or strikes at least its front entry;
+  a probe adds at most one entry at the back, so a unit that answers again is
+  trusted again after finitely many probes; a dead unit only ever costs its own
+  deadlines.
+- An exception reply has only the function as its form. One that an earlier
+  unanswered request of that function could have sent strikes as above and is
+  reported as the current request's ``DeviceRejected`` (it carries no value, so
+  nothing wrong is used), and the current request stays listed as unanswered.
 
 So a crossed value needs a CRC collision or a device that breaks (2)-(4), never
 bad timing: no assumption is made about how late a reply may be. As an
@@ -244,8 +250,10 @@ class ModbusRtuLink:
             ) from exc
 
     def _probe(self, shape: Shape, pdu: bytes) -> tuple[Shape, bytes] | None:
-        """A read that U answers normally and whose form differs from ``shape``'s,
-        preferring one no unanswered request shares (its reply then empties the list)."""
+        """A read whose form differs from ``shape``'s: a prefix of a range the unit
+        answered, or of the request's own range, preferring a form no unanswered
+        request shares (its reply then empties the list); failing those, the
+        request's range with one register more (an exception reply also counts)."""
         ranges = dict(self._answered_reads.get(shape.unit, {}))
         if pdu[0] in (3, 4):
             address, count = struct.unpack(">HH", pdu[1:5])
