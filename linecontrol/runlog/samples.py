@@ -22,6 +22,7 @@ anything else is *corruption* (``corrupt``), reported apart.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import json
 import os
@@ -242,19 +243,11 @@ def _checked(schema: pa.Schema) -> bool:
     return (schema.metadata or {}).get(b"linecontrol.format", b"1") != b"1"
 
 
-def read_segment(
-    path: Path, window: tuple[float | None, float | None] | None = None
-) -> SegmentRead:
-    """Every intact batch of a segment; a torn tail and corrupt batches are reported,
-    not raised. Fast path: Arrow's stream reader; at the first problem the file is
-    re-read message by message and resynchronised (``_scan``).
-
-    With a ``window`` [t_from, t_to) on the monotonic clock, only the batches with
-    rows in it, and one more on each side, are checked; the others are returned
-    unchecked and must not be used (``read_samples`` slices them off). Sound while
-    ``t_mono`` increases through the segment (checked): damage to the times can then
-    only move the batches at the edges across them, and those are checked; otherwise
-    every batch is checked."""
+def read_segment(path: Path) -> SegmentRead:
+    """Every intact batch of a segment, each checked against its CRC; a torn tail
+    and corrupt batches are reported, not raised. Fast path: Arrow's stream reader;
+    at the first problem the file is re-read message by message and resynchronised
+    (``_scan``)."""
     size = path.stat().st_size
     out = SegmentRead(path, [], file_bytes=size)
     if size == 0:
@@ -267,41 +260,19 @@ def read_segment(
         return out
     out.channels = channels_of(reader.schema)
     checked = _checked(reader.schema)
-    metas: list[Any] = []
+    n = len(out.channels)
     while True:
         try:
             rb, meta = reader.read_next_batch_with_custom_metadata()
         except StopIteration:
             out.clean_end = True
-            break
+            return out
         except (pa.ArrowInvalid, OSError):
-            return _scan(path, reader.schema, checked, out)
+            break
+        if checked and _verified_n(rb, meta, n) is not None:
+            break
         out.batches.append(rb)
-        metas.append(meta)
-    if checked:
-        n = len(out.channels)
-        for i in _to_check(out.batches, window):
-            if _verified_n(out.batches[i], metas[i], n) is not None:
-                return _scan(path, reader.schema, checked, out)
-    return out
-
-
-def _to_check(
-    batches: list[pa.RecordBatch], window: tuple[float | None, float | None] | None
-) -> range | list[int]:
-    everything = range(len(batches))
-    if window is None or not batches:
-        return everything
-    t_from, t_to = window
-    t = np.concatenate([b.column(0).to_numpy() for b in batches])
-    if len(t) and not bool(np.all(np.diff(t) > 0)):
-        return everything
-    ends = np.cumsum([b.num_rows for b in batches])
-    i0 = int(np.searchsorted(t, t_from, "left")) if t_from is not None else 0
-    i1 = int(np.searchsorted(t, t_to, "left")) if t_to is not None else len(t)
-    b0 = int(np.searchsorted(ends, i0, "right"))
-    b1 = int(np.searchsorted(ends, max(i0, i1 - 1), "right"))
-    return range(max(0, b0 - 1), min(len(batches), b1 + 2))
+    return _scan(path, reader.schema, checked, out)
 
 
 def _verified_n(rb: pa.RecordBatch, meta: Any, n: int) -> str | None:
@@ -422,42 +393,194 @@ class Samples:
         return self.values[:, [c.name for c in self.channels].index(name)]
 
 
-def _segment_table(
-    path: Path, window: tuple[float | None, float | None] | None = None
-) -> tuple[pa.Table | None, list[Channel], SegmentRead]:
-    """A whole segment as one table of its intact batches (checked against their
-    CRCs; with a window, those that reach into it), with what was torn or corrupt."""
-    seg = read_segment(path, window)
-    if not seg.channels:
-        return None, [], seg
-    schema = seg.batches[0].schema if seg.batches else schema_for(seg.channels)
-    return pa.Table.from_batches(seg.batches, schema=schema), seg.channels, seg
+@dataclass
+class _Piece:
+    """Whole batches of one segment that a read needs (a window's, one more each
+    side), not yet checked unless ``metas`` is None (checked, or format 1)."""
+
+    name: str
+    channels: list[Channel]
+    batches: list[pa.RecordBatch]
+    metas: list[Any] | None
+    first: int  # index in the segment of ``batches[0]``
+    rows: np.ndarray  # row offset of each batch in the piece, and the end
 
 
-def _concat(tables: list[pa.Table], n: int, idx: list[int] | None) -> dict[str, Any]:
-    """Columns of ``tables`` copied once into preallocated numpy arrays; single
-    channels are taken with ``list_element`` (no full-width copy)."""
-    cols = len(idx) if idx is not None else n
-    rows = sum(t.num_rows for t in tables)
-    out = {k: np.empty(rows) for k in ("t_mono", "t_wall", "web_position_m")}
-    values = np.empty((rows, cols))
-    quality = np.empty((rows, cols), np.uint8)
+def _piece(
+    path: Path, window: tuple[float | None, float | None] | None
+) -> tuple[_Piece | None, SegmentRead | None]:
+    """The batches of a segment a read needs. A segment that Arrow's stream reader
+    cannot read through is read by ``read_segment`` (checked, resynchronised), and
+    its ``SegmentRead`` returned for its torn and corrupt reports."""
+    raw = _read_raw(path)
+    seg = None
+    if raw is None:
+        seg = read_segment(path)
+        if not seg.channels:
+            return None, seg
+        batches, metas, chans = seg.batches, None, seg.channels
+    else:
+        batches, metas, chans = raw
+    if not batches:
+        return None, seg
+    counts = np.fromiter((b.num_rows for b in batches), np.int64, len(batches))
+    rows = np.concatenate([[0], np.cumsum(counts)])
+    k0, k1 = 0, len(batches)
+    if window is not None:
+        t = np.concatenate([b.column(0).to_numpy() for b in batches])
+        if bool(np.all(np.diff(t) > 0)):
+            t_from, t_to = window
+            i0 = int(np.searchsorted(t, t_from, "left")) if t_from is not None else 0
+            i1 = int(np.searchsorted(t, t_to, "left")) if t_to is not None else len(t)
+            b0 = int(np.searchsorted(rows[1:], i0, "right"))
+            b1 = int(np.searchsorted(rows[1:], max(i0, i1 - 1), "right"))
+            k0, k1 = max(0, b0 - 1), min(len(batches), b1 + 2)
+    return (
+        _Piece(
+            path.name,
+            chans,
+            batches[k0:k1],
+            metas[k0:k1] if metas is not None else None,
+            k0,
+            rows[k0 : k1 + 1] - rows[k0],
+        ),
+        seg,
+    )
+
+
+def _read_raw(path: Path) -> tuple[list[pa.RecordBatch], list[Any] | None, list[Channel]] | None:
+    """Every batch of a segment Arrow's stream reader reads through, unchecked, with
+    its custom metadata (None for a format-1 segment, which has no CRC); None if the
+    reader stops on an error."""
+    try:
+        if path.stat().st_size == 0:
+            return None
+        reader = pa.ipc.open_stream(pa.memory_map(str(path)))
+    except (pa.ArrowInvalid, OSError):
+        return None
+    batches: list[pa.RecordBatch] = []
+    metas: list[Any] = []
+    while True:
+        try:
+            rb, meta = reader.read_next_batch_with_custom_metadata()
+        except StopIteration:
+            break
+        except (pa.ArrowInvalid, OSError):
+            return None
+        batches.append(rb)
+        metas.append(meta)
+    return batches, metas if _checked(reader.schema) else None, channels_of(reader.schema)
+
+
+def _columns(piece: _Piece, n: int) -> list[np.ndarray] | None:
+    """The piece's five columns as numpy (values and quality rows x n); None if its
+    layout is not the writer's (a damaged header)."""
+    table = pa.Table.from_batches(piece.batches, schema=piece.batches[0].schema)
+    r = table.num_rows
+    try:
+        out = [table.column(i).to_numpy() for i in range(3)]
+        for i in (3, 4):
+            flat = pc.list_flatten(table.column(i)).to_numpy()
+            if flat.size != r * n:
+                return None
+            out.append(flat.reshape(r, n))
+    except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError):
+        return None
+    if out[3].dtype != np.float64 or out[4].dtype != np.uint8:
+        return None
+    return out
+
+
+def _assemble(
+    pieces: list[_Piece],
+    n: int,
+    idx: list[int] | None,
+    window: tuple[float | None, float | None] | None,
+    corrupt: list[str],
+) -> dict[str, Any]:
+    """The pieces' rows in the window, in preallocated arrays: every batch checked
+    against its CRC on the arrays as read (a bad one is skipped and reported)."""
+    total = sum(int(pc_.rows[-1]) for pc_ in pieces)
+    width = len(idx) if idx is not None else n
+    t_mono, t_wall, web = np.empty(total), np.empty(total), np.empty(total)
+    values = np.empty((total, width))
+    quality = np.empty((total, width), np.uint8)
+    keep = np.ones(total, bool)
     at = 0
-    for t in tables:
-        r = t.num_rows
-        if r == 0:
-            continue
-        for k in out:
-            out[k][at : at + r] = t.column(k).to_numpy()
-        for name, dest in (("values", values), ("quality", quality)):
-            col = t.column(name)
-            if idx is None:
-                dest[at : at + r] = col.combine_chunks().flatten().to_numpy().reshape(r, n)
-            else:
-                for j, ch in enumerate(idx):
-                    dest[at : at + r, j] = pc.list_element(col, ch).to_numpy()
+    batches = 0
+    for piece in pieces:
+        cols = _columns(piece, n)
+        r = int(piece.rows[-1])
+        if cols is None:
+            # A batch the stream reader took whose layout is not the writer's (a
+            # damaged header): check and take the piece batch by batch instead.
+            cols = [t_mono[at : at + r], t_wall[at : at + r], web[at : at + r]]
+            cols += [np.zeros((r, n)), np.zeros((r, n), np.uint8)]
+            ok = np.zeros(r, bool)
+            for j, rb in enumerate(piece.batches):
+                a, b = int(piece.rows[j]), int(piece.rows[j + 1])
+                meta = piece.metas[j] if piece.metas is not None else None
+                why = _verified_n(rb, meta, n) if piece.metas is not None else "layout"
+                if why is not None:
+                    k = piece.first + j
+                    corrupt.append(f"{piece.name}: corrupt batch after batch {k} ({why}); skipped")
+                    continue
+                for i in range(3):
+                    cols[i][a:b] = rb.column(i).to_numpy()
+                cols[3][a:b] = rb.column(3).values.to_numpy().reshape(b - a, n)
+                cols[4][a:b] = rb.column(4).values.to_numpy().reshape(b - a, n)
+                ok[a:b] = True
+                batches += 1
+            piece = dataclasses.replace(piece, metas=None, batches=[])  # checked above
+        else:
+            ok = np.ones(r, bool)
+        if piece.metas is not None:
+            for j, meta in enumerate(piece.metas):
+                a, b = int(piece.rows[j]), int(piece.rows[j + 1])
+                why = _check(meta, [c[a:b] for c in cols])
+                if why is not None:
+                    ok[a:b] = False
+                    k = piece.first + j
+                    corrupt.append(f"{piece.name}: corrupt batch after batch {k} ({why}); skipped")
+                else:
+                    batches += 1
+        else:
+            batches += len(piece.batches)
+        if window is not None:
+            t_from, t_to = window
+            if t_from is not None:
+                ok &= cols[0] >= t_from
+            if t_to is not None:
+                ok &= cols[0] < t_to
+        t_mono[at : at + r], t_wall[at : at + r], web[at : at + r] = cols[0], cols[1], cols[2]
+        if idx is None:
+            values[at : at + r], quality[at : at + r] = cols[3], cols[4]
+        else:
+            values[at : at + r], quality[at : at + r] = cols[3][:, idx], cols[4][:, idx]
+        keep[at : at + r] = ok
         at += r
-    return {**out, "values": values, "quality": quality}
+    out: dict[str, Any] = {
+        "t_mono": t_mono,
+        "t_wall": t_wall,
+        "web_position_m": web,
+        "values": values,
+        "quality": quality,
+    }
+    if not keep.all():
+        out = {k: v[keep] for k, v in out.items()}
+    out["batches"] = batches
+    return out
+
+
+def _check(meta: Any, cols: list[np.ndarray]) -> str | None:
+    raw = meta.get(CRC_KEY) if meta is not None else None
+    if raw is None:
+        return "no CRC"
+    try:
+        want = int(raw)
+    except ValueError:
+        return "unreadable CRC"
+    return None if _crc(cols) == want else "CRC mismatch"
 
 
 _SEG_RE = re.compile(r"^seg-(\d{6})@(-?[0-9.]+)\.arrows$")
@@ -497,27 +620,21 @@ def read_samples(
                 continue
             keep.append(p)
         paths = keep
-    tables: list[pa.Table] = []
     torn: list[str] = []
     corrupt: list[str] = []
     all_channels: list[Channel] = []
-    batches = 0
     window = None if t_from is None and t_to is None else (t_from, t_to)
+    pieces: list[_Piece] = []
     for p in paths:
-        table, chans, seg = _segment_table(p, window)
-        if seg.torn:
-            torn.append(f"{p.name}: {seg.torn}")
-        corrupt += [f"{p.name}: {c}" for c in seg.corrupt]
-        if table is None:
+        piece, seg = _piece(p, window)
+        if seg is not None:
+            if seg.torn:
+                torn.append(f"{p.name}: {seg.torn}")
+            corrupt += [f"{p.name}: {c}" for c in seg.corrupt]
+        if piece is None:
             continue
-        all_channels = all_channels or chans
-        batches += len(seg.batches)
-        if t_from is not None or t_to is not None:
-            t = table.column("t_mono").to_numpy()
-            i0 = int(np.searchsorted(t, t_from, "left")) if t_from is not None else 0
-            i1 = int(np.searchsorted(t, t_to, "left")) if t_to is not None else len(t)
-            table = table.slice(i0, max(0, i1 - i0))
-        tables.append(table)
+        all_channels = all_channels or piece.channels
+        pieces.append(piece)
     if not all_channels:
         head = next(iter(segment_paths(samples_dir)), None)
         all_channels = read_segment(head).channels if head else []
@@ -530,10 +647,5 @@ def read_samples(
             raise KeyError(f"unknown channels {unknown}; the run has {len(names)} channels")
         idx = [names.index(c) for c in channels]
         chosen = [all_channels[i] for i in idx]
-    return Samples(
-        chosen,
-        torn=torn,
-        batches=batches,
-        corrupt=corrupt,
-        **_concat(tables, len(all_channels), idx),
-    )
+    cols = _assemble(pieces, len(all_channels), idx, window, corrupt)
+    return Samples(chosen, torn=torn, corrupt=corrupt, **cols)

@@ -152,3 +152,34 @@ def test_a_time_window_checks_every_batch_it_returns(tmp_path: Path) -> None:
     path2.write_bytes(bytes(data))
     s = read_samples(path2.parent, t_from=0.0, t_to=1.0)
     assert len(s.corrupt) == 1 and "after batch 4" in s.corrupt[0]
+
+
+def test_a_batch_with_an_alien_layout_is_skipped_and_the_rest_kept(tmp_path: Path) -> None:
+    import pyarrow as pa
+
+    d = tmp_path / "samples"
+    d.mkdir()
+    path = d / "seg-000001@0.000.arrows"
+    w = SegmentWriter(path, [Channel(f"c{i}") for i in range(N)], fsync=False)
+    w.write(batch(0, N))
+    # A batch as a damaged header could decode: a null list in ``quality``.
+    b = batch(1, N)
+    typ = w.schema.types
+    good = [pa.array(b.t_mono), pa.array(b.t_wall), pa.array(b.web_position_m)]
+    vals = pa.FixedSizeListArray.from_arrays(pa.array(b.values.ravel()), N)
+    qual = pa.array([list(r) if i else None for i, r in enumerate(b.quality)], typ[4])
+    w._writer.write_batch(
+        pa.RecordBatch.from_arrays([*good, vals, qual], schema=w.schema),
+        custom_metadata={b"linecontrol.crc32": b"0"},
+    )
+    w.write(batch(2, N))
+    w.close()
+    s = read_samples(d)
+    assert len(s.corrupt) == 1 and "after batch 1" in s.corrupt[0]
+    assert np.array_equal(s.t_mono, np.r_[batch(0, N).t_mono, batch(2, N).t_mono])
+    assert np.array_equal(s.values, np.r_[batch(0, N).values, batch(2, N).values])
+    assert s.batches == 2
+    one = read_samples(d, channels=["c1"])
+    assert np.array_equal(
+        one.values[:, 0], np.r_[batch(0, N).values[:, 1], batch(2, N).values[:, 1]]
+    )
