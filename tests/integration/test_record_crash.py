@@ -13,7 +13,6 @@ recorder alone, and the simulator keeps its state across trials).
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import json
 import os
 import random
@@ -24,6 +23,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -55,16 +55,23 @@ LOSS_BOUND_S = 1.0 + PERIOD_S + LOSS_MARGIN_S
 # Consecutive rows are a period apart, plus the loop's lateness; a lost batch is a
 # gap of about 11 periods.
 MAX_ROW_GAP_S = 0.75
-KILL_WINDOW_S = 2.5  # kills fall in the first seconds of the run (start_mono + [0, 2.5) s)
+KILL_WINDOW_S = 4.0  # kills fall in the first seconds of the run (start_mono + [0, 4) s)
+LANES = 2  # recorders killed in two interleaved sequences, to keep the test short
 NEXT_START_LEAD_S = 0.6  # about the time a recorder takes to start (only saves time)
 START_DEADLINE_S = 60.0
-PR_SET_PDEATHSIG = 1
 
 
-def _die_with_the_test() -> None:
-    """In the child, before exec: SIGKILL when the test process dies."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+# Runs a command that gets SIGKILL when the thread of the test that started it ends
+# (PR_SET_PDEATHSIG, kept across exec): whatever ends the test, its children die.
+# A launcher instead of preexec_fn, which is not safe with threads.
+_LAUNCH = (
+    "import ctypes, os, sys; ctypes.CDLL(None).prctl(1, 9); "  # PR_SET_PDEATHSIG, SIGKILL
+    "os.getppid() == int(sys.argv[1]) or os._exit(1); os.execv(sys.argv[2], sys.argv[2:])"
+)
+
+
+def _dying_with_the_test(*argv: str) -> list[str]:
+    return [sys.executable, "-S", "-c", _LAUNCH, str(os.getpid()), sys.executable, *argv]
 
 
 def _read_line(stream: Any, deadline: float) -> bytes:
@@ -105,12 +112,11 @@ def _addressed_config(src: Path, amap: dict[str, Any]) -> str:
 def _simulated_line(tmp: Path) -> Iterator[Path]:
     """The embedded line's simulators, and a line config that addresses them."""
     sim = subprocess.Popen(
-        [sys.executable, "-m", "simulators", "--config", str(DEFAULT_LINE)],
+        _dying_with_the_test("-m", "simulators", "--config", str(DEFAULT_LINE)),
         cwd=ROOT,
         stdin=subprocess.PIPE,  # held open: a simulator that ends on stdin EOF stays up
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
-        preexec_fn=_die_with_the_test,
     )
     try:
         amap = json.loads(_read_line(sim.stdout, time.monotonic() + START_DEADLINE_S))
@@ -132,8 +138,7 @@ def _simulated_line(tmp: Path) -> Iterator[Path]:
 
 def _record(cfg: Path, data: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [
-            sys.executable,
+        _dying_with_the_test(
             "-m",
             "linecontrol",
             "record",
@@ -145,12 +150,11 @@ def _record(cfg: Path, data: Path) -> subprocess.Popen[bytes]:
             str(SAMPLE_HZ),
             "--data-dir",
             str(data),
-        ],
+        ),
         cwd=ROOT,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
-        preexec_fn=_die_with_the_test,
     )
 
 
@@ -182,13 +186,15 @@ def _check_recovered(run: Path, killed_at: float, trial: int) -> int:
     for name in ("t_mono", "t_wall", "web_position_m", "values", "quality"):
         assert np.array_equal(getattr(s, name), getattr(again, name), equal_nan=True), name
     # The batch-by-batch reader (the crash-recovery path) reads the same rows.
-    batches = [b for p in segment_paths(run / "samples") for b in read_segment(p).batches]
+    segments = [read_segment(p) for p in segment_paths(run / "samples")]
+    batches = [b for seg in segments for b in seg.batches]
     assert sum(b.num_rows for b in batches) == len(s.t_mono), trial
     if batches:
         t_batches = np.concatenate([b.column("t_mono").to_numpy() for b in batches])
         assert np.array_equal(t_batches, s.t_mono), trial
-    # A kill may tear the last batch (reported as a torn tail), never corrupt one.
-    assert len(s.torn) <= 1 and all("torn" in t and "corrupt" not in t for t in s.torn), s.torn
+    # A kill may tear the end of the last segment (reported), never corrupt a batch.
+    assert s.corrupt == [] and all(seg.corrupt == [] for seg in segments), (trial, s.corrupt)
+    assert len(s.torn) <= 1 and all(seg.torn is None for seg in segments[:-1]), (trial, s.torn)
     rows = len(s.t_mono)
     assert rows == ROWS_PER_BATCH * s.batches, (trial, rows, s.batches)
     if rows:
@@ -197,7 +203,6 @@ def _check_recovered(run: Path, killed_at: float, trial: int) -> int:
         assert gaps.max() < MAX_ROW_GAP_S, (trial, "rows missing", gaps.max())
         assert abs(np.median(gaps) - PERIOD_S) < 0.1 * PERIOD_S, (trial, np.median(gaps))
         assert s.t_mono[0] >= meta.start_mono, trial
-        assert np.all(np.diff(s.t_wall) > 0), trial
         assert s.values.shape == (rows, len(meta.channels)), trial
     last = float(s.t_mono[-1]) if rows else meta.start_mono
     assert killed_at - last <= LOSS_BOUND_S, (trial, "lost", killed_at - last, rows)
@@ -208,7 +213,11 @@ def test_sigkill_of_record_keeps_an_exact_prefix_and_loses_at_most_a_second(
     tmp_path: Path,
 ) -> None:
     rnd = random.Random(20261201)
-    root = tmp_path / "runs"  # every run, for one listing at the end
+    # Kill moments (age of the run, from its start_mono), stratified over the window
+    # so that every part of it is hit: before the first batch, while batches are
+    # written, after several (so a missing batch in mid-run would show as a gap).
+    ages = [(k + rnd.random()) * KILL_WINDOW_S / TRIALS for k in range(TRIALS)]
+    rnd.shuffle(ages)
     recovered: dict[str, int] = {}
     started: list[subprocess.Popen[bytes]] = []
 
@@ -217,35 +226,35 @@ def test_sigkill_of_record_keeps_an_exact_prefix_and_loses_at_most_a_second(
         started.append(_record(cfg, data))
         return started[-1], data
 
-    # Kill moments (age of the run, from its start_mono), stratified over the window
-    # so that every part of it is hit: before the first batch, and while batches are
-    # written; in random order.
-    ages = [(k + rnd.random()) * KILL_WINDOW_S / TRIALS for k in range(TRIALS)]
-    rnd.shuffle(ages)
+    def lane(trials: list[int]) -> None:
+        """Trials one after the other; the next recorder starts up meanwhile."""
+        rec, data = start(trials[0])
+        for i, trial in enumerate(trials):
+            run = _wait_for_run(data, rec, time.monotonic() + START_DEADLINE_S)
+            kill_at = load_meta(run).start_mono + ages[trial]  # the same CLOCK_MONOTONIC
+            after = None
+            if i + 1 < len(trials):
+                _sleep_until(kill_at - NEXT_START_LEAD_S)
+                after = start(trials[i + 1])
+            _sleep_until(kill_at)
+            killed_at = time.monotonic()
+            rec.send_signal(signal.SIGKILL)
+            assert rec.wait(10) == -signal.SIGKILL, (trial, rec.returncode)
+            recovered[run.name] = _check_recovered(run, killed_at, trial)
+            # Channels of devices that answer were recorded GOOD.
+            if recovered[run.name] >= 2 * ROWS_PER_BATCH:
+                q = load_samples(run, ["drive.speed_pv_m_min"]).quality[-1, 0]
+                assert q == Quality.GOOD, (trial, q)
+            if after is not None:
+                rec, data = after
+
     with _simulated_line(tmp_path) as cfg:
         try:
-            rec, data = start(0)
-            for trial, age in enumerate(ages):
-                run = _wait_for_run(data, rec, time.monotonic() + START_DEADLINE_S)
-                kill_at = load_meta(run).start_mono + age  # the same CLOCK_MONOTONIC
-                after = None
-                if trial + 1 < TRIALS:
-                    # The next recorder starts up meanwhile, so it is ready when needed.
-                    _sleep_until(kill_at - NEXT_START_LEAD_S)
-                    after = start(trial + 1)
-                _sleep_until(kill_at)
-                killed_at = time.monotonic()
-                rec.send_signal(signal.SIGKILL)
-                assert rec.wait(10) == -signal.SIGKILL, (trial, rec.returncode)
-                recovered[run.name] = _check_recovered(run, killed_at, trial)
-                # Channels of devices that answer were recorded GOOD.
-                if recovered[run.name] >= 2 * ROWS_PER_BATCH:
-                    q = load_samples(run, ["drive.speed_pv_m_min"]).quality[-1, 0]
-                    assert q == Quality.GOOD, (trial, q)
-                root.mkdir(exist_ok=True)
-                run.rename(root / run.name)
-                if after is not None:
-                    rec, data = after
+            with ThreadPoolExecutor(LANES) as pool:
+                for done in [
+                    pool.submit(lane, list(range(i, TRIALS, LANES))) for i in range(LANES)
+                ]:
+                    done.result()
         finally:
             for p in started:
                 p.kill()
@@ -255,7 +264,12 @@ def test_sigkill_of_record_keeps_an_exact_prefix_and_loses_at_most_a_second(
     assert len(recovered) == TRIALS
     # Kills before the first batch was due, and kills after batches were written.
     assert sum(n == 0 for n in recovered.values()) >= 2, recovered
-    assert sum(n > 0 for n in recovered.values()) >= TRIALS // 2, recovered
+    assert sum(n >= 3 * ROWS_PER_BATCH for n in recovered.values()) >= 2, recovered
+    root = tmp_path / "runs"  # every run, for one listing
+    root.mkdir()
+    for trial in range(TRIALS):
+        for run in (tmp_path / f"trial-{trial:02d}").iterdir():
+            run.rename(root / run.name)
     listing = subprocess.run(
         [sys.executable, "-m", "linecontrol", "runs", "--data-dir", str(root), "list"],
         cwd=ROOT,
