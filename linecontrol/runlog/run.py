@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import json
 import os
 import queue
@@ -51,6 +52,40 @@ ID_ATTEMPTS = 50
 
 class RunLogError(LinecontrolError, OSError):
     """The run log cannot be written (disk full, read-only, not a directory...)."""
+
+
+PROBE_BYTES = 64 * 1024
+
+
+def check_data_dir(root: Path) -> None:
+    """Raise ``RunLogError`` (one line, for the user) unless ``root`` is a directory,
+    or can be created as one, where a file can be written and fsynced: a probe of
+    ``PROBE_BYTES`` is written and removed, so a read-only or full file system is
+    found before anything starts (permission bits alone say nothing to root)."""
+    if root.exists() and not root.is_dir():
+        raise RunLogError(f"the data directory {root} is not a directory")
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RunLogError(
+            f"the data directory {root} cannot be created: {exc.strerror or exc}"
+        ) from exc
+    probe = root / f".linecontrol-probe-{os.getpid()}-{_token()}"
+    try:
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            if os.write(fd, bytes(PROBE_BYTES)) != PROBE_BYTES:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise RunLogError(
+            f"the data directory {root} is not writable: {exc.strerror or exc}"
+        ) from exc
+    finally:
+        with contextlib.suppress(OSError):
+            probe.unlink()
 
 
 def new_run_id(wall: float, token: Callable[[], str] | None = None) -> str:
