@@ -9,15 +9,16 @@ Two protocols:
 DC magnetron power supply (RS-232, 9600 8N1, CR terminator, no checksum):
 ``PSET 10.00`` → ``OK``; ``PSET?`` → ``PSET 10.00``; ``OUT 1`` → ``OK``;
 ``OUT?`` → ``OUT 1``; ``MEAS?`` → ``P 9.98 V 429.8 I 23.22``; ``STAT?`` → ``STAT 05``
-(the status bits, exactly two hex digits); errors ``ERR <code> <text>`` (1 syntax,
-2 not allowed now, 3 out of range).
+(the status bits, exactly two hex digits); ``*IDN?`` → ``maker,model,serial,firmware``;
+errors ``ERR <code> <text>`` (1 syntax, 2 not allowed now, 3 out of range).
 
 Vacuum gauge and gas controller (RS-232, 9600 8N1, CR terminator, checksum):
 a frame is ``@`` + body + ``*`` + two hex digits of the byte sum of the body mod 256.
 Body: address (2 digits), a 2-letter parameter, and ``?`` (query), ``!value``
 (set) or ``=value`` (answer); an error answer is ``NAK<code>`` (1 checksum,
 2 unknown parameter, 3 out of range). ``@01PR?*42`` → ``@01PR=4.000E-01*xx``;
-``@01ST?`` → ``@01ST=05*xx`` (exactly two hex digits).
+``@01ST?`` → ``@01ST=05*xx`` (exactly two hex digits); a parameter the gauge does
+not know, such as ``@01ID?``, → ``@01NAK2*xx``.
 
 Every answer is checked against its documented key and form, not merely split and
 converted: ``OUT 1`` is not a status word, ``STAT -1`` or ``STAT 0x5`` is not a
@@ -62,6 +63,11 @@ class LineFramer:
                 continue
             lines.append(line)
 
+    @property
+    def pending(self) -> int:
+        """Bytes received after the last terminator (a line still coming, or noise)."""
+        return len(self._buf)
+
     def clear(self) -> None:
         self._buf.clear()
 
@@ -103,6 +109,12 @@ def psu_status(reply: bytes) -> int:
     if m is None:
         raise FramingError(f"expected 'STAT <two hex digits>', got {reply!r}")
     return int(m[1], 16)
+
+
+def psu_identity(reply: bytes) -> bool:
+    """Is this the answer to ``*IDN?`` (IEEE 488.2: maker, model, serial, firmware)?
+    No other answer of the supply has a comma, so it cannot be taken for one."""
+    return re.fullmatch(r"[^,]+,[^,]+,[^,]*,[^,]*", _text(reply)) is not None
 
 
 def psu_measurements(reply: bytes) -> dict[str, float]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from drivers.ascii_protocol import (
     FramingError,
     psu_error,
+    psu_identity,
     psu_measurements,
     psu_output,
     psu_status,
@@ -18,7 +19,7 @@ from drivers.ascii_protocol import (
 from drivers.codec import decode_bits
 from drivers.device import PollResult
 from drivers.errors import BadReply, DeviceRejected, SetpointError
-from drivers.links.ascii_link import AsciiLink
+from drivers.links.ascii_link import AsciiLink, Probe
 from drivers.setpoints import check_setpoint, verify_readback
 
 STATUS_BITS = {
@@ -42,7 +43,16 @@ COMMANDS = [
         "status bits: " + ", ".join(f"{b}={n}" for b, n in STATUS_BITS.items()),
         "r",
     ),
+    (
+        "*IDN?",
+        "<maker>,<model>,<serial>,<firmware>",
+        "identification; also sent to resynchronise after a timeout",
+        "r",
+    ),
 ]
+# No other answer has a comma: after a timeout, the link asks this and drops every
+# line before its answer (drivers.links.ascii_link).
+PROBE = Probe(b"*IDN?", psu_identity)
 
 
 class DcPsuDriver:
@@ -51,6 +61,7 @@ class DcPsuDriver:
     def __init__(self, name: str, link: AsciiLink) -> None:
         self.name = name
         self.link = link
+        link.probe = PROBE
 
     async def _ask(self, cmd: str) -> bytes:
         reply = await self.link.query(cmd.encode("ascii"))

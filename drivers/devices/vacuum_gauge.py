@@ -16,7 +16,7 @@ from drivers.ascii_protocol import (
 from drivers.codec import decode_bits
 from drivers.device import PollResult
 from drivers.errors import BadReply, DeviceRejected, SetpointError
-from drivers.links.ascii_link import AsciiLink
+from drivers.links.ascii_link import AsciiLink, Probe
 from drivers.setpoints import check_setpoint, verify_readback
 
 STATUS_BITS = {0: "sensor_error", 1: "overrange", 2: "underrange", 3: "flow_deviation"}
@@ -33,7 +33,9 @@ COMMANDS = [
         "r",
     ),
     ("(error)", "@aaNAK<code>*cs", "1 checksum, 2 unknown parameter, 3 out of range", ""),
+    ("@aaID?*cs", "@aaNAK2*cs", "unknown on purpose: sent to resynchronise after a timeout", "r"),
 ]
+PROBE_PARAM = "ID"  # no parameter of the gauge: its answer is NAK 2, which no poll gets
 
 
 class VacuumGaugeDriver:
@@ -43,6 +45,13 @@ class VacuumGaugeDriver:
         self.name = name
         self.link = link
         self.address = address
+        link.probe = Probe(
+            gauge_frame(gauge_body(address, PROBE_PARAM, "?"))[:-1], self._is_probe_answer
+        )
+
+    def _is_probe_answer(self, line: bytes) -> bool:
+        msg = parse_gauge(line)  # FramingError on a corrupt line: not the answer
+        return msg.address == self.address and msg.op == "NAK" and msg.value == "2"
 
     async def _ask(self, param: str, op: str, value: str = "") -> GaugeMessage:
         frame = gauge_frame(gauge_body(self.address, param, op, value))

@@ -211,3 +211,46 @@ def test_gauge_answers_of_the_wrong_form_are_bad_replies(param: str, value: str)
             await server.stop()
 
     run(body)
+
+
+@pytest.mark.parametrize("name", ["sputter_psu", "sputter_gauge"])
+def test_an_answer_later_than_the_late_window_never_answers_a_later_query(name: str) -> None:
+    """0.7 s late at a 0.2 s deadline (the late-answer window is 0.4 s): the late answer
+    lands in the next query of the same kind. The value asked changes every time, so a
+    late answer taken for the next would show; none ever is."""
+
+    async def body() -> None:
+        async with served_line() as line:
+            link = ascii_link(line, name, timeout_s=0.2)
+            dev = line.ascii_devices[name]
+            if name == "sputter_psu":
+                psu = DcPsuDriver(name, link)
+
+                def put(v: float) -> None:
+                    dev.power_sp_kw = v  # type: ignore[attr-defined]
+
+                async def get() -> float:
+                    return await psu._value("PSET?", "PSET")
+            else:
+                gauge = VacuumGaugeDriver(name, link)
+
+                def put(v: float) -> None:
+                    dev.ar_flow_sp_sccm = v  # type: ignore[attr-defined]
+
+                async def get() -> float:
+                    return await gauge._number("AF")
+
+            values = 0
+            for i in range(18):
+                dev.faults.delay_s = 0.7 if i % 3 == 0 else 0.0
+                put(1.0 + i)
+                try:
+                    got = await get()
+                except DeviceTimeout:
+                    continue
+                assert got == 1.0 + i, (i, got)
+                values += 1
+            assert values >= 6 and link.probes > 0
+            await link.close()
+
+    run(body, 40)

@@ -21,6 +21,7 @@ from drivers.ascii_protocol import (
     psu_status,
     psu_value,
 )
+from drivers.links.ascii_link import LateQueries
 
 
 def test_split_and_merged_reads() -> None:
@@ -138,3 +139,22 @@ def test_gauge_values_have_the_documented_form() -> None:
     for body in (b"-1PR=4.0E-01", b" 1PR=4.0E-01", b"+1PR=4.0E-01", b"01NAK-1", b"01NAKx"):
         with pytest.raises(FramingError):
             parse_gauge(b"@" + body + b"*" + checksum(body))
+
+
+@given(st.lists(st.booleans(), min_size=1, max_size=30), st.data())
+def test_late_queries_keep_every_query_that_may_still_be_answered(
+    forms: list[bool], data: st.DataObject
+) -> None:
+    """An instrument answers its queries at most once each and in order: whatever it
+    does, every query that may still be answered stays listed with its form."""
+    late = LateQueries()
+    may_come: list[int] = []
+    for i, form in enumerate(forms):
+        late.append(form)
+        may_come.append(i)
+        while may_come and data.draw(st.booleans()):
+            k = data.draw(st.integers(0, len(may_come) - 1))
+            assert late.strike(forms[may_come[k]])
+            del may_come[: k + 1]  # those before it will never be answered now
+        listed = iter(late.forms())
+        assert all(any(forms[j] == x for x in listed) for j in may_come)
