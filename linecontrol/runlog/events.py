@@ -5,8 +5,8 @@ next newline, reports the bad line and keeps reading; after a short or failed
 write the writer starts its next event on a new line.
 
 Event types in use: ``RunStarted``, ``RunStopped``, ``DeviceError``,
-``QualityChanged``, ``SetpointWritten`` (with read-back), ``CommandGiven`` (who),
-``RunLogBacklog``, ``RunLogError``.
+``DeviceRecovered``, ``DeviceSummary``, ``CommandGiven`` (who), ``RunLogBacklog``,
+``RunLogError``, ``RunLogRecovered``.
 """
 
 from __future__ import annotations
