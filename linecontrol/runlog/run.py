@@ -326,7 +326,7 @@ class RunLog:
 
             try:
                 await asyncio.to_thread(finish_run, self.dir)
-            except OSError as exc:
+            except (OSError, ValueError) as exc:  # pyarrow's errors are one or the other
                 self._error("compact", exc)
         return status()
 

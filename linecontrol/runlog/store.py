@@ -216,9 +216,9 @@ class RunSummary:
         return dict(self.__dict__)
 
 
-def summarize(run_dir: Path) -> RunSummary:
+def summarize(run_dir: Path, samples: Samples | None = None) -> RunSummary:
     meta, problem = read_meta(run_dir)
-    s = load_samples(run_dir)
+    s = samples if samples is not None else load_samples(run_dir)
     ev = load_events(run_dir)
     counts: dict[str, int] = {}
     for e in ev.events:
@@ -404,5 +404,6 @@ def compact_to_parquet(run_dir: Path, samples: Samples | None = None) -> Path:
 
 def finish_run(run_dir: Path) -> None:
     """At a clean stop: ``samples.parquet`` and ``summary.json``."""
-    compact_to_parquet(run_dir)
-    write_summary(run_dir)
+    samples = load_samples(run_dir)
+    compact_to_parquet(run_dir, samples)
+    write_summary(run_dir, summarize(run_dir, samples))
