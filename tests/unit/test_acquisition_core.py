@@ -137,3 +137,32 @@ def test_a_channel_never_polled_is_waiting_not_stale_and_a_silent_device_is_repo
     line1 = report.line()
     assert "\n" not in line1 and "press never answered (DeviceTimeout 5)" in line1
     assert "drive" not in line1
+
+
+def test_a_device_that_stops_answering_mid_run_fails_the_run() -> None:
+    import asyncio
+
+    from drivers.errors import DeviceUnreachable
+    from linecontrol.acquisition import Acquisition
+
+    clock = _ManualClock()
+    acq = Acquisition(load_line(DEFAULT_LINE), clock, rng=random.Random(2))
+    for p in acq.pollers.values():
+        p.driver = _Driver({n: 1.0 for n in p.names})
+
+    async def polls() -> None:
+        for p in acq.pollers.values():
+            await acq.poll_once(p)
+        assert not acq.device_report().failed
+        # The simulator is killed: the drive's connection is refused from now on.
+        acq.pollers["drive"].driver = _Driver(exc=DeviceUnreachable("refused"))
+        for _ in range(3):
+            await acq.poll_once(acq.pollers["drive"])
+
+    asyncio.run(polls())
+    report = acq.device_report()
+    n = len(acq.pollers)
+    assert report.failed and report.never_answered == [] and report.failing_at_end == ["drive"]
+    assert report.status() == f"devices failed: 1 of {n} failing at the end"
+    assert f"devices: {n} of {n} answered; drive 3 errors, failing at the end" in report.line()
+    assert "(DeviceUnreachable 3)" in report.line()
