@@ -57,7 +57,7 @@ LOSS_BOUND_S = 1.0 + PERIOD_S + LOSS_MARGIN_S
 MAX_ROW_GAP_S = 0.75
 KILL_WINDOW_S = 4.0  # kills fall in the first seconds of the run (start_mono + [0, 4) s)
 LANES = 2  # recorders killed in two interleaved sequences, to keep the test short
-NEXT_START_LEAD_S = 0.6  # about the time a recorder takes to start (only saves time)
+NEXT_START_LEAD_S = 1.0  # a recorder starts in about 0.7 s, more under load (only saves time)
 START_DEADLINE_S = 60.0
 
 
@@ -218,6 +218,11 @@ def test_sigkill_of_record_keeps_an_exact_prefix_and_loses_at_most_a_second(
     # written, after several (so a missing batch in mid-run would show as a gap).
     ages = [(k + rnd.random()) * KILL_WINDOW_S / TRIALS for k in range(TRIALS)]
     rnd.shuffle(ages)
+    lanes: list[list[int]] = [[] for _ in range(LANES)]  # of about equal total age
+    for trial in sorted(range(TRIALS), key=lambda t: -ages[t]):
+        min(lanes, key=lambda ln: sum(ages[t] for t in ln)).append(trial)
+    for ln in lanes:
+        rnd.shuffle(ln)
     recovered: dict[str, int] = {}
     started: list[subprocess.Popen[bytes]] = []
 
@@ -251,9 +256,7 @@ def test_sigkill_of_record_keeps_an_exact_prefix_and_loses_at_most_a_second(
     with _simulated_line(tmp_path) as cfg:
         try:
             with ThreadPoolExecutor(LANES) as pool:
-                for done in [
-                    pool.submit(lane, list(range(i, TRIALS, LANES))) for i in range(LANES)
-                ]:
+                for done in [pool.submit(lane, trials) for trials in lanes]:
                     done.result()
         finally:
             for p in started:
