@@ -297,3 +297,51 @@ def test_runs_cli_times_windows_and_output_paths(tmp_path: Path) -> None:
             gone.stderr.strip()
             == f"error: the data directory {tmp_path / 'nonexistent'} does not exist"
         )
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                stat = (d / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                out.append(int(d.name))
+    return out
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the child in /proc")
+def test_record_whose_simulator_is_killed_mid_run_ends_with_devices_failed(
+    tmp_path: Path,
+) -> None:
+    import signal
+    import time
+
+    argv = ["record", "--sim", "--duration", "8", "--data-dir", str(tmp_path)]
+    rec = subprocess.Popen(
+        [sys.executable, "-m", "linecontrol", *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        # Until the run has samples on disk: the line answered.
+        while not list(tmp_path.glob("*/samples/seg-*")):
+            assert time.monotonic() < deadline and rec.poll() is None
+            time.sleep(0.05)
+        [sim] = _children(rec.pid)
+        os.kill(sim, signal.SIGKILL)
+        out, err = rec.communicate(timeout=60)
+    finally:
+        if rec.poll() is None:
+            rec.kill()
+            rec.communicate()
+    assert rec.returncode == 4, err
+    assert "Traceback" not in err
+    run_id = out.strip()
+    meta = json.loads((tmp_path / run_id / "meta.json").read_text())
+    assert meta["exit_status"] == "ok; devices failed: 28 of 28 failing at the end"
+    assert "failing at the end" in err.splitlines()[0]
