@@ -228,6 +228,14 @@ def test_runs_list_shows_every_run_it_can_and_recovers_one_without_metadata(
         assert "30 " in rows[name] and "recovered from samples and events" in rows[name]
     assert "meta.json unreadable" in rows["20260101-000001-bbbb"]
     assert "meta.json missing" in rows["20260101-000002-cccc"]
+    # A run that cannot be read at all is reported; the others are still listed.
+    (tmp_path / "20260101-000003-dddd" / "events.jsonl").mkdir(parents=True)
+    listing = cli("runs", "--data-dir", str(tmp_path), "list")
+    _no_traceback(listing)
+    assert listing.returncode == 3
+    assert len(listing.stdout.splitlines()) == 4  # the header and the three runs
+    [err] = listing.stderr.strip().splitlines()
+    assert err.startswith("error: run 20260101-000003-dddd cannot be read:")
     # Recovered from the events: the stop and its status.
     show = cli("runs", "--data-dir", str(tmp_path), "show", "20260101-000002", "--json")
     s = json.loads(show.stdout)
