@@ -21,11 +21,12 @@ import select
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import pytest
@@ -35,7 +36,7 @@ from linecontrol.line import load_line
 from linecontrol.paths import DEFAULT_LINE
 from linecontrol.quality import Quality
 from linecontrol.runlog.samples import read_segment, segment_paths
-from linecontrol.runlog.store import load_meta, load_samples
+from linecontrol.runlog.store import load_events, load_meta, load_samples
 
 pytestmark = pytest.mark.integration
 
@@ -44,12 +45,13 @@ TRIALS = 10
 SAMPLE_HZ = 10.0
 PERIOD_S = 1.0 / SAMPLE_HZ
 ROWS_PER_BATCH = 10  # the sampler hands the run log one batch per second of rows
-# A batch is on disk (written and fsynced) at most LOSS_MARGIN_S after its last row
-# was sampled: the writer thread's hand-off, the write and the fsync, on a loaded
-# two-core machine. So a kill at t loses at most the rows after the last batch
-# completed by t - LOSS_MARGIN_S: the second of rows of the batch being filled,
-# plus one period of sampling lateness. A batch lost although it was complete a
-# margin before the kill breaks the bound by up to a second (a whole batch).
+# The rows after the last recovered one (t_last) belong to the batch being filled:
+# it is complete a second later (ten rows at 10 Hz, its last row up to a period
+# late) and on disk within LOSS_MARGIN_S after that: the writer thread's hand-off,
+# the write and the fsync (a few ms here; the margin is for scheduling on a loaded
+# two-core machine). So a kill at t finds t - t_last <= 1 s + a period + the margin;
+# a batch missing although it was complete a margin before the kill breaks that.
+# (A batch missing in mid-run shows as a gap between rows.)
 LOSS_MARGIN_S = 0.5
 LOSS_BOUND_S = 1.0 + PERIOD_S + LOSS_MARGIN_S
 # Consecutive rows are a period apart, plus the loop's lateness; a lost batch is a
@@ -114,7 +116,7 @@ def _simulated_line(tmp: Path) -> Iterator[Path]:
     sim = subprocess.Popen(
         _dying_with_the_test("-m", "simulators", "--config", str(DEFAULT_LINE)),
         cwd=ROOT,
-        stdin=subprocess.PIPE,  # held open: a simulator that ends on stdin EOF stays up
+        stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
     )
@@ -131,12 +133,11 @@ def _simulated_line(tmp: Path) -> Iterator[Path]:
         except subprocess.TimeoutExpired:
             sim.kill()
             sim.wait(10)
-        for pipe in (sim.stdin, sim.stdout):
-            if pipe is not None:
-                pipe.close()
+        if sim.stdout is not None:
+            sim.stdout.close()
 
 
-def _record(cfg: Path, data: Path) -> subprocess.Popen[bytes]:
+def _record(cfg: Path, data: Path, stderr: IO[bytes]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         _dying_with_the_test(
             "-m",
@@ -154,7 +155,7 @@ def _record(cfg: Path, data: Path) -> subprocess.Popen[bytes]:
         cwd=ROOT,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=stderr,
     )
 
 
@@ -163,7 +164,7 @@ def _sleep_until(t_mono: float) -> None:
     time.sleep(max(0.0, t_mono - time.monotonic()))
 
 
-def _wait_for_run(data: Path, rec: subprocess.Popen[bytes], deadline: float) -> Path:
+def _wait_for_run(data: Path, rec: subprocess.Popen[bytes], stderr: Path, deadline: float) -> Path:
     """The run directory, once its meta.json is in place (polled, with a deadline)."""
     while time.monotonic() < deadline:
         runs = [p.parent for p in data.glob("*/meta.json")]
@@ -171,8 +172,8 @@ def _wait_for_run(data: Path, rec: subprocess.Popen[bytes], deadline: float) -> 
             [run] = runs
             return run
         if rec.poll() is not None:
-            err = rec.stderr.read().decode() if rec.stderr else ""
-            raise AssertionError(f"record exited with {rec.returncode}: {err[-2000:]}")
+            err = stderr.read_text(errors="replace")[-2000:]
+            raise AssertionError(f"record exited with {rec.returncode}: {err}")
         time.sleep(0.005)
     raise TimeoutError(f"no run under {data} by the deadline")
 
@@ -192,6 +193,11 @@ def _check_recovered(run: Path, killed_at: float, trial: int) -> int:
     if batches:
         t_batches = np.concatenate([b.column("t_mono").to_numpy() for b in batches])
         assert np.array_equal(t_batches, s.t_mono), trial
+    # The event log: a kill may tear its last line, never corrupt one before it.
+    ev = load_events(run)
+    assert ev.corrupt == [], (trial, ev.corrupt)
+    if len(s.t_mono):  # RunStarted was queued before the first batch
+        assert "RunStarted" in [e["type"] for e in ev.events], trial
     # A kill may tear the end of the last segment (reported), never corrupt a batch.
     assert s.corrupt == [] and all(seg.corrupt == [] for seg in segments), (trial, s.corrupt)
     assert len(s.torn) <= 1 and all(seg.torn is None for seg in segments[:-1]), (trial, s.torn)
@@ -225,17 +231,29 @@ def test_sigkill_of_record_keeps_an_exact_prefix_and_loses_at_most_a_second(
         rnd.shuffle(ln)
     recovered: dict[str, int] = {}
     started: list[subprocess.Popen[bytes]] = []
+    failed = threading.Event()
 
     def start(trial: int) -> tuple[subprocess.Popen[bytes], Path]:
         data = tmp_path / f"trial-{trial:02d}"  # one data root per recorder
-        started.append(_record(cfg, data))
+        with open(tmp_path / f"trial-{trial:02d}.stderr", "wb") as err:
+            started.append(_record(cfg, data, err))
         return started[-1], data
 
     def lane(trials: list[int]) -> None:
         """Trials one after the other; the next recorder starts up meanwhile."""
+        try:
+            run_lane(trials)
+        except BaseException:
+            failed.set()  # the other lane stops too
+            raise
+
+    def run_lane(trials: list[int]) -> None:
         rec, data = start(trials[0])
         for i, trial in enumerate(trials):
-            run = _wait_for_run(data, rec, time.monotonic() + START_DEADLINE_S)
+            if failed.is_set():
+                return
+            stderr = tmp_path / f"trial-{trial:02d}.stderr"
+            run = _wait_for_run(data, rec, stderr, time.monotonic() + START_DEADLINE_S)
             kill_at = load_meta(run).start_mono + ages[trial]  # the same CLOCK_MONOTONIC
             after = None
             if i + 1 < len(trials):
@@ -262,8 +280,6 @@ def test_sigkill_of_record_keeps_an_exact_prefix_and_loses_at_most_a_second(
             for p in started:
                 p.kill()
                 p.wait(10)
-                if p.stderr is not None:
-                    p.stderr.close()
     assert len(recovered) == TRIALS
     # Kills before the first batch was due, and kills after batches were written.
     assert sum(n == 0 for n in recovered.values()) >= 2, recovered
