@@ -160,7 +160,13 @@ class DeviceReport:
 
     @property
     def never_answered(self) -> list[str]:
-        return [n for n, d in self.devices.items() if not d["answered"]]
+        """Asked at least once, never answered with values."""
+        return [n for n, d in self.devices.items() if d["polls"] and not d["answered"]]
+
+    @property
+    def not_polled(self) -> list[str]:
+        """Never asked (a run stopped before their first poll): not a failure."""
+        return [n for n, d in self.devices.items() if not d["polls"]]
 
     @property
     def failing_at_end(self) -> list[str]:
@@ -184,10 +190,12 @@ class DeviceReport:
     def line(self) -> str:
         """One line: per device with errors, their count and kinds, or never answered."""
         n = len(self.devices)
-        answered = n - len(self.never_answered)
+        answered = n - len(self.never_answered) - len(self.not_polled)
         bad = []
+        if self.not_polled:
+            bad.append(f"{len(self.not_polled)} not polled before the stop")
         for name, d in self.devices.items():
-            if not d["errors"] and d["answered"]:
+            if (not d["errors"] and d["answered"]) or not d["polls"]:
                 continue
             kinds = ", ".join(f"{k} {v}" for k, v in sorted(d["kinds"].items()))
             what = "never answered" if not d["answered"] else f"{d['errors']} errors"

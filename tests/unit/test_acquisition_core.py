@@ -114,6 +114,8 @@ def test_a_channel_never_polled_is_waiting_not_stale_and_a_silent_device_is_repo
     acq = Acquisition(line, clock, rng=random.Random(1))
     row = acq.sample()
     assert set(row.quality.tolist()) == {Quality.WAITING}  # nothing polled yet: no fault
+    fresh = acq.device_report()  # a run stopped before any poll failed no device
+    assert not fresh.failed and len(fresh.not_polled) == len(acq.pollers)
     press, drive = acq.pollers["press"], acq.pollers["drive"]
     press.driver = _Driver(exc=DeviceTimeout("no reply"))
     drive.driver = _Driver({n: 1.0 for n in drive.names})
@@ -137,6 +139,7 @@ def test_a_channel_never_polled_is_waiting_not_stale_and_a_silent_device_is_repo
     line1 = report.line()
     assert "\n" not in line1 and "press never answered (DeviceTimeout 5)" in line1
     assert "drive" not in line1
+    assert f"{len(acq.pollers) - 2} not polled before the stop" in line1
 
 
 def test_a_device_that_stops_answering_mid_run_fails_the_run() -> None:
