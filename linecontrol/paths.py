@@ -1,7 +1,7 @@
 """Where the embedded defaults live.
 
 They are the repository's top-level ``configs/``, shipped in the built package as
-``linecontrol.configs`` (see setup.py) and found with ``importlib.resources``, so an
+``linecontrol.configs`` (see pyproject.toml) and found with ``importlib.resources``, so an
 installed linecontrol needs no checkout. In a checkout (editable install) the same
 lookup finds ``configs/`` itself.
 """
