@@ -353,6 +353,11 @@ class Acquisition:
         p.polls += 1
         try:
             result = await p.driver.poll()
+        except asyncio.CancelledError:
+            # Cut short by the stop: the device had no chance to answer, so this
+            # is no attempt (a very short run fails no device that way).
+            p.polls -= 1
+            raise
         except (BadReply, DeviceRejected) as exc:
             # It answered, but not with values: nothing of this poll may be used.
             p.note_error(exc)

@@ -169,3 +169,33 @@ def test_a_device_that_stops_answering_mid_run_fails_the_run() -> None:
     assert report.status() == f"devices failed: 1 of {n} failing at the end"
     assert f"devices: {n} of {n} answered; drive 3 errors, failing at the end" in report.line()
     assert "(DeviceUnreachable 3)" in report.line()
+
+
+def test_a_poll_cut_short_by_the_stop_is_no_failure() -> None:
+    # A very short run (record --duration 0.001) stops while the first polls are in
+    # flight: a poll cancelled before its device could answer is not "never answered".
+    import asyncio
+
+    from linecontrol.acquisition import Acquisition
+
+    class _Hangs:
+        async def poll(self) -> object:
+            await asyncio.Event().wait()
+            raise AssertionError("unreachable")
+
+    clock = _ManualClock()
+    acq = Acquisition(load_line(DEFAULT_LINE), clock, rng=random.Random(3))
+    press = acq.pollers["press"]
+    press.driver = _Hangs()
+
+    async def cut() -> None:
+        task = asyncio.create_task(acq.poll_once(press))
+        await asyncio.sleep(0)  # the request is on its way
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(cut())
+    report = acq.device_report()
+    assert not report.failed and report.never_answered == []
+    assert "press" in report.not_polled and report.status() == ""
