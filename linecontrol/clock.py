@@ -1,10 +1,20 @@
-"""Time, injected: the monotonic clock for scheduling, the wall clock for records."""
+"""Time, injected: the monotonic clock for scheduling, the wall clock for records.
+
+No core reads time itself: acquisition, the run log and the recorder take a
+``Clock``. ``SystemClock`` is the real one; ``ManualClock`` is stepped by a test
+(``advance``), so a test of scheduling, backoff or quality ageing never sleeps.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
+import math
 import time
 from typing import Protocol
+
+from linecontrol.errors import LinecontrolError
 
 
 class Clock(Protocol):
@@ -15,11 +25,17 @@ class Clock(Protocol):
     async def sleep_until(self, t_mono: float) -> None: ...
 
 
+class ClockError(LinecontrolError, ValueError):
+    """A manual clock asked to go backwards or by a non-finite step."""
+
+
 class SystemClock:
-    """The event loop's monotonic clock and the system's wall clock."""
+    """The system's monotonic clock (the one asyncio's event loop runs on, so a
+    ``sleep_until`` deadline and ``monotonic()`` agree) and its wall clock. Safe to
+    read from any thread: the run log's writer thread stamps its error events with it."""
 
     def monotonic(self) -> float:
-        return asyncio.get_running_loop().time()
+        return time.monotonic()
 
     def wall(self) -> float:
         return time.time()
@@ -33,3 +49,67 @@ class SystemClock:
 
     def both(self) -> tuple[float, float]:
         return self.monotonic(), self.wall()
+
+
+class ManualClock:
+    """A clock that moves only when told to: ``advance(dt)`` steps both clocks and
+    wakes every ``sleep_until`` whose deadline has come (in deadline order); the
+    woken tasks run at the test's next ``await``. ``sleep_until`` a time already
+    reached only yields to the loop once. The wall clock is ``wall_at_zero`` plus
+    the monotonic time."""
+
+    def __init__(self, start: float = 0.0, *, wall_at_zero: float = 1.7e9) -> None:
+        if not math.isfinite(start):
+            raise ClockError(f"start {start!r}: a finite time")
+        self._now = float(start)
+        self._wall_at_zero = wall_at_zero
+        self._waiters: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._seq = itertools.count()
+
+    def monotonic(self) -> float:
+        return self._now
+
+    def wall(self) -> float:
+        return self._wall_at_zero + self._now
+
+    def both(self) -> tuple[float, float]:
+        return self.monotonic(), self.wall()
+
+    async def sleep_until(self, t_mono: float) -> None:
+        if t_mono <= self._now:
+            await asyncio.sleep(0)
+            return
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiters, (t_mono, next(self._seq), fut))
+        await fut  # cancelling the sleeper cancels fut: ``advance`` skips it
+
+    @property
+    def waiting(self) -> int:
+        """How many sleepers are waiting for a time not yet reached."""
+        return sum(1 for _, _, f in self._waiters if not f.done())
+
+    def next_deadline(self) -> float | None:
+        """The earliest deadline a sleeper waits for, or None."""
+        while self._waiters and self._waiters[0][2].done():
+            heapq.heappop(self._waiters)
+        return self._waiters[0][0] if self._waiters else None
+
+    def advance(self, dt: float) -> int:
+        """Move time forward by ``dt`` s (``ClockError`` if negative or not finite)
+        and wake the sleepers now due. Returns how many were woken."""
+        if not math.isfinite(dt) or dt < 0:
+            raise ClockError(f"advance({dt!r}): a finite step >= 0")
+        return self.advance_to(self._now + dt)
+
+    def advance_to(self, t_mono: float) -> int:
+        """Move time forward to ``t_mono`` (never back) and wake the sleepers due."""
+        if not math.isfinite(t_mono) or t_mono < self._now:
+            raise ClockError(f"advance_to({t_mono!r}): finite, not before {self._now!r}")
+        self._now = t_mono
+        woken = 0
+        while self._waiters and self._waiters[0][0] <= self._now:
+            _, _, fut = heapq.heappop(self._waiters)
+            if not fut.done():
+                fut.set_result(None)
+                woken += 1
+        return woken

@@ -27,6 +27,12 @@ class LinecontrolError(Exception):
     """Root of the application's own errors."""
 
 
+class InvalidArgument(LinecontrolError, ValueError):
+    """A function of the package called with an argument outside its domain (an
+    unknown export format or log level): the caller's mistake, not an
+    input file's."""
+
+
 class InputFileError(LinecontrolError, ValueError):
     """A config or recipe file cannot be read, parsed or validated.
 

@@ -18,11 +18,11 @@ import asyncio
 import contextlib
 import errno
 import json
+import logging
 import os
 import queue
 import secrets
 import threading
-import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,9 +32,11 @@ from typing import Any
 
 from linecontrol import __version__
 from linecontrol.errors import LinecontrolError
+from linecontrol.logs import ContextLogger, context_logger
 from linecontrol.runlog.events import EventWriter
 from linecontrol.runlog.samples import Batch, Channel, SegmentWriter, segment_name
 
+logger = logging.getLogger("linecontrol.runlog")
 DEFAULT_ROOT = Path("runs")
 SEGMENT_SECONDS = 600.0
 
@@ -174,7 +176,7 @@ class RunLog:
         self.dir = root / meta.run_id
         self.token = token
         self.meta = meta
-        self.clock = clock
+        self.clock = clock  # (monotonic, wall); called from the writer thread too
         self.fsync = fsync
         self.segment_s = segment_s
         self.on_error = on_error
@@ -193,6 +195,11 @@ class RunLog:
         self._segment: SegmentWriter | None = None
         self._segment_no = 0
         self._events: EventWriter | None = None
+
+    @property
+    def log(self) -> ContextLogger:
+        """The run's logger: every line names the run (first, and as ``record.run``)."""
+        return context_logger(logger, run=self.meta.run_id)
 
     # ------------------------------------------------------------ loop side
     async def start(self) -> None:
@@ -358,9 +365,10 @@ class RunLog:
             "errno": getattr(exc, "errno", None),
         }
         self.errors.append(info)
+        self.log.error("run-log write failed at %s: %s", where, info["error"])
         self._report(info)
         if self._events is not None and where != "events":
-            mono, wall = time.monotonic(), time.time()
+            mono, wall = self.clock()
             try:
                 self._events.append(mono, wall, "RunLogError", info)
             except (OSError, ValueError) as exc2:
@@ -368,8 +376,15 @@ class RunLog:
 
     def _recovered(self, where: str, **lost: int) -> None:
         failures = self._failing.pop(where, 0)
+        if failures:
+            self.log.warning(
+                "run-log writes at %s work again after %d failures (lost: %s)",
+                where,
+                failures,
+                ", ".join(f"{k} {v}" for k, v in lost.items()) or "nothing",
+            )
         if failures and self._events is not None:
-            mono, wall = time.monotonic(), time.time()
+            mono, wall = self.clock()
             with contextlib.suppress(OSError, ValueError):
                 self._events.append(
                     mono, wall, "RunLogRecovered", {"where": where, "failures": failures, **lost}
