@@ -75,9 +75,31 @@ def _recipe_check(args: argparse.Namespace) -> int:
     return status
 
 
+TIME_SCALE_MAX = 1e6  # the simulators refuse this time scale and above
+
+
+def _bad_time_scale(value: float) -> str | None:
+    if 0 < value < TIME_SCALE_MAX:
+        return None
+    return f"--time-scale = {value:g}: must be above 0 and below {TIME_SCALE_MAX:g}"
+
+
 def _sim(args: argparse.Namespace) -> int:
     import signal
 
+    stop_signals = {signal.SIGINT, signal.SIGTERM}
+    # Blocked from here and across the exec: a SIGINT or SIGTERM from now on stays pending
+    # until the simulators have their handlers in place (they unblock them), so it stops
+    # them cleanly, also one that comes while the input is checked.
+    old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
+    # Checked here, so that a mistake is named as the user typed it (not in the words of
+    # the simulators' own command line).
+    problem = _bad_time_scale(args.time_scale)
+    if problem is not None:
+        print(f"error: {problem}", file=sys.stderr)
+    if problem is not None or _load_line(args.config) is None:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
+        return EXIT_BAD_INPUT
     # The simulators run as their own process: linecontrol reaches them only by
     # address, exactly as it reaches hardware (and never imports them).
     argv = [
@@ -90,9 +112,6 @@ def _sim(args: argparse.Namespace) -> int:
         str(args.time_scale),
     ]
     sys.stdout.flush()
-    # Blocked across the exec: a SIGINT or SIGTERM from now on stays pending until the
-    # simulators have their handlers in place (they unblock them), so it stops them cleanly.
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
     os.execv(sys.executable, argv)
     return EXIT_BAD_INPUT  # not reached
 
@@ -190,11 +209,14 @@ def _record(args: argparse.Namespace) -> int:
     for flag, value, hi in (
         ("--duration", args.duration, 1e7),
         ("--sample-hz", args.sample_hz, 1000.0),
-        ("--time-scale", args.time_scale, 1e6),
     ):
         if not (0 < value <= hi):
             print(f"error: {flag} = {value:g}: must be above 0 and at most {hi:g}", file=sys.stderr)
             return EXIT_BAD_INPUT
+    problem = _bad_time_scale(args.time_scale)
+    if problem is not None:
+        print(f"error: {problem}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     line = _load_line(args.config)
     if line is None:
         return EXIT_BAD_INPUT
@@ -491,7 +513,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sim.add_argument(
         "--time-scale",
-        type=float,
+        type=_seconds,
         default=1.0,
         metavar="X",
         help="simulated seconds per real second (default 1)",

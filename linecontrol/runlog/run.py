@@ -104,9 +104,12 @@ def _token() -> str:
 def write_json_atomic(path: Path, obj: Any) -> None:
     """Temp file, fsync, rename, fsync the directory: never a half-written meta.json.
     On failure the temp file is removed and the error raised."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
+    # A temp name of its own: two writers of one file (``runs list`` rebuilding a
+    # summary while the recorder writes it at stop) never truncate or rename each
+    # other's temp file; the last rename wins, whole.
+    tmp = path.with_name(f".{os.getpid()}-{secrets.token_hex(4)}.{path.name}.tmp")
     try:
-        with open(tmp, "w", encoding="utf-8") as f:
+        with open(tmp, "x", encoding="utf-8") as f:
             json.dump(obj, f, indent=2, default=str)
             f.flush()
             os.fsync(f.fileno())

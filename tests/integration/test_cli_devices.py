@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
+import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -88,3 +91,41 @@ def test_sim_prints_its_address_map_serves_and_stops_cleanly() -> None:
                 await proc.wait()
 
     run(body, 40)
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (
+            ["sim", "--config", "/nonexistent/line.toml"],
+            "error: line config: /nonexistent/line.toml: cannot read file: No such file or "
+            "directory",
+        ),
+        (["sim", "--time-scale", "0"], "error: --time-scale = 0: must be above 0 and below 1e+06"),
+        (["sim", "--time-scale", "1e6"], "error: --time-scale = 1e+06: must be above 0 and below"),
+        (["sim", "--time-scale", "nan"], "linecontrol sim: error: argument --time-scale: 'nan'"),
+        # record --sim took 1e6, which the simulators refuse: a garbled error after start.
+        (
+            ["record", "--sim", "--duration", "1", "--time-scale", "1e6"],
+            "error: --time-scale = 1e+06: must be above 0 and below",
+        ),
+    ],
+)
+def test_a_bad_config_or_time_scale_is_named_in_the_users_words(
+    args: list[str], expected: str, tmp_path: Path
+) -> None:
+    """``linecontrol sim`` (and ``record --sim``) check the config and the time scale
+    themselves: one line naming what the user typed, exit 2, never the simulators' own
+    program name, a raw errno text, or a simulator started for nothing."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "linecontrol", *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={**os.environ, "LINECONTROL_DATA": str(tmp_path / "runs")},
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert expected in proc.stderr
+    assert "python -m simulators" not in proc.stderr and "Errno" not in proc.stderr
+    assert "Traceback" not in proc.stderr and proc.stdout == ""
+    assert not (tmp_path / "runs").exists()
