@@ -103,7 +103,8 @@ def read_toml(path: Path) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         m = _LINE_RE.search(str(exc))
         line = int(m.group(1)) if m else None
-        msg = _LINE_RE.sub("", str(exc)).replace("()", "").strip(" (,")
+        # "Invalid value (at line 3, column 1)" -> "Invalid value (column 1)"
+        msg = _LINE_RE.sub("", str(exc)).replace("(, ", "(").replace("()", "").strip(" (,")
         raise InputFileError([Problem(file, None, f"TOML syntax error: {msg}", line)]) from exc
 
 

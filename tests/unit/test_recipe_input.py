@@ -32,6 +32,8 @@ def test_toml_syntax_error_names_file_and_line(tmp_path: Path) -> None:
     p = write(tmp_path, text)
     [msg] = problems(p)
     assert msg.startswith(f"{p}:{line_no}: TOML syntax error")
+    # The column stays readable once the line has moved to the front ("(, column 15)" was).
+    assert msg == f"{p}:{line_no}: TOML syntax error: Invalid value (column 15)"
 
 
 @pytest.mark.parametrize(
