@@ -2,7 +2,7 @@
 
 Linear and areal nip pressure, residence per oven zone, the fastest speed the
 zone lengths allow for the recipe's thermal steps, sputtered and wet/cured coat
-thickness. Relations from ``PROCESS.md`` ("Relations that link the numbers").
+thickness. Relations from ``docs/process.md`` ("Relations that link the numbers").
 """
 
 from __future__ import annotations

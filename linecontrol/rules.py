@@ -271,7 +271,7 @@ ROUTE_SUBSTRATES: dict[str, tuple[str, ...]] = {
 @rule(
     "recipe.route",
     "error",
-    "PROCESS.md route table; 002 claim 10 (coat a self-supporting precursor film, then heat)",
+    "docs/process.md route table; 002 claim 10 (coat a self-supporting precursor film, then heat)",
     "a route uses only its own stations, starts from its own substrate, has its own sections",
 )
 def _route(recipe: Recipe, line: LineConfig, d: Derived) -> Iterator[Finding]:
@@ -375,7 +375,7 @@ def _zones(recipe: Recipe, line: LineConfig, d: Derived) -> Iterator[Finding]:
 @rule(
     "line.residence",
     "error",
-    "PROCESS.md: residence = zone length ÷ line speed",
+    "docs/process.md: residence = zone length ÷ line speed",
     "the line speed leaves every thermal step its required time",
 )
 def _residence(recipe: Recipe, line: LineConfig, d: Derived) -> Iterator[Finding]:
@@ -845,7 +845,7 @@ def _sputter_thickness(recipe: Recipe, line: LineConfig, d: Derived) -> Iterator
 @rule(
     "sputter.matches_target",
     "warning",
-    "PROCESS.md: thickness = rate x power ÷ speed",
+    "docs/process.md: thickness = rate x power ÷ speed",
     "sputter power and speed give the target thickness (±10 %)",
 )
 def _sputter_target(recipe: Recipe, line: LineConfig, d: Derived) -> Iterator[Finding]:
@@ -898,7 +898,7 @@ def _fuse_pressure(recipe: Recipe, line: LineConfig, d: Derived) -> Iterator[Fin
 @rule(
     "o2.limit",
     "error",
-    "line practice behind 001's 'prevent deterioration ... due to oxygen' (PROCESS.md o2.limit)",
+    "line practice behind 001's 'prevent deterioration ... due to oxygen'",
     "an inert oven states its O2 limit, at most 100 ppm, and an N2 flow",
 )
 def _o2(recipe: Recipe, line: LineConfig, d: Derived) -> Iterator[Finding]:
@@ -967,7 +967,7 @@ def _layers_004(recipe: Recipe, line: LineConfig, d: Derived) -> Iterator[Findin
 @rule(
     "coat.matches_target",
     "warning",
-    "PROCESS.md: wet = flow ÷ (width x speed); cured ≈ wet x solids x ρsolution ÷ ρfilm",
+    "docs/process.md: wet = flow ÷ (width x speed); cured ≈ wet x solids x ρsolution ÷ ρfilm",
     "pump flow gives the layer's target cured thickness (±10 %)",
 )
 def _coat_target(recipe: Recipe, line: LineConfig, d: Derived) -> Iterator[Finding]:

@@ -748,3 +748,15 @@ def test_edges_pass_and_a_step_beyond_fails_at_every_resolution(
         assert list(at_least("f", v, lo, unit)) or v == math.inf
         assert list(below("f", v, hi, unit)) or v == -math.inf
     assert list(at_most("f", math.nan, hi, unit)) and list(at_least("f", math.nan, lo, unit))
+
+
+def test_every_document_a_rule_cites_is_in_the_repository() -> None:
+    # Sources are shown to the user with every violation: a file they name must be one a
+    # clone has (PROCESS.md is not; docs/process.md is).
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    cited = {m for r in RULES for m in re.findall(r"[\w./-]+\.md\b", r.source)}
+    assert cited, "no rule cites a document: the test would prove nothing"
+    assert {c for c in cited if not (root / c).is_file()} == set()
