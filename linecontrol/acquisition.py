@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ from drivers.links.serial_port import AsyncSerialPort, SerialSettings
 from linecontrol.clock import Clock
 from linecontrol.devices_config import DeviceConfig
 from linecontrol.line import LineConfig
+from linecontrol.logs import context_logger
 from linecontrol.quality import STALE_PERIODS, Quality, backoff_s, refresh
 from linecontrol.runlog.samples import Batch, Channel
 from linecontrol.tracking import metre_at_station
@@ -51,6 +53,7 @@ ASCII_CHANNELS: dict[str, list[tuple[str, str]]] = {
     ],
     "vacuum_gauge": [("pressure_pa", "Pa"), ("ar_flow_sp_sccm", "sccm"), ("status", "")],
 }
+logger = logging.getLogger("linecontrol.acquisition")
 WEB_POSITION = "web_position_m"
 LATENESS_KEPT = 4096
 
@@ -400,6 +403,11 @@ class Acquisition:
         if state == p.state:
             return
         old, p.state = p.state, state
+        log = context_logger(logger, device=p.name)
+        if state != "ok":
+            log.warning("%s: %s", state, f"{type(exc).__name__}: {exc}" if exc else "no values")
+        elif old in ("invalid", "failing"):
+            log.info("answering again (was %s)", old)
         if state == "ok":
             if old != "new":
                 self._event("DeviceRecovered", device=p.name, was=old)

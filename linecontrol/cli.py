@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from linecontrol import __version__
+from linecontrol import __version__, logs
 from linecontrol.errors import InputFileError
 from linecontrol.paths import DEFAULT_LINE
 
@@ -84,6 +84,14 @@ def _bad_time_scale(value: float) -> str | None:
     return f"--time-scale = {value:g}: must be above 0 and below {TIME_SCALE_MAX:g}"
 
 
+def _sim_log_args(args: argparse.Namespace) -> list[str]:
+    """The simulators' logging options: the command's own."""
+    out = ["--log-level", args.log_level]
+    if args.log_file is not None:
+        out += ["--log-file", str(args.log_file)]
+    return out
+
+
 def _sim(args: argparse.Namespace) -> int:
     import signal
 
@@ -110,6 +118,7 @@ def _sim(args: argparse.Namespace) -> int:
         str(args.config),
         "--time-scale",
         str(args.time_scale),
+        *_sim_log_args(args),
     ]
     sys.stdout.flush()
     os.execv(sys.executable, argv)
@@ -251,6 +260,9 @@ def _record(args: argparse.Namespace) -> int:
         roll_id=args.roll_id,
         lot_id=args.lot_id,
         recipe=recipe,
+        # Into the log file, if any: the simulators' standard error is a pipe read
+        # only if they fail to start, so they log there at their default level only.
+        sim_log_args=_sim_log_args(args) if args.log_file is not None else [],
     )
     try:
         result = asyncio.run(record(opts))
@@ -518,6 +530,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="X",
         help="simulated seconds per real second (default 1)",
     )
+    logs.add_log_options(sim)
     sim.set_defaults(func=_sim)
 
     reg = sub.add_parser(
@@ -597,6 +610,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="X",
         help="with --sim: simulated seconds per real second (default 1)",
     )
+    logs.add_log_options(rec)
     rec.set_defaults(func=_record)
 
     runs = sub.add_parser("runs", help="recorded runs: list, show, export")
@@ -651,11 +665,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    import logging
-
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     parser = build_parser()
     args = parser.parse_args(argv)
+    # The one place logging is configured (no module does it when imported).
+    try:
+        logs.configure(
+            getattr(args, "log_level", logs.DEFAULT_LEVEL), getattr(args, "log_file", None)
+        )
+    except OSError as exc:
+        print(f"error: --log-file {args.log_file}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     try:
         return int(args.func(args))
     except KeyboardInterrupt:

@@ -13,7 +13,7 @@ import json
 import logging
 import signal
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from linecontrol.children import start_child, stop_child
 from linecontrol.clock import SystemClock
 from linecontrol.errors import LinecontrolError
 from linecontrol.line import LineConfig
+from linecontrol.logs import context_logger
 from linecontrol.recipe import Recipe
 from linecontrol.rt import settle_runtime
 from linecontrol.runlog.run import RunLog, RunMeta, check_data_dir, new_run_id
@@ -64,6 +65,7 @@ class RecordOptions:
     roll_id: str = ""
     lot_id: str = ""
     recipe: Recipe | None = None
+    sim_log_args: list[str] = field(default_factory=list)  # the simulators' logging options
 
 
 async def _start_sim(opts: RecordOptions) -> tuple[asyncio.subprocess.Process, dict[str, Any]]:
@@ -78,6 +80,7 @@ async def _start_sim(opts: RecordOptions) -> tuple[asyncio.subprocess.Process, d
             str(opts.config),
             "--time-scale",
             str(opts.time_scale),
+            *opts.sim_log_args,
         ]
     )
     assert proc.stdout is not None
@@ -160,8 +163,11 @@ async def record(opts: RecordOptions) -> RecordResult:
 
         acq = Acquisition(line, clock, sample_hz=opts.sample_hz, on_event=on_event)
         meta.channels = acq.channels
-        log = RunLog(opts.data_dir, meta, clock=clock.both, on_error=lambda info: None)
+        # The run log logs its own write failures (logger linecontrol.runlog, run named).
+        log = RunLog(opts.data_dir, meta, clock=clock.both)
         await log.start()
+        run_log = context_logger(logger, run=log.meta.run_id)
+        run_log.info("recording to %s for %g s", log.dir, opts.duration_s)
         log.event(
             "CommandGiven",
             command="record",
@@ -196,6 +202,7 @@ async def record(opts: RecordOptions) -> RecordResult:
             if report.failed:
                 status = f"{status}; {report.status()}"
             status = await log.stop(status)
+            run_log.info("stopped: %s", status)
         return RecordResult(
             run_id=meta.run_id,
             status=status,

@@ -18,6 +18,10 @@ import signal
 import sys
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import argparse
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 _early: list[int] = []
@@ -36,11 +40,13 @@ def _catch_stop_signals() -> None:
 async def _main(config: Path, time_scale: float, lifeline: bool) -> int:
     import asyncio
     import json
+    import logging
     import os
 
     from simulators.config import load_config
     from simulators.line import SimLine
 
+    log = logging.getLogger("simulators")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     # Hand the signals over to the loop with both blocked, so none falls in between.
@@ -74,6 +80,7 @@ async def _main(config: Path, time_scale: float, lifeline: bool) -> int:
         try:
             if not stop.is_set():
                 print(json.dumps(line.address_map()), flush=True)
+                log.info("serving %d devices from %s", len(cfg.devices), config)
                 clock = asyncio.create_task(line.run(), name="sim-clock")
                 try:
                     await stop.wait()
@@ -82,16 +89,31 @@ async def _main(config: Path, time_scale: float, lifeline: bool) -> int:
                     await asyncio.gather(clock, return_exceptions=True)
         finally:
             await line.stop()
+    log.info("stopped")
     print("simulators stopped", file=sys.stderr, flush=True)
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    _catch_stop_signals()
-    import argparse
-    import asyncio
+LOG_LEVELS = ("debug", "info", "warning", "error")
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
-    from simulators.config import SimConfigError
+
+def _configure_logging(level: str, file: Path | None) -> None:
+    """The simulators' logging (the same options and format as ``linecontrol``'s):
+    one handler on the root logger, standard error or ``file`` appended to."""
+    import logging
+
+    handler: logging.Handler = (
+        logging.FileHandler(file, encoding="utf-8") if file is not None else logging.StreamHandler()
+    )
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    import argparse
 
     parser = argparse.ArgumentParser(
         prog="python -m simulators", description="Run the simulated line."
@@ -110,9 +132,37 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="also stop cleanly at end of file on standard input (a pipe from the parent)",
     )
+    parser.add_argument(
+        "--log-level",
+        choices=LOG_LEVELS,
+        default="warning",
+        help="least severe log lines shown (default warning)",
+    )
+    parser.add_argument(
+        "--log-file",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="append log lines to FILE instead of standard error",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    _catch_stop_signals()
+    import asyncio
+
+    from simulators.config import SimConfigError
+
+    parser = build_parser()
     args = parser.parse_args(argv)
     if not (args.time_scale > 0 and args.time_scale < 1e6):
         parser.error("--time-scale must be a positive number")
+    try:
+        _configure_logging(args.log_level, args.log_file)
+    except OSError as exc:
+        print(f"error: --log-file {args.log_file}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     try:
         return asyncio.run(_main(args.config, args.time_scale, args.lifeline))
     except SimConfigError as exc:

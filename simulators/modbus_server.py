@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 
 from simulators.devices import SimDevice
 from simulators.modbus_protocol import MbapDecoder, mbap
 
 GATEWAY_TARGET_FAILED = 0x0B
+logger = logging.getLogger("simulators.modbus")
 
 
 class ModbusTcpSim:
@@ -53,8 +55,11 @@ class ModbusTcpSim:
             while data := await reader.read(4096):
                 try:
                     frames = decoder.feed(data)
-                except ValueError:
-                    break  # not Modbus TCP: drop the connection as a PLC would
+                except ValueError as exc:
+                    # Not Modbus TCP: drop the connection as a PLC would.
+                    names = ", ".join(d.name for d in self.devices.values())
+                    logger.warning("%s (port %d): connection dropped: %s", names, self.port, exc)
+                    break
                 for tid, unit, pdu in frames:
                     self.requests += 1
                     if not await self._answer(writer, tid, unit, pdu):

@@ -9,6 +9,7 @@ are injected at the os level in ``test_runlog_failures.py``, which runs anywhere
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 
 pytestmark = pytest.mark.integration
+LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (DEBUG|INFO|WARNING|ERROR) ")
 
 
 def _can_mount(tmp_path: Path) -> bool:
@@ -79,7 +81,12 @@ def test_a_disk_that_fills_during_the_run_and_stays_full_at_stop(tmp_path: Path)
     assert p.returncode == 3, p.stderr
     run_id = p.stdout.strip()
     assert run_id, "the run id is printed"
-    lines = p.stderr.strip().splitlines()
+    # The command's report, without the log lines (the run-log error is one too).
+    lines = [ln for ln in p.stderr.strip().splitlines() if not LOG_LINE.match(ln)]
+    logged = [ln for ln in p.stderr.splitlines() if LOG_LINE.match(ln)]
+    assert any(
+        f"ERROR linecontrol.runlog: run {run_id}: run-log write failed" in ln for ln in logged
+    )
     assert lines[0].startswith("devices: 28 of 28 answered"), lines
     [err] = [ln for ln in lines if ln.startswith("error:")]
     assert err.startswith(f"error: run {run_id}: the run log could not write everything")
