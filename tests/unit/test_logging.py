@@ -11,6 +11,8 @@ import logging
 import os
 import random
 import re
+import select
+import signal
 import socket
 import subprocess
 import sys
@@ -284,20 +286,26 @@ def test_a_log_file_that_cannot_be_opened_is_one_error_line(tmp_path: Path) -> N
 
 
 @pytest.mark.integration
-def test_the_simulators_log_into_their_log_file(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "command",
+    [["-m", "simulators", "--config"], ["-m", "linecontrol", "sim", "--config"]],
+    ids=["python -m simulators", "linecontrol sim"],
+)
+def test_the_simulators_log_into_their_log_file(tmp_path: Path, command: list[str]) -> None:
     log_file = tmp_path / "sim.log"
-    argv = [sys.executable, "-m", "simulators", "--lifeline", "--config", str(DEFAULT_LINE)]
+    argv = [sys.executable, *command, str(DEFAULT_LINE)]
     p = subprocess.Popen(
         [*argv, "--log-level", "info", "--log-file", str(log_file)],
-        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
     try:
-        assert p.stdout is not None and p.stdin is not None
+        assert p.stdout is not None
+        ready, _, _ = select.select([p.stdout], [], [], DEADLINE_S)
+        assert ready, "no address map within the deadline"
         assert p.stdout.readline().startswith("{")  # the address map: it serves
-        p.stdin.close()  # the lifeline: it stops
+        p.send_signal(signal.SIGTERM)  # it stops cleanly
         assert p.wait(timeout=DEADLINE_S) == 0
     finally:
         if p.poll() is None:
