@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import numbers
 import struct
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
 
@@ -138,7 +138,7 @@ def decode(
     return int(value) if scale == 1.0 and kind != "f32" else float(value)
 
 
-def decode_bits(word: int, names: dict[int, str]) -> dict[str, bool]:
+def decode_bits(word: int, names: Mapping[int, str]) -> dict[str, bool]:
     return {name: bool(word >> bit & 1) for bit, name in names.items()}
 
 

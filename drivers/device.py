@@ -14,6 +14,7 @@ in the channel it acts on (``web_position_m`` for ``position_reset_cmd``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from drivers.errors import CodecError, DriverError, SetpointError
 from drivers.links import RegisterLink
@@ -25,6 +26,24 @@ from drivers.setpoints import verify_readback
 class PollResult:
     values: dict[str, float | int] = field(default_factory=dict)
     errors: dict[str, DriverError] = field(default_factory=dict)
+
+
+class Device(Protocol):
+    """What every instrument driver offers, Modbus or ASCII, whatever its link."""
+
+    name: str
+
+    async def poll(self) -> PollResult:
+        """Read every channel; a link error propagates (the device has no fresh values)."""
+        ...
+
+    async def write_setpoint(self, name: str, value: float) -> float:
+        """Refuse (``SetpointError``, nothing sent), or write and return the read-back."""
+        ...
+
+    async def command(self, name: str, value: int = 1) -> None:
+        """Send a self-clearing command; ``SetpointError`` (nothing sent) if it is none."""
+        ...
 
 
 class ModbusDevice:

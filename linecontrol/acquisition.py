@@ -26,33 +26,21 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from drivers.device import ModbusDevice, PollResult
-from drivers.devices import MODBUS_MAPS
-from drivers.devices.dc_psu import DcPsuDriver
-from drivers.devices.vacuum_gauge import VacuumGaugeDriver
+from drivers.device import PollResult
+from drivers.devices import MODELS
 from drivers.errors import BadReply, DeviceRejected, DriverError
 from drivers.links.ascii_link import AsciiLink
 from drivers.links.modbus_rtu import ModbusRtuLink, UnitLink
 from drivers.links.modbus_tcp import ModbusTcpLink
 from drivers.links.serial_port import AsyncSerialPort, SerialSettings
 from linecontrol.clock import Clock
-from linecontrol.devices_config import DeviceConfig
+from linecontrol.devices_config import AnyDevice, AsciiDevice, RtuDevice, TcpDevice
 from linecontrol.line import LineConfig
 from linecontrol.logs import context_logger
 from linecontrol.quality import STALE_PERIODS, Quality, backoff_s, refresh
 from linecontrol.runlog.samples import Batch, Channel
 from linecontrol.tracking import metre_at_station
 
-ASCII_CHANNELS: dict[str, list[tuple[str, str]]] = {
-    "dc_psu": [
-        ("power_pv_kw", "kW"),
-        ("voltage_v", "V"),
-        ("current_a", "A"),
-        ("power_sp_kw", "kW"),
-        ("status", ""),
-    ],
-    "vacuum_gauge": [("pressure_pa", "Pa"), ("ar_flow_sp_sccm", "sccm"), ("status", "")],
-}
 logger = logging.getLogger("linecontrol.acquisition")
 WEB_POSITION = "web_position_m"
 LATENESS_KEPT = 4096
@@ -75,16 +63,15 @@ class Driver(Protocol):
     async def poll(self) -> PollResult: ...
 
 
-def device_channels(name: str, d: DeviceConfig) -> list[Channel]:
-    if d.model in ASCII_CHANNELS:
-        return [Channel(f"{name}.{c}", u, name) for c, u in ASCII_CHANNELS[d.model]]
-    return [Channel(f"{name}.{r.name}", r.unit, name) for r in MODBUS_MAPS[d.model]]
+def device_channels(name: str, d: AnyDevice) -> list[Channel]:
+    """The device's channels, as its model declares them (``drivers.devices``)."""
+    return [Channel(f"{name}.{c.name}", c.unit, name) for c in MODELS[d.model].channels]
 
 
 def apply_address_map(line: LineConfig, amap: dict[str, Any]) -> LineConfig:
     """The line config with the addresses a simulator reported (``linecontrol sim``'s
     first line of output): TCP host and port, serial ports and bus settings."""
-    devices = {}
+    devices: dict[str, AnyDevice] = {}
     for name, d in line.devices.items():
         got = amap.get("devices", {}).get(name)
         if got is None or "port" not in got:
@@ -303,14 +290,17 @@ class Acquisition:
         self.snapshot = Snapshot(self.channels, np.array(stale))
 
     def _driver(
-        self, name: str, d: DeviceConfig, buses: dict[str, ModbusRtuLink]
+        self, name: str, d: AnyDevice, buses: dict[str, ModbusRtuLink]
     ) -> tuple[Driver, str]:
-        if d.link == "tcp":
-            link = ModbusTcpLink(d.host, d.port, timeout_s=d.timeout_s, name=name)
-            self._closers.append(link.close)
-            return ModbusDevice(name, MODBUS_MAPS[d.model], link, d.unit), f"tcp:{name}"
-        if d.link == "rtu":
-            assert d.bus is not None
+        """The device's link (one per physical link: an RTU bus is shared), and its
+        driver from the model's factory. Only the link depends on the config's link
+        kind; nothing here depends on the model."""
+        link: object
+        if isinstance(d, TcpDevice):
+            tcp = ModbusTcpLink(d.host, d.port, timeout_s=d.timeout_s, name=name)
+            self._closers.append(tcp.close)
+            link, key = tcp, f"tcp:{name}"
+        elif isinstance(d, RtuDevice):
             if d.bus not in buses:
                 b = self.line.buses[d.bus]
                 port = AsyncSerialPort(
@@ -318,21 +308,17 @@ class Acquisition:
                 )
                 buses[d.bus] = ModbusRtuLink(port, timeout_s=b.timeout_s, name=d.bus)
                 self._closers.append(buses[d.bus].close)
-            unit = UnitLink(buses[d.bus], d.unit)
-            return ModbusDevice(name, MODBUS_MAPS[d.model], unit, d.unit), f"rtu:{d.bus}"
-        assert d.serial_port is not None
-        alink = AsciiLink(
-            AsyncSerialPort(SerialSettings(d.serial_port, d.baudrate, "N"), name),
-            timeout_s=d.timeout_s,
-            name=name,
-        )
-        self._closers.append(alink.close)
-        drv: Driver = (
-            DcPsuDriver(name, alink)
-            if d.model == "dc_psu"
-            else VacuumGaugeDriver(name, alink, d.address)
-        )
-        return drv, f"ascii:{name}"
+            link, key = UnitLink(buses[d.bus], d.unit), f"rtu:{d.bus}"
+        else:
+            assert isinstance(d, AsciiDevice)
+            alink = AsciiLink(
+                AsyncSerialPort(SerialSettings(d.serial_port, d.baudrate, "N"), name),
+                timeout_s=d.timeout_s,
+                name=name,
+            )
+            self._closers.append(alink.close)
+            link, key = alink, f"ascii:{name}"
+        return MODELS[d.model].make(name, link, d.link_address), key
 
     def metres_at_stations(self) -> dict[str, float]:
         """Which metre of this run's product is at each station now (negative: none

@@ -15,6 +15,7 @@ from linecontrol.errors import InputFileError
 from linecontrol.paths import DEFAULT_LINE
 
 if TYPE_CHECKING:
+    from drivers.spec import ModelSpec
     from linecontrol.line import LineConfig
 
 EXIT_OK = 0
@@ -125,24 +126,14 @@ def _sim(args: argparse.Namespace) -> int:
     return EXIT_BAD_INPUT  # not reached
 
 
-def _ascii_commands(model: str, as_json: bool) -> int:
-    import importlib
-
-    mod = importlib.import_module(f"drivers.devices.{model}")
-    doc = " ".join((mod.__doc__ or "").strip().split("\n\n")[0].split())
-    cmds = [
-        {"request": q, "answer": a, "meaning": m, "access": acc} for q, a, m, acc in mod.COMMANDS
-    ]
+def _ascii_commands(spec: ModelSpec, as_json: bool) -> int:
+    described = spec.describe()
+    cmds = described["commands"]
     if as_json:
-        json.dump(
-            {"model": model, "description": doc, "link": "ascii", "commands": cmds},
-            sys.stdout,
-            indent=2,
-            ensure_ascii=False,
-        )
+        json.dump(described, sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
         return EXIT_OK
-    print(f"{model}: {doc}")
+    print(f"{spec.model}: {spec.description}")
     w1 = max(len(c["request"]) for c in cmds)
     w2 = max(len(c["answer"]) for c in cmds)
     for c in cmds:
@@ -151,31 +142,30 @@ def _ascii_commands(model: str, as_json: bool) -> int:
 
 
 def _models() -> list[str]:
-    """Every instrument model ``regmap`` knows: the drivers' registries."""
-    from drivers.devices import ASCII_MODELS, MODBUS_MAPS
+    """Every instrument model ``regmap`` knows (the drivers' registry): Modbus, then ASCII."""
+    from drivers.devices import MODELS
 
-    return sorted(MODBUS_MAPS) + sorted(ASCII_MODELS)
+    return sorted(MODELS, key=lambda m: (MODELS[m].protocol != "modbus", m))
 
 
 def _regmap(args: argparse.Namespace) -> int:
-    from drivers.devices import ASCII_MODELS, MODBUS_MAPS
+    from drivers.devices import MODELS
 
     model = args.device
-    if model in ASCII_MODELS:
-        return _ascii_commands(model, args.json)
-    if model not in MODBUS_MAPS:
+    if model not in MODELS:
         line = _load_line(args.line)
         if line is None:
             return EXIT_BAD_INPUT
         dev = line.devices.get(model)
-        if dev is not None and dev.model in ASCII_MODELS:
-            return _ascii_commands(dev.model, args.json)
-        if dev is None or dev.model not in MODBUS_MAPS:
+        if dev is None:
             known = _models() + sorted(line.devices)
             print(f"error: unknown device {model!r}; known: {', '.join(known)}", file=sys.stderr)
             return EXIT_BAD_INPUT
         model = dev.model
-    regmap = MODBUS_MAPS[model]
+    spec = MODELS[model]
+    if spec.regmap is None:
+        return _ascii_commands(spec, args.json)
+    regmap = spec.regmap
     if args.json:
         json.dump(regmap.describe(), sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, PositiveFloat, model_validator
 
-from linecontrol.devices_config import BusConfig, DeviceConfig
+from linecontrol.devices_config import BusConfig, DeviceConfig, RtuDevice
 from linecontrol.tomlfile import StrictModel, load_model, register_union_list
 
 NonNeg = Annotated[float, Field(ge=0.0)]
@@ -173,7 +173,7 @@ class LineConfig(StrictModel):
                 )
             if d.zone is not None and d.zone not in zones:
                 raise ValueError(f"devices.{name}.zone = {d.zone!r}: not an oven zone of the line")
-            if d.bus is not None and d.bus not in self.buses:
+            if isinstance(d, RtuDevice) and d.bus not in self.buses:
                 raise ValueError(
                     f"devices.{name}.bus = {d.bus!r}: one of the [buses] {sorted(self.buses)}"
                 )

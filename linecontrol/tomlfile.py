@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from drivers.config import drop_union_tags
 from linecontrol.errors import InputFileError, Problem
 
 M = TypeVar("M", bound=BaseModel)
@@ -53,7 +54,7 @@ def validation_problems(file: str, exc: ValidationError) -> list[Problem]:
     problems = []
     for err in exc.errors(include_url=False):
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-        loc = _drop_union_tags(loc)
+        loc = _drop_union_tags(drop_union_tags(loc))
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
             msg = "unknown key (not part of the schema; check its spelling)"

@@ -28,12 +28,23 @@ from simulators.serial_endpoint import Kind, SerialServer
 
 
 class AsciiSimDevice:
-    model = ""
+    model = ""  # the name of its declaration in the registry (``drivers.devices``)
 
     def __init__(self, name: str) -> None:
         self.name = name
         self.faults = Faults()
         self.requests = 0
+
+    @classmethod
+    def create(cls, name: str, address: int) -> AsciiSimDevice:
+        """The simulator of device ``name`` at bus ``address`` (ignored by an
+        instrument that has none)."""
+        return cls(name)
+
+    def address_entry(self) -> dict[str, int]:
+        """What the address map says of its bus address: nothing, for an instrument
+        that has none."""
+        return {}
 
     def handle(self, line: bytes) -> bytes | None:
         raise NotImplementedError
@@ -46,7 +57,14 @@ class AsciiSimDevice:
 
 
 class VacuumGaugeSim(AsciiSimDevice):
-    model = "vacuum_gauge"
+    model = vacuum_gauge.MODEL.model
+
+    @classmethod
+    def create(cls, name: str, address: int) -> AsciiSimDevice:
+        return cls(name, address)
+
+    def address_entry(self) -> dict[str, int]:
+        return {"address": self.address}
 
     def __init__(
         self, name: str, address: int = 1, params: sputter.ChamberParams | None = None
@@ -117,7 +135,7 @@ class VacuumGaugeSim(AsciiSimDevice):
 
 
 class DcPsuSim(AsciiSimDevice):
-    model = "dc_psu"
+    model = dc_psu.MODEL.model
 
     def __init__(self, name: str, params: sputter.SupplyParams | None = None) -> None:
         super().__init__(name)
@@ -184,7 +202,8 @@ class DcPsuSim(AsciiSimDevice):
         return b"ERR 1 syntax"
 
 
-ASCII_MODELS: dict[str, type[AsciiSimDevice]] = {"dc_psu": DcPsuSim, "vacuum_gauge": VacuumGaugeSim}
+# The simulator of each ASCII model of the registry, by model name.
+ASCII_MODELS: dict[str, type[AsciiSimDevice]] = {c.model: c for c in (DcPsuSim, VacuumGaugeSim)}
 
 
 class AsciiSerialSim(SerialServer):

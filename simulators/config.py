@@ -1,7 +1,11 @@
 """The simulators' view of a line config: the ``[devices]`` and ``[buses]`` tables.
 
-Simulators never import ``linecontrol``; they read the same TOML file themselves
-and check what they need, with errors that name the file and the field.
+Simulators never import ``linecontrol``. They read the same TOML file and validate
+its two tables with the same models as the application (``drivers.config``), once;
+errors name the file and the field. What is checked here is only what is
+simulator-specific: TCP devices listen on loopback, an ASCII device is served on
+``pty`` or ``socket``, and each model has a simulator. A TCP device without a
+``port`` gets any free port (the address map says which).
 """
 
 from __future__ import annotations
@@ -11,12 +15,30 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from drivers.config import (
+    AnyDevice,
+    AsciiDevice,
+    BusConfig,
+    DeviceConfig,
+    RtuDevice,
+    TcpDevice,
+    drop_union_tags,
+)
 from simulators.ascii_devices import ASCII_MODELS
 from simulators.devices import MODELS
+from simulators.errors import SimConfigError
+
+__all__ = ["BusSpec", "DeviceSpec", "SimConfig", "SimConfigError", "load_config", "parse"]
 
 
-class SimConfigError(ValueError):
-    pass
+class _LineTables(BaseModel):
+    """The two tables a simulator reads; the rest of the line config is not its business."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    devices: dict[str, DeviceConfig] = Field(min_length=1)
+    buses: dict[str, BusConfig] = Field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -66,114 +88,86 @@ def load_config(path: Path) -> SimConfig:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise SimConfigError(f"{path}: {exc}") from exc
-    return SimConfig(parse(str(path), data), parse_buses(str(path), data))
-
-
-def parse_buses(file: str, data: dict[str, Any]) -> dict[str, BusSpec]:
-    out = {}
-    for name, b in dict(data.get("buses", {})).items():
-        where = f"{file}: buses.{name}"
-        if not isinstance(b, dict):
-            raise SimConfigError(f"{where}: must be a table")
-        unknown = set(b) - {
-            "port",
-            "baudrate",
-            "parity",
-            "stopbits",
-            "emulate_wire_time",
-            "wire_bits_per_char",
-            "timeout_s",
-        }
-        if unknown:
-            raise SimConfigError(f"{where}: unknown keys {sorted(unknown)}")
-        baud = b.get("baudrate", 19200)
-        if baud not in (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200):
-            raise SimConfigError(f"{where}.baudrate = {baud!r}: a standard rate 1200..115200")
-        parity = b.get("parity", "E")
-        if parity not in ("N", "E", "O"):
-            raise SimConfigError(f"{where}.parity = {parity!r}: one of 'N', 'E', 'O'")
-        stop = b.get("stopbits", 1)
-        if stop not in (1, 2):
-            raise SimConfigError(f"{where}.stopbits = {stop!r}: 1 or 2")
-        emulate = b.get("emulate_wire_time", False)
-        if not isinstance(emulate, bool):
-            raise SimConfigError(f"{where}.emulate_wire_time = {emulate!r}: true or false")
-        wire_bits = b.get("wire_bits_per_char")
-        if wire_bits is not None and wire_bits not in (10, 11, 12):
-            raise SimConfigError(f"{where}.wire_bits_per_char = {wire_bits!r}: 10, 11 or 12")
-        out[name] = BusSpec(name, str(b.get("port", "pty")), baud, parity, stop, emulate, wire_bits)
-    return out
+        raise SimConfigError([f"{path}: {exc}"]) from exc
+    tables = _validate(str(path), data)
+    return SimConfig(_devices(str(path), tables), _buses(tables))
 
 
 def parse(file: str, data: dict[str, Any]) -> list[DeviceSpec]:
-    devices = data.get("devices")
-    if not isinstance(devices, dict) or not devices:
-        raise SimConfigError(f"{file}: devices: a [devices.NAME] table per instrument is needed")
+    """The device specs of a parsed line config (``file`` names it in errors)."""
+    return _devices(file, _validate(file, data))
+
+
+def _validate(file: str, data: dict[str, Any]) -> _LineTables:
+    try:
+        return _LineTables.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors(include_url=False):
+            loc = drop_union_tags(tuple(err["loc"]))
+            where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
+            msg = err["msg"]
+            if err["type"] == "extra_forbidden":
+                msg = "unknown key (not part of the schema; check its spelling)"
+            elif err["type"] == "missing":
+                msg = "required field is missing"
+                if loc == ("devices",):
+                    msg = "a [devices.NAME] table per instrument is needed"
+            elif "input" in err and not isinstance(err["input"], dict | list):
+                msg = f"{msg} (got {err['input']!r})"
+            problems.append(f"{file}: {where}: {msg}" if where else f"{file}: {msg}")
+        raise SimConfigError(problems) from exc
+
+
+def _devices(file: str, tables: _LineTables) -> list[DeviceSpec]:
     specs = []
-    allowed = {
-        "model",
-        "link",
-        "host",
-        "port",
-        "unit",
-        "bus",
-        "station",
-        "zone",
-        "purge_from",
-        "poll_hz",
-        "timeout_s",
-        "faults",
-        "serial_port",
-        "address",
-        "baudrate",
-    }
-    for name, d in devices.items():
+    problems = []
+    for name, d in tables.devices.items():
         where = f"{file}: devices.{name}"
-        if not isinstance(d, dict):
-            raise SimConfigError(f"{where}: must be a table")
-        unknown = set(d) - allowed
-        if unknown:
-            raise SimConfigError(f"{where}: unknown keys {sorted(unknown)}")
-        model = d.get("model")
-        if model not in MODELS and model not in ASCII_MODELS:
-            raise SimConfigError(
-                f"{where}.model = {model!r}: one of {sorted(MODELS) + sorted(ASCII_MODELS)}"
+        if d.model not in MODELS and d.model not in ASCII_MODELS:
+            problems.append(f"{where}.model = {d.model!r}: no simulator for this model")
+            continue
+        spec = _spec(name, d)
+        if isinstance(d, TcpDevice) and not d.host.startswith("127."):
+            problems.append(f"{where}.host = {d.host!r}: simulators listen on loopback only")
+        if isinstance(d, AsciiDevice) and d.serial_port not in ("pty", "socket"):
+            problems.append(
+                f"{where}.serial_port = {d.serial_port!r}: the simulator serves 'pty' or 'socket'"
             )
-        link = d.get("link")
-        if link not in ("tcp", "rtu", "ascii"):
-            raise SimConfigError(f"{where}.link = {link!r}: one of 'tcp', 'rtu', 'ascii'")
-        port = d.get("port", 0)
-        if not isinstance(port, int) or not 0 <= port <= 65535:
-            raise SimConfigError(f"{where}.port = {port!r}: an integer 0..65535 (0: any free)")
-        unit = d.get("unit", 1)
-        if not isinstance(unit, int) or not 1 <= unit <= 247:
-            raise SimConfigError(f"{where}.unit = {unit!r}: an integer 1..247")
-        host = d.get("host", "127.0.0.1")
-        if link == "tcp" and not str(host).startswith("127."):
-            raise SimConfigError(f"{where}.host = {host!r}: simulators listen on loopback only")
-        serial_port = d.get("serial_port", "pty")
-        if link == "ascii" and serial_port not in ("pty", "socket"):
-            raise SimConfigError(
-                f"{where}.serial_port = {serial_port!r}: the simulator serves 'pty' or 'socket'"
-            )
-        if (link == "ascii") != (model in ASCII_MODELS):
-            raise SimConfigError(f"{where}: model {model!r} does not speak link {link!r}")
-        specs.append(
-            DeviceSpec(
-                name=name,
-                model=model,
-                link=link,
-                host=str(host),
-                port=port,
-                unit=unit,
-                bus=d.get("bus"),
-                station=d.get("station"),
-                zone=d.get("zone"),
-                purge_from=d.get("purge_from"),
-                faults=dict(d.get("faults", {})),
-                serial_port=serial_port,
-                address=int(d.get("address", 1)),
-            )
-        )
+        specs.append(spec)
+    if problems:
+        raise SimConfigError(problems)
     return specs
+
+
+def _spec(name: str, d: AnyDevice) -> DeviceSpec:
+    common: dict[str, Any] = dict(
+        name=name,
+        model=d.model,
+        link=d.link_kind,
+        station=d.station,
+        zone=d.zone,
+        purge_from=d.purge_from,
+        faults=dict(d.faults),
+    )
+    if isinstance(d, TcpDevice):
+        port = d.port if "port" in d.model_fields_set else 0  # no port: any free one
+        return DeviceSpec(**common, host=d.host, port=port, unit=d.unit)
+    if isinstance(d, RtuDevice):
+        return DeviceSpec(**common, bus=d.bus, unit=d.unit)
+    return DeviceSpec(**common, serial_port=d.serial_port, address=d.address)
+
+
+def _buses(tables: _LineTables) -> dict[str, BusSpec]:
+    return {
+        name: BusSpec(
+            name,
+            b.port,
+            b.baudrate,
+            b.parity,
+            b.stopbits,
+            b.emulate_wire_time,
+            b.wire_bits_per_char,
+        )
+        for name, b in tables.buses.items()
+    }

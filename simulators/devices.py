@@ -33,7 +33,7 @@ class LineContext:
 
 
 class SimDevice:
-    regmap: RegisterMap
+    regmap: RegisterMap  # the model's register map, from its declaration in the registry
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -304,11 +304,8 @@ class O2AnalyzerSim(SimDevice):
         )
 
 
+# The simulator of each Modbus model of the registry, by model name.
 MODELS: dict[str, type[SimDevice]] = {
-    "line_drive": LineDriveSim,
-    "coater": CoaterSim,
-    "press": PressSim,
-    "oven_zone": OvenZoneSim,
-    "n2_mfc": N2MfcSim,
-    "o2_analyzer": O2AnalyzerSim,
+    c.regmap.model: c
+    for c in (LineDriveSim, CoaterSim, PressSim, OvenZoneSim, N2MfcSim, O2AnalyzerSim)
 }

@@ -52,11 +52,7 @@ class SimLine:
         for spec in specs:
             where = f"devices.{spec.name}.faults"
             if spec.model in ASCII_MODELS:
-                adev = (
-                    VacuumGaugeSim(spec.name, spec.address)
-                    if spec.model == "vacuum_gauge"
-                    else ASCII_MODELS[spec.model](spec.name)
-                )
+                adev = ASCII_MODELS[spec.model].create(spec.name, spec.address)
                 adev.faults.update(spec.faults, where=where)
                 self.ascii_devices[spec.name] = adev
                 continue
@@ -77,16 +73,15 @@ class SimLine:
                     None,
                 )
         for spec in specs:
-            if spec.model == "o2_analyzer" and spec.purge_from:
+            o2 = self.devices.get(spec.name)
+            if isinstance(o2, O2AnalyzerSim) and spec.purge_from:
                 mfc = self.devices.get(spec.purge_from)
                 if not isinstance(mfc, N2MfcSim):
                     raise ValueError(
                         f"devices.{spec.name}.purge_from = {spec.purge_from!r}: "
                         "must name an n2_mfc device"
                     )
-                dev = self.devices[spec.name]
-                assert isinstance(dev, O2AnalyzerSim)
-                dev.mfc = mfc
+                o2.mfc = mfc
         # Step order follows cause and effect: the drive sets the web speed, MFCs
         # the purge; everything else reads them.
         rank = {LineDriveSim: 0, N2MfcSim: 1}
@@ -190,8 +185,7 @@ class SimLine:
                 entry.update(bus=spec.bus, port=self.buses[spec.bus].path)
             elif name in self.ascii_servers:
                 entry.update(port=self.ascii_servers[name].path, baudrate=9600)
-                if spec.model == "vacuum_gauge":
-                    entry["address"] = spec.address
+                entry.update(self.ascii_devices[name].address_entry())
             else:
                 entry["served"] = False
             devices[name] = entry

@@ -1,13 +1,40 @@
-"""Register maps of the line's instruments, by model name."""
+"""The registry of the line's instrument models: one module a model, collected here.
 
-from drivers.devices import coater, line_drive, n2_mfc, o2_analyzer, oven_zone, press
+Each module ``drivers/devices/<model>.py`` declares ``MODEL`` (a
+``drivers.spec.ModelSpec``: protocol, channels, register map or command table,
+factory). This package finds them by walking its own modules, so adding a model is
+adding its module (and its simulator): the config validation, ``linecontrol
+regmap``, acquisition and the simulators' checks all read ``MODELS``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from types import MappingProxyType
+
 from drivers.regmap import RegisterMap
+from drivers.spec import ModelSpec
 
+
+def _collect() -> dict[str, ModelSpec]:
+    found: dict[str, ModelSpec] = {}
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        spec = getattr(importlib.import_module(f"{__name__}.{info.name}"), "MODEL", None)
+        if not isinstance(spec, ModelSpec):
+            raise TypeError(f"{__name__}.{info.name} declares no MODEL (a drivers.spec.ModelSpec)")
+        if spec.model in found:
+            raise ValueError(f"instrument model {spec.model!r} is declared twice")
+        found[spec.model] = spec
+    return found
+
+
+MODELS: MappingProxyType[str, ModelSpec] = MappingProxyType(_collect())
+
+# Views of the registry, by protocol.
 MODBUS_MAPS: dict[str, RegisterMap] = {
-    m.MAP.model: m.MAP for m in (line_drive, coater, press, oven_zone, n2_mfc, o2_analyzer)
+    n: s.regmap for n, s in MODELS.items() if s.regmap is not None
 }
+ASCII_MODELS: tuple[str, ...] = tuple(n for n, s in MODELS.items() if s.protocol == "ascii")
 
-# ASCII instruments, by model name: module ``drivers.devices.<model>`` documents each one's
-# command set in COMMANDS (request, answer, meaning, access). Names only, so that listing
-# the models does not import the ASCII drivers.
-ASCII_MODELS: tuple[str, ...] = ("dc_psu", "vacuum_gauge")
+__all__ = ["ASCII_MODELS", "MODBUS_MAPS", "MODELS", "ModelSpec"]

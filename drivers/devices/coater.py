@@ -5,6 +5,7 @@ own wet-thickness estimate, pump speed, pump run and a status word.
 """
 
 from drivers.regmap import Register, RegisterMap
+from drivers.spec import modbus_model
 
 STATUS_BITS = {0: "pump_running", 1: "pump_fault", 2: "low_level"}
 
@@ -43,3 +44,5 @@ MAP = RegisterMap(
     description="Coater PLC: metering pump flow, gap, width, wet thickness",
     link="modbus-tcp",
 )
+
+MODEL = modbus_model(MAP)

@@ -16,11 +16,11 @@ from drivers.ascii_protocol import (
     psu_status,
     psu_value,
 )
-from drivers.codec import decode_bits
-from drivers.device import PollResult
+from drivers.device import Device, PollResult
 from drivers.errors import BadReply, DeviceRejected, SetpointError
-from drivers.links.ascii_link import AsciiLink, Probe
+from drivers.links import Probe, QueryLink
 from drivers.setpoints import check_setpoint, verify_readback
+from drivers.spec import ChannelSpec, Command, ModelSpec, first_paragraph
 
 STATUS_BITS = {
     0: "output_on",
@@ -31,25 +31,32 @@ STATUS_BITS = {
 }
 MAX_POWER_KW = 20.0
 
-COMMANDS = [
-    ("PSET <kW>", "OK", "power setpoint, 0..20 kW, 2 decimals", "rw"),
-    ("PSET?", "PSET <kW>", "power setpoint", "r"),
-    ("OUT <0|1>", "OK", "output off / on", "rw"),
-    ("OUT?", "OUT <0|1>", "output state", "r"),
-    ("MEAS?", "P <kW> V <V> I <A>", "measured power, voltage, current", "r"),
-    (
+CHANNELS = (
+    ChannelSpec("power_pv_kw", "kW"),
+    ChannelSpec("voltage_v", "V"),
+    ChannelSpec("current_a", "A"),
+    ChannelSpec("power_sp_kw", "kW"),
+    ChannelSpec("status", "", STATUS_BITS),
+)
+COMMANDS = (
+    Command("PSET <kW>", "OK", "power setpoint, 0..20 kW, 2 decimals", "rw"),
+    Command("PSET?", "PSET <kW>", "power setpoint", "r"),
+    Command("OUT <0|1>", "OK", "output off / on", "rw"),
+    Command("OUT?", "OUT <0|1>", "output state", "r"),
+    Command("MEAS?", "P <kW> V <V> I <A>", "measured power, voltage, current", "r"),
+    Command(
         "STAT?",
         "STAT <2 hex digits>",
         "status bits: " + ", ".join(f"{b}={n}" for b, n in STATUS_BITS.items()),
         "r",
     ),
-    (
+    Command(
         "*IDN?",
         "<maker>,<model>,<serial>,<firmware>",
         "identification; also sent to resynchronise after a timeout",
         "r",
     ),
-]
+)
 # No other answer has a comma: after a timeout, the link asks this and drops every
 # line before its answer (drivers.links.ascii_link).
 PROBE = Probe(b"*IDN?", psu_identity)
@@ -58,7 +65,7 @@ PROBE = Probe(b"*IDN?", psu_identity)
 class DcPsuDriver:
     model = "dc_psu"
 
-    def __init__(self, name: str, link: AsciiLink) -> None:
+    def __init__(self, name: str, link: QueryLink) -> None:
         self.name = name
         self.link = link
         link.probe = PROBE
@@ -98,7 +105,7 @@ class DcPsuDriver:
 
     @staticmethod
     def flags(word: int) -> dict[str, bool]:
-        return decode_bits(word, STATUS_BITS)
+        return MODEL.decode_flags("status", word)
 
     async def write_setpoint(self, name: str, value: float) -> float:
         if name == "output":
@@ -117,3 +124,22 @@ class DcPsuDriver:
         else:
             raise SetpointError(f"{name}: not a setpoint of the supply", device=self.name)
         return verify_readback(name, round(float(value), 2), back, 0.006, device=self.name)
+
+    async def command(self, name: str, value: int = 1) -> None:
+        """The supply has no self-clearing command: every name is refused, nothing sent
+        (output on/off is the setpoint ``output``, verified by read-back)."""
+        raise SetpointError(f"{name}: not a command of the supply", device=self.name)
+
+
+def _make(name: str, link: QueryLink, address: int) -> Device:
+    return DcPsuDriver(name, link)  # one supply per serial line: no bus address
+
+
+MODEL = ModelSpec(
+    model="dc_psu",
+    protocol="ascii",
+    description=first_paragraph(__doc__),
+    channels=CHANNELS,
+    factory=_make,
+    commands=COMMANDS,
+)

@@ -9,6 +9,7 @@ the web-break flag. ``position_reset_cmd`` is a self-clearing command (access
 """
 
 from drivers.regmap import Register, RegisterMap
+from drivers.spec import modbus_model
 
 STATUS_BITS = {0: "running", 1: "at_speed", 2: "web_break", 3: "drive_fault", 4: "estop"}
 
@@ -49,3 +50,5 @@ MAP = RegisterMap(
     description="Line drive PLC: web speed, tensions, web position, roll diameters",
     link="modbus-tcp",
 )
+
+MODEL = modbus_model(MAP)

@@ -1,6 +1,7 @@
 """Nitrogen mass-flow controller for the inert ovens, Modbus RTU (RS-485)."""
 
 from drivers.regmap import Register, RegisterMap
+from drivers.spec import modbus_model
 
 STATUS_BITS = {0: "valve_open", 1: "flow_deviation", 2: "supply_low"}
 
@@ -15,3 +16,5 @@ MAP = RegisterMap(
     description="N2 mass-flow controller",
     link="modbus-rtu",
 )
+
+MODEL = modbus_model(MAP)

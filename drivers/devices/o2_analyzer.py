@@ -5,6 +5,7 @@ bit: when it is set the reading must not be used.
 """
 
 from drivers.regmap import Register, RegisterMap
+from drivers.spec import modbus_model
 
 STATUS_BITS = {0: "sensor_fail", 1: "calibration_due", 2: "range_over"}
 
@@ -18,3 +19,5 @@ MAP = RegisterMap(
     description="O2 analyzer (ppm)",
     link="modbus-rtu",
 )
+
+MODEL = modbus_model(MAP)

@@ -6,6 +6,7 @@ failure and the deviation alarms.
 """
 
 from drivers.regmap import Register, RegisterMap
+from drivers.spec import modbus_model
 
 STATUS_BITS = {
     0: "sensor_break",
@@ -48,3 +49,5 @@ MAP = RegisterMap(
     description="Oven zone temperature controller",
     link="modbus-rtu",
 )
+
+MODEL = modbus_model(MAP)

@@ -6,6 +6,7 @@ overload flag.
 """
 
 from drivers.regmap import Register, RegisterMap
+from drivers.spec import modbus_model
 
 STATUS_BITS = {
     0: "nip_closed",
@@ -41,3 +42,5 @@ MAP = RegisterMap(
     description="Heated roll press PLC: roll temperatures, roll load, nip",
     link="modbus-tcp",
 )
+
+MODEL = modbus_model(MAP)

@@ -13,35 +13,42 @@ from drivers.ascii_protocol import (
     gauge_status,
     parse_gauge,
 )
-from drivers.codec import decode_bits
-from drivers.device import PollResult
+from drivers.device import Device, PollResult
 from drivers.errors import BadReply, DeviceRejected, SetpointError
-from drivers.links.ascii_link import AsciiLink, Probe
+from drivers.links import Probe, QueryLink
 from drivers.setpoints import check_setpoint, verify_readback
+from drivers.spec import ChannelSpec, Command, ModelSpec, first_paragraph
 
 STATUS_BITS = {0: "sensor_error", 1: "overrange", 2: "underrange", 3: "flow_deviation"}
 MAX_AR_FLOW_SCCM = 500.0
 
-COMMANDS = [
-    ("@aaPR?*cs", "@aaPR=<Pa>*cs", "chamber pressure, Pa (scientific notation)", "r"),
-    ("@aaAF!<sccm>*cs", "@aaAF=<sccm>*cs", "argon flow setpoint, 0..500 sccm", "rw"),
-    ("@aaAF?*cs", "@aaAF=<sccm>*cs", "argon flow setpoint", "r"),
-    (
+CHANNELS = (
+    ChannelSpec("pressure_pa", "Pa"),
+    ChannelSpec("ar_flow_sp_sccm", "sccm"),
+    ChannelSpec("status", "", STATUS_BITS),
+)
+COMMANDS = (
+    Command("@aaPR?*cs", "@aaPR=<Pa>*cs", "chamber pressure, Pa (scientific notation)", "r"),
+    Command("@aaAF!<sccm>*cs", "@aaAF=<sccm>*cs", "argon flow setpoint, 0..500 sccm", "rw"),
+    Command("@aaAF?*cs", "@aaAF=<sccm>*cs", "argon flow setpoint", "r"),
+    Command(
         "@aaST?*cs",
         "@aaST=<2 hex digits>*cs",
         "status bits: " + ", ".join(f"{b}={n}" for b, n in STATUS_BITS.items()),
         "r",
     ),
-    ("(error)", "@aaNAK<code>*cs", "1 checksum, 2 unknown parameter, 3 out of range", ""),
-    ("@aaID?*cs", "@aaNAK2*cs", "unknown on purpose: sent to resynchronise after a timeout", "r"),
-]
+    Command("(error)", "@aaNAK<code>*cs", "1 checksum, 2 unknown parameter, 3 out of range", ""),
+    Command(
+        "@aaID?*cs", "@aaNAK2*cs", "unknown on purpose: sent to resynchronise after a timeout", "r"
+    ),
+)
 PROBE_PARAM = "ID"  # no parameter of the gauge: its answer is NAK 2, which no poll gets
 
 
 class VacuumGaugeDriver:
     model = "vacuum_gauge"
 
-    def __init__(self, name: str, link: AsciiLink, address: int = 1) -> None:
+    def __init__(self, name: str, link: QueryLink, address: int = 1) -> None:
         self.name = name
         self.link = link
         self.address = address
@@ -93,7 +100,7 @@ class VacuumGaugeDriver:
 
     @staticmethod
     def flags(word: int) -> dict[str, bool]:
-        return decode_bits(word, STATUS_BITS)
+        return MODEL.decode_flags("status", word)
 
     async def write_setpoint(self, name: str, value: float) -> float:
         if name != "ar_flow_sp_sccm":
@@ -101,3 +108,22 @@ class VacuumGaugeDriver:
         value = check_setpoint(name, value, 0.0, MAX_AR_FLOW_SCCM, "sccm", device=self.name)
         back = await self._number("AF", "!", f"{value:.1f}")
         return verify_readback(name, round(value, 1), back, 0.06, device=self.name)
+
+    async def command(self, name: str, value: int = 1) -> None:
+        """The gauge controller has no self-clearing command: every name is refused,
+        nothing sent."""
+        raise SetpointError(f"{name}: not a command of the gauge controller", device=self.name)
+
+
+def _make(name: str, link: QueryLink, address: int) -> Device:
+    return VacuumGaugeDriver(name, link, address)
+
+
+MODEL = ModelSpec(
+    model="vacuum_gauge",
+    protocol="ascii",
+    description=first_paragraph(__doc__),
+    channels=CHANNELS,
+    factory=_make,
+    commands=COMMANDS,
+)

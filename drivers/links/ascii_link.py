@@ -32,30 +32,16 @@ before the next query), which makes a crossed answer unlikely, not impossible.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from drivers.ascii_protocol import CR, FramingError, LineFramer
 from drivers.errors import BadReply, DeviceTimeout
+from drivers.links import Probe
 from drivers.links.serial_port import AsyncSerialPort
 
+__all__ = ["AsciiLink", "LateQueries", "Probe"]
+
 PROBE, OTHER = True, False  # the two forms of answer
-
-
-@dataclass(frozen=True)
-class Probe:
-    """How to resynchronise with an instrument: ``query`` (terminator added) has an
-    answer no other query gives, and ``recognise`` says whether a line is it
-    (it may raise FramingError for a corrupt line: not it)."""
-
-    query: bytes
-    recognise: Callable[[bytes], bool]
-
-    def answers(self, line: bytes) -> bool:
-        try:
-            return self.recognise(line)
-        except FramingError:
-            return False
 
 
 @dataclass

@@ -1,0 +1,128 @@
+"""How an instrument model is declared (pure): the one place that says what it is.
+
+Each module ``drivers/devices/<model>.py`` declares ``MODEL``, a :class:`ModelSpec`:
+the protocol it speaks (which fixes the config links it may sit on), its
+channels (name, unit, status bits), its register map (Modbus) or command table
+(ASCII), and its factory (name, link, address on the link -> driver).
+``drivers.devices`` collects them into the registry, from which the config
+validation, the CLI, acquisition and the simulators' checks all derive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Literal
+
+from drivers.codec import decode_bits
+from drivers.device import Device, ModbusDevice
+from drivers.regmap import RegisterMap
+
+Protocol = Literal["modbus", "ascii"]
+LinkKind = Literal["tcp", "rtu", "ascii"]
+LINKS: Mapping[str, tuple[LinkKind, ...]] = MappingProxyType(
+    {"modbus": ("tcp", "rtu"), "ascii": ("ascii",)}
+)
+
+# (name, link, address on the link: the Modbus unit id or the ASCII bus address) -> driver.
+# The link is a RegisterLink for a Modbus model, a QueryLink for an ASCII one.
+Factory = Callable[[str, Any, int], Device]
+
+
+@dataclass(frozen=True)
+class ChannelSpec:
+    """One value a poll returns: its name, unit and, for a status word, its bits."""
+
+    name: str
+    unit: str = ""
+    bits: Mapping[int, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Command:
+    """One line of an ASCII instrument's command table."""
+
+    request: str
+    answer: str
+    meaning: str
+    access: str  # "r", "rw", or "" for an answer that is no request's (an error)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    model: str
+    protocol: Protocol
+    description: str
+    channels: tuple[ChannelSpec, ...]
+    factory: Factory
+    regmap: RegisterMap | None = None
+    commands: tuple[Command, ...] = ()
+
+    def __post_init__(self) -> None:
+        names = [c.name for c in self.channels]
+        if len(set(names)) != len(names):
+            raise ValueError(f"{self.model}: channel names repeat")
+        if (self.protocol == "modbus") != (self.regmap is not None):
+            raise ValueError(f"{self.model}: a Modbus model has a register map, only it")
+        if (self.protocol == "ascii") != bool(self.commands):
+            raise ValueError(f"{self.model}: an ASCII model has a command table, only it")
+
+    @property
+    def links(self) -> tuple[LinkKind, ...]:
+        """The config links (``[devices.NAME] link``) this model may sit on."""
+        return LINKS[self.protocol]
+
+    def channel(self, name: str) -> ChannelSpec:
+        for c in self.channels:
+            if c.name == name:
+                return c
+        raise KeyError(f"{self.model} has no channel {name!r}")
+
+    @property
+    def status_bits(self) -> Mapping[int, str]:
+        """The bits of the ``status`` channel (empty if the model has none)."""
+        return next((c.bits for c in self.channels if c.name == "status"), {})
+
+    def decode_flags(self, name: str, word: int) -> dict[str, bool]:
+        """The named bits of a status word: one decoding for every model."""
+        return decode_bits(word, self.channel(name).bits)
+
+    def make(self, name: str, link: Any, address: int = 1) -> Device:
+        """The driver of device ``name`` on ``link`` (its unit id or bus ``address``)."""
+        return self.factory(name, link, address)
+
+    def describe(self) -> dict[str, Any]:
+        """What ``linecontrol regmap --json`` prints: the register map or command table."""
+        if self.regmap is not None:
+            return self.regmap.describe()
+        return {
+            "model": self.model,
+            "description": self.description,
+            "link": "ascii",
+            "commands": [
+                {"request": c.request, "answer": c.answer, "meaning": c.meaning, "access": c.access}
+                for c in self.commands
+            ],
+        }
+
+
+def modbus_model(regmap: RegisterMap) -> ModelSpec:
+    """A Modbus model, all from its register map: every register is a channel."""
+
+    def factory(name: str, link: Any, unit: int) -> Device:
+        return ModbusDevice(name, regmap, link, unit)
+
+    return ModelSpec(
+        model=regmap.model,
+        protocol="modbus",
+        description=regmap.description,
+        channels=tuple(ChannelSpec(r.name, r.unit, dict(r.bits)) for r in regmap),
+        factory=factory,
+        regmap=regmap,
+    )
+
+
+def first_paragraph(doc: str | None) -> str:
+    """A module docstring's first paragraph on one line (an ASCII model's description)."""
+    return " ".join((doc or "").strip().split("\n\n")[0].split())
