@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -380,7 +381,11 @@ def export(
     if fmt == "parquet":
         pq.write_table(table, out)
     elif fmt == "csv":
-        pacsv.write_csv(table, out)
+        # ISO 8601 wall times ("2026-12-01T19:29:11.134706Z"); pyarrow's own CSV form
+        # puts a space where the "T" goes. Parquet keeps the timestamp type.
+        i = table.schema.get_field_index("t_wall")
+        iso = pc.strftime(table.column(i), format="%Y-%m-%dT%H:%M:%SZ")
+        pacsv.write_csv(table.set_column(i, "t_wall", iso), out)
     else:
         raise ValueError(f"unknown format {fmt!r}: csv or parquet")
     return table.num_rows
