@@ -166,7 +166,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return asyncio.run(_main(args.config, args.time_scale, args.lifeline))
     except SimConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"error: {problem}", file=sys.stderr)
         return 2
     except ValueError as exc:
         print(f"error: {args.config}: {exc}", file=sys.stderr)

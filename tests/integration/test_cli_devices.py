@@ -129,3 +129,31 @@ def test_a_bad_config_or_time_scale_is_named_in_the_users_words(
     assert "python -m simulators" not in proc.stderr and "Errno" not in proc.stderr
     assert "Traceback" not in proc.stderr and proc.stdout == ""
     assert not (tmp_path / "runs").exists()
+
+
+def test_the_simulators_name_file_and_field_of_each_problem(tmp_path: Path) -> None:
+    """``python -m simulators`` validates with the application's models: one line per
+    problem, each naming the file and the field as written, exit 2, nothing served."""
+    bad = tmp_path / "line.toml"
+    bad.write_text(
+        '[devices.press]\nmodel = "press"\nlink = "tcp"\nport = "x"\n'
+        '[devices.psu]\nmodel = "dc_psu"\nlink = "tcp"\n'
+        '[buses.b]\nport = "pty"\nwire_bits_per_char = 9\n',
+        encoding="utf-8",
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "simulators", "--config", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stdout == "" and "Traceback" not in proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error: ")]
+    assert [e.split(": ")[2] for e in errors] == [
+        "devices.press.port",
+        "devices.psu",
+        "buses.b.wire_bits_per_char",
+    ]
+    assert all(e.startswith(f"error: {bad}: ") for e in errors)
+    assert "does not speak link 'tcp'" in errors[1]
