@@ -22,7 +22,7 @@ import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 
@@ -37,12 +37,19 @@ from linecontrol.clock import Clock
 from linecontrol.devices_config import AnyDevice, AsciiDevice, RtuDevice, TcpDevice
 from linecontrol.line import LineConfig
 from linecontrol.logs import context_logger
+from linecontrol.model import DeviceFailed, DeviceRecovered, Event, QualityChanged, QualityName
 from linecontrol.quality import STALE_PERIODS, Quality, backoff_s, refresh
 from linecontrol.runlog.samples import Batch, Channel
 from linecontrol.tracking import metre_at_station
 
 logger = logging.getLogger("linecontrol.acquisition")
 WEB_POSITION = "web_position_m"
+QUALITY_NAMES: dict[int, QualityName] = {
+    Quality.GOOD: "GOOD",
+    Quality.STALE: "STALE",
+    Quality.INVALID: "INVALID",
+    Quality.WAITING: "WAITING",
+}
 LATENESS_KEPT = 4096
 
 
@@ -101,6 +108,7 @@ class Snapshot:
         n = len(channels)
         self.values = np.full(n, np.nan)
         self.quality = np.full(n, Quality.WAITING, np.uint8)
+        self.reported = self.quality.copy()  # as last told in QualityChanged events
         self.t_good = np.full(n, -np.inf)
         self.stale_after_s = stale_after_s
         self.web_index = next(
@@ -263,7 +271,7 @@ class Acquisition:
         *,
         sample_hz: float = 10.0,
         rng: random.Random | None = None,
-        on_event: Callable[[str, dict[str, Any]], None] | None = None,
+        on_event: Callable[[Event], None] | None = None,
     ) -> None:
         self.line = line
         self.clock = clock
@@ -331,9 +339,33 @@ class Acquisition:
         self._subscribers.append(slot)
         return slot
 
-    def _event(self, type_: str, **data: Any) -> None:
+    def _event(self, event: Event) -> None:
         if self.on_event is not None:
-            self.on_event(type_, data)
+            self.on_event(event)
+
+    def _report_quality(self, p: Poller) -> None:
+        """One ``QualityChanged`` per (old, new) pair of the device's channels whose
+        quality changed since it was last reported (usually one: a device's
+        channels change together)."""
+        snap = self.snapshot
+        now, was = snap.quality[p.cols], snap.reported[p.cols]
+        changed = np.flatnonzero(now != was)
+        if not len(changed):
+            return
+        snap.reported[p.cols] = now
+        pairs: dict[tuple[int, int], list[str]] = {}
+        for i in changed:
+            key = (int(was[i]), int(now[i]))
+            pairs.setdefault(key, []).append(self.channels[p.cols[i]].name)
+        for (old, new), names in pairs.items():
+            self._event(
+                QualityChanged(
+                    device=p.name,
+                    channels=tuple(names),
+                    old=QUALITY_NAMES[old],
+                    new=QUALITY_NAMES[new],
+                )
+            )
 
     async def poll_once(self, p: Poller) -> None:
         snap = self.snapshot
@@ -354,6 +386,7 @@ class Acquisition:
             snap.quality[p.cols] = Quality.INVALID
             p.next_due = self._next_due(p, self.clock.monotonic())
             self._transition(p, "invalid", exc)
+            self._report_quality(p)
             return
         except DriverError as exc:
             # Timeout or unreachable: keep the last values; they age into STALE.
@@ -379,13 +412,16 @@ class Acquisition:
         self._transition(
             p, "ok" if not result.errors else "invalid", next(iter(result.errors.values()), None)
         )
+        self._report_quality(p)
 
     @staticmethod
     def _next_due(p: Poller, now: float) -> float:
         nxt = p.next_due + p.period_s
         return nxt if nxt > now else now + p.period_s  # missed cycles are skipped
 
-    def _transition(self, p: Poller, state: str, exc: BaseException | None) -> None:
+    def _transition(
+        self, p: Poller, state: Literal["ok", "invalid", "failing"], exc: BaseException | None
+    ) -> None:
         if state == p.state:
             return
         old, p.state = p.state, state
@@ -394,22 +430,21 @@ class Acquisition:
             log.warning("%s: %s", state, f"{type(exc).__name__}: {exc}" if exc else "no values")
         elif old in ("invalid", "failing"):
             log.info("answering again (was %s)", old)
-        if state == "ok":
-            if old != "new":
-                self._event("DeviceRecovered", device=p.name, was=old)
-        else:
+        if state != "ok":
+            error = f"{type(exc).__name__}: {exc}" if exc else ""
+            self._event(DeviceFailed(device=p.name, state=state, error=error))
+        elif old in ("invalid", "failing"):
             self._event(
-                "DeviceError",
-                device=p.name,
-                state=state,
-                error=f"{type(exc).__name__}: {exc}" if exc else "",
+                DeviceRecovered(device=p.name, was="invalid" if old == "invalid" else "failing")
             )
 
     # -------------------------------------------------------------- sampler
     def sample(self) -> Row:
         snap = self.snapshot
         now = self.clock.monotonic()
-        refresh(snap.quality, snap.t_good, snap.stale_after_s, now)
+        if refresh(snap.quality, snap.t_good, snap.stale_after_s, now).any():
+            for p in self.pollers.values():
+                self._report_quality(p)
         row = Row(
             now, self.clock.wall(), snap.web_position_m, snap.values.copy(), snap.quality.copy()
         )

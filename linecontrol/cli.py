@@ -291,6 +291,7 @@ def _utc(t_wall: float) -> str:
 
 def _runs(args: argparse.Namespace) -> int:
     from linecontrol.acquisition import DeviceReport
+    from linecontrol.model import DeviceSummary
     from linecontrol.runlog.run import data_root
     from linecontrol.runlog.store import (
         DataRootError,
@@ -363,9 +364,12 @@ def _runs(args: argparse.Namespace) -> int:
             "events    "
             + (", ".join(f"{k} {v}" for k, v in sorted(s.event_counts.items())) or "none")
         )
-        summaries = [e for e in load_events(run_dir).events if e["type"] == "DeviceSummary"]
+        summaries = [
+            e.event for e in load_events(run_dir).events if isinstance(e.event, DeviceSummary)
+        ]
         if summaries:
-            print(DeviceReport(summaries[-1]["data"]["devices"]).line())
+            devices = {n: d.model_dump() for n, d in summaries[-1].devices.items()}
+            print(DeviceReport(devices).line())
         if s.alarms:
             print(f"alarms    {len(s.alarms)}")
             for a in s.alarms[:20]:

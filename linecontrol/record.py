@@ -23,6 +23,7 @@ from linecontrol.clock import SystemClock
 from linecontrol.errors import LinecontrolError
 from linecontrol.line import LineConfig
 from linecontrol.logs import context_logger
+from linecontrol.model import CommandGiven, DeviceStats, DeviceSummary, Event, StartRecording
 from linecontrol.recipe import Recipe
 from linecontrol.rt import settle_runtime
 from linecontrol.runlog.run import RunLog, RunMeta, check_data_dir, new_run_id
@@ -157,9 +158,9 @@ async def record(opts: RecordOptions) -> RecordResult:
         )
         log: RunLog | None = None
 
-        def on_event(type_: str, data: dict[str, Any]) -> None:
+        def on_event(event: Event) -> None:
             if log is not None:
-                log.event(type_, **data)
+                log.event(event)
 
         acq = Acquisition(line, clock, sample_hz=opts.sample_hz, on_event=on_event)
         meta.channels = acq.channels
@@ -168,13 +169,13 @@ async def record(opts: RecordOptions) -> RecordResult:
         await log.start()
         run_log = context_logger(logger, run=log.meta.run_id)
         run_log.info("recording to %s for %g s", log.dir, opts.duration_s)
-        log.event(
-            "CommandGiven",
-            command="record",
+        given = StartRecording(
             by=opts.operator or "cli",
+            at=clock.wall(),
             duration_s=opts.duration_s,
             simulated=opts.sim,
         )
+        log.event(CommandGiven(command=given))
         acq.sinks.append(log.append)
         task = asyncio.create_task(acq.run(), name="acquisition")
         status = "ok"
@@ -198,7 +199,11 @@ async def record(opts: RecordOptions) -> RecordResult:
             stopped.cancel()
             await asyncio.gather(task, stopped, return_exceptions=True)
             report = acq.device_report()
-            log.event("DeviceSummary", devices=report.devices)
+            log.event(
+                DeviceSummary(
+                    devices={n: DeviceStats.model_validate(d) for n, d in report.devices.items()}
+                )
+            )
             if report.failed:
                 status = f"{status}; {report.status()}"
             status = await log.stop(status)

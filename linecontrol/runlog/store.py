@@ -24,6 +24,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from linecontrol.errors import LinecontrolError
+from linecontrol.model import RunStarted, RunStopped
 from linecontrol.runlog.events import Events, read_events
 from linecontrol.runlog.run import RunMeta, write_json_atomic
 from linecontrol.runlog.samples import (
@@ -115,15 +116,14 @@ def _recover_meta(run_dir: Path) -> RunMeta:
                 meta.sample_hz = float(1.0 / np.median(np.diff(t)))
         break
     for e in load_events(run_dir).events:
-        if e["type"] == "RunStarted":
-            meta.start_mono, meta.start_wall = e["t_mono"], e["t_wall"]
-            data = e.get("data", {})
-            meta.operator = str(data.get("operator", ""))
-            meta.roll_id = str(data.get("roll_id", ""))
-            meta.lot_id = str(data.get("lot_id", ""))
-        elif e["type"] == "RunStopped":
-            meta.stop_mono, meta.stop_wall = e["t_mono"], e["t_wall"]
-            meta.exit_status = str(e.get("data", {}).get("exit_status", ""))
+        if isinstance(e.event, RunStarted):
+            meta.start_mono, meta.start_wall = e.t_mono, e.t_wall
+            meta.operator = e.event.operator
+            meta.roll_id = e.event.roll_id
+            meta.lot_id = e.event.lot_id
+        elif isinstance(e.event, RunStopped):
+            meta.stop_mono, meta.stop_wall = e.t_mono, e.t_wall
+            meta.exit_status = e.event.exit_status
     return meta
 
 
@@ -223,9 +223,8 @@ def summarize(run_dir: Path, samples: Samples | None = None) -> RunSummary:
     ev = load_events(run_dir)
     counts: dict[str, int] = {}
     for e in ev.events:
-        counts[e["type"]] = counts.get(e["type"], 0) + 1
-    alarm_types = {"DeviceError", "QualityChanged", "RunLogError", "RunLogBacklog", "Alarm"}
-    alarms = [e for e in ev.events if e["type"] in alarm_types]
+        counts[e.type] = counts.get(e.type, 0) + 1
+    alarms = [e.as_dict() for e in ev.events if e.event.is_alarm]
     if len(s.t_mono):
         duration = float(s.t_mono[-1] - s.t_mono[0])
     elif meta.stop_mono is not None:

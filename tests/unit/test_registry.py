@@ -136,3 +136,17 @@ def test_ascii_status_bits_decode_like_a_register_maps() -> None:
         "overtemperature": False,
         "plasma_lost": True,
     }
+
+
+DRIVER_MODULES = [
+    *sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "drivers/devices").glob("*.py")),
+    "drivers/device.py",
+    "drivers/spec.py",
+    "drivers/config.py",
+]
+
+
+@pytest.mark.parametrize("path", DRIVER_MODULES)
+def test_drivers_take_a_link_interface_never_a_concrete_link(path: str) -> None:
+    concrete = {m for m in _imports(ROOT / path) if m.startswith("drivers.links.")}
+    assert concrete == set()  # only drivers.links (RegisterLink, QueryLink, Probe)
