@@ -4,27 +4,34 @@ a torn or corrupted one. A bad line hides nothing: the reader resynchronises at 
 next newline, reports the bad line and keeps reading; after a short or failed
 write the writer starts its next event on a new line.
 
-Event types in use: ``RunStarted``, ``RunStopped``, ``DeviceError``,
-``DeviceRecovered``, ``DeviceSummary``, ``CommandGiven`` (who), ``RunLogBacklog``,
-``RunLogError``, ``RunLogRecovered``.
+A line is ``{"data":...,"seq":N,"t_mono":...,"t_wall":...,"type":"...","v":1,"crc32":...}``
+(keys sorted, no spaces, ``crc32`` last, of the line before it): ``type``, ``v`` and
+``data`` are the event's wire form (``linecontrol.model``, which lists the types);
+a line without ``v`` (written before versions were recorded) reads as version 1.
 """
 
 from __future__ import annotations
 
 import errno
 import json
+import math
 import os
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from linecontrol.errors import InvalidArgument
+from linecontrol.model import Event, LoggedEvent, decode_event
 
-def encode_event(seq: int, t_mono: float, t_wall: float, type_: str, data: dict[str, Any]) -> bytes:
+
+def encode_event(seq: int, t_mono: float, t_wall: float, event: Event) -> bytes:
+    """One line, newline included. ``ValueError`` for a time that is not finite."""
+    if not (math.isfinite(t_mono) and math.isfinite(t_wall)):
+        raise InvalidArgument(f"event times must be finite: t_mono={t_mono!r}, t_wall={t_wall!r}")
     body = json.dumps(
-        {"seq": seq, "t_mono": t_mono, "t_wall": t_wall, "type": type_, "data": data},
+        LoggedEvent(seq, t_mono, t_wall, event).as_dict(),
         separators=(",", ":"),
-        default=str,
         sort_keys=True,
     )
     crc = zlib.crc32(body.encode())
@@ -53,11 +60,11 @@ class EventWriter:
         size = os.fstat(self._fd).st_size
         self._newline_first = size > 0 and os.pread(self._fd, 1, size - 1) != b"\n"
 
-    def append(self, t_mono: float, t_wall: float, type_: str, data: dict[str, Any]) -> int:
+    def append(self, t_mono: float, t_wall: float, event: Event) -> int:
         """Write one event; raises OSError if it is not all written (the seq is then
         used: a reader sees the gap, never a reused number)."""
+        line = encode_event(self.seq + 1, t_mono, t_wall, event)
         self.seq += 1
-        line = encode_event(self.seq, t_mono, t_wall, type_, data)
         if self._newline_first:
             line = b"\n" + line
         # Until this line is whole, a failure leaves a partial line behind.
@@ -76,7 +83,7 @@ class EventWriter:
 
 @dataclass
 class Events:
-    events: list[dict[str, Any]] = field(default_factory=list)
+    events: list[LoggedEvent] = field(default_factory=list)
     torn: str | None = None  # the last line is incomplete (a crash in mid-write)
     corrupt: list[str] = field(default_factory=list)  # bad lines before the end, skipped
 
@@ -93,7 +100,7 @@ def read_events(path: Path) -> Events:
     for i, line in enumerate(lines):
         if not line:
             continue
-        ev = _check(line)
+        ev = decode_line(line)
         if ev is None:
             if i == last and i == len(lines) - 1:
                 out.torn = "torn last event"
@@ -102,3 +109,27 @@ def read_events(path: Path) -> Events:
             continue
         out.events.append(ev)
     return out
+
+
+def decode_line(line: bytes) -> LoggedEvent | None:
+    """The event of one line (without its newline), or ``None`` for a line that is
+    not intact (bad JSON or CRC) or has no envelope (``seq``, times, ``type``,
+    ``data``). Any other line gives an event: an ``UnknownEvent`` when its type,
+    version or data is not one this reader knows."""
+    obj = _check(line)
+    if obj is None:
+        return None
+    seq, t_mono, t_wall, type_ = (obj.get(k) for k in ("seq", "t_mono", "t_wall", "type"))
+    v = obj.get("v", 1)
+    if not (
+        isinstance(seq, int)
+        and not isinstance(seq, bool)
+        and all(isinstance(t, int | float) and not isinstance(t, bool) for t in (t_mono, t_wall))
+        and isinstance(type_, str)
+        and isinstance(v, int)
+        and not isinstance(v, bool)
+        and "data" in obj
+    ):
+        return None
+    assert isinstance(t_mono, int | float) and isinstance(t_wall, int | float)
+    return LoggedEvent(seq, float(t_mono), float(t_wall), decode_event(type_, v, obj["data"]))

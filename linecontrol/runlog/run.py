@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from linecontrol import __version__
+from linecontrol import __version__, model
 from linecontrol.errors import LinecontrolError
 from linecontrol.logs import ContextLogger, context_logger
 from linecontrol.runlog.events import EventWriter
@@ -247,16 +247,17 @@ class RunLog:
         )
         self._thread.start()
         self.event(
-            "RunStarted",
-            run_id=self.meta.run_id,
-            operator=self.meta.operator,
-            roll_id=self.meta.roll_id,
-            lot_id=self.meta.lot_id,
+            model.RunStarted(
+                run_id=self.meta.run_id,
+                operator=self.meta.operator,
+                roll_id=self.meta.roll_id,
+                lot_id=self.meta.lot_id,
+            )
         )
 
-    def event(self, type_: str, **data: Any) -> None:
+    def event(self, event: model.Event) -> None:
         mono, wall = self.clock()
-        self._put(("event", mono, wall, type_, data))
+        self._put(("event", mono, wall, event))
 
     def append(self, batch: Batch) -> None:
         self._put(("batch", batch))
@@ -274,15 +275,8 @@ class RunLog:
             if not self._backlog:
                 self._backlog = True
                 mono, wall = self.clock()
-                self._spill.append(
-                    (
-                        "event",
-                        mono,
-                        wall,
-                        "RunLogBacklog",
-                        {"queued": self._q.qsize(), "spilled": len(self._spill)},
-                    )
-                )
+                backlog = model.RunLogBacklog(queued=self._q.qsize(), spilled=len(self._spill))
+                self._spill.append(("event", mono, wall, backlog))
                 self._report({"type": "RunLogBacklog", "spilled": len(self._spill)})
 
     def _drain_spill(self) -> None:
@@ -327,7 +321,7 @@ class RunLog:
         except OSError as exc:
             self.meta.exit_status = None
             await asyncio.to_thread(self._error, "meta", exc)
-        self.event("RunStopped", exit_status=status())
+        self.event(model.RunStopped(exit_status=status()))
         await asyncio.to_thread(self._q.put, _STOP)
         if self._thread is not None:
             await asyncio.to_thread(self._thread.join)
@@ -361,19 +355,20 @@ class RunLog:
         self._failing[where] = streak + 1
         if streak:
             return
-        info = {
-            "type": "RunLogError",
-            "where": where,
-            "error": f"{type(exc).__name__}: {exc}",
-            "errno": getattr(exc, "errno", None),
-        }
+        code = getattr(exc, "errno", None)
+        event = model.RunLogError(
+            where=where,
+            error=f"{type(exc).__name__}: {exc}",
+            errno=code if isinstance(code, int) else None,
+        )
+        info = event.to_data()  # {"type": "RunLogError", "where", "error", "errno"}
         self.errors.append(info)
         self.log.error("run-log write failed at %s: %s", where, info["error"])
         self._report(info)
         if self._events is not None and where != "events":
             mono, wall = self.clock()
             try:
-                self._events.append(mono, wall, "RunLogError", info)
+                self._events.append(mono, wall, event)
             except (OSError, ValueError) as exc2:
                 self._error("events", exc2)
 
@@ -390,7 +385,9 @@ class RunLog:
             mono, wall = self.clock()
             with contextlib.suppress(OSError, ValueError):
                 self._events.append(
-                    mono, wall, "RunLogRecovered", {"where": where, "failures": failures, **lost}
+                    mono,
+                    wall,
+                    model.RunLogRecovered(where=where, failures=failures, **lost),
                 )
 
     def _run(self) -> None:
@@ -403,10 +400,10 @@ class RunLog:
                 if item is _CLOSE_SEGMENT:
                     self._close_segment()
                 elif item[0] == "event":
-                    _, mono, wall, type_, data = item
+                    _, mono, wall, event = item
                     try:
                         assert self._events is not None
-                        self._events.append(mono, wall, type_, data)
+                        self._events.append(mono, wall, event)
                     except OSError as exc:
                         self.events_lost += 1
                         self._error("events", exc)

@@ -13,6 +13,7 @@ import pytest
 from linecontrol.acquisition import Acquisition, LatestValue, Row, apply_address_map
 from linecontrol.clock import SystemClock
 from linecontrol.line import load_line
+from linecontrol.model import DeviceFailed, DeviceRecovered, Event, QualityChanged
 from linecontrol.paths import DEFAULT_LINE
 from linecontrol.quality import BACKOFF_CAP_S, Quality
 from simulators.line import SimLine
@@ -26,10 +27,8 @@ SAMPLE_S = 0.1
 async def acquiring() -> AsyncIterator[tuple[SimLine, Acquisition, LatestValue, list]]:
     async with served_line() as line:
         cfg = apply_address_map(load_line(DEFAULT_LINE), line.address_map())
-        events: list[tuple[str, dict]] = []
-        acq = Acquisition(
-            cfg, SystemClock(), sample_hz=1 / SAMPLE_S, on_event=lambda t, d: events.append((t, d))
-        )
+        events: list[Event] = []
+        acq = Acquisition(cfg, SystemClock(), sample_hz=1 / SAMPLE_S, on_event=events.append)
         slot = acq.subscribe_latest()
         task = asyncio.create_task(acq.run())
         try:
@@ -85,14 +84,26 @@ def test_a_silent_device_turns_stale_within_three_periods_others_keep_their_rate
                 assert q_of(acq, row, "drive.speed_pv_m_min") == Quality.GOOD
                 assert q_of(acq, row, "press.top_temp_pv_c") == Quality.STALE
             assert drive.polls - polls_before >= 18
-            assert any(t == "DeviceError" and d["device"] == "press" for t, d in events)
+            assert any(isinstance(e, DeviceFailed) and e.device == "press" for e in events)
+            # Its channels aged into STALE together: one event for all of them.
+            [aged] = [
+                e
+                for e in events
+                if isinstance(e, QualityChanged) and e.device == "press" and e.new == "STALE"
+            ]
+            assert aged.old == "GOOD" and "press.top_temp_pv_c" in aged.channels
+            assert all(c.startswith("press.") for c in aged.channels)
             # The press is retried with backoff, at most the cap apart: recovery is bounded.
             line.devices["press"].faults.no_reply = False
             limit = math.ceil((BACKOFF_CAP_S + 0.5 + 0.1) / SAMPLE_S) + 2
             await rows_until(
                 acq, slot, lambda r: q_of(acq, r, "press.top_temp_pv_c") == Quality.GOOD, limit
             )
-            assert any(t == "DeviceRecovered" and d["device"] == "press" for t, d in events)
+            assert any(isinstance(e, DeviceRecovered) and e.device == "press" for e in events)
+            assert (
+                QualityChanged(device="press", channels=aged.channels, old="STALE", new="GOOD")
+                in events
+            )
 
     run(body, 40)
 
@@ -112,7 +123,14 @@ def test_garbage_makes_a_device_invalid_and_never_a_value() -> None:
             )
             i = acq.snapshot.index["coater_1.flow_pv_ml_min"]
             assert math.isnan(row.values[i])
-            assert any(t == "DeviceError" and d["state"] == "invalid" for t, d in events)
+            assert any(isinstance(e, DeviceFailed) and e.state == "invalid" for e in events)
+            assert any(
+                isinstance(e, QualityChanged)
+                and e.device == "coater_1"
+                and "coater_1.flow_pv_ml_min" in e.channels
+                and (e.old, e.new) == ("GOOD", "INVALID")
+                for e in events
+            )
 
     run(body)
 

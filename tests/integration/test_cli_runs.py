@@ -281,14 +281,15 @@ def test_runs_list_reads_no_sample_of_a_closed_run(
 def test_runs_cli_times_windows_and_output_paths(tmp_path: Path) -> None:
     d = _fake_run(tmp_path, "20260101-000000-aaaa")
     # An error event, so that show prints an alarm line with its time.
+    from linecontrol.model import DeviceFailed
     from linecontrol.runlog.events import EventWriter
 
     w = EventWriter(d / "events.jsonl", fsync=False)
     w.seq = 10
-    w.append(1.0, 1.8e9 + 1.25, "DeviceError", {"device": "x"})
+    w.append(1.0, 1.8e9 + 1.25, DeviceFailed(device="x", state="failing", error="TimeoutError"))
     w.close()
     show = cli("runs", "--data-dir", str(tmp_path), "show", d.name)
-    assert "  2027-01-15T08:00:01.250+00:00 DeviceError" in show.stdout
+    assert "  2027-01-15T08:00:01.250+00:00 DeviceFailed" in show.stdout
     listing = cli("runs", "--data-dir", str(tmp_path), "list")
     assert "2027-01-15T08:00:00Z" in listing.stdout
     exp = ("runs", "--data-dir", str(tmp_path), "export", d.name, "--format", "csv")

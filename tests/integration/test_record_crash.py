@@ -197,7 +197,7 @@ def _check_recovered(run: Path, killed_at: float, trial: int) -> int:
     ev = load_events(run)
     assert ev.corrupt == [], (trial, ev.corrupt)
     if len(s.t_mono):  # RunStarted was queued before the first batch
-        assert "RunStarted" in [e["type"] for e in ev.events], trial
+        assert "RunStarted" in [e.type for e in ev.events], trial
     # A kill may tear the end of the last segment (reported), never corrupt a batch.
     assert s.corrupt == [] and all(seg.corrupt == [] for seg in segments), (trial, s.corrupt)
     assert len(s.torn) <= 1 and all(seg.torn is None for seg in segments[:-1]), (trial, s.torn)

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from linecontrol.model import RunLogError, RunLogRecovered, UnknownEvent
 from linecontrol.runlog.events import encode_event, read_events
 from linecontrol.runlog.run import RunLog, RunMeta, new_run_id
 from linecontrol.runlog.samples import Batch, Channel, SegmentWriter, read_segment
@@ -136,24 +137,29 @@ def test_sigkill_at_random_moments_recovers_an_exact_prefix(tmp_path: Path) -> N
         assert (cut_read.torn or "").startswith(f"torn tail after batch {len(ends) - 1}:")
 
 
+def _ev(name: str, **data: int) -> UnknownEvent:
+    """An event of any type name (the log writes every event the same way)."""
+    return UnknownEvent(name=name, v=1, data=data, problem="")
+
+
 def test_event_log_tolerates_a_torn_or_corrupt_line(tmp_path: Path) -> None:
     p = tmp_path / "events.jsonl"
-    lines = [encode_event(i + 1, float(i), 1.7e9 + i, "X", {"i": i}) for i in range(5)]
+    lines = [encode_event(i + 1, float(i), 1.7e9 + i, _ev("X", i=i)) for i in range(5)]
     p.write_bytes(b"".join(lines) + lines[0][:17])
     ev = read_events(p)
-    assert [e["seq"] for e in ev.events] == [1, 2, 3, 4, 5]
+    assert [e.seq for e in ev.events] == [1, 2, 3, 4, 5]
     assert ev.torn == "torn last event"
     bad = bytearray(b"".join(lines))
     bad[len(lines[0]) + 30] ^= 0x01
     p.write_bytes(bytes(bad))
     ev = read_events(p)
     # Each later line carries its own CRC: the bad line hides nothing after it.
-    assert [e["seq"] for e in ev.events] == [1, 3, 4, 5]
+    assert [e.seq for e in ev.events] == [1, 3, 4, 5]
     assert ev.torn is None and ev.corrupt == ["corrupt event at line 2; skipped"]
     # A partial line mid-file (a short write, then more events on the next line).
     p.write_bytes(lines[0] + lines[1][:20] + b"\n" + b"".join(lines[2:]))
     ev = read_events(p)
-    assert [e["seq"] for e in ev.events] == [1, 3, 4, 5]
+    assert [e.seq for e in ev.events] == [1, 3, 4, 5]
     assert ev.torn is None and len(ev.corrupt) == 1
 
 
@@ -164,7 +170,7 @@ def test_after_a_short_write_the_next_event_starts_on_a_new_line(
 
     p = tmp_path / "events.jsonl"
     w = events.EventWriter(p, fsync=False)
-    w.append(0.0, 1.7e9, "A", {})
+    w.append(0.0, 1.7e9, _ev("A"))
     real_write = os.write
 
     def short_write(fd: int, data: bytes) -> int:
@@ -172,24 +178,24 @@ def test_after_a_short_write_the_next_event_starts_on_a_new_line(
 
     monkeypatch.setattr(events.os, "write", short_write)
     with pytest.raises(OSError, match="short write"):
-        w.append(1.0, 1.7e9, "B", {})
+        w.append(1.0, 1.7e9, _ev("B"))
     monkeypatch.setattr(events.os, "write", real_write)
-    w.append(2.0, 1.7e9, "C", {})
-    w.append(3.0, 1.7e9, "D", {})
+    w.append(2.0, 1.7e9, _ev("C"))
+    w.append(3.0, 1.7e9, _ev("D"))
     w.close()
     ev = read_events(p)
-    assert [e["type"] for e in ev.events] == ["A", "C", "D"]
-    assert [e["seq"] for e in ev.events] == [1, 3, 4]  # the lost event's seq is a gap
+    assert [e.type for e in ev.events] == ["A", "C", "D"]
+    assert [e.seq for e in ev.events] == [1, 3, 4]  # the lost event's seq is a gap
     assert len(ev.corrupt) == 1 and ev.torn is None
     # A writer opened on a file with a torn last line starts on a new line too.
     with open(p, "ab") as f:
         f.write(b'{"seq":5,"t')
     w2 = events.EventWriter(p, fsync=False)
     w2.seq = 5
-    w2.append(4.0, 1.7e9, "E", {})
+    w2.append(4.0, 1.7e9, _ev("E"))
     w2.close()
     ev = read_events(p)
-    assert [e["type"] for e in ev.events] == ["A", "C", "D", "E"]
+    assert [e.type for e in ev.events] == ["A", "C", "D", "E"]
     assert len(ev.corrupt) == 2
 
 
@@ -243,10 +249,10 @@ def test_disk_full_is_an_error_event_and_the_writer_keeps_going(tmp_path: Path) 
         assert len(log.errors) == 1 and log.errors[0]["errno"] == errno.ENOSPC
         assert any(r.get("type") == "RunLogError" for r in reported)
         ev = read_events(log.dir / "events.jsonl")
-        errs = [e for e in ev.events if e["type"] == "RunLogError"]
-        assert len(errs) == 1 and "No space left" in errs[0]["data"]["error"]
-        [rec] = [e for e in ev.events if e["type"] == "RunLogRecovered"]
-        assert rec["data"] == {"where": "samples", "failures": 3, "batches_lost": 3}
+        errs = [e.event for e in ev.events if isinstance(e.event, RunLogError)]
+        assert len(errs) == 1 and "No space left" in errs[0].error
+        [rec] = [e.event for e in ev.events if isinstance(e.event, RunLogRecovered)]
+        assert rec.to_data() == {"where": "samples", "failures": 3, "batches_lost": 3}
         # No empty segment per failed second: the one before and the one after.
         assert len(list((log.dir / "samples").iterdir())) == 2
         s = load_samples(log.dir)
@@ -351,7 +357,7 @@ def test_a_full_queue_spills_and_raises_a_backlog_event_never_drops(tmp_path: Pa
         await log.stop("ok")
         s = load_samples(log.dir)
         assert s.batches == 20  # nothing dropped
-        types = [e["type"] for e in read_events(log.dir / "events.jsonl").events]
+        types = [e.type for e in read_events(log.dir / "events.jsonl").events]
         assert "RunLogBacklog" in types
 
     run(body)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from linecontrol.model import RunLogRecovered
 from linecontrol.runlog import run as runmod
 from linecontrol.runlog.events import read_events
 from linecontrol.runlog.run import RunLog, RunLogError, RunMeta, check_data_dir, new_run_id
@@ -87,7 +88,7 @@ def test_a_full_disk_at_stop_is_an_error_not_a_crash_and_leaves_no_tmp(
         assert "No space left" in log.errors[0]["error"]
         assert not list(log.dir.glob("*meta.json.tmp"))  # a temp name of its own
         # The error is an event (the event log could still be written), then the stop.
-        types = [e["type"] for e in read_events(log.dir / "events.jsonl").events]
+        types = [e.type for e in read_events(log.dir / "events.jsonl").events]
         assert types[-2:] == ["RunLogError", "RunStopped"]
         # Every sample written is readable; the run lists as incomplete.
         assert load_samples(log.dir).batches == 3
@@ -166,9 +167,9 @@ def test_a_disk_full_for_good_opens_no_segment_per_second_and_logs_one_error(
         names = sorted(p.name[:10] for p in (log.dir / "samples").iterdir())
         assert names == ["seg-000001", "seg-000002"]
         ev = read_events(log.dir / "events.jsonl").events
-        assert len([e for e in ev if e["type"] == "RunLogError"]) == 1
-        [rec] = [e for e in ev if e["type"] == "RunLogRecovered"]
-        assert rec["data"]["batches_lost"] == 29
+        assert len([e for e in ev if e.type == "RunLogError"]) == 1
+        [rec] = [e.event for e in ev if isinstance(e.event, RunLogRecovered)]
+        assert rec.batches_lost == 29
         assert load_samples(log.dir).batches == 2
 
     run(body)

@@ -26,6 +26,7 @@ from drivers.modbus_rtu import frame
 from linecontrol.acquisition import Acquisition, apply_address_map
 from linecontrol.clock import SystemClock
 from linecontrol.line import load_line
+from linecontrol.model import DeviceFailed, Event
 from linecontrol.paths import DEFAULT_LINE
 from linecontrol.quality import Quality
 from linecontrol.runlog.samples import Batch
@@ -76,10 +77,8 @@ def test_an_unreachable_socket_instrument_stalls_nothing_and_no_row_is_lost() ->
                 cfg = apply_address_map(load_line(DEFAULT_LINE), line.address_map())
                 psu = cfg.devices["sputter_psu"].model_copy(update={"serial_port": url})
                 cfg = cfg.model_copy(update={"devices": {**cfg.devices, "sputter_psu": psu}})
-                events: list[tuple[str, dict]] = []
-                acq = Acquisition(
-                    cfg, SystemClock(), sample_hz=10.0, on_event=lambda t, d: events.append((t, d))
-                )
+                events: list[Event] = []
+                acq = Acquisition(cfg, SystemClock(), sample_hz=10.0, on_event=events.append)
                 rows: asyncio.Queue[tuple[float, np.ndarray]] = asyncio.Queue()
 
                 def sink(batch: Batch) -> None:
@@ -116,7 +115,7 @@ def test_an_unreachable_socket_instrument_stalls_nothing_and_no_row_is_lost() ->
         assert drive.polls - drive0 >= 0.75 * len(window)
         # The supply was tried again and again, each attempt bounded by its deadline.
         assert psu_p.errors - psu0 >= 2
-        errs = [d["error"] for t, d in events if t == "DeviceError" and d["device"] == psu_p.name]
+        errs = [e.error for e in events if isinstance(e, DeviceFailed) and e.device == psu_p.name]
         assert errs and all(e.startswith("DeviceTimeout") and "not open" in e for e in errs)
 
     run(body, 40)
