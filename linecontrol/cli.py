@@ -444,9 +444,9 @@ def _seconds(text: str) -> float:
     try:
         value = float(text)
     except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from exc
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from exc
     if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"{text!r}: a finite number of seconds")
+        raise argparse.ArgumentTypeError(f"{text!r} is not finite (NaN and infinities are refused)")
     return value
 
 

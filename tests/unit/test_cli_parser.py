@@ -121,3 +121,23 @@ def test_regmap_help_lists_every_instrument_model(capsys: pytest.CaptureFixture[
     models = [m.name for m in pkgutil.iter_modules(drivers.devices.__path__)]
     assert len(models) >= 8
     assert [m for m in models if m not in out] == []
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["record", "--duration", "x"], "argument --duration: 'x' is not a number"),
+        (["record", "--duration", "1", "--sample-hz", "nan"], "--sample-hz: 'nan' is not finite"),
+        (["sim", "--time-scale", "inf"], "argument --time-scale: 'inf' is not finite"),
+        (["runs", "export", "R", "--format", "csv", "--from=-inf"], "'-inf' is not finite"),
+    ],
+)
+def test_a_number_option_that_is_not_a_finite_number_says_so_without_a_unit(
+    argv: list[str], expected: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # One parser for every number option: "seconds" was wrong for --sample-hz and --time-scale.
+    with pytest.raises(SystemExit) as exc:
+        build_parser().parse_args(argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert expected in err and "seconds" not in err, err
