@@ -152,16 +152,18 @@ def _regmap(args: argparse.Namespace) -> int:
     from drivers.devices import MODELS
 
     model = args.device
-    if model not in MODELS:
+    # A model needs no line config; one the user names is read all the same.
+    if model not in MODELS or args.line != DEFAULT_LINE:
         line = _load_line(args.line)
         if line is None:
             return EXIT_BAD_INPUT
         dev = line.devices.get(model)
-        if dev is None:
+        if dev is None and model not in MODELS:
             known = _models() + sorted(line.devices)
             print(f"error: unknown device {model!r}; known: {', '.join(known)}", file=sys.stderr)
             return EXIT_BAD_INPUT
-        model = dev.model
+        if dev is not None:
+            model = dev.model
     spec = MODELS[model]
     if spec.regmap is None:
         return _ascii_commands(spec, args.json)

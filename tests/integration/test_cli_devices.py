@@ -157,3 +157,14 @@ def test_the_simulators_name_file_and_field_of_each_problem(tmp_path: Path) -> N
     ]
     assert all(e.startswith(f"error: {bad}: ") for e in errors)
     assert "does not speak link 'tcp'" in errors[1]
+
+
+def test_regmap_with_a_line_config_that_cannot_be_read_says_so(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # A model name needs no line config, but one the user names is read (it was ignored).
+    assert main(["regmap", "press", "--line", "/nonexistent/line.toml"]) == 2
+    err = capsys.readouterr().err
+    assert "error: line config: /nonexistent/line.toml: cannot read file" in err
+    assert main(["regmap", "zone_C01", "--line", "/nonexistent/line.toml"]) == 2
+    capsys.readouterr()
