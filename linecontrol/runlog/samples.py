@@ -40,6 +40,7 @@ import pyarrow.compute as pc
 QUALITY_NAMES = {0: "GOOD", 1: "STALE", 2: "INVALID", 3: "WAITING"}
 FORMAT = b"2"
 CRC_KEY = b"linecontrol.crc32"
+CHANNELS_CRC_KEY = b"linecontrol.channels_crc32"
 _CONTINUATION = b"\xff\xff\xff\xff"
 
 
@@ -52,10 +53,12 @@ class Channel:
 
 def schema_for(channels: list[Channel]) -> pa.Schema:
     n = len(channels)
+    listed = json.dumps(
+        [{"name": c.name, "unit": c.unit, "device": c.device} for c in channels]
+    ).encode()
     meta = {
-        b"linecontrol.channels": json.dumps(
-            [{"name": c.name, "unit": c.unit, "device": c.device} for c in channels]
-        ).encode(),
+        b"linecontrol.channels": listed,
+        CHANNELS_CRC_KEY: str(zlib.crc32(listed)).encode(),
         b"linecontrol.quality": json.dumps(QUALITY_NAMES).encode(),
         b"linecontrol.format": FORMAT,
     }
@@ -71,13 +74,27 @@ def schema_for(channels: list[Channel]) -> pa.Schema:
     )
 
 
+class DamagedSchema(ValueError):
+    """A segment's channel list is damaged: its columns cannot be named."""
+
+
 def channels_of(schema: pa.Schema) -> list[Channel]:
-    return _channels((schema.metadata or {}).get(b"linecontrol.channels", b"[]"))
+    """The channels a segment's schema lists, checked against their CRC when the
+    writer stored one; ``DamagedSchema`` if they cannot be trusted."""
+    meta = schema.metadata or {}
+    raw = meta.get(b"linecontrol.channels", b"[]")
+    crc = meta.get(CHANNELS_CRC_KEY)
+    if crc is not None and crc != str(zlib.crc32(raw)).encode():
+        raise DamagedSchema("channel list damaged (CRC mismatch)")
+    return _channels(raw)
 
 
 @functools.lru_cache(maxsize=64)
 def _channels_cached(raw: bytes) -> tuple[Channel, ...]:
-    return tuple(Channel(**c) for c in json.loads(raw))
+    try:
+        return tuple(Channel(**c) for c in json.loads(raw))
+    except (ValueError, TypeError) as exc:  # not JSON, not UTF-8, not a list of channels
+        raise DamagedSchema(f"channel list unreadable ({type(exc).__name__})") from exc
 
 
 def _channels(raw: bytes) -> list[Channel]:
@@ -258,7 +275,11 @@ def read_segment(path: Path) -> SegmentRead:
     except (pa.ArrowInvalid, OSError) as exc:
         out.torn = f"no readable schema: {exc}"
         return out
-    out.channels = channels_of(reader.schema)
+    try:
+        out.channels = channels_of(reader.schema)
+    except DamagedSchema as exc:
+        out.corrupt.append(f"{exc}: the segment's batches skipped")
+        return out
     checked = _checked(reader.schema)
     n = len(out.channels)
     while True:
@@ -469,7 +490,11 @@ def _read_raw(path: Path) -> tuple[list[pa.RecordBatch], list[Any] | None, list[
             return None
         batches.append(rb)
         metas.append(meta)
-    return batches, metas if _checked(reader.schema) else None, channels_of(reader.schema)
+    try:
+        chans = channels_of(reader.schema)
+    except DamagedSchema:
+        return None  # read_segment reports it
+    return batches, metas if _checked(reader.schema) else None, chans
 
 
 def _columns(piece: _Piece, n: int) -> list[np.ndarray] | None:

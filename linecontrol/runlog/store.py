@@ -106,7 +106,7 @@ def _recover_meta(run_dir: Path) -> RunMeta:
             with ipc.open_stream(pa.memory_map(str(seg))) as r:
                 meta.channels = channels_of(r.schema)
                 first = r.read_next_batch()
-        except (pa.ArrowInvalid, OSError, StopIteration):
+        except (pa.ArrowInvalid, OSError, StopIteration, ValueError):  # ValueError: DamagedSchema
             continue
         if first.num_rows:
             meta.start_mono = float(first.column("t_mono")[0].as_py())
