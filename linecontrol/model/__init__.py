@@ -3,6 +3,7 @@ no I/O). Other modules import from ``linecontrol.model``, not its modules."""
 
 from linecontrol.model.commands import COMMAND_TYPES, Command, StartRecording, command_from_data
 from linecontrol.model.events import (
+    ALARM_TYPES,
     EVENT_TYPES,
     CommandGiven,
     DeviceError,
@@ -25,6 +26,7 @@ from linecontrol.model.events import (
 )
 
 __all__ = [
+    "ALARM_TYPES",
     "COMMAND_TYPES",
     "EVENT_TYPES",
     "Command",

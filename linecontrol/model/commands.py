@@ -20,8 +20,9 @@ from linecontrol.errors import InvalidArgument
 
 
 class Command(BaseModel):
-    """Base of every command. ``name`` is its wire name (the class name unless a
-    subclass keeps an older one); ``version`` is the version of its fields."""
+    """Base of every command. ``name`` is its wire name; ``version`` is the version
+    of its fields (every command is at 1). In the run log a command's fields are
+    part of ``CommandGiven``'s data, so its ``v`` changes with them."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True, allow_inf_nan=False)
 

@@ -187,7 +187,8 @@ class RunLogRecovered(Event):
 
 
 class UnknownEvent(Event):
-    """An event this reader cannot type: kept as it was read (``problem``: why)."""
+    """An event this reader cannot type: kept as it was read (``problem``: why).
+    It is an alarm when its type is one (a newer version of an alarm is shown)."""
 
     name: str
     v: int
@@ -197,6 +198,12 @@ class UnknownEvent(Event):
     @property
     def type_name(self) -> str:
         return self.name
+
+    @property
+    def is_alarm(self) -> bool:
+        if self.name == "QualityChanged":
+            return isinstance(self.data, dict) and self.data.get("new") in ("STALE", "INVALID")
+        return self.name in ALARM_TYPES
 
     @property
     def schema_version(self) -> int:
@@ -234,6 +241,10 @@ EVENT_TYPES: Mapping[str, type[Event]] = MappingProxyType(
         )
     }
 )
+
+
+# The types that are always alarms (``QualityChanged`` is one by its data).
+ALARM_TYPES = frozenset({"DeviceFailed", "DeviceError", "RunLogBacklog", "RunLogError"})
 
 
 def decode_event(type_name: str, v: int, data: Any) -> Event:

@@ -24,6 +24,7 @@ from drivers.errors import BadReply, DeviceTimeout
 from linecontrol.acquisition import Acquisition
 from linecontrol.line import load_line
 from linecontrol.model import (
+    ALARM_TYPES,
     COMMAND_TYPES,
     EVENT_TYPES,
     CommandGiven,
@@ -241,6 +242,20 @@ def test_events_are_frozen_and_strict() -> None:
 
 
 def test_alarms() -> None:
+    # By class, and by type name for an event read back untyped (a newer version).
+    base = vars(Event)["is_alarm"]
+    overridden = {
+        name
+        for name, cls in EVENT_TYPES.items()
+        if any(vars(k).get("is_alarm", base) is not base for k in cls.__mro__)
+    }
+    assert overridden == ALARM_TYPES | {"QualityChanged"}
+    for name in EVENT_TYPES:
+        newer = decode_event(name, 99, {"new": "STALE"})
+        assert isinstance(newer, UnknownEvent) and newer.is_alarm is (
+            name in ALARM_TYPES or name == "QualityChanged"
+        )
+    assert not decode_event("QualityChanged", 99, {"new": "GOOD"}).is_alarm
     assert DeviceFailed(device="d", state="failing", error="").is_alarm
     assert RunLogError(where="samples", error="e", errno=None).is_alarm
     assert RunLogBacklog(queued=1, spilled=1).is_alarm
@@ -251,6 +266,8 @@ def test_alarms() -> None:
 
 def test_commands_are_registered_by_their_wire_name() -> None:
     assert dict(COMMAND_TYPES) == {"record": StartRecording}
+    # A command's fields are CommandGiven's data: a new command version needs a new v.
+    assert {c.version for c in COMMAND_TYPES.values()} == {CommandGiven.version} == {1}
     cmd = StartRecording(by="ana", request_id="r1", at=1.8e9, reason="trial", duration_s=1.0,
                          simulated=False)  # fmt: skip
     assert cmd.to_data()["command"] == "record"
