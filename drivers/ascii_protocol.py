@@ -32,10 +32,12 @@ import math
 import re
 from dataclasses import dataclass
 
+from drivers.errors import ProtocolError
+
 CR = b"\r"
 
 
-class FramingError(ValueError):
+class FramingError(ProtocolError):
     """A line that breaks the protocol: bad checksum, malformed, overlong."""
 
 

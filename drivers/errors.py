@@ -24,7 +24,7 @@ class DeviceUnreachable(DriverError, ConnectionError):
     """The link could not be opened, or dropped."""
 
 
-class DeviceRejected(DriverError):
+class DeviceRejected(DriverError, RuntimeError):
     """The device answered with a protocol exception (Modbus exception code, ASCII error reply)."""
 
     def __init__(self, message: str, *, code: int, device: str | None = None) -> None:
@@ -36,12 +36,18 @@ class BadReply(DriverError, ValueError):
     """A reply arrived but cannot be decoded (wrong length, checksum, garbage, NaN)."""
 
 
+class ProtocolError(DriverError, ValueError):
+    """Bytes (or a request) that do not fit the protocol, found by a pure codec or
+    framer, which knows no device: the link that called it raises ``BadReply`` (a
+    reply) naming the device, or passes a request's on."""
+
+
 # ------------------------------------------------------------------ local
 class SetpointError(DriverError, ValueError):
     """A setpoint refused before anything was sent: not finite, out of range, read-only."""
 
 
-class ReadbackMismatch(DriverError):
+class ReadbackMismatch(DriverError, RuntimeError):
     """A setpoint was written but reading it back gave another value."""
 
     def __init__(
@@ -54,3 +60,21 @@ class ReadbackMismatch(DriverError):
 
 class CodecError(DriverError, ValueError):
     """A value cannot be encoded into (or decoded from) its registers."""
+
+
+class BadAddress(DriverError, ValueError):
+    """A link address that cannot be used (a socket URL with no port, or with options)."""
+
+
+# ------------------------------------------------------------------ declarations
+class DeclarationError(DriverError, ValueError):
+    """An instrument model, register map or channel table declared inconsistently
+    (names that repeat, overlapping registers, a module without its MODEL): found
+    when the driver package is imported, a programming error."""
+
+
+class UnknownChannel(DriverError, KeyError):
+    """A channel name the model does not have."""
+
+    def __str__(self) -> str:  # KeyError's repr-quoting would wrap the whole message
+        return str(self.args[0]) if self.args else ""

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from drivers.codec import WIDTH, RegType, WordOrder, decode, decode_bits, encode
-from drivers.errors import CodecError, SetpointError
+from drivers.errors import CodecError, DeclarationError, SetpointError
 from drivers.setpoints import check_setpoint
 
 Table = Literal["holding", "input"]
@@ -180,11 +180,13 @@ class RegisterMap:
         self.registers: dict[str, Register] = {}
         for reg in registers:
             if reg.name in self.registers:
-                raise ValueError(f"{model}: register name {reg.name!r} repeats")
+                raise DeclarationError(f"{model}: register name {reg.name!r} repeats")
             if reg.access != "r" and reg.table != "holding":
-                raise ValueError(f"{model}: {reg.name} is writable but in the {reg.table} table")
+                raise DeclarationError(
+                    f"{model}: {reg.name} is writable but in the {reg.table} table"
+                )
             if reg.access == "pulse" and not reg.integer:
-                raise ValueError(f"{model}: command {reg.name} must be an integer register")
+                raise DeclarationError(f"{model}: command {reg.name} must be an integer register")
             self.registers[reg.name] = reg
         self._check_overlaps()
 
@@ -195,7 +197,9 @@ class RegisterMap:
             )
             for a, b in itertools.pairwise(regs):
                 if b.address < a.end:
-                    raise ValueError(f"{self.model}: {a.name} and {b.name} overlap in {table}")
+                    raise DeclarationError(
+                        f"{self.model}: {a.name} and {b.name} overlap in {table}"
+                    )
 
     def __getitem__(self, name: str) -> Register:
         return self.registers[name]

@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from drivers.codec import decode_bits
 from drivers.device import Device, ModbusDevice
+from drivers.errors import DeclarationError, UnknownChannel
 from drivers.regmap import RegisterMap
 
 Protocol = Literal["modbus", "ascii"]
@@ -62,11 +63,11 @@ class ModelSpec:
     def __post_init__(self) -> None:
         names = [c.name for c in self.channels]
         if len(set(names)) != len(names):
-            raise ValueError(f"{self.model}: channel names repeat")
+            raise DeclarationError(f"{self.model}: channel names repeat")
         if (self.protocol == "modbus") != (self.regmap is not None):
-            raise ValueError(f"{self.model}: a Modbus model has a register map, only it")
+            raise DeclarationError(f"{self.model}: a Modbus model has a register map, only it")
         if (self.protocol == "ascii") != bool(self.commands):
-            raise ValueError(f"{self.model}: an ASCII model has a command table, only it")
+            raise DeclarationError(f"{self.model}: an ASCII model has a command table, only it")
 
     @property
     def links(self) -> tuple[LinkKind, ...]:
@@ -77,7 +78,7 @@ class ModelSpec:
         for c in self.channels:
             if c.name == name:
                 return c
-        raise KeyError(f"{self.model} has no channel {name!r}")
+        raise UnknownChannel(f"{self.model} has no channel {name!r}")
 
     @property
     def status_bits(self) -> Mapping[int, str]:

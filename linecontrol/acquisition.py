@@ -35,6 +35,7 @@ from drivers.links.modbus_tcp import ModbusTcpLink
 from drivers.links.serial_port import AsyncSerialPort, SerialSettings
 from linecontrol.clock import Clock
 from linecontrol.devices_config import AnyDevice, AsciiDevice, RtuDevice, TcpDevice
+from linecontrol.errors import AddressMapError
 from linecontrol.line import LineConfig
 from linecontrol.logs import context_logger
 from linecontrol.model import DeviceFailed, DeviceRecovered, Event, QualityChanged, QualityName
@@ -82,7 +83,7 @@ def apply_address_map(line: LineConfig, amap: dict[str, Any]) -> LineConfig:
     for name, d in line.devices.items():
         got = amap.get("devices", {}).get(name)
         if got is None or "port" not in got:
-            raise ValueError(f"the simulator does not serve device {name!r}")
+            raise AddressMapError(f"the simulator does not serve device {name!r}")
         if d.link == "tcp":
             devices[name] = d.model_copy(update={"host": got["host"], "port": got["port"]})
         elif d.link == "ascii":
@@ -93,7 +94,7 @@ def apply_address_map(line: LineConfig, amap: dict[str, Any]) -> LineConfig:
     for name, b in line.buses.items():
         got = amap.get("buses", {}).get(name)
         if got is None:
-            raise ValueError(f"the simulator does not serve bus {name!r}")
+            raise AddressMapError(f"the simulator does not serve bus {name!r}")
         buses[name] = b.model_copy(update={"port": got["port"], "parity": got["parity"]})
     return line.model_copy(update={"devices": devices, "buses": buses})
 

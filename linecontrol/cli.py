@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from linecontrol import __version__, logs
-from linecontrol.errors import InputFileError
+from linecontrol.errors import InputFileError, UnknownChannel
 from linecontrol.paths import DEFAULT_LINE
 
 if TYPE_CHECKING:
@@ -354,7 +354,9 @@ def _runs(args: argparse.Namespace) -> int:
             print(f"error: run {run_dir.name} cannot be read: {exc}", file=sys.stderr)
             return EXIT_RUN_LOG
         if args.json:
-            json.dump(s.as_dict(), sys.stdout, indent=2, default=str, ensure_ascii=False)
+            shown = s.as_dict()
+            shown["alarms"] = [{**a, "time_utc": _utc(a["t_wall"])} for a in s.alarms]
+            json.dump(shown, sys.stdout, indent=2, default=str, ensure_ascii=False)
             sys.stdout.write("\n")
             return EXIT_OK
         print(f"run       {s.run_id} ({run_dir})")
@@ -376,6 +378,8 @@ def _runs(args: argparse.Namespace) -> int:
             print(f"alarms    {len(s.alarms)}")
             for a in s.alarms[:20]:
                 print(f"  {_utc(a['t_wall'])} {a['type']} {json.dumps(a['data'], default=str)}")
+            if len(s.alarms) > 20:
+                print(f"  ... {len(s.alarms) - 20} more (runs show --json lists them all)")
         if s.time_in_band:
             print("time in band (GOOD samples within the recipe's tolerance)")
             for ch, b in sorted(s.time_in_band.items()):
@@ -430,8 +434,8 @@ def _runs(args: argparse.Namespace) -> int:
     channels = [c for c in args.channels.split(",") if c] if args.channels else None
     try:
         rows = export(run_dir, out, args.format, channels, args.from_s, args.to_s)
-    except KeyError as exc:
-        print(f"error: {exc.args[0]}", file=sys.stderr)
+    except UnknownChannel as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except OSError as exc:
         print(f"error: cannot write {out}: {exc.strerror or exc}", file=sys.stderr)

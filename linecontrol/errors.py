@@ -24,7 +24,10 @@ class Problem:
 
 
 class LinecontrolError(Exception):
-    """Root of the application's own errors."""
+    """Root of the application's own errors. Each subclass is also the builtin it
+    stands for (``ValueError``, ``KeyError``, ``OSError``...), so a caller may catch
+    either; the classes defined elsewhere in the package (``RunLogError``,
+    ``RunNotFound``, ``RecordError``...) subclass it too."""
 
 
 class InvalidArgument(LinecontrolError, ValueError):
@@ -43,3 +46,19 @@ class InputFileError(LinecontrolError, ValueError):
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
+
+
+class UnknownChannel(LinecontrolError, KeyError):
+    """Channel names a run (or a line) does not have; the message lists them."""
+
+    def __str__(self) -> str:  # KeyError's repr-quoting would wrap the whole message
+        return str(self.args[0]) if self.args else ""
+
+
+class AddressMapError(LinecontrolError, ValueError):
+    """A simulator's address map does not serve a device or bus of the line config."""
+
+
+class InstallError(LinecontrolError, ImportError):
+    """linecontrol is installed in a way it cannot run from (zipped: its embedded
+    configs must be files another process can open)."""

@@ -11,13 +11,15 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
+from linecontrol.errors import InstallError
+
 
 def _configs() -> Path:
     root = resources.files("linecontrol.configs")
     if not isinstance(root, Path):
         # Only a zipped install would give a non-file resource; linecontrol passes these
         # paths to other processes (the simulators), so it must be installed as files.
-        raise ImportError(f"linecontrol must be installed unzipped: its configs are in {root}")
+        raise InstallError(f"linecontrol must be installed unzipped: its configs are in {root}")
     return root
 
 

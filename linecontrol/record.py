@@ -20,7 +20,7 @@ from typing import Any
 from linecontrol.acquisition import Acquisition, apply_address_map
 from linecontrol.children import start_child, stop_child
 from linecontrol.clock import SystemClock
-from linecontrol.errors import LinecontrolError
+from linecontrol.errors import AddressMapError, LinecontrolError
 from linecontrol.line import LineConfig
 from linecontrol.logs import context_logger
 from linecontrol.model import CommandGiven, DeviceStats, DeviceSummary, Event, StartRecording
@@ -33,8 +33,9 @@ SIM_START_DEADLINE_S = 30.0
 SIM_STOP_DEADLINE_S = 10.0
 
 
-class RecordError(LinecontrolError):
-    pass
+class RecordError(LinecontrolError, RuntimeError):
+    """The recording could not start: the simulated line did not, or does not serve
+    the line config's devices."""
 
 
 @dataclass
@@ -143,7 +144,7 @@ async def record(opts: RecordOptions) -> RecordResult:
             proc, amap = await _start_sim(opts)
             try:
                 line = apply_address_map(line, amap)
-            except ValueError as exc:
+            except AddressMapError as exc:
                 raise RecordError(str(exc)) from exc
         meta = RunMeta(
             run_id=new_run_id(clock.wall()),

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from simulators.errors import SimLineError
+
 
 @dataclass
 class Faults:
@@ -36,7 +38,7 @@ class Faults:
         names = {f.name for f in fields(self)}
         for key, value in values.items():
             if key not in names:
-                raise ValueError(f"{where}: unknown fault {key!r} (known: {sorted(names)})")
+                raise SimLineError(f"{where}: unknown fault {key!r} (known: {sorted(names)})")
             if key == "exception_addresses":
                 value = {int(a): int(c) for a, c in dict(value).items()}
             setattr(self, key, value)

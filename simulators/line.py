@@ -28,6 +28,7 @@ from simulators.devices import (
     O2AnalyzerSim,
     SimDevice,
 )
+from simulators.errors import SimLineError
 from simulators.modbus_server import ModbusTcpSim
 from simulators.rtu_server import RtuBusSim
 
@@ -77,7 +78,7 @@ class SimLine:
             if isinstance(o2, O2AnalyzerSim) and spec.purge_from:
                 mfc = self.devices.get(spec.purge_from)
                 if not isinstance(mfc, N2MfcSim):
-                    raise ValueError(
+                    raise SimLineError(
                         f"devices.{spec.name}.purge_from = {spec.purge_from!r}: "
                         "must name an n2_mfc device"
                     )
@@ -111,7 +112,7 @@ class SimLine:
             key = (spec.host, spec.port) if spec.port else (spec.host, -len(groups) - 1)
             units = groups.setdefault(key, {})
             if spec.unit in units:
-                raise ValueError(
+                raise SimLineError(
                     f"devices.{spec.name}: unit {spec.unit} is taken on {spec.host}:{spec.port}"
                 )
             units[spec.unit] = self.devices[spec.name]
@@ -127,13 +128,13 @@ class SimLine:
                 continue
             bus = spec.bus or ""
             if bus not in self.bus_specs:
-                raise ValueError(
+                raise SimLineError(
                     f"devices.{spec.name}.bus = {spec.bus!r}: "
                     f"one of the [buses] {sorted(self.bus_specs)}"
                 )
             units = rtu.setdefault(bus, {})
             if spec.unit in units:
-                raise ValueError(f"devices.{spec.name}: unit {spec.unit} is taken on bus {bus}")
+                raise SimLineError(f"devices.{spec.name}: unit {spec.unit} is taken on bus {bus}")
             units[spec.unit] = self.devices[spec.name]
         for bus, units in rtu.items():
             b = self.bus_specs[bus]

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from drivers.errors import CodecError
 from drivers.regmap import Register, RegisterMap
+from simulators.errors import SimProtocolError
 
 ILLEGAL_FUNCTION = 1
 ILLEGAL_ADDRESS = 2
@@ -160,7 +161,7 @@ class MbapDecoder:
         while len(self._buf) >= 7:
             tid, proto, length, unit = struct.unpack(">HHHB", self._buf[:7])
             if proto != 0 or not 2 <= length <= 254:
-                raise ValueError("not a Modbus TCP stream")
+                raise SimProtocolError("not a Modbus TCP stream")
             total = 6 + length
             if len(self._buf) < total:
                 break

@@ -13,6 +13,7 @@ import importlib
 import pkgutil
 from types import MappingProxyType
 
+from drivers.errors import DeclarationError
 from drivers.regmap import RegisterMap
 from drivers.spec import ModelSpec
 
@@ -22,9 +23,11 @@ def _collect() -> dict[str, ModelSpec]:
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         spec = getattr(importlib.import_module(f"{__name__}.{info.name}"), "MODEL", None)
         if not isinstance(spec, ModelSpec):
-            raise TypeError(f"{__name__}.{info.name} declares no MODEL (a drivers.spec.ModelSpec)")
+            raise DeclarationError(
+                f"{__name__}.{info.name} declares no MODEL (a drivers.spec.ModelSpec)"
+            )
         if spec.model in found:
-            raise ValueError(f"instrument model {spec.model!r} is declared twice")
+            raise DeclarationError(f"instrument model {spec.model!r} is declared twice")
         found[spec.model] = spec
     return found
 

@@ -38,7 +38,13 @@ import asyncio
 import contextlib
 import struct
 
-from drivers.errors import BadReply, DeviceRejected, DeviceTimeout, DeviceUnreachable
+from drivers.errors import (
+    BadReply,
+    DeviceRejected,
+    DeviceTimeout,
+    DeviceUnreachable,
+    ProtocolError,
+)
 from drivers.links import Table
 
 EXCEPTION_NAMES = {
@@ -63,7 +69,7 @@ _MBAP = struct.Struct(">HHHB")
 def read_request(table: Table, address: int, count: int) -> bytes:
     """The PDU of a read of ``count`` registers from ``address``."""
     if not 1 <= count <= MAX_READ or not 0 <= address <= 0xFFFF - count + 1:
-        raise ValueError(f"cannot read {count} registers from {address}")
+        raise ProtocolError(f"cannot read {count} registers from {address}")
     fc = READ_HOLDING if table == "holding" else READ_INPUT
     return struct.pack(">BHH", fc, address, count)
 
@@ -71,9 +77,9 @@ def read_request(table: Table, address: int, count: int) -> bytes:
 def write_request(address: int, words: list[int]) -> bytes:
     n = len(words)
     if not 1 <= n <= MAX_WRITE or not 0 <= address <= 0xFFFF - n + 1:
-        raise ValueError(f"cannot write {n} registers at {address}")
+        raise ProtocolError(f"cannot write {n} registers at {address}")
     if any(not 0 <= w <= 0xFFFF for w in words):
-        raise ValueError(f"register values must be 16-bit: {words!r}")
+        raise ProtocolError(f"register values must be 16-bit: {words!r}")
     return struct.pack(f">BHHB{n}H", WRITE_MULTIPLE, address, n, 2 * n, *words)
 
 
@@ -83,16 +89,16 @@ def frame(tid: int, unit: int, pdu: bytes) -> bytes:
 
 def check_header(header: bytes, tid: int, unit: int) -> int:
     """Validate a reply's 7-byte MBAP header; return the PDU length that follows.
-    Raises ``ValueError`` (the caller makes it a ``BadReply``)."""
+    Raises ``ProtocolError`` (the caller makes it a ``BadReply``)."""
     r_tid, proto, length, r_unit = _MBAP.unpack(header)
     if proto != 0:
-        raise ValueError(f"protocol id {proto}, not Modbus (0)")
+        raise ProtocolError(f"protocol id {proto}, not Modbus (0)")
     if not 3 <= length <= 254:
-        raise ValueError(f"header length {length} outside 3..254")
+        raise ProtocolError(f"header length {length} outside 3..254")
     if r_tid != tid:
-        raise ValueError(f"transaction id {r_tid} answers none in flight (sent {tid})")
+        raise ProtocolError(f"transaction id {r_tid} answers none in flight (sent {tid})")
     if r_unit != unit:
-        raise ValueError(f"unit id {r_unit} in reply to unit {unit}")
+        raise ProtocolError(f"unit id {r_unit} in reply to unit {unit}")
     return length - 1
 
 
@@ -100,34 +106,34 @@ def check_pdu(request: bytes, reply: bytes) -> bytes:
     """Validate a reply PDU against its request PDU.
 
     Returns the register bytes of a read reply (empty for a write). Raises
-    ``DeviceRejected`` for an exception reply to this function, ``ValueError``
+    ``DeviceRejected`` for an exception reply to this function, ``ProtocolError``
     for anything else that is not the answer to this request."""
     fc = request[0]
     if not reply:
-        raise ValueError("empty reply")
+        raise ProtocolError("empty reply")
     r_fc = reply[0]
     if r_fc == fc | 0x80:
         if len(reply) != 2:
-            raise ValueError(f"exception reply of {len(reply)} bytes, not 2")
+            raise ProtocolError(f"exception reply of {len(reply)} bytes, not 2")
         code = reply[1]
         raise DeviceRejected(
             f"exception {code} ({EXCEPTION_NAMES.get(code, 'unknown')})", code=code
         )
     if r_fc != fc:
         kind = "exception reply" if r_fc & 0x80 else "reply"
-        raise ValueError(f"{kind} with function {r_fc & 0x7F} to a function {fc} request")
+        raise ProtocolError(f"{kind} with function {r_fc & 0x7F} to a function {fc} request")
     if fc in (READ_HOLDING, READ_INPUT):
         count = struct.unpack_from(">H", request, 3)[0]
         if len(reply) < 2:
-            raise ValueError("read reply without a byte count")
+            raise ProtocolError("read reply without a byte count")
         nbytes = reply[1]
         if nbytes != 2 * count:
-            raise ValueError(f"byte count {nbytes} for {count} registers (expected {2 * count})")
+            raise ProtocolError(f"byte count {nbytes} for {count} registers (expected {2 * count})")
         if len(reply) != 2 + nbytes:
-            raise ValueError(f"{len(reply) - 2} data bytes after byte count {nbytes}")
+            raise ProtocolError(f"{len(reply) - 2} data bytes after byte count {nbytes}")
         return reply[2:]
     if reply != request[:5]:
-        raise ValueError(f"write reply {reply.hex()} does not echo address and count")
+        raise ProtocolError(f"write reply {reply.hex()} does not echo address and count")
     return b""
 
 

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 import serial
 
-from drivers.errors import DeviceUnreachable
+from drivers.errors import BadAddress, DeviceUnreachable
 
 
 @dataclass(frozen=True)
@@ -43,14 +43,14 @@ class SerialSettings:
 
 def socket_address(url: str) -> tuple[str, int] | None:
     """``socket://HOST:PORT`` → (host, port); None for a device path. ValueError on a
-    socket URL we cannot use (no port, options we do not implement)."""
+    socket URL we cannot use (``BadAddress``: no port, options we do not implement)."""
     if not url.startswith("socket://"):
         return None
     parts = urlsplit(url)
     if parts.query or parts.path not in ("", "/") or parts.hostname is None:
-        raise ValueError(f"expected socket://HOST:PORT, got {url!r}")
+        raise BadAddress(f"expected socket://HOST:PORT, got {url!r}")
     if parts.port is None:
-        raise ValueError(f"no port in {url!r}")
+        raise BadAddress(f"no port in {url!r}")
     return parts.hostname, parts.port
 
 

@@ -37,6 +37,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from linecontrol.errors import LinecontrolError, UnknownChannel
+
 QUALITY_NAMES = {0: "GOOD", 1: "STALE", 2: "INVALID", 3: "WAITING"}
 FORMAT = b"2"
 CRC_KEY = b"linecontrol.crc32"
@@ -74,7 +76,7 @@ def schema_for(channels: list[Channel]) -> pa.Schema:
     )
 
 
-class DamagedSchema(ValueError):
+class DamagedSchema(LinecontrolError, ValueError):
     """A segment's channel list is damaged: its columns cannot be named."""
 
 
@@ -669,7 +671,7 @@ def read_samples(
     if channels is not None:
         unknown = [c for c in channels if c not in names]
         if unknown:
-            raise KeyError(f"unknown channels {unknown}; the run has {len(names)} channels")
+            raise UnknownChannel(f"unknown channels {unknown}; the run has {len(names)} channels")
         idx = [names.index(c) for c in channels]
         chosen = [all_channels[i] for i in idx]
     cols = _assemble(pieces, len(all_channels), idx, window, corrupt)

@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from linecontrol.errors import LinecontrolError
+from linecontrol.errors import InvalidArgument, LinecontrolError
 from linecontrol.model import RunStarted, RunStopped
 from linecontrol.runlog.events import Events, read_events
 from linecontrol.runlog.run import RunMeta, write_json_atomic
@@ -386,7 +386,7 @@ def export(
         iso = pc.strftime(table.column(i), format="%Y-%m-%dT%H:%M:%SZ")
         pacsv.write_csv(table.set_column(i, "t_wall", iso), out)
     else:
-        raise ValueError(f"unknown format {fmt!r}: csv or parquet")
+        raise InvalidArgument(f"unknown format {fmt!r}: csv or parquet")
     return table.num_rows
 
 
