@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -668,21 +669,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     # The one place logging is configured (no module does it when imported).
-    try:
-        logs.configure(
-            getattr(args, "log_level", logs.DEFAULT_LEVEL), getattr(args, "log_file", None)
-        )
-    except OSError as exc:
-        print(f"error: --log-file {args.log_file}: {exc.strerror or exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    try:
-        return int(args.func(args))
-    except KeyboardInterrupt:
-        return 130
-    except BrokenPipeError:
-        # Output piped into a command that stopped reading (| head): not an error.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_OK
+    log_level = getattr(args, "log_level", logs.DEFAULT_LEVEL)
+    log_file = getattr(args, "log_file", None)
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(logs.configured(log_level, log_file))
+        except OSError as exc:
+            print(f"error: --log-file {log_file}: {exc.strerror or exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        try:
+            return int(args.func(args))
+        except KeyboardInterrupt:
+            return 130
+        except BrokenPipeError:
+            # Output piped into a command that stopped reading (| head): not an error.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return EXIT_OK
 
 
 if __name__ == "__main__":

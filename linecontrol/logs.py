@@ -5,7 +5,7 @@ Every module logs to a named logger (``linecontrol.acquisition``,
 through ``context_logger``, which puts the name first in the message (``device press:
 ...``, ``run 20261201-...: ...``) and in the record (``record.device``,
 ``record.run``) for filters and handlers. No module configures logging when
-imported: ``configure`` is called by the command-line entry points only, with the
+imported: ``configured`` is entered by the command-line entry points only, with the
 ``--log-level`` and ``--log-file`` that ``add_log_options`` adds to every
 long-running command.
 """
@@ -13,8 +13,9 @@ long-running command.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
-from collections.abc import MutableMapping
+from collections.abc import Iterator, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,6 @@ LEVELS = ("debug", "info", "warning", "error")
 DEFAULT_LEVEL = "warning"
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 CONTEXT_KEYS = ("run", "device")
-_HANDLER_NAME = "linecontrol"
 
 
 class ContextLogger(logging.LoggerAdapter[logging.Logger]):
@@ -60,21 +60,26 @@ def add_log_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def configure(level: str = DEFAULT_LEVEL, file: Path | None = None) -> None:
-    """The process's logging: one handler on the root logger (standard error, or
-    ``file`` appended to), lines at ``level`` and above. Raises ``OSError`` if the
-    file cannot be opened. A second call replaces the handler the first installed
-    (and only it: handlers others put on the root logger stay)."""
+@contextlib.contextmanager
+def configured(level: str = DEFAULT_LEVEL, file: Path | None = None) -> Iterator[None]:
+    """The process's logging for the length of a command: one handler on the root
+    logger (standard error, or ``file`` appended to), lines at ``level`` and above.
+    Raises ``OSError`` if the file cannot be opened. On exit the handler is removed
+    and closed and the root level restored, so a command run in-process (a test)
+    leaves logging as it found it; handlers others installed are never touched."""
     if level not in LEVELS:
         raise InvalidArgument(f"log level {level!r}: one of {', '.join(LEVELS)}")
     handler: logging.Handler = (
         logging.FileHandler(file, encoding="utf-8") if file is not None else logging.StreamHandler()
     )
     handler.setFormatter(logging.Formatter(FORMAT))
-    handler.set_name(_HANDLER_NAME)
     root = logging.getLogger()
-    for old in [h for h in root.handlers if h.get_name() == _HANDLER_NAME]:
-        root.removeHandler(old)
-        old.close()
+    old_level = root.level
     root.addHandler(handler)
     root.setLevel(level.upper())
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        handler.close()
+        root.setLevel(old_level)

@@ -210,10 +210,10 @@ def test_an_address_map_without_a_device_is_an_address_map_error() -> None:
 
 
 def test_a_log_level_not_known_is_an_invalid_argument() -> None:
-    from linecontrol.logs import configure
+    from linecontrol.logs import configured
 
-    with pytest.raises(InvalidArgument):
-        configure("chatty")
+    with pytest.raises(InvalidArgument), configured("chatty"):
+        pass
 
 
 def test_driver_codecs_and_declarations_raise_driver_errors() -> None:

@@ -196,25 +196,31 @@ def test_every_simulators_option_has_help() -> None:
     assert missing == []
 
 
-def test_configure_replaces_only_its_own_handler(tmp_path: Path) -> None:
+def test_configured_leaves_logging_as_it_found_it(tmp_path: Path) -> None:
     root = logging.getLogger()
-    level = root.level
-    others = list(root.handlers)
-    try:
-        logs.configure("info", tmp_path / "a.log")
-        logs.configure("error", tmp_path / "b.log")
+    level, others = root.level, list(root.handlers)
+    with logs.configured("info", tmp_path / "a.log"):
         ours = [h for h in root.handlers if h not in others]
         assert len(ours) == 1 and isinstance(ours[0], logging.FileHandler)
-        assert Path(ours[0].baseFilename) == tmp_path / "b.log"
-        assert root.level == logging.ERROR and all(h in root.handlers for h in others)
-        with pytest.raises(ValueError, match="log level 'loud'"):
-            logs.configure("loud")
-    finally:
-        for h in root.handlers[:]:
-            if h not in others:
-                root.removeHandler(h)
-                h.close()
-        root.setLevel(level)
+        assert root.level == logging.INFO and all(h in root.handlers for h in others)
+        logging.getLogger("linecontrol.test").info("kept")
+        logging.getLogger("linecontrol.test").debug("filtered")
+    assert root.handlers == others and root.level == level
+    assert ours[0].stream is None  # closed
+    [line] = (tmp_path / "a.log").read_text().splitlines()
+    assert LOG_LINE.match(line) and line.endswith(" INFO linecontrol.test: kept")
+    with pytest.raises(ValueError, match="log level 'loud'"), logs.configured("loud"):
+        pass
+    assert root.handlers == others
+
+
+def test_a_command_run_in_process_leaves_no_handler_behind(tmp_path: Path) -> None:
+    from linecontrol.cli import main
+
+    root = logging.getLogger()
+    level, others = root.level, list(root.handlers)
+    assert main(["recipe", "check", str(tmp_path / "missing.toml")]) == 2
+    assert root.handlers == others and root.level == level
 
 
 def _closed_port() -> int:
@@ -263,7 +269,10 @@ def test_record_log_file_gets_the_log_lines_at_the_level_asked(tmp_path: Path) -
         for ln in lines
         if (m := re.search(r" WARNING linecontrol.acquisition: device (\S+): failing: ", ln))
     }
-    assert {"drive", "press", "sputter_psu"} <= warned
+    # Every device polled before the stop failed, and each failure is one log line.
+    [summary] = [ln for ln in p.stderr.splitlines() if ln.startswith("devices: ")]
+    failed = set(re.findall(r"(\S+) never answered", summary))
+    assert failed and warned == failed
 
 
 @pytest.mark.integration
