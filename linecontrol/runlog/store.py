@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,7 +36,7 @@ from linecontrol.runlog.samples import (
     segment_paths,
 )
 
-SUMMARY_FORMAT = 1
+SUMMARY_FORMAT = 2  # 2: the listing carries its CRC
 
 
 class RunNotFound(LinecontrolError, LookupError):
@@ -305,26 +306,45 @@ def _listing_of(s: RunSummary) -> dict[str, Any]:
     return {k: d[k] for k in LISTING_KEYS}
 
 
-def write_summary(run_dir: Path, s: RunSummary | None = None) -> dict[str, Any]:
-    """``summary.json``: the listing fields and the files they were computed from."""
-    sources = _sources(run_dir)
-    listing = _listing_of(s or summarize(run_dir))
+def _listing_crc(listing: Any) -> int:
+    """CRC of a listing as saved (canonical JSON: the same before and after a round trip)."""
+    return zlib.crc32(json.dumps(listing, sort_keys=True, default=str).encode())
+
+
+def _save_summary(run_dir: Path, sources: dict[str, Any], listing: dict[str, Any]) -> None:
     write_json_atomic(
         run_dir / "summary.json",
-        {"format": SUMMARY_FORMAT, "sources": sources, "listing": listing},
+        {
+            "format": SUMMARY_FORMAT,
+            "sources": sources,
+            "listing": listing,
+            "crc32": _listing_crc(listing),
+        },
     )
+
+
+def write_summary(run_dir: Path, s: RunSummary | None = None) -> dict[str, Any]:
+    """``summary.json``: the listing fields, their CRC and the files they were
+    computed from."""
+    sources = _sources(run_dir)
+    listing = _listing_of(s or summarize(run_dir))
+    _save_summary(run_dir, sources, listing)
     return listing
 
 
 def run_listing(run_dir: Path) -> dict[str, Any]:
     """What ``runs list`` shows of one run: from ``summary.json`` when the files it
-    was made from are unchanged (no sample is read), else rebuilt from the run (and
-    saved, when the directory is writable)."""
+    was made from are unchanged and it passes its CRC (no sample is read), else
+    rebuilt from the run (and saved, when the directory is writable)."""
     try:
         saved = json.loads((run_dir / "summary.json").read_text())
         if saved.get("format") == SUMMARY_FORMAT and saved.get("sources") == _sources(run_dir):
             listing = saved["listing"]
-            if isinstance(listing, dict) and all(k in listing for k in LISTING_KEYS):
+            if (
+                isinstance(listing, dict)
+                and all(k in listing for k in LISTING_KEYS)
+                and saved.get("crc32") == _listing_crc(listing)
+            ):
                 return listing
     except (OSError, ValueError, AttributeError, TypeError):
         pass
@@ -332,10 +352,7 @@ def run_listing(run_dir: Path) -> dict[str, Any]:
     listing = _listing_of(summarize(run_dir))
     if _sources(run_dir) == sources:  # nothing was written meanwhile (a live run)
         with contextlib.suppress(OSError):  # a read-only archive is listed all the same
-            write_json_atomic(
-                run_dir / "summary.json",
-                {"format": SUMMARY_FORMAT, "sources": sources, "listing": listing},
-            )
+            _save_summary(run_dir, sources, listing)
     return listing
 
 
