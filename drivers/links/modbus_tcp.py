@@ -19,9 +19,11 @@ working around those, and every reply is now checked here against its request:
   holds exactly that many bytes; a write reply echoes address and count.
 
 Anything else is ``BadReply`` and the connection is dropped. One request is in
-flight per connection and a connection is replaced after any timeout, so no late
-answer can be on it: a frame that does not match the request (even one followed
-by the right answer) means the stream cannot be trusted, and is not skipped.
+flight per connection and a connection is replaced after any timeout, and before a
+request if anything was received since the last reply (a frame sent twice or ahead
+of its request), so no late or early frame can be read as an answer: a frame that
+does not match the request (even one followed by the right answer) means the stream
+cannot be trusted, and is not skipped.
 
 pymodbus stays as the third-party client of the tests and the benchmark
 baseline: the simulators are checked on the wire by code not ours.
@@ -173,7 +175,7 @@ class ModbusTcpLink:
             self._rx = 0
             try:
                 async with asyncio.timeout(self.timeout_s):
-                    if self._writer is None or self._writer.is_closing():
+                    if self._writer is None or self._writer.is_closing() or self._out_of_step():
                         self._drop()
                         try:
                             self._reader, self._writer = await asyncio.open_connection(
@@ -225,6 +227,13 @@ class ModbusTcpLink:
                     ) from exc
                 raise
         return data
+
+    def _out_of_step(self) -> bool:
+        """Bytes received before a request is sent answer nothing we asked (a frame
+        sent twice or ahead of its request, even with the next transaction id), or
+        the device closed the connection: the stream is replaced before sending."""
+        r = self._reader
+        return r is not None and (bool(r._buffer) or r.at_eof())  # type: ignore[attr-defined]
 
     def _drop(self) -> None:
         writer, self._reader, self._writer = self._writer, None, None
