@@ -20,7 +20,7 @@ from drivers.device import Device, ModbusDevice
 from drivers.errors import DeclarationError, UnknownChannel
 from drivers.regmap import RegisterMap
 
-Protocol = Literal["modbus", "ascii"]
+WireProtocol = Literal["modbus", "ascii"]  # what the instrument speaks
 LinkKind = Literal["tcp", "rtu", "ascii"]
 LINKS: Mapping[str, tuple[LinkKind, ...]] = MappingProxyType(
     {"modbus": ("tcp", "rtu"), "ascii": ("ascii",)}
@@ -53,7 +53,7 @@ class Command:
 @dataclass(frozen=True)
 class ModelSpec:
     model: str
-    protocol: Protocol
+    protocol: WireProtocol
     description: str
     channels: tuple[ChannelSpec, ...]
     factory: Factory
