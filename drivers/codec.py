@@ -86,6 +86,10 @@ def encode(
     """Engineering value → register words. Raises ``CodecError``; never clamps."""
     if not is_number(value):
         raise CodecError(f"not a number: {value!r}")
+    try:
+        float(value)
+    except OverflowError:  # an int beyond any float (10**400) fits no register
+        raise CodecError(f"a {len(str(abs(int(value))))}-digit integer fits no register") from None
     if not math.isfinite(value):
         raise CodecError(f"non-finite value {value!r} refused")
     if not (math.isfinite(scale) and scale > 0):

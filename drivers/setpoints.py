@@ -28,6 +28,13 @@ def check_setpoint(
     if not is_number(value):
         raise SetpointError(f"{name}: not a number: {value!r}", device=device)
     value = cast(float, value)  # a numbers.Real: int, float or a numpy scalar
+    try:
+        float(value)
+    except OverflowError:  # an int beyond any float (10**400): no instrument's range
+        raise SetpointError(
+            f"{name}: a {len(str(abs(int(value))))}-digit integer is outside any range",
+            device=device,
+        ) from None
     if not math.isfinite(value):
         raise SetpointError(f"{name} = {value!r}: non-finite setpoints are refused", device=device)
     if integer and not is_integral(value):
