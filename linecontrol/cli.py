@@ -671,20 +671,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     # The one place logging is configured (no module does it when imported).
     log_level = getattr(args, "log_level", logs.DEFAULT_LEVEL)
     log_file = getattr(args, "log_file", None)
-    with contextlib.ExitStack() as stack:
-        try:
-            stack.enter_context(logs.configured(log_level, log_file))
-        except OSError as exc:
-            print(f"error: --log-file {log_file}: {exc.strerror or exc}", file=sys.stderr)
-            return EXIT_BAD_INPUT
-        try:
-            return int(args.func(args))
-        except KeyboardInterrupt:
-            return 130
-        except BrokenPipeError:
-            # Output piped into a command that stopped reading (| head): not an error.
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            return EXIT_OK
+    try:
+        with contextlib.ExitStack() as stack:
+            try:
+                stack.enter_context(logs.configured(log_level, log_file))
+            except OSError as exc:
+                print(f"error: --log-file {log_file}: {exc.strerror or exc}", file=sys.stderr)
+                return EXIT_BAD_INPUT
+            try:
+                return int(args.func(args))
+            except BrokenPipeError:
+                # Output piped into a command that stopped reading (| head): not an error.
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                return EXIT_OK
+    except KeyboardInterrupt:
+        # Also one that lands while winding down, after the command's own handlers
+        # are gone (Ctrl-C held through the end of a record): no traceback.
+        return 130
 
 
 if __name__ == "__main__":
