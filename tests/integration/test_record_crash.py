@@ -264,10 +264,12 @@ def test_sigkill_of_record_keeps_an_exact_prefix_and_loses_at_most_a_second(
             rec.send_signal(signal.SIGKILL)
             assert rec.wait(10) == -signal.SIGKILL, (trial, rec.returncode)
             recovered[run.name] = _check_recovered(run, killed_at, trial)
-            # Channels of devices that answer were recorded GOOD.
+            # Channels of devices that answer were recorded GOOD (at some point: on a
+            # loaded machine a 10 Hz device may miss three periods now and then, which
+            # is STALE by design, so the last sample alone proves nothing either way).
             if recovered[run.name] >= 2 * ROWS_PER_BATCH:
-                q = load_samples(run, ["drive.speed_pv_m_min"]).quality[-1, 0]
-                assert q == Quality.GOOD, (trial, q)
+                q = load_samples(run, ["drive.speed_pv_m_min"]).quality[:, 0]
+                assert (q == Quality.GOOD).any(), (trial, q)
             if after is not None:
                 rec, data = after
 
