@@ -93,7 +93,7 @@ def test_instrument_errors_are_typed() -> None:
 def test_link_faults(name: str) -> None:
     async def body() -> None:
         async with served_line() as line:
-            link = ascii_link(line, name, timeout_s=0.2)
+            link = ascii_link(line, name, timeout_s=0.5)  # honest answers well inside it under load
             drv = (
                 DcPsuDriver(name, link) if name == "sputter_psu" else VacuumGaugeDriver(name, link)
             )
