@@ -19,6 +19,7 @@ import contextlib
 import errno
 import json
 import logging
+import math
 import os
 import queue
 import secrets
@@ -152,9 +153,43 @@ class RunMeta:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> RunMeta:
+        """Raises ``ValueError`` or ``TypeError`` for anything that is not a run's
+        metadata: a field of the wrong type, a non-finite or impossible time."""
         d = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
         d["channels"] = [Channel(**c) for c in d.get("channels", [])]
-        return cls(**d)
+        meta = cls(**d)
+        meta._check()
+        return meta
+
+    def _check(self) -> None:
+        def number(name: str, v: object, optional: bool = False) -> None:
+            if v is None and optional:
+                return
+            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+                raise ValueError(f"{name} is {v!r}, not a finite number")
+
+        def text(name: str, v: object, optional: bool = False) -> None:
+            if not (isinstance(v, str) or (v is None and optional)):
+                raise ValueError(f"{name} is {v!r}, not a string")
+
+        for name in ("run_id", "operator", "roll_id", "lot_id", "software_version"):
+            text(name, getattr(self, name))
+        text("exit_status", self.exit_status, optional=True)
+        for name in ("start_wall", "start_mono"):
+            number(name, getattr(self, name))
+        for name in ("stop_wall", "stop_mono"):
+            number(name, getattr(self, name), optional=True)
+        number("sample_hz", self.sample_hz)
+        if self.sample_hz <= 0:
+            raise ValueError(f"sample_hz is {self.sample_hz!r}, not above 0")
+        for wall in (self.start_wall, self.stop_wall):
+            if wall is not None and not 0 <= wall < 253402300800:  # before year 10000
+                raise ValueError(f"wall time {wall!r} is not a date")
+        if not isinstance(self.line, dict) or not isinstance(self.recipe, dict | None):
+            raise ValueError("line or recipe is not a table")
+        for c in self.channels:
+            for name in ("name", "unit", "device"):
+                text(f"channel {name}", getattr(c, name))
 
 
 _STOP = object()
