@@ -77,6 +77,14 @@ def _recipe_check(args: argparse.Namespace) -> int:
     return status
 
 
+def _sim_log_args(args: argparse.Namespace) -> list[str]:
+    """The simulators' logging options: the command's own."""
+    out = ["--log-level", args.log_level]
+    if args.log_file is not None:
+        out += ["--log-file", str(args.log_file)]
+    return out
+
+
 TIME_SCALE_MAX = 1e6  # the simulators refuse this time scale and above
 
 
@@ -84,14 +92,6 @@ def _bad_time_scale(value: float) -> str | None:
     if 0 < value < TIME_SCALE_MAX:
         return None
     return f"--time-scale = {value:g}: must be above 0 and below {TIME_SCALE_MAX:g}"
-
-
-def _sim_log_args(args: argparse.Namespace) -> list[str]:
-    """The simulators' logging options: the command's own."""
-    out = ["--log-level", args.log_level]
-    if args.log_file is not None:
-        out += ["--log-file", str(args.log_file)]
-    return out
 
 
 def _sim(args: argparse.Namespace) -> int:
@@ -253,9 +253,9 @@ def _record(args: argparse.Namespace) -> int:
         roll_id=args.roll_id,
         lot_id=args.lot_id,
         recipe=recipe,
-        # Into the log file, if any: the simulators' standard error is a pipe read
-        # only if they fail to start, so they log there at their default level only.
-        sim_log_args=_sim_log_args(args) if args.log_file is not None else [],
+        # The simulators log at the same level, into the log file if one is given;
+        # otherwise to their stderr, which record reads into its own log.
+        sim_log_args=_sim_log_args(args),
     )
     try:
         result = asyncio.run(record(opts))

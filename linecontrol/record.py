@@ -8,6 +8,7 @@ output, and stopped afterwards.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import json
 import logging
@@ -29,6 +30,8 @@ from linecontrol.rt import settle_runtime
 from linecontrol.runlog.run import RunLog, RunMeta, check_data_dir, new_run_id
 
 logger = logging.getLogger("linecontrol.record")
+# The simulated line's own log lines, read from its stderr.
+sim_logger = logging.getLogger("linecontrol.record.sim")
 SIM_START_DEADLINE_S = 30.0
 SIM_STOP_DEADLINE_S = 10.0
 
@@ -70,7 +73,37 @@ class RecordOptions:
     sim_log_args: list[str] = field(default_factory=list)  # the simulators' logging options
 
 
-async def _start_sim(opts: RecordOptions) -> tuple[asyncio.subprocess.Process, dict[str, Any]]:
+SIM_STDERR_KEPT = 20  # the simulators' last stderr lines, for a failed start
+
+
+@dataclass
+class _SimChild:
+    """The simulated line as a child process, with the task that drains its stderr."""
+
+    proc: asyncio.subprocess.Process
+    drain: asyncio.Task[None]
+    tail: collections.deque[str]
+
+
+async def _drain_stderr(stream: asyncio.StreamReader, tail: collections.deque[str]) -> None:
+    """Read the simulators' stderr for as long as they run, into our log.
+
+    A pipe nobody reads fills (64 KiB on Linux) and then blocks the simulators' next log
+    line, freezing every simulated device. Each line is logged at the level its own
+    prefix names (the simulators log in ``linecontrol.logs.FORMAT``), other lines at INFO.
+    """
+    while line := await stream.readline():
+        text = line.decode(errors="replace").rstrip()
+        tail.append(text)
+        words = text.split(maxsplit=3)
+        level = next(
+            (lvl for w in words[:3] if isinstance(lvl := logging.getLevelName(w), int)),
+            logging.INFO,
+        )
+        sim_logger.log(level, "%s", text)
+
+
+async def _start_sim(opts: RecordOptions) -> tuple[_SimChild, dict[str, Any]]:
     # Tied to this process (linecontrol.children): it ends with us, however we end.
     proc = await start_child(
         [
@@ -85,22 +118,29 @@ async def _start_sim(opts: RecordOptions) -> tuple[asyncio.subprocess.Process, d
             *opts.sim_log_args,
         ]
     )
-    assert proc.stdout is not None
+    assert proc.stdout is not None and proc.stderr is not None
+    tail: collections.deque[str] = collections.deque(maxlen=SIM_STDERR_KEPT)
+    sim = _SimChild(proc, asyncio.create_task(_drain_stderr(proc.stderr, tail)), tail)
     try:
         first = await asyncio.wait_for(proc.stdout.readline(), SIM_START_DEADLINE_S)
         amap = json.loads(first)
     except (TimeoutError, ValueError) as exc:
-        await _stop_sim(proc)
-        err = b""
-        if proc.stderr is not None:
-            with contextlib.suppress(Exception):
-                err = await asyncio.wait_for(proc.stderr.read(), 2)
-        raise RecordError(f"the simulated line did not start: {exc} {err.decode()[-500:]}") from exc
-    return proc, amap
+        await _stop_sim(sim)
+        err = " ".join(tail)[-500:]
+        raise RecordError(f"the simulated line did not start: {exc} {err}") from exc
+    return sim, amap
 
 
-async def _stop_sim(proc: asyncio.subprocess.Process) -> None:
-    await stop_child(proc, SIM_STOP_DEADLINE_S)
+async def _stop_sim(sim: _SimChild) -> None:
+    try:
+        await stop_child(sim.proc, SIM_STOP_DEADLINE_S)
+    finally:
+        # The child is gone, so its stderr ends: the drain finishes by itself (bounded,
+        # in case a grandchild still holds the pipe open).
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(sim.drain), 2)
+        sim.drain.cancel()
+        await asyncio.gather(sim.drain, return_exceptions=True)
 
 
 class _StopSignals:
@@ -133,7 +173,7 @@ async def record(opts: RecordOptions) -> RecordResult:
     result, never raised."""
     check_data_dir(opts.data_dir)
     clock = SystemClock()
-    proc = None
+    sim: _SimChild | None = None
     line = opts.line
     # From here to the end: a signal during start-up ends the run as soon as it starts.
     stop = asyncio.Event()
@@ -141,7 +181,7 @@ async def record(opts: RecordOptions) -> RecordResult:
     signals = _StopSignals(loop, stop)
     try:
         if opts.sim:
-            proc, amap = await _start_sim(opts)
+            sim, amap = await _start_sim(opts)
             try:
                 line = apply_address_map(line, amap)
             except AddressMapError as exc:
@@ -219,7 +259,7 @@ async def record(opts: RecordOptions) -> RecordResult:
         )
     finally:
         try:
-            if proc is not None:
-                await _stop_sim(proc)
+            if sim is not None:
+                await _stop_sim(sim)
         finally:
             signals.remove()

@@ -364,3 +364,25 @@ def test_record_whose_simulator_is_killed_mid_run_ends_with_devices_failed(
     # Every device that was polled after the kill (all, unless the machine is slow).
     assert re.fullmatch(r"ok; devices failed: \d+ of 28 failing at the end", meta["exit_status"])
     assert "failing at the end" in _not_logged(err)[0]
+
+
+def test_the_simulators_log_reaches_records_log_through_their_stderr(tmp_path: Path) -> None:
+    """The simulated line's stderr is read for as long as it runs (a pipe nobody reads
+    fills and then freezes the simulators at their next log line) and each of its lines
+    goes into record's own log at the level the line names."""
+    rec = cli(
+        "record",
+        "--sim",
+        "--duration",
+        "1",
+        "--log-level",
+        "info",
+        "--data-dir",
+        str(tmp_path / "data"),
+    )
+    assert rec.returncode == 0, rec.stderr
+    relayed = [ln for ln in rec.stderr.splitlines() if " linecontrol.record.sim: " in ln]
+    assert any("INFO linecontrol.record.sim:" in ln and "serving" in ln for ln in relayed), (
+        rec.stderr
+    )
+    assert any("stopped" in ln for ln in relayed), rec.stderr
