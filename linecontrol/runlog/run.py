@@ -53,6 +53,10 @@ def data_root(cli_value: str | Path | None = None) -> Path:
 ID_ATTEMPTS = 50
 
 
+class MalformedMeta(LinecontrolError, ValueError):
+    """A meta.json that is JSON but not a run's metadata."""
+
+
 class RunLogError(LinecontrolError, OSError):
     """The run log cannot be written (disk full, read-only, not a directory...)."""
 
@@ -153,8 +157,9 @@ class RunMeta:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> RunMeta:
-        """Raises ``ValueError`` or ``TypeError`` for anything that is not a run's
-        metadata: a field of the wrong type, a non-finite or impossible time."""
+        """Raises ``MalformedMeta`` (a ``ValueError``) or ``TypeError`` for anything
+        that is not a run's metadata: a field of the wrong type, a non-finite or
+        impossible time."""
         d = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
         d["channels"] = [Channel(**c) for c in d.get("channels", [])]
         meta = cls(**d)
@@ -166,11 +171,11 @@ class RunMeta:
             if v is None and optional:
                 return
             if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-                raise ValueError(f"{name} is {v!r}, not a finite number")
+                raise MalformedMeta(f"{name} is {v!r}, not a finite number")
 
         def text(name: str, v: object, optional: bool = False) -> None:
             if not (isinstance(v, str) or (v is None and optional)):
-                raise ValueError(f"{name} is {v!r}, not a string")
+                raise MalformedMeta(f"{name} is {v!r}, not a string")
 
         for name in ("run_id", "operator", "roll_id", "lot_id", "software_version"):
             text(name, getattr(self, name))
@@ -181,12 +186,12 @@ class RunMeta:
             number(name, getattr(self, name), optional=True)
         number("sample_hz", self.sample_hz)
         if self.sample_hz <= 0:
-            raise ValueError(f"sample_hz is {self.sample_hz!r}, not above 0")
+            raise MalformedMeta(f"sample_hz is {self.sample_hz!r}, not above 0")
         for wall in (self.start_wall, self.stop_wall):
             if wall is not None and not 0 <= wall < 253402300800:  # before year 10000
-                raise ValueError(f"wall time {wall!r} is not a date")
+                raise MalformedMeta(f"wall time {wall!r} is not a date")
         if not isinstance(self.line, dict) or not isinstance(self.recipe, dict | None):
-            raise ValueError("line or recipe is not a table")
+            raise MalformedMeta("line or recipe is not a table")
         for c in self.channels:
             for name in ("name", "unit", "device"):
                 text(f"channel {name}", getattr(c, name))
