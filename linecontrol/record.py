@@ -121,13 +121,15 @@ async def _start_sim(opts: RecordOptions) -> tuple[_SimChild, dict[str, Any]]:
     assert proc.stdout is not None and proc.stderr is not None
     tail: collections.deque[str] = collections.deque(maxlen=SIM_STDERR_KEPT)
     sim = _SimChild(proc, asyncio.create_task(_drain_stderr(proc.stderr, tail)), tail)
+    first = b""
     try:
         first = await asyncio.wait_for(proc.stdout.readline(), SIM_START_DEADLINE_S)
         amap = json.loads(first)
     except (TimeoutError, ValueError) as exc:
         await _stop_sim(sim)
-        err = " ".join(tail)[-500:]
-        raise RecordError(f"the simulated line did not start: {exc} {err}") from exc
+        # A simulator that ended without its map said why on its last line.
+        why = tail[-1] if not first and tail else f"{exc} {' '.join(tail)[-500:]}"
+        raise RecordError(f"the simulated line did not start: {why}") from exc
     return sim, amap
 
 

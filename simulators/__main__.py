@@ -172,6 +172,9 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"error: {args.config}: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a port in use (another simulator), no pseudo-terminal left
+        print(f"error: cannot start the simulated line: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":
