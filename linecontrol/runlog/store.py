@@ -125,6 +125,10 @@ def _recover_meta(run_dir: Path) -> RunMeta:
         elif isinstance(e.event, RunStopped):
             meta.stop_mono, meta.stop_wall = e.t_mono, e.t_wall
             meta.exit_status = e.event.exit_status
+    if not meta.start_wall:  # nothing written but the directory: the id's time stamp
+        with contextlib.suppress(ValueError):
+            stamp = datetime.strptime(run_dir.name[:15], "%Y%m%d-%H%M%S")
+            meta.start_wall = stamp.replace(tzinfo=UTC).timestamp()
     return meta
 
 
