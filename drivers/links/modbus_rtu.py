@@ -55,6 +55,14 @@ requests addressed to it at most once each, in the order it received them
   reported as the current request's ``DeviceRejected`` (it carries no value, so
   nothing wrong is used), and the current request stays listed as unanswered.
 
+A frame that answers no request sent to its unit can only come from a device
+that breaks (3) (a reply sent twice: its second copy would be taken for the next
+read's answer). The link then refuses that unit's replies (``BadReply``) until
+``ROGUE_CLEAN`` of its transactions in a row bring no such frame, so a unit that
+keeps answering twice gives errors, not shifted values; only a copy taken before
+anything unexplained arrived can get through, once. A request cancelled after it
+was sent is listed as unanswered, as after a timeout.
+
 So a crossed value needs a CRC collision or a device that breaks (2)-(4), never
 bad timing: no assumption is made about how late a reply may be. As an
 optimisation, after a timeout the unit's next request is held back for its
@@ -77,6 +85,11 @@ from drivers.links import Table
 from drivers.links.modbus_tcp import EXCEPTION_NAMES
 from drivers.links.serial_port import AsyncSerialPort
 from drivers.modbus_rtu import ReplyScanner, Shape, frame, frame_gap_s
+
+# A unit that sent a frame answering no request it was sent (it breaks assumption
+# (3): a reply sent twice, say) has its replies refused until this many of its
+# transactions in a row bring no such frame.
+ROGUE_CLEAN = 3
 
 
 @dataclass
@@ -141,6 +154,7 @@ class ModbusRtuLink:
         self.transactions = 0
         self.discarded_frames = 0
         self.probes = 0
+        self.unexplained = 0  # frames that answered no request sent to their unit
         self.scanner = ReplyScanner()
         self._lock = asyncio.Lock()
         self._quarantine: dict[int, float] = {}
@@ -148,6 +162,8 @@ class ModbusRtuLink:
         self._unanswered: dict[int, Unanswered] = {}
         # Per unit: (function, address) -> register count of reads it answered.
         self._answered_reads: dict[int, dict[tuple[int, int], int]] = {}
+        # Per unit: transactions still to go before its replies are trusted again.
+        self._rogue: dict[int, int] = {}
 
     def unanswered(self, unit: int) -> list[Shape]:
         u = self._unanswered.get(unit)
@@ -162,8 +178,13 @@ class ModbusRtuLink:
 
     def _account(self, adu: bytes) -> bool:
         """A frame that is not the reply awaited: strike the requests it proves
-        answered or lost. False if it answers nothing we sent to its unit."""
-        return self._pending(adu[0]).strike(adu)
+        answered or lost. False if it answers nothing we sent to its unit: then
+        that unit breaks assumption (3), and its replies are refused for a while."""
+        if self._pending(adu[0]).strike(adu):
+            return True
+        self.unexplained += 1
+        self._rogue[adu[0]] = ROGUE_CLEAN
+        return False
 
     def _absorb(self) -> None:
         """Account for what came in between transactions (late replies, noise)."""
@@ -225,6 +246,10 @@ class ModbusRtuLink:
             if sent:  # its reply may still come, through a reopened port
                 self._pending(unit).append(shape)
             self.scanner.flush()
+            raise
+        except asyncio.CancelledError:
+            if sent:  # cancelled after sending: its reply may still come
+                self._pending(unit).append(shape)
             raise
         except TimeoutError as exc:
             if sent:
@@ -306,6 +331,20 @@ class ModbusRtuLink:
                     )
             adu = await self._exchange(shape, pdu, what)
         assert adu is not None
+        left = self._rogue.get(unit)
+        if left is not None:
+            # A unit that sends frames nobody asked for (a reply twice: its second
+            # copy would be taken for the next read's answer) is not trusted.
+            if left > 1:
+                self._rogue[unit] = left - 1
+            else:
+                del self._rogue[unit]
+            raise BadReply(
+                f"{what}: unit {unit} sent frames that answer no request sent to it (a "
+                f"reply sent twice?); its replies are refused until {ROGUE_CLEAN} "
+                "transactions in a row bring none",
+                device=self.name,
+            )
         reply = adu[1:-2]
         if reply[0] & 0x80:
             code = reply[1]
