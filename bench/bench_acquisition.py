@@ -28,10 +28,9 @@ import common
 import numpy as np
 
 from linecontrol.acquisition import Acquisition, apply_address_map
-from linecontrol.clock import SystemClock
-from linecontrol.line import load_line
-from linecontrol.rt import settle_runtime
-from linecontrol.runlog.run import RunLog, RunMeta, new_run_id
+from linecontrol.config import load_line
+from linecontrol.runlog import RunLog, RunMeta, new_run_id
+from linecontrol.runtime import SystemClock, settle_runtime
 
 
 def scaled_config(devices: int, poll_hz: float) -> str:

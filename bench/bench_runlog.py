@@ -22,7 +22,7 @@ from pathlib import Path
 import common  # noqa: F401
 import numpy as np
 
-from linecontrol.runlog.samples import (
+from linecontrol.runlog import (
     Batch,
     Channel,
     SegmentWriter,

@@ -11,13 +11,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from linecontrol import __version__, logs
+from linecontrol import __version__, runtime
+from linecontrol.config import DEFAULT_LINE
 from linecontrol.errors import InputFileError, UnknownChannel
-from linecontrol.paths import DEFAULT_LINE
 
 if TYPE_CHECKING:
     from drivers.spec import ModelSpec
-    from linecontrol.line import LineConfig
+    from linecontrol.config import LineConfig
 
 EXIT_OK = 0
 EXIT_VIOLATION = 1
@@ -29,7 +29,7 @@ EXIT_ACQUISITION = 5  # record: acquisition stopped on an error of its own
 
 def _load_line(path: Path) -> LineConfig | None:
     """The line config, or None after printing each problem with it."""
-    from linecontrol.line import load_line
+    from linecontrol.config import load_line
 
     try:
         return load_line(path)
@@ -40,9 +40,8 @@ def _load_line(path: Path) -> LineConfig | None:
 
 
 def _recipe_check(args: argparse.Namespace) -> int:
-    from linecontrol.recipe import load_recipe
-    from linecontrol.recipe_report import report_json, report_text
-    from linecontrol.rules import check
+    from linecontrol.config import load_recipe
+    from linecontrol.process import check, report_json, report_text
 
     line_file = str(args.line)
     line = _load_line(args.line)
@@ -205,8 +204,8 @@ def _regmap(args: argparse.Namespace) -> int:
 def _record(args: argparse.Namespace) -> int:
     import asyncio
 
-    from linecontrol.record import RecordError, RecordOptions, record
-    from linecontrol.runlog.run import RunLogError, data_root
+    from linecontrol.recording import RecordError, RecordOptions, record
+    from linecontrol.runlog import RunLogError, data_root
 
     for flag, value, hi in (
         ("--duration", args.duration, 1e7),
@@ -224,8 +223,8 @@ def _record(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     recipe = None
     if args.recipe is not None:
-        from linecontrol.recipe import load_recipe
-        from linecontrol.rules import check
+        from linecontrol.config import load_recipe
+        from linecontrol.process import check
 
         try:
             recipe = load_recipe(args.recipe)
@@ -295,11 +294,11 @@ def _utc(t_wall: float) -> str:
 def _runs(args: argparse.Namespace) -> int:
     from linecontrol.acquisition import DeviceReport
     from linecontrol.model import DeviceSummary
-    from linecontrol.runlog.run import data_root
-    from linecontrol.runlog.store import (
+    from linecontrol.runlog import (
         DataRootError,
         RunNotFound,
         check_root,
+        data_root,
         export,
         find_run,
         list_runs,
@@ -531,7 +530,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="X",
         help="simulated seconds per real second (default 1)",
     )
-    logs.add_log_options(sim)
+    runtime.add_log_options(sim)
     sim.set_defaults(func=_sim)
 
     reg = sub.add_parser(
@@ -611,7 +610,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="X",
         help="with --sim: simulated seconds per real second (default 1)",
     )
-    logs.add_log_options(rec)
+    runtime.add_log_options(rec)
     rec.set_defaults(func=_record)
 
     runs = sub.add_parser("runs", help="recorded runs: list, show, export")
@@ -669,12 +668,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     # The one place logging is configured (no module does it when imported).
-    log_level = getattr(args, "log_level", logs.DEFAULT_LEVEL)
+    log_level = getattr(args, "log_level", runtime.DEFAULT_LOG_LEVEL)
     log_file = getattr(args, "log_file", None)
     try:
         with contextlib.ExitStack() as stack:
             try:
-                stack.enter_context(logs.configured(log_level, log_file))
+                stack.enter_context(runtime.configured(log_level, log_file))
             except OSError as exc:
                 print(f"error: --log-file {log_file}: {exc.strerror or exc}", file=sys.stderr)
                 return EXIT_BAD_INPUT

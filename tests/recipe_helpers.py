@@ -7,10 +7,8 @@ import re
 import tomllib
 from typing import Any
 
-from linecontrol.line import LineConfig
-from linecontrol.paths import DEFAULT_LINE, RECIPES
-from linecontrol.recipe import Recipe
-from linecontrol.rules import Report, check
+from linecontrol.config import DEFAULT_LINE, RECIPES, LineConfig, Recipe
+from linecontrol.process import Report, check
 
 _SEG = re.compile(r"^(\w+)(?:\[(.+)\])?$")
 

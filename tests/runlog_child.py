@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from linecontrol.runlog.samples import Batch, Channel, SegmentWriter
+from linecontrol.runlog import Batch, Channel, SegmentWriter
 
 ROWS = 10
 

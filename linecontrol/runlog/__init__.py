@@ -11,4 +11,89 @@
 ``samples.parquet`` the same samples, wide (one column per channel), written at a clean
                    close for pandas, polars and DuckDB.
 ``summary.json``   what ``runs list`` shows, with the files it was computed from.
-"""
+
+Other rooms import from ``linecontrol.runlog``, not its modules."""
+
+from linecontrol.runlog.events import Events, EventWriter, decode_line, encode_event, read_events
+from linecontrol.runlog.run import (
+    MalformedMeta,
+    RunLog,
+    RunLogError,
+    RunMeta,
+    check_data_dir,
+    data_root,
+    new_run_id,
+    write_json_atomic,
+)
+from linecontrol.runlog.samples import (
+    Batch,
+    Channel,
+    DamagedSchema,
+    Samples,
+    SegmentRead,
+    SegmentWriter,
+    read_samples,
+    read_segment,
+    segment_name,
+    segment_paths,
+)
+from linecontrol.runlog.store import (
+    DataRootError,
+    RunNotFound,
+    RunSummary,
+    check_root,
+    compact_to_parquet,
+    export,
+    find_run,
+    finish_run,
+    list_runs,
+    load_events,
+    load_meta,
+    load_samples,
+    read_meta,
+    run_listing,
+    summarize,
+    write_summary,
+)
+
+__all__ = [
+    "Batch",
+    "Channel",
+    "DamagedSchema",
+    "DataRootError",
+    "EventWriter",
+    "Events",
+    "MalformedMeta",
+    "RunLog",
+    "RunLogError",
+    "RunMeta",
+    "RunNotFound",
+    "RunSummary",
+    "Samples",
+    "SegmentRead",
+    "SegmentWriter",
+    "check_data_dir",
+    "check_root",
+    "compact_to_parquet",
+    "data_root",
+    "decode_line",
+    "encode_event",
+    "export",
+    "find_run",
+    "finish_run",
+    "list_runs",
+    "load_events",
+    "load_meta",
+    "load_samples",
+    "new_run_id",
+    "read_events",
+    "read_meta",
+    "read_samples",
+    "read_segment",
+    "run_listing",
+    "segment_name",
+    "segment_paths",
+    "summarize",
+    "write_json_atomic",
+    "write_summary",
+]

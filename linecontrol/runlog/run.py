@@ -33,9 +33,9 @@ from typing import Any
 
 from linecontrol import __version__, model
 from linecontrol.errors import LinecontrolError
-from linecontrol.logs import ContextLogger, context_logger
 from linecontrol.runlog.events import EventWriter
 from linecontrol.runlog.samples import Batch, Channel, SegmentWriter, segment_name
+from linecontrol.runtime import ContextLogger, context_logger
 
 logger = logging.getLogger("linecontrol.runlog")
 DEFAULT_ROOT = Path("runs")

@@ -13,7 +13,7 @@ from drivers.links.ascii_link import AsciiLink
 from drivers.links.modbus_rtu import ModbusRtuLink, UnitLink
 from drivers.links.modbus_tcp import ModbusTcpLink
 from drivers.links.serial_port import AsyncSerialPort, SerialSettings
-from linecontrol.paths import DEFAULT_LINE
+from linecontrol.config import DEFAULT_LINE
 from simulators.config import load_config
 from simulators.line import SimLine
 

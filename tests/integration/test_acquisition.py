@@ -10,12 +10,17 @@ from contextlib import asynccontextmanager
 
 import pytest
 
-from linecontrol.acquisition import Acquisition, LatestValue, Row, apply_address_map
-from linecontrol.clock import SystemClock
-from linecontrol.line import load_line
+from linecontrol.acquisition import (
+    BACKOFF_CAP_S,
+    Acquisition,
+    LatestValue,
+    Quality,
+    Row,
+    apply_address_map,
+)
+from linecontrol.config import DEFAULT_LINE, load_line
 from linecontrol.model import DeviceFailed, DeviceRecovered, Event, QualityChanged
-from linecontrol.paths import DEFAULT_LINE
-from linecontrol.quality import BACKOFF_CAP_S, Quality
+from linecontrol.runtime import SystemClock
 from simulators.line import SimLine
 from tests.integration.simline import run, served_line
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from linecontrol.paths import RECIPES
+from linecontrol.config import RECIPES
 
 pytestmark = pytest.mark.integration
 
@@ -143,10 +143,9 @@ def test_record_before_the_simulator_starts_checks_the_data_dir(
 ) -> None:
     import asyncio
 
-    from linecontrol import record as recmod
-    from linecontrol.line import load_line
-    from linecontrol.paths import DEFAULT_LINE
-    from linecontrol.runlog.run import RunLogError
+    from linecontrol.config import DEFAULT_LINE, load_line
+    from linecontrol.recording import recorder as recmod
+    from linecontrol.runlog import RunLogError
 
     started: list[object] = []
 
@@ -201,8 +200,7 @@ def _fake_run(root: Path, name: str, *, meta: str | None = "ok") -> Path:
     import asyncio
     import time
 
-    from linecontrol.runlog.run import RunLog, RunMeta
-    from linecontrol.runlog.samples import Channel
+    from linecontrol.runlog import Channel, RunLog, RunMeta
     from tests.runlog_child import batch
 
     async def body() -> Path:
@@ -282,7 +280,7 @@ def test_runs_cli_times_windows_and_output_paths(tmp_path: Path) -> None:
     d = _fake_run(tmp_path, "20260101-000000-aaaa")
     # An error event, so that show prints an alarm line with its time.
     from linecontrol.model import DeviceFailed
-    from linecontrol.runlog.events import EventWriter
+    from linecontrol.runlog import EventWriter
 
     w = EventWriter(d / "events.jsonl", fsync=False)
     w.seq = 10

@@ -15,9 +15,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from linecontrol.runlog.run import RunLog, RunMeta
-from linecontrol.runlog.samples import Channel
-from linecontrol.runlog.store import export
+from linecontrol.runlog import Channel, RunLog, RunMeta, export
 from tests.runlog_child import batch
 
 pytestmark = pytest.mark.integration

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from linecontrol.paths import CONFIGS, DEFAULT_LINE, RECIPES
+from linecontrol.config import CONFIGS, DEFAULT_LINE, RECIPES
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -92,7 +92,7 @@ def test_a_non_editable_install_checks_recipes_from_anywhere(wheel: Path, tmp_pa
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     where = subprocess.run(
-        [str(py), "-c", "from linecontrol.paths import RECIPES; print(RECIPES)"],
+        [str(py), "-c", "from linecontrol.config import RECIPES; print(RECIPES)"],
         cwd=elsewhere,
         capture_output=True,
         text=True,

@@ -128,7 +128,7 @@ def test_sigkill_of_the_recorder_takes_its_simulator_with_it(tmp_path: Path) -> 
 
 PARENT = """
 import asyncio, sys
-from linecontrol.children import start_child
+from linecontrol.runtime import start_child
 
 async def main():
     # A child that ignores its lifeline: only PR_SET_PDEATHSIG can end it.
@@ -162,7 +162,7 @@ def test_a_child_that_ignores_its_lifeline_still_dies_with_its_parent() -> None:
 
 def test_the_simulator_stops_cleanly_when_its_lifeline_closes() -> None:
     """The portable tie (no PR_SET_PDEATHSIG): EOF on stdin stops the simulators cleanly."""
-    from linecontrol.paths import DEFAULT_LINE
+    from linecontrol.config import DEFAULT_LINE
 
     sim = subprocess.Popen(
         [sys.executable, "-m", "simulators", "--lifeline", "--config", str(DEFAULT_LINE)],

@@ -31,12 +31,9 @@ from typing import IO, Any
 import numpy as np
 import pytest
 
-from linecontrol.acquisition import apply_address_map
-from linecontrol.line import load_line
-from linecontrol.paths import DEFAULT_LINE
-from linecontrol.quality import Quality
-from linecontrol.runlog.samples import read_segment, segment_paths
-from linecontrol.runlog.store import load_events, load_meta, load_samples
+from linecontrol.acquisition import Quality, apply_address_map
+from linecontrol.config import DEFAULT_LINE, load_line
+from linecontrol.runlog import load_events, load_meta, load_samples, read_segment, segment_paths
 
 pytestmark = pytest.mark.integration
 

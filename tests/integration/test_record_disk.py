@@ -97,7 +97,7 @@ def test_a_disk_that_fills_during_the_run_and_stays_full_at_stop(tmp_path: Path)
     assert [s.name[:10] for s in (run_dir / "samples").iterdir()] == ["seg-000001"]
     meta = json.loads((run_dir / "meta.json").read_text())
     assert meta["exit_status"] is None  # the stop could not be recorded: incomplete
-    from linecontrol.runlog.store import load_samples, run_listing
+    from linecontrol.runlog import load_samples, run_listing
 
     s = load_samples(run_dir)
     assert s.batches >= 2 and s.corrupt == []

@@ -16,7 +16,7 @@ from drivers.errors import BadReply, DeviceRejected, DeviceTimeout
 from drivers.links.modbus_rtu import ModbusRtuLink, UnitLink
 from drivers.links.serial_port import AsyncSerialPort, SerialSettings
 from drivers.modbus_rtu import crc_ok, frame
-from linecontrol.paths import DEFAULT_LINE
+from linecontrol.config import DEFAULT_LINE
 from simulators.config import BusSpec, load_config
 from simulators.line import SimLine
 from tests.integration.simline import rtu_bus, rtu_device, run, served_line

@@ -15,10 +15,20 @@ import numpy as np
 import pytest
 
 from linecontrol.model import RunLogError, RunLogRecovered, UnknownEvent
-from linecontrol.runlog.events import encode_event, read_events
-from linecontrol.runlog.run import RunLog, RunMeta, new_run_id
-from linecontrol.runlog.samples import Batch, Channel, SegmentWriter, read_segment
-from linecontrol.runlog.store import export, load_samples, summarize
+from linecontrol.runlog import (
+    Batch,
+    Channel,
+    RunLog,
+    RunMeta,
+    SegmentWriter,
+    encode_event,
+    export,
+    load_samples,
+    new_run_id,
+    read_events,
+    read_segment,
+    summarize,
+)
 from tests.integration.simline import run
 from tests.runlog_child import batch
 

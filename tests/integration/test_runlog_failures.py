@@ -11,11 +11,18 @@ from pathlib import Path
 import pytest
 
 from linecontrol.model import RunLogRecovered
+from linecontrol.runlog import (
+    Channel,
+    RunLog,
+    RunLogError,
+    RunMeta,
+    check_data_dir,
+    load_samples,
+    new_run_id,
+    read_events,
+    run_listing,
+)
 from linecontrol.runlog import run as runmod
-from linecontrol.runlog.events import read_events
-from linecontrol.runlog.run import RunLog, RunLogError, RunMeta, check_data_dir, new_run_id
-from linecontrol.runlog.samples import Channel
-from linecontrol.runlog.store import load_samples, run_listing
 from tests.integration.simline import run
 from tests.runlog_child import batch
 
@@ -137,7 +144,7 @@ def test_check_data_dir_finds_a_file_an_uncreatable_and_a_read_only_directory(
 def test_a_disk_full_for_good_opens_no_segment_per_second_and_logs_one_error(
     tmp_path: Path,
 ) -> None:
-    from linecontrol.runlog.samples import SegmentWriter
+    from linecontrol.runlog import SegmentWriter
 
     full = False
 

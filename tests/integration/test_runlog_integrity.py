@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from linecontrol.runlog.samples import Channel, SegmentWriter, read_samples, read_segment
+from linecontrol.runlog import Channel, SegmentWriter, read_samples, read_segment
 from tests.runlog_child import batch
 
 N = 3

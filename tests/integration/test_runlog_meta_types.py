@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 
-from linecontrol.runlog import store
-from linecontrol.runlog.run import RunMeta
+from linecontrol.runlog import RunMeta, store
 from tests.integration.test_cli_runs import _fake_run
 
 

@@ -23,13 +23,11 @@ from drivers.links.ascii_link import AsciiLink
 from drivers.links.modbus_rtu import ModbusRtuLink
 from drivers.links.serial_port import AsyncSerialPort, SerialSettings
 from drivers.modbus_rtu import frame
-from linecontrol.acquisition import Acquisition, apply_address_map
-from linecontrol.clock import SystemClock
-from linecontrol.line import load_line
+from linecontrol.acquisition import Acquisition, Quality, apply_address_map
+from linecontrol.config import DEFAULT_LINE, load_line
 from linecontrol.model import DeviceFailed, Event
-from linecontrol.paths import DEFAULT_LINE
-from linecontrol.quality import Quality
-from linecontrol.runlog.samples import Batch
+from linecontrol.runlog import Batch
+from linecontrol.runtime import SystemClock
 from tests.integration.simline import run, served_line
 
 pytestmark = pytest.mark.integration

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from linecontrol.paths import DEFAULT_LINE
+from linecontrol.config import DEFAULT_LINE
 
 pytestmark = pytest.mark.integration
 

@@ -7,11 +7,17 @@ import random
 import numpy as np
 import pytest
 
-from linecontrol.acquisition import LatestValue, Row, apply_address_map
-from linecontrol.line import load_line
-from linecontrol.paths import DEFAULT_LINE
-from linecontrol.quality import BACKOFF_CAP_S, Quality, backoff_s, refresh
-from linecontrol.tracking import metre_at_station, when_metre_at_station
+from linecontrol.acquisition import (
+    BACKOFF_CAP_S,
+    LatestValue,
+    Quality,
+    Row,
+    apply_address_map,
+    backoff_s,
+    refresh,
+)
+from linecontrol.config import DEFAULT_LINE, load_line
+from linecontrol.process import metre_at_station, when_metre_at_station
 
 
 def test_good_values_turn_stale_after_three_periods() -> None:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from linecontrol import cli
+from linecontrol import cli, runtime
 
 
 def test_a_sigint_while_the_command_winds_down_is_exit_130(
@@ -19,5 +19,5 @@ def test_a_sigint_while_the_command_winds_down_is_exit_130(
         yield
         raise KeyboardInterrupt  # the signal arrives as logging is shut down
 
-    monkeypatch.setattr(cli.logs, "configured", interrupted_on_exit)
+    monkeypatch.setattr(runtime, "configured", interrupted_on_exit)
     assert cli.main(["regmap", "press"]) == 130

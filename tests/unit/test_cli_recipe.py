@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from linecontrol.cli import main
-from linecontrol.paths import RECIPES
+from linecontrol.config import RECIPES
 
 GOOD = str(RECIPES / "001-ex1.toml")
 BAD = str(RECIPES / "001-comp1.toml")

@@ -18,14 +18,11 @@ import pytest
 
 from drivers.device import PollResult
 from drivers.errors import DeviceTimeout
-from linecontrol.acquisition import Acquisition, LinkScheduler
-from linecontrol.clock import ClockError, ManualClock, SystemClock
+from linecontrol.acquisition import BACKOFF_CAP_S, Acquisition, LinkScheduler, Quality
+from linecontrol.config import DEFAULT_LINE, load_line
 from linecontrol.errors import LinecontrolError
-from linecontrol.line import load_line
-from linecontrol.paths import DEFAULT_LINE
-from linecontrol.quality import BACKOFF_CAP_S, Quality
-from linecontrol.runlog.run import RunLog, RunMeta
-from linecontrol.runlog.samples import Batch, Channel, SegmentWriter
+from linecontrol.runlog import Batch, Channel, RunLog, RunMeta, SegmentWriter
+from linecontrol.runtime import ClockError, ManualClock, SystemClock
 
 T = TypeVar("T")
 DEADLINE_S = 10.0  # real seconds; the tests themselves step simulated time only

@@ -10,11 +10,10 @@ from typing import Any
 import pytest
 
 import drivers.config
-import linecontrol.devices_config
+import linecontrol.config
 from drivers.config import TcpDevice
+from linecontrol.config import DEFAULT_LINE, load_line
 from linecontrol.errors import InputFileError
-from linecontrol.line import load_line
-from linecontrol.paths import DEFAULT_LINE
 from simulators.config import SimConfigError, load_config
 from simulators.errors import SimulatorError
 
@@ -52,8 +51,8 @@ def problems_of_both(path: Path) -> tuple[list[str], list[str]]:
 
 
 def test_the_application_and_the_simulators_share_the_models() -> None:
-    assert linecontrol.devices_config.DeviceConfig is drivers.config.DeviceConfig
-    assert linecontrol.devices_config.BusConfig is drivers.config.BusConfig
+    assert linecontrol.config.DeviceConfig is drivers.config.DeviceConfig
+    assert linecontrol.config.BusConfig is drivers.config.BusConfig
     line = load_line(DEFAULT_LINE)
     sim = load_config(DEFAULT_LINE)
     assert [s.name for s in sim.devices] == list(line.devices)

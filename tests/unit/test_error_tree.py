@@ -180,8 +180,7 @@ def test_no_raise_of_a_builtin_outside_the_rule() -> None:
 # ------------------------------------------------------------------ the sites converted
 def test_the_errors_named_in_the_issue_are_in_their_trees() -> None:
     from linecontrol.errors import UnknownChannel as RunChannel
-    from linecontrol.runlog.run import RunLogError
-    from linecontrol.runlog.store import RunNotFound
+    from linecontrol.runlog import RunLogError, RunNotFound
 
     assert issubclass(RunNotFound, LinecontrolError) and issubclass(RunNotFound, LookupError)
     assert issubclass(RunChannel, LinecontrolError) and issubclass(RunChannel, KeyError)
@@ -191,7 +190,7 @@ def test_the_errors_named_in_the_issue_are_in_their_trees() -> None:
 
 def test_an_unknown_channel_of_a_run_is_a_linecontrol_key_error(tmp_path: Path) -> None:
     from linecontrol.errors import UnknownChannel as RunChannel
-    from linecontrol.runlog.samples import read_samples
+    from linecontrol.runlog import read_samples
 
     (tmp_path / "samples").mkdir()
     with pytest.raises(RunChannel) as err:
@@ -202,15 +201,14 @@ def test_an_unknown_channel_of_a_run_is_a_linecontrol_key_error(tmp_path: Path) 
 
 def test_an_address_map_without_a_device_is_an_address_map_error() -> None:
     from linecontrol.acquisition import apply_address_map
-    from linecontrol.line import load_line
-    from linecontrol.paths import DEFAULT_LINE
+    from linecontrol.config import DEFAULT_LINE, load_line
 
     with pytest.raises(AddressMapError, match="does not serve device"):
         apply_address_map(load_line(DEFAULT_LINE), {"devices": {}, "buses": {}})
 
 
 def test_a_log_level_not_known_is_an_invalid_argument() -> None:
-    from linecontrol.logs import configured
+    from linecontrol.runtime import configured
 
     with pytest.raises(InvalidArgument), configured("chatty"):
         pass

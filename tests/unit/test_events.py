@@ -21,8 +21,8 @@ from pydantic import ValidationError
 import linecontrol.model.events as events_module
 from drivers.device import PollResult
 from drivers.errors import BadReply, DeviceTimeout
-from linecontrol.acquisition import Acquisition
-from linecontrol.line import load_line
+from linecontrol.acquisition import STALE_PERIODS, Acquisition
+from linecontrol.config import DEFAULT_LINE, load_line
 from linecontrol.model import (
     ALARM_TYPES,
     COMMAND_TYPES,
@@ -44,9 +44,7 @@ from linecontrol.model import (
     UnknownEvent,
     decode_event,
 )
-from linecontrol.paths import DEFAULT_LINE
-from linecontrol.quality import STALE_PERIODS
-from linecontrol.runlog.events import decode_line, encode_event, read_events
+from linecontrol.runlog import decode_line, encode_event, read_events
 
 ROOT = Path(__file__).resolve().parents[2]
 

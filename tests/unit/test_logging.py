@@ -24,14 +24,12 @@ import pytest
 
 from drivers.device import PollResult
 from drivers.errors import DeviceTimeout
-from linecontrol import logs
+from linecontrol import runtime
 from linecontrol.acquisition import Acquisition
 from linecontrol.cli import build_parser
-from linecontrol.clock import ManualClock
-from linecontrol.line import load_line
-from linecontrol.paths import DEFAULT_LINE
-from linecontrol.runlog.run import RunLog, RunMeta
-from linecontrol.runlog.samples import Batch, Channel, SegmentWriter
+from linecontrol.config import DEFAULT_LINE, load_line
+from linecontrol.runlog import Batch, Channel, RunLog, RunMeta, SegmentWriter
+from linecontrol.runtime import ManualClock
 from simulators.__main__ import build_parser as sim_parser
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -187,8 +185,8 @@ def test_every_long_running_command_takes_log_options_with_help(command: str) ->
     for flag in ("--log-level", "--log-file"):
         assert flag in opts, f"{command} has no {flag}"
         assert opts[flag].help and opts[flag].help != argparse.SUPPRESS
-    assert list(opts["--log-level"].choices or []) == list(logs.LEVELS)
-    assert opts["--log-level"].default == logs.DEFAULT_LEVEL
+    assert list(opts["--log-level"].choices or []) == list(runtime.LOG_LEVELS)
+    assert opts["--log-level"].default == runtime.DEFAULT_LOG_LEVEL
 
 
 def test_every_simulators_option_has_help() -> None:
@@ -199,7 +197,7 @@ def test_every_simulators_option_has_help() -> None:
 def test_configured_leaves_logging_as_it_found_it(tmp_path: Path) -> None:
     root = logging.getLogger()
     level, others = root.level, list(root.handlers)
-    with logs.configured("info", tmp_path / "a.log"):
+    with runtime.configured("info", tmp_path / "a.log"):
         ours = [h for h in root.handlers if h not in others]
         assert len(ours) == 1 and isinstance(ours[0], logging.FileHandler)
         assert root.level == logging.INFO and all(h in root.handlers for h in others)
@@ -209,7 +207,7 @@ def test_configured_leaves_logging_as_it_found_it(tmp_path: Path) -> None:
     assert ours[0].stream is None  # closed
     [line] = (tmp_path / "a.log").read_text().splitlines()
     assert LOG_LINE.match(line) and line.endswith(" INFO linecontrol.test: kept")
-    with pytest.raises(ValueError, match="log level 'loud'"), logs.configured("loud"):
+    with pytest.raises(ValueError, match="log level 'loud'"), runtime.configured("loud"):
         pass
     assert root.handlers == others
 

@@ -6,10 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from linecontrol.config import DEFAULT_LINE, RECIPES, load_line, load_recipe
 from linecontrol.errors import InputFileError
-from linecontrol.line import load_line
-from linecontrol.paths import DEFAULT_LINE, RECIPES
-from linecontrol.recipe import load_recipe
 
 BASE = (RECIPES / "001-ex2.toml").read_text()
 
@@ -77,7 +75,7 @@ def test_bad_field_gets_one_clear_message(
 
 
 def test_unknown_station_is_a_rule_error_not_a_crash(tmp_path: Path) -> None:
-    from linecontrol.rules import check
+    from linecontrol.process import check
 
     text = BASE.replace('station = "press"', 'station = "nip"').replace(
         '["unwind", "press", "rewind"]', '["unwind", "nip", "rewind"]'

@@ -10,10 +10,9 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from linecontrol.derive import linear_pressure_kg_cm
-from linecontrol.line import LineConfig
-from linecontrol.recipe import Recipe
-from linecontrol.rules import RESOLUTION, check
+from linecontrol.config import LineConfig, Recipe
+from linecontrol.process import linear_pressure_kg_cm
+from linecontrol.process.rules import RESOLUTION, check
 from tests.recipe_helpers import line_dict, put, recipe_dict
 
 any_float = st.one_of(

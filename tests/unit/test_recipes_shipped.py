@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from linecontrol.line import load_line
-from linecontrol.paths import CONFIGS, DEFAULT_LINE, RECIPES
-from linecontrol.recipe import load_recipe
-from linecontrol.rules import check
+from linecontrol.config import CONFIGS, DEFAULT_LINE, RECIPES, load_line, load_recipe
+from linecontrol.process import check
 
 # recipe → the error rules it must violate (empty: it must pass without errors)
 EXPECTED: dict[str, set[str]] = {

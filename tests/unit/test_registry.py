@@ -16,9 +16,8 @@ from drivers.links.fake import FakeQueryLink, FakeRegisterLink
 from drivers.spec import ChannelSpec, Command, ModelSpec
 from linecontrol.acquisition import Acquisition, device_channels
 from linecontrol.cli import main
-from linecontrol.clock import SystemClock
-from linecontrol.line import load_line
-from linecontrol.paths import DEFAULT_LINE
+from linecontrol.config import DEFAULT_LINE, load_line
+from linecontrol.runtime import SystemClock
 from simulators.ascii_devices import ASCII_MODELS as ASCII_SIMS
 from simulators.devices import MODELS as MODBUS_SIMS
 
@@ -95,7 +94,8 @@ def _imports(path: Path) -> set[str]:
 @pytest.mark.parametrize(
     "module",
     [
-        "linecontrol/acquisition.py",
+        "linecontrol/acquisition/wiring.py",
+        "linecontrol/acquisition/service.py",
         "linecontrol/cli.py",
         "drivers/config.py",
         "simulators/config.py",

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from linecontrol.rules import RESOLUTION, RULES, at_least, at_most, below, between
+from linecontrol.process.rules import RESOLUTION, RULES, at_least, at_most, below, between
 from tests.recipe_helpers import DELETE, line_dict, put, recipe_dict, rule_ids, run
 
 CURE = "ovens[station=cure_oven]"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from linecontrol.runlog.run import write_json_atomic
+from linecontrol.runlog import write_json_atomic
 
 
 def test_two_writers_of_one_file_never_clash(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from linecontrol.runlog.samples import Channel, SegmentWriter, read_samples
+from linecontrol.runlog import Channel, SegmentWriter, read_samples
 from tests.runlog_child import batch
 
 N = 3

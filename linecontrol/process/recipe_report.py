@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from linecontrol.recipe import ROUTES
-from linecontrol.rules import Report, Violation, fmt
+from linecontrol.config import ROUTES
+from linecontrol.process.rules import Report, Violation, fmt
 
 
 def strict_json(node: Any, path: str, non_finite: dict[str, str]) -> Any:

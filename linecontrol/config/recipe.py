@@ -15,8 +15,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field, PositiveFloat, model_validator
 
-from linecontrol.line import CoatSide, UnwoundMaterial
-from linecontrol.tomlfile import StrictModel, load_model
+from linecontrol.config.line import CoatSide, UnwoundMaterial
+from linecontrol.config.tomlfile import StrictModel, load_model
 
 Route = Literal[
     "cast-laminate", "cast-laminate-tpi", "sputter-fusion", "coated-resin", "adhesion-film"

@@ -19,15 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from linecontrol.acquisition import Acquisition, apply_address_map
-from linecontrol.children import start_child, stop_child
-from linecontrol.clock import SystemClock
+from linecontrol.config import LineConfig, Recipe
 from linecontrol.errors import AddressMapError, LinecontrolError
-from linecontrol.line import LineConfig
-from linecontrol.logs import context_logger
 from linecontrol.model import CommandGiven, DeviceStats, DeviceSummary, Event, StartRecording
-from linecontrol.recipe import Recipe
-from linecontrol.rt import settle_runtime
-from linecontrol.runlog.run import RunLog, RunMeta, check_data_dir, new_run_id
+from linecontrol.runlog import RunLog, RunMeta, check_data_dir, new_run_id
+from linecontrol.runtime import SystemClock, context_logger, settle_runtime, start_child, stop_child
 
 logger = logging.getLogger("linecontrol.record")
 # The simulated line's own log lines, read from its stderr.
@@ -90,7 +86,7 @@ async def _drain_stderr(stream: asyncio.StreamReader, tail: collections.deque[st
 
     A pipe nobody reads fills (64 KiB on Linux) and then blocks the simulators' next log
     line, freezing every simulated device. Each line is logged at the level its own
-    prefix names (the simulators log in ``linecontrol.logs.FORMAT``), other lines at INFO.
+    prefix names (the simulators log in ``linecontrol.runtime.LOG_FORMAT``), other lines at INFO.
     """
     while line := await stream.readline():
         text = line.decode(errors="replace").rstrip()
@@ -104,7 +100,7 @@ async def _drain_stderr(stream: asyncio.StreamReader, tail: collections.deque[st
 
 
 async def _start_sim(opts: RecordOptions) -> tuple[_SimChild, dict[str, Any]]:
-    # Tied to this process (linecontrol.children): it ends with us, however we end.
+    # Tied to this process (``linecontrol.runtime.start_child``): it ends with us, however we end.
     proc = await start_child(
         [
             sys.executable,

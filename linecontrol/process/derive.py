@@ -11,14 +11,14 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from linecontrol.line import (
+from linecontrol.config import (
     CoaterStation,
     LineConfig,
     OvenStation,
     PressStation,
+    Recipe,
     SputterStation,
 )
-from linecontrol.recipe import Recipe
 
 G = 9.80665  # m/s², kg-force to newton
 KG_CM_TO_N_MM = G / 10.0  # 1 kg/cm = 0.981 N/mm

@@ -2,7 +2,7 @@
 
 Stations in web order with their distance from the unwind, oven zone lengths,
 press roll geometry and equipment limits. A recipe is always checked against a
-line (``linecontrol.rules``). Device addresses live in the same file under
+line (``linecontrol.process.rules``). Device addresses live in the same file under
 ``[devices]`` (and serial ``[buses]``).
 """
 
@@ -13,8 +13,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field, PositiveFloat, model_validator
 
-from linecontrol.devices_config import BusConfig, DeviceConfig, RtuDevice
-from linecontrol.tomlfile import StrictModel, load_model, register_union_list
+from linecontrol.config.devices import BusConfig, DeviceConfig, RtuDevice
+from linecontrol.config.tomlfile import StrictModel, load_model, register_union_list
 
 NonNeg = Annotated[float, Field(ge=0.0)]
 

@@ -1,0 +1,74 @@
+"""The configuration room: strict TOML models of the line (stations, devices, buses)
+and of recipes, and the embedded default configs (package data ``linecontrol.configs``).
+Other rooms import from ``linecontrol.config``, not its modules."""
+
+from linecontrol.config.devices import (
+    AnyDevice,
+    AsciiDevice,
+    BusConfig,
+    DeviceConfig,
+    RtuDevice,
+    TcpDevice,
+)
+from linecontrol.config.line import (
+    CoaterStation,
+    CoatSide,
+    LineConfig,
+    LineInfo,
+    OvenStation,
+    PressStation,
+    RewindStation,
+    SputterStation,
+    Station,
+    StationKind,
+    UnwindStation,
+    UnwoundMaterial,
+    Zone,
+    load_line,
+)
+from linecontrol.config.paths import CONFIGS, DEFAULT_LINE, RECIPES
+from linecontrol.config.recipe import INERT, ROUTES, Oven, Recipe, Route, load_recipe
+from linecontrol.config.tomlfile import (
+    StrictModel,
+    load_model,
+    read_toml,
+    validate_model,
+    validation_problems,
+)
+
+__all__ = [
+    "CONFIGS",
+    "DEFAULT_LINE",
+    "INERT",
+    "RECIPES",
+    "ROUTES",
+    "AnyDevice",
+    "AsciiDevice",
+    "BusConfig",
+    "CoatSide",
+    "CoaterStation",
+    "DeviceConfig",
+    "LineConfig",
+    "LineInfo",
+    "Oven",
+    "OvenStation",
+    "PressStation",
+    "Recipe",
+    "RewindStation",
+    "Route",
+    "RtuDevice",
+    "SputterStation",
+    "Station",
+    "StationKind",
+    "StrictModel",
+    "TcpDevice",
+    "UnwindStation",
+    "UnwoundMaterial",
+    "Zone",
+    "load_line",
+    "load_model",
+    "load_recipe",
+    "read_toml",
+    "validate_model",
+    "validation_problems",
+]

@@ -1,0 +1,28 @@
+"""The runtime room: what a process of the application needs around its work: the
+clock (injected time), logging set-up, child processes and soft-real-time settings.
+Other rooms import from ``linecontrol.runtime``, not its modules."""
+
+from linecontrol.runtime.children import start_child, stop_child
+from linecontrol.runtime.clock import Clock, ClockError, ManualClock, SystemClock
+from linecontrol.runtime.logs import DEFAULT_LEVEL as DEFAULT_LOG_LEVEL
+from linecontrol.runtime.logs import FORMAT as LOG_FORMAT
+from linecontrol.runtime.logs import LEVELS as LOG_LEVELS
+from linecontrol.runtime.logs import ContextLogger, add_log_options, configured, context_logger
+from linecontrol.runtime.settings import settle_runtime
+
+__all__ = [
+    "DEFAULT_LOG_LEVEL",
+    "LOG_FORMAT",
+    "LOG_LEVELS",
+    "Clock",
+    "ClockError",
+    "ContextLogger",
+    "ManualClock",
+    "SystemClock",
+    "add_log_options",
+    "configured",
+    "context_logger",
+    "settle_runtime",
+    "start_child",
+    "stop_child",
+]
