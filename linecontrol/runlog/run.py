@@ -444,7 +444,7 @@ class RunLog:
                     try:
                         assert self._events is not None
                         self._events.append(mono, wall, event)
-                    except OSError as exc:
+                    except Exception as exc:  # OSError, or any other: the thread goes on
                         self.events_lost += 1
                         self._error("events", exc)
                     else:
@@ -463,7 +463,7 @@ class RunLog:
         if seg is not None:
             try:
                 seg.close()
-            except OSError as exc:
+            except Exception as exc:  # OSError, or any other: the thread goes on
                 self._error("close", exc)
 
     def _write_batch(self, batch: Batch) -> None:
@@ -485,7 +485,8 @@ class RunLog:
             seg.write(batch)
             self.batches_written += 1
             self.rows_written += batch.rows
-        except OSError as exc:
+        except Exception as exc:  # OSError, or any other (a bug, a library's own error):
+            # the batch is lost, never the writer thread (the stop waits for it).
             self.batches_lost += 1
             self._error("samples", exc)
             # What was written before stays readable; a later batch goes to a fresh
