@@ -33,11 +33,13 @@ Factory = Callable[[str, Any, int], Device]
 
 @dataclass(frozen=True)
 class ChannelSpec:
-    """One value a poll returns: its name, unit and, for a status word, its bits."""
+    """One value a poll returns: its name, unit, for a status word its bits, and
+    whether ``write_setpoint`` takes it (a setpoint, verified by read-back)."""
 
     name: str
     unit: str = ""
     bits: Mapping[int, str] = field(default_factory=dict)
+    writable: bool = False
 
 
 @dataclass(frozen=True)
@@ -118,7 +120,9 @@ def modbus_model(regmap: RegisterMap) -> ModelSpec:
         model=regmap.model,
         protocol="modbus",
         description=regmap.description,
-        channels=tuple(ChannelSpec(r.name, r.unit, dict(r.bits)) for r in regmap),
+        channels=tuple(
+            ChannelSpec(r.name, r.unit, dict(r.bits), writable=r.access == "rw") for r in regmap
+        ),
         factory=factory,
         regmap=regmap,
     )

@@ -35,7 +35,7 @@ CHANNELS = (
     ChannelSpec("power_pv_kw", "kW"),
     ChannelSpec("voltage_v", "V"),
     ChannelSpec("current_a", "A"),
-    ChannelSpec("power_sp_kw", "kW"),
+    ChannelSpec("power_sp_kw", "kW", writable=True),
     ChannelSpec("status", "", STATUS_BITS),
 )
 COMMANDS = (

@@ -24,7 +24,7 @@ MAX_AR_FLOW_SCCM = 500.0
 
 CHANNELS = (
     ChannelSpec("pressure_pa", "Pa"),
-    ChannelSpec("ar_flow_sp_sccm", "sccm"),
+    ChannelSpec("ar_flow_sp_sccm", "sccm", writable=True),
     ChannelSpec("status", "", STATUS_BITS),
 )
 COMMANDS = (

@@ -24,8 +24,10 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from linecontrol.errors import InvalidArgument, LinecontrolError
+from linecontrol.config import LineConfig, Recipe, validate_model
+from linecontrol.errors import InputFileError, InvalidArgument, LinecontrolError
 from linecontrol.model import RunStarted, RunStopped
+from linecontrol.process import bind
 from linecontrol.runlog.events import Events, read_events
 from linecontrol.runlog.run import RunMeta, write_json_atomic
 from linecontrol.runlog.samples import (
@@ -146,50 +148,21 @@ def load_events(run_dir: Path) -> Events:
 
 
 # ------------------------------------------------------------------ bands
-def bands(meta: RunMeta) -> dict[str, tuple[float, float]]:
-    """Tolerance bands of the recipe run, by channel: setpoint ± tolerance."""
-    r = meta.recipe
-    if not r:
-        return {}
-    devices: dict[str, dict[str, Any]] = meta.line.get("devices", {})
-
-    def dev_for(**match: str) -> list[str]:
-        return [n for n, d in devices.items() if all(d.get(k) == v for k, v in match.items())]
-
-    out: dict[str, tuple[float, float]] = {}
-    web = r.get("web", {})
-    for name in dev_for(model="line_drive"):
-        if "speed_m_min" in web:
-            s, tol = web["speed_m_min"], web["speed_tolerance_m_min"]
-            out[f"{name}.speed_pv_m_min"] = (s - tol, s + tol)
-        for side in ("unwind", "rewind"):
-            key = f"{side}_tension_n"
-            if key in web:
-                t, tol = web[key], web["tension_tolerance_n"]
-                out[f"{name}.{side}_tension_pv_n"] = (t - tol, t + tol)
-    for oven in r.get("ovens", []):
-        for sp in oven.get("zones", []):
-            for name in dev_for(model="oven_zone", zone=sp["zone"]):
-                t, tol = sp["temperature_c"], sp["tolerance_c"]
-                out[f"{name}.temp_pv_c"] = (t - tol, t + tol)
-    press = r.get("press")
-    if press:
-        for name in dev_for(model="press", station=press["station"]):
-            t, tol = press["temperature_c"], press["temperature_tolerance_c"]
-            out[f"{name}.top_temp_pv_c"] = (t - tol, t + tol)
-            out[f"{name}.bottom_temp_pv_c"] = (t - tol, t + tol)
-            load, ltol = press["roll_load_kg"], press["roll_load_tolerance_kg"]
-            out[f"{name}.roll_load_pv_kg"] = (load - ltol, load + ltol)
-    for coat in r.get("coats", []):
-        for name in dev_for(model="coater", station=coat["station"]):
-            f, tol = coat["flow_ml_min"], coat["flow_tolerance_ml_min"]
-            out[f"{name}.flow_pv_ml_min"] = (f - tol, f + tol)
-    sp = r.get("sputter")
-    if sp:
-        for name in dev_for(model="dc_psu", station=sp["station"]):
-            p, tol = sp["power_kw"], sp["power_tolerance_kw"]
-            out[f"{name}.power_pv_kw"] = (p - tol, p + tol)
-    return out
+def bands(meta: RunMeta) -> tuple[dict[str, tuple[float, float]], list[str]]:
+    """Tolerance bands of the recipe run, by channel (setpoint ± tolerance, from the
+    recipe bindings of the recipe and line stored in meta.json), and the problems:
+    a recipe field the line has no device for, a stored recipe or line that no
+    longer validates. No recipe: no bands."""
+    if not meta.recipe:
+        return {}, []
+    try:
+        recipe = validate_model("meta.json recipe", meta.recipe, Recipe)
+        line = validate_model("meta.json line", meta.line, LineConfig)
+    except InputFileError as exc:
+        return {}, [f"time in band: no bands, the stored recipe or line is not valid: {exc}"]
+    found = bind(recipe, line, strict=False)
+    problems = [f"time in band: no band for {u}" for u in found.unbound]
+    return found.bands(), problems
 
 
 def metres_produced(position_m: np.ndarray) -> float:
@@ -239,8 +212,9 @@ def summarize(run_dir: Path, samples: Samples | None = None) -> RunSummary:
     dt = 1.0 / meta.sample_hz if meta.sample_hz else 0.0
     names = [c.name for c in s.channels]
     tib: dict[str, dict[str, float]] = {}
-    for ch, (lo, hi) in bands(meta).items():
-        if ch not in names:
+    recipe_bands, band_problems = bands(meta)
+    for ch, (lo, hi) in recipe_bands.items():
+        if ch not in names:  # bound on the line, not recorded in this run
             continue
         i = names.index(ch)
         good = s.quality[:, i] == 0
@@ -273,7 +247,7 @@ def summarize(run_dir: Path, samples: Samples | None = None) -> RunSummary:
         quality=quality,
         torn=torn,
         corrupt=corrupt,
-        problems=[problem] if problem else [],
+        problems=([problem] if problem else []) + band_problems,
     )
 
 

@@ -72,16 +72,17 @@ ROOM_DEPENDS: dict[str, set[str]] = {
     "config": set(),
     "process": {"config", "model"},
     "runtime": set(),
-    "runlog": {"model", "runtime"},
+    "runlog": {"config", "model", "process", "runtime"},
     "acquisition": {"config", "model", "process", "runlog", "runtime"},
     "recording": {"acquisition", "config", "model", "runlog", "runtime"},
 }
 # The pure cores: no event loop, sockets, wall clock, drivers or pyarrow. (config takes
 # its device and bus models from ``drivers.config``, shared with the simulators so the
-# line config is validated once: that one module, and nothing else of drivers.)
+# line config is validated once: that one module; and process's recipe bindings read
+# the registry's channel declarations, ``drivers.devices.MODELS``, never building a driver.)
 PURE_ROOMS = ("model", "config", "process")
 IMPURE = {"asyncio", "socket", "time", "drivers", "pyarrow", "serial", "threading"}
-ALLOWED_IN_PURE = {"drivers.config"}
+ALLOWED_IN_PURE = {"drivers.config", "drivers.devices"}
 # The rooms that talk to devices through drivers: acquisition (its wiring builds the
 # links) and the cli (``regmap`` prints the drivers' register maps and command tables).
 DRIVER_ROOMS = {"acquisition", "cli"}
