@@ -97,6 +97,12 @@ class SimLine:
         self._ascii_order = gauges_first
         self.ascii_servers: dict[str, AsciiSerialSim] = {}
 
+    def tcp_server(self, name: str) -> ModbusTcpSim:
+        """The Modbus TCP server that serves device ``name`` (after ``start``); its
+        ``host``, ``port`` and request counters. KeyError if ``name`` is not a TCP
+        device of the line or the line has not started."""
+        return self._server_of[name]
+
     def step(self, dt: float) -> None:
         for dev in self._order:
             dev.step(dt, self.ctx)

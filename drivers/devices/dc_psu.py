@@ -70,6 +70,12 @@ class DcPsuDriver:
         self.link = link
         link.probe = PROBE
 
+    async def ask(self, cmd: str) -> bytes:
+        """One raw command line and its answer line, for diagnostics: no range check
+        and no read-back. An error the supply reports is ``DeviceRejected`` (its
+        code); an answer that is not a line of the protocol is ``BadReply``."""
+        return await self._ask(cmd)
+
     async def _ask(self, cmd: str) -> bytes:
         reply = await self.link.query(cmd.encode("ascii"))
         try:

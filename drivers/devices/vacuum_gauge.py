@@ -60,6 +60,12 @@ class VacuumGaugeDriver:
         msg = parse_gauge(line)  # FramingError on a corrupt line: not the answer
         return msg.address == self.address and msg.op == "NAK" and msg.value == "2"
 
+    async def ask(self, param: str, op: str, value: str = "") -> GaugeMessage:
+        """One raw exchange (``param``, ``op`` ``?`` or ``!``, ``value``) and its
+        checked answer, for diagnostics: no range check. A NAK is ``DeviceRejected``
+        (its code); a corrupt, foreign or mismatched answer is ``BadReply``."""
+        return await self._ask(param, op, value)
+
     async def _ask(self, param: str, op: str, value: str = "") -> GaugeMessage:
         frame = gauge_frame(gauge_body(self.address, param, op, value))
         line = await self.link.query(frame[:-1])

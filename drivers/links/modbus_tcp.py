@@ -228,6 +228,12 @@ class ModbusTcpLink:
                 raise
         return data
 
+    @property
+    def out_of_step(self) -> bool:
+        """True once bytes have arrived that no request asked for (or the device
+        closed the connection): the next request replaces the connection first."""
+        return self._out_of_step()
+
     def _out_of_step(self) -> bool:
         """Bytes received before a request is sent answer nothing we asked (a frame
         sent twice or ahead of its request, even with the next transaction id), or
