@@ -2,8 +2,10 @@
 
 An autouse fixture fails (as an error at teardown) any test that leaks
 
-- an asyncio task: one still pending when ``asyncio.run`` (or ``asyncio.Runner``)
-  ends, looked at just before the runner's own cancel-all would hide it;
+- an asyncio task: for an ``async def`` test (run by pytest-asyncio), one still
+  pending when the test's coroutine returns (it is then cancelled); for a test that
+  calls ``asyncio.run`` (or ``asyncio.Runner``) itself, one still pending when the
+  runner ends, looked at just before the runner's own cancel-all would hide it;
 - a process: a live (non-zombie) process started during the test that is still
   running after it. Found two ways: a descendant of the test process, or any
   process whose environment carries this test's tag (``LINECONTROL_LEAK_TAG``,
@@ -11,6 +13,10 @@ An autouse fixture fails (as an error at teardown) any test that leaks
   after its parent died. Each is killed with its pid and command line reported, so
   it cannot disturb later tests;
 - a thread: a ``threading`` thread started during the test and still alive.
+
+Every ``async def`` test also runs under a deadline: ``TEST_DEADLINE_S`` real
+seconds, or the ``@pytest.mark.deadline(seconds)`` it carries. A test that exceeds it
+fails, naming the deadline and showing the stacks of the tasks still waiting.
 
 Processes and threads get a short grace (``LEAK_GRACE_S``, polled, with a deadline)
 to finish exiting. Task and thread leaks are reported only for a test that
@@ -23,6 +29,8 @@ from __future__ import annotations
 import asyncio
 import asyncio.runners
 import contextlib
+import functools
+import inspect
 import io
 import itertools
 import os
@@ -31,16 +39,18 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Generator, Iterator
+from collections.abc import Awaitable, Callable, Generator, Iterator
 from dataclasses import dataclass
 
 import pytest
 
 LEAK_GRACE_S = 1.0
+TEST_DEADLINE_S = 20.0  # real seconds, for each async test (see the deadline marker)
 TAG_VAR = "LINECONTROL_LEAK_TAG"
 _PROC = "/proc"
 _counter = itertools.count(1)
 _report_key = pytest.StashKey[pytest.TestReport]()
+_task_leaks_key = pytest.StashKey[list[str]]()
 
 
 @dataclass(frozen=True)
@@ -132,6 +142,59 @@ def _kill(procs: list[_Proc], deadline: float) -> None:
             time.sleep(0.01)
 
 
+def _stack(task: asyncio.Task[object]) -> str:
+    where = io.StringIO()
+    task.print_stack(limit=6, file=where)
+    return where.getvalue().rstrip()
+
+
+def _bounded(
+    test: Callable[..., Awaitable[None]], deadline_s: float, leaks: list[str]
+) -> Callable[..., Awaitable[None]]:
+    """``test`` under a deadline; the tasks it leaves pending are noted in ``leaks``
+    (their stacks), then cancelled so that they cannot disturb the next test."""
+
+    @functools.wraps(test)
+    async def bounded(*args: object, **kwargs: object) -> None:
+        me = asyncio.current_task()
+        try:
+            async with asyncio.timeout(deadline_s) as scope:
+                await test(*args, **kwargs)
+        except TimeoutError:
+            if not scope.expired():
+                raise  # the test's own timeout, not the deadline
+            waiting = [_stack(t) for t in asyncio.all_tasks() if t is not me and not t.done()]
+            pytest.fail(
+                f"the test exceeded its deadline of {deadline_s:g} s"
+                + "".join(f"\n{w}" for w in waiting),
+                pytrace=False,
+            )
+        pending = [t for t in asyncio.all_tasks() if t is not me and not t.done()]
+        leaks.extend(_stack(t) for t in pending)
+        for t in pending:
+            t.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=LEAK_GRACE_S)
+
+    return bounded
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    """Run each ``async def`` test under its deadline and watch it for leaked tasks
+    (pytest-asyncio synchronises ``item.obj`` at run time, so it runs the wrapper)."""
+    if not (isinstance(item, pytest.Function) and inspect.iscoroutinefunction(item.obj)):
+        return (yield)
+    marker = item.get_closest_marker("deadline")
+    deadline_s = float(marker.args[0]) if marker else TEST_DEADLINE_S
+    original = item.obj
+    item.obj = _bounded(original, deadline_s, item.stash.setdefault(_task_leaks_key, []))
+    try:
+        return (yield)
+    finally:
+        item.obj = original
+
+
 class _TaskWatch:
     """Records the tasks still pending when an asyncio runner starts cancelling."""
 
@@ -142,9 +205,7 @@ class _TaskWatch:
     def _check(self, loop: asyncio.AbstractEventLoop) -> None:
         for task in asyncio.all_tasks(loop):
             if not task.done():
-                where = io.StringIO()
-                task.print_stack(limit=6, file=where)
-                self.leaks.append(where.getvalue().rstrip())
+                self.leaks.append(_stack(task))
         self._real(loop)
 
     def __enter__(self) -> _TaskWatch:
@@ -194,7 +255,8 @@ def no_leaks(request: pytest.FixtureRequest) -> Iterator[None]:
             _kill(leaked, time.monotonic() + LEAK_GRACE_S)
     report = request.node.stash.get(_report_key, None)
     if report is None or report.passed:
-        problems += [f"leaked asyncio task {t}" for t in tasks.leaks]
+        async_leaks = request.node.stash.get(_task_leaks_key, [])
+        problems += [f"leaked asyncio task {t}" for t in [*async_leaks, *tasks.leaks]]
         for t in threading.enumerate():
             if t not in threads_before:
                 t.join(max(0.0, deadline - time.monotonic()))

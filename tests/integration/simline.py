@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TypeVar
 
 from drivers.device import ModbusDevice
 from drivers.devices import MODBUS_MAPS
@@ -16,26 +14,6 @@ from drivers.links.serial_port import AsyncSerialPort, SerialSettings
 from linecontrol.config import DEFAULT_LINE
 from simulators.config import load_config
 from simulators.line import SimLine
-
-T = TypeVar("T")
-TEST_DEADLINE_S = 20.0
-
-
-def run(body: Callable[[], Awaitable[T]], deadline_s: float = TEST_DEADLINE_S) -> T:
-    """Run an async test body with a hard deadline."""
-
-    async def bounded() -> T:
-        try:
-            async with asyncio.timeout(deadline_s):
-                return await body()
-        except TimeoutError:
-            # Say what was still waiting when the deadline passed.
-            for task in asyncio.all_tasks():
-                if task is not asyncio.current_task():
-                    task.print_stack(limit=6)
-            raise
-
-    return asyncio.run(bounded())
 
 
 @asynccontextmanager
@@ -53,7 +31,7 @@ async def served_line() -> AsyncIterator[SimLine]:
 
 def tcp_device(line: SimLine, name: str, *, timeout_s: float = 0.3) -> ModbusDevice:
     spec = line.specs[name]
-    server = line._server_of[name]
+    server = line.tcp_server(name)
     link = ModbusTcpLink(server.host, server.port, timeout_s=timeout_s, name=name)
     return ModbusDevice(name, MODBUS_MAPS[spec.model], link, spec.unit)
 

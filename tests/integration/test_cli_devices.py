@@ -16,7 +16,6 @@ from drivers.device import ModbusDevice
 from drivers.devices import MODBUS_MAPS
 from drivers.links.modbus_tcp import ModbusTcpLink
 from linecontrol.cli import main
-from tests.integration.simline import run
 
 pytestmark = pytest.mark.integration
 
@@ -54,43 +53,41 @@ def test_regmap_by_device_name_and_ascii(capsys: pytest.CaptureFixture[str]) -> 
     assert "unknown device 'nothing'" in capsys.readouterr().err
 
 
-def test_sim_prints_its_address_map_serves_and_stops_cleanly() -> None:
-    async def body() -> None:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "linecontrol",
-            "sim",
-            "--time-scale",
-            "50",
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        try:
-            first = await asyncio.wait_for(proc.stdout.readline(), 20)  # type: ignore[union-attr]
-            amap = json.loads(first)
-            devices = amap["devices"]
-            assert all("port" in d for d in devices.values()), devices
-            assert {d["link"] for d in devices.values()} == {"tcp", "rtu", "ascii"}
-            assert amap["buses"]["oven_bus"]["units"][:3] == [1, 2, 3]
-            d = devices["drive"]
-            link = ModbusTcpLink(d["host"], d["port"], timeout_s=1.0)
-            drive = ModbusDevice("drive", MODBUS_MAPS["line_drive"], link)
-            assert await drive.write_setpoint("speed_sp_m_min", 2.0) == 2.0
-            r = await drive.poll()
-            assert r.errors == {} and r.values["speed_sp_m_min"] == 2.0
-            await link.close()
-            proc.send_signal(signal.SIGTERM)
-            rc = await asyncio.wait_for(proc.wait(), 10)
-            err = await proc.stderr.read()  # type: ignore[union-attr]
-            assert rc == 0, err
-            assert b"simulators stopped" in err and b"Traceback" not in err
-        finally:
-            if proc.returncode is None:
-                proc.kill()
-                await proc.wait()
-
-    run(body, 40)
+@pytest.mark.deadline(40)
+async def test_sim_prints_its_address_map_serves_and_stops_cleanly() -> None:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "linecontrol",
+        "sim",
+        "--time-scale",
+        "50",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        first = await asyncio.wait_for(proc.stdout.readline(), 20)  # type: ignore[union-attr]
+        amap = json.loads(first)
+        devices = amap["devices"]
+        assert all("port" in d for d in devices.values()), devices
+        assert {d["link"] for d in devices.values()} == {"tcp", "rtu", "ascii"}
+        assert amap["buses"]["oven_bus"]["units"][:3] == [1, 2, 3]
+        d = devices["drive"]
+        link = ModbusTcpLink(d["host"], d["port"], timeout_s=1.0)
+        drive = ModbusDevice("drive", MODBUS_MAPS["line_drive"], link)
+        assert await drive.write_setpoint("speed_sp_m_min", 2.0) == 2.0
+        r = await drive.poll()
+        assert r.errors == {} and r.values["speed_sp_m_min"] == 2.0
+        await link.close()
+        proc.send_signal(signal.SIGTERM)
+        rc = await asyncio.wait_for(proc.wait(), 10)
+        err = await proc.stderr.read()  # type: ignore[union-attr]
+        assert rc == 0, err
+        assert b"simulators stopped" in err and b"Traceback" not in err
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
 
 
 @pytest.mark.parametrize(

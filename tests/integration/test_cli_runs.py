@@ -138,29 +138,27 @@ def test_an_unusable_data_dir_is_one_line_before_the_simulator_starts(tmp_path: 
         assert rec.stdout == ""
 
 
-def test_record_before_the_simulator_starts_checks_the_data_dir(
+async def test_record_before_the_simulator_starts_checks_the_data_dir(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import asyncio
-
     from linecontrol.config import DEFAULT_LINE, load_line
     from linecontrol.recording import recorder as recmod
     from linecontrol.runlog import RunLogError
 
     started: list[object] = []
 
-    async def fake_start_sim(opts: object) -> None:
-        started.append(opts)
+    async def fake_start_child(argv: list[str], **kwargs: object) -> None:
+        started.append(argv)
         raise AssertionError("the simulator must not start")
 
-    monkeypatch.setattr(recmod, "_start_sim", fake_start_sim)
+    monkeypatch.setattr(recmod, "start_child", fake_start_child)
     f = tmp_path / "file"
     f.write_text("")
     opts = recmod.RecordOptions(
         config=DEFAULT_LINE, line=load_line(DEFAULT_LINE), duration_s=1, data_dir=f, sim=True
     )
     with pytest.raises(RunLogError, match="is not a directory"):
-        asyncio.run(recmod.record(opts))
+        await recmod.record(opts)
     assert started == []
 
 

@@ -29,7 +29,6 @@ from linecontrol.runlog import (
     read_segment,
     summarize,
 )
-from tests.integration.simline import run
 from tests.runlog_child import batch
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -228,78 +227,72 @@ class FlakyDisk:
         return w
 
 
-def test_disk_full_is_an_error_event_and_the_writer_keeps_going(tmp_path: Path) -> None:
-    async def body() -> None:
-        disk = FlakyDisk()
-        reported: list[dict[str, object]] = []
-        chans = [Channel(f"c{i}") for i in range(4)]
-        meta = RunMeta(
-            run_id=new_run_id(time.time()),
-            line={},
-            channels=chans,
-            start_mono=0.0,
-            start_wall=time.time(),
-        )
-        log = RunLog(tmp_path, meta, clock=_clock, opener=disk, on_error=reported.append)
-        await log.start()
-        for i in range(3):
-            log.append(batch(i, 4))
-        await log.drain()
-        disk.full = True
-        for i in range(3, 6):
-            log.append(batch(i, 4))
-        await log.drain()
-        disk.full = False
-        for i in range(6, 8):
-            log.append(batch(i, 4))
-        status = await log.stop("ok")
-        assert status == "ok; run log errors: 1"
-        assert log.batches_written == 5 and log.batches_lost == 3
-        # One error (and one event) per streak of failures, not one per batch.
-        assert len(log.errors) == 1 and log.errors[0]["errno"] == errno.ENOSPC
-        assert any(r.get("type") == "RunLogError" for r in reported)
-        ev = read_events(log.dir / "events.jsonl")
-        errs = [e.event for e in ev.events if isinstance(e.event, RunLogError)]
-        assert len(errs) == 1 and "No space left" in errs[0].error
-        [rec] = [e.event for e in ev.events if isinstance(e.event, RunLogRecovered)]
-        assert rec.to_data() == {"where": "samples", "failures": 3, "batches_lost": 3}
-        # No empty segment per failed second: the one before and the one after.
-        assert len(list((log.dir / "samples").iterdir())) == 2
-        s = load_samples(log.dir)
-        assert s.torn == []
-        t = [batch(i, 4).t_mono for i in (0, 1, 2, 6, 7)]
-        assert np.array_equal(s.t_mono, np.concatenate(t))
-
-    run(body)
+async def test_disk_full_is_an_error_event_and_the_writer_keeps_going(tmp_path: Path) -> None:
+    disk = FlakyDisk()
+    reported: list[dict[str, object]] = []
+    chans = [Channel(f"c{i}") for i in range(4)]
+    meta = RunMeta(
+        run_id=new_run_id(time.time()),
+        line={},
+        channels=chans,
+        start_mono=0.0,
+        start_wall=time.time(),
+    )
+    log = RunLog(tmp_path, meta, clock=_clock, opener=disk, on_error=reported.append)
+    await log.start()
+    for i in range(3):
+        log.append(batch(i, 4))
+    await log.drain()
+    disk.full = True
+    for i in range(3, 6):
+        log.append(batch(i, 4))
+    await log.drain()
+    disk.full = False
+    for i in range(6, 8):
+        log.append(batch(i, 4))
+    status = await log.stop("ok")
+    assert status == "ok; run log errors: 1"
+    assert log.batches_written == 5 and log.batches_lost == 3
+    # One error (and one event) per streak of failures, not one per batch.
+    assert len(log.errors) == 1 and log.errors[0]["errno"] == errno.ENOSPC
+    assert any(r.get("type") == "RunLogError" for r in reported)
+    ev = read_events(log.dir / "events.jsonl")
+    errs = [e.event for e in ev.events if isinstance(e.event, RunLogError)]
+    assert len(errs) == 1 and "No space left" in errs[0].error
+    [rec] = [e.event for e in ev.events if isinstance(e.event, RunLogRecovered)]
+    assert rec.to_data() == {"where": "samples", "failures": 3, "batches_lost": 3}
+    # No empty segment per failed second: the one before and the one after.
+    assert len(list((log.dir / "samples").iterdir())) == 2
+    s = load_samples(log.dir)
+    assert s.torn == []
+    t = [batch(i, 4).t_mono for i in (0, 1, 2, 6, 7)]
+    assert np.array_equal(s.t_mono, np.concatenate(t))
 
 
-def _finished_run(tmp_path: Path) -> Path:
-    async def body() -> Path:
-        chans = [Channel("drive.speed_pv_m_min", "m/min", "drive"), Channel("z.temp_pv_c", "°C")]
-        meta = RunMeta(
-            run_id=new_run_id(time.time()),
-            line={},
-            channels=chans,
-            start_mono=0.0,
-            start_wall=1.7e9,
-        )
-        log = RunLog(tmp_path, meta, clock=_clock)
-        await log.start()
-        for i in range(5):
-            log.append(batch(i, 2))
-        await log.stop("ok")
-        return log.dir
-
-    return run(body)
+async def _finished_run(tmp_path: Path) -> Path:
+    chans = [Channel("drive.speed_pv_m_min", "m/min", "drive"), Channel("z.temp_pv_c", "°C")]
+    meta = RunMeta(
+        run_id=new_run_id(time.time()),
+        line={},
+        channels=chans,
+        start_mono=0.0,
+        start_wall=1.7e9,
+    )
+    log = RunLog(tmp_path, meta, clock=_clock)
+    await log.start()
+    for i in range(5):
+        log.append(batch(i, 2))
+    await log.stop("ok")
+    return log.dir
 
 
-def test_pandas_polars_and_duckdb_read_the_log_directly(tmp_path: Path) -> None:
+async def test_pandas_polars_and_duckdb_read_the_log_directly(tmp_path: Path) -> None:
     import duckdb
     import pandas as pd
     import polars as pl
     import pyarrow.ipc as ipc
 
-    d = _finished_run(tmp_path)
+    d = await _finished_run(tmp_path)
     [seg] = sorted((d / "samples").glob("seg-000001@*.arrows"))
     # The live format: an Arrow IPC stream.
     table = ipc.open_stream(seg).read_all()
@@ -324,8 +317,8 @@ def test_pandas_polars_and_duckdb_read_the_log_directly(tmp_path: Path) -> None:
     assert n[1] == pytest.approx(want.mean())
 
 
-def test_summary_and_export(tmp_path: Path) -> None:
-    d = _finished_run(tmp_path)
+async def test_summary_and_export(tmp_path: Path) -> None:
+    d = await _finished_run(tmp_path)
     s = summarize(d)
     assert s.exit_status == "ok" and s.rows == 50 and s.channels == 2
     assert s.metres == pytest.approx(0.01 * (4.9 - 0.0))
@@ -337,37 +330,34 @@ def test_summary_and_export(tmp_path: Path) -> None:
     assert header == '"t_s","t_wall","web_position_m","z.temp_pv_c","z.temp_pv_c.quality"'
 
 
-def test_a_full_queue_spills_and_raises_a_backlog_event_never_drops(tmp_path: Path) -> None:
+async def test_a_full_queue_spills_and_raises_a_backlog_event_never_drops(tmp_path: Path) -> None:
     import threading
 
-    async def body() -> None:
-        gate = threading.Event()
-        chans = [Channel("c0"), Channel("c1")]
+    gate = threading.Event()
+    chans = [Channel("c0"), Channel("c1")]
 
-        def slow_opener(path: Path, channels: list[Channel], fsync: bool) -> SegmentWriter:
-            gate.wait(10)  # the disk is stuck: the writer thread cannot take more
-            return SegmentWriter(path, channels, fsync=fsync)
+    def slow_opener(path: Path, channels: list[Channel], fsync: bool) -> SegmentWriter:
+        gate.wait(10)  # the disk is stuck: the writer thread cannot take more
+        return SegmentWriter(path, channels, fsync=fsync)
 
-        reported: list[dict[str, object]] = []
-        meta = RunMeta(run_id=new_run_id(time.time()), line={}, channels=chans)
-        log = RunLog(
-            tmp_path,
-            meta,
-            clock=_clock,
-            queue_batches=4,
-            opener=slow_opener,
-            on_error=reported.append,
-        )
-        await log.start()
-        for i in range(20):
-            log.append(batch(i, 2))
-        assert log.backlog >= 15
-        assert any(r["type"] == "RunLogBacklog" for r in reported)
-        gate.set()
-        await log.stop("ok")
-        s = load_samples(log.dir)
-        assert s.batches == 20  # nothing dropped
-        types = [e.type for e in read_events(log.dir / "events.jsonl").events]
-        assert "RunLogBacklog" in types
-
-    run(body)
+    reported: list[dict[str, object]] = []
+    meta = RunMeta(run_id=new_run_id(time.time()), line={}, channels=chans)
+    log = RunLog(
+        tmp_path,
+        meta,
+        clock=_clock,
+        queue_batches=4,
+        opener=slow_opener,
+        on_error=reported.append,
+    )
+    await log.start()
+    for i in range(20):
+        log.append(batch(i, 2))
+    assert log.backlog >= 15
+    assert any(r["type"] == "RunLogBacklog" for r in reported)
+    gate.set()
+    await log.stop("ok")
+    s = load_samples(log.dir)
+    assert s.batches == 20  # nothing dropped
+    types = [e.type for e in read_events(log.dir / "events.jsonl").events]
+    assert "RunLogBacklog" in types

@@ -23,7 +23,6 @@ from linecontrol.runlog import (
     run_listing,
 )
 from linecontrol.runlog import run as runmod
-from tests.integration.simline import run
 from tests.runlog_child import batch
 
 
@@ -79,43 +78,37 @@ def inject(monkeypatch: pytest.MonkeyPatch) -> Iterator[Inject]:
     yield Inject(monkeypatch)
 
 
-def test_a_full_disk_at_stop_is_an_error_not_a_crash_and_leaves_no_tmp(
+async def test_a_full_disk_at_stop_is_an_error_not_a_crash_and_leaves_no_tmp(
     tmp_path: Path, inject: Inject
 ) -> None:
-    async def body() -> None:
-        log = RunLog(tmp_path, _meta(), clock=_clock)
+    log = RunLog(tmp_path, _meta(), clock=_clock)
+    await log.start()
+    for i in range(3):
+        log.append(batch(i, 2))
+    await log.drain()
+    inject.fail(tmp_path, "meta.json.tmp", errno.ENOSPC)
+    status = await log.stop("ok")  # must not raise
+    assert status == "ok; run log errors: 1"
+    assert [e["where"] for e in log.errors] == ["meta"]
+    assert "No space left" in log.errors[0]["error"]
+    assert not list(log.dir.glob("*meta.json.tmp"))  # a temp name of its own
+    # The error is an event (the event log could still be written), then the stop.
+    types = [e.type for e in read_events(log.dir / "events.jsonl").events]
+    assert types[-2:] == ["RunLogError", "RunStopped"]
+    # Every sample written is readable; the run lists as incomplete.
+    assert load_samples(log.dir).batches == 3
+    assert run_listing(log.dir)["exit_status"] == "incomplete (no stop recorded)"
+
+
+async def test_a_read_only_run_directory_at_start_is_one_clear_error(
+    tmp_path: Path, inject: Inject
+) -> None:
+    inject.fail(tmp_path, "meta.json.tmp", errno.EROFS)
+    log = RunLog(tmp_path, _meta(), clock=_clock)
+    with pytest.raises(RunLogError, match="Read-only file system") as got:
         await log.start()
-        for i in range(3):
-            log.append(batch(i, 2))
-        await log.drain()
-        inject.fail(tmp_path, "meta.json.tmp", errno.ENOSPC)
-        status = await log.stop("ok")  # must not raise
-        assert status == "ok; run log errors: 1"
-        assert [e["where"] for e in log.errors] == ["meta"]
-        assert "No space left" in log.errors[0]["error"]
-        assert not list(log.dir.glob("*meta.json.tmp"))  # a temp name of its own
-        # The error is an event (the event log could still be written), then the stop.
-        types = [e.type for e in read_events(log.dir / "events.jsonl").events]
-        assert types[-2:] == ["RunLogError", "RunStopped"]
-        # Every sample written is readable; the run lists as incomplete.
-        assert load_samples(log.dir).batches == 3
-        assert run_listing(log.dir)["exit_status"] == "incomplete (no stop recorded)"
-
-    run(body)
-
-
-def test_a_read_only_run_directory_at_start_is_one_clear_error(
-    tmp_path: Path, inject: Inject
-) -> None:
-    async def body() -> None:
-        inject.fail(tmp_path, "meta.json.tmp", errno.EROFS)
-        log = RunLog(tmp_path, _meta(), clock=_clock)
-        with pytest.raises(RunLogError, match="Read-only file system") as got:
-            await log.start()
-        assert "\n" not in str(got.value)
-        assert not log.dir.exists()  # nothing half-made left behind
-
-    run(body)
+    assert "\n" not in str(got.value)
+    assert not log.dir.exists()  # nothing half-made left behind
 
 
 def test_check_data_dir_finds_a_file_an_uncreatable_and_a_read_only_directory(
@@ -141,7 +134,7 @@ def test_check_data_dir_finds_a_file_an_uncreatable_and_a_read_only_directory(
     assert list((tmp_path / "new" / "dir").iterdir()) == []  # the probe is gone
 
 
-def test_a_disk_full_for_good_opens_no_segment_per_second_and_logs_one_error(
+async def test_a_disk_full_for_good_opens_no_segment_per_second_and_logs_one_error(
     tmp_path: Path,
 ) -> None:
     from linecontrol.runlog import SegmentWriter
@@ -154,63 +147,56 @@ def test_a_disk_full_for_good_opens_no_segment_per_second_and_logs_one_error(
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
         return SegmentWriter(path, channels, fsync=fsync)
 
-    async def body() -> None:
-        nonlocal full
-        # A new segment every second of samples: each batch needs a new file.
-        log = RunLog(tmp_path, _meta(), clock=_clock, segment_s=1.0, opener=opener)
-        await log.start()
-        log.append(batch(0, 2))
-        await log.drain()
-        full = True
-        for i in range(1, 30):  # 29 seconds of a full disk
-            log.append(batch(i, 2))
-        await log.drain()
-        assert log.batches_lost == 29
-        assert [p.name[:10] for p in (log.dir / "samples").iterdir()] == ["seg-000001"]
-        full = False
-        log.append(batch(30, 2))
-        status = await log.stop("ok")
-        assert status == "ok; run log errors: 1"
-        names = sorted(p.name[:10] for p in (log.dir / "samples").iterdir())
-        assert names == ["seg-000001", "seg-000002"]
-        ev = read_events(log.dir / "events.jsonl").events
-        assert len([e for e in ev if e.type == "RunLogError"]) == 1
-        [rec] = [e.event for e in ev if isinstance(e.event, RunLogRecovered)]
-        assert rec.batches_lost == 29
-        assert load_samples(log.dir).batches == 2
-
-    run(body)
+    # A new segment every second of samples: each batch needs a new file.
+    log = RunLog(tmp_path, _meta(), clock=_clock, segment_s=1.0, opener=opener)
+    await log.start()
+    log.append(batch(0, 2))
+    await log.drain()
+    full = True
+    for i in range(1, 30):  # 29 seconds of a full disk
+        log.append(batch(i, 2))
+    await log.drain()
+    assert log.batches_lost == 29
+    assert [p.name[:10] for p in (log.dir / "samples").iterdir()] == ["seg-000001"]
+    full = False
+    log.append(batch(30, 2))
+    status = await log.stop("ok")
+    assert status == "ok; run log errors: 1"
+    names = sorted(p.name[:10] for p in (log.dir / "samples").iterdir())
+    assert names == ["seg-000001", "seg-000002"]
+    ev = read_events(log.dir / "events.jsonl").events
+    assert len([e for e in ev if e.type == "RunLogError"]) == 1
+    [rec] = [e.event for e in ev if isinstance(e.event, RunLogRecovered)]
+    assert rec.batches_lost == 29
+    assert load_samples(log.dir).batches == 2
 
 
-def test_two_runs_in_the_same_second_with_colliding_ids_both_record(tmp_path: Path) -> None:
-    async def body() -> None:
-        tokens = iter(["beef", "beef", "beef", "cafe"])
+async def test_two_runs_in_the_same_second_with_colliding_ids_both_record(tmp_path: Path) -> None:
+    tokens = iter(["beef", "beef", "beef", "cafe"])
 
-        def token() -> str:
-            return next(tokens)
+    def token() -> str:
+        return next(tokens)
 
-        wall = 1.8e9
-        first = _meta(new_run_id(wall, token))
-        second = _meta(new_run_id(wall, token))
-        assert first.run_id == second.run_id  # a forced collision
-        first.start_wall = second.start_wall = wall
-        a = RunLog(tmp_path, first, clock=_clock, token=token)
-        b = RunLog(tmp_path, second, clock=_clock, token=token)
-        await a.start()
-        await b.start()  # draws "beef" again, then "cafe"
-        assert a.meta.run_id.endswith("-beef") and b.meta.run_id.endswith("-cafe")
-        assert a.dir != b.dir and b.dir.name == b.meta.run_id
-        a.append(batch(0, 2))
-        b.append(batch(1, 2))
-        await a.stop("ok")
-        await b.stop("ok")
-        for log in (a, b):
-            assert load_samples(log.dir).batches == 1
-            assert (
-                runmod.RunMeta.from_dict(
-                    __import__("json").loads((log.dir / "meta.json").read_text())
-                ).run_id
-                == log.dir.name
-            )
-
-    run(body)
+    wall = 1.8e9
+    first = _meta(new_run_id(wall, token))
+    second = _meta(new_run_id(wall, token))
+    assert first.run_id == second.run_id  # a forced collision
+    first.start_wall = second.start_wall = wall
+    a = RunLog(tmp_path, first, clock=_clock, token=token)
+    b = RunLog(tmp_path, second, clock=_clock, token=token)
+    await a.start()
+    await b.start()  # draws "beef" again, then "cafe"
+    assert a.meta.run_id.endswith("-beef") and b.meta.run_id.endswith("-cafe")
+    assert a.dir != b.dir and b.dir.name == b.meta.run_id
+    a.append(batch(0, 2))
+    b.append(batch(1, 2))
+    await a.stop("ok")
+    await b.stop("ok")
+    for log in (a, b):
+        assert load_samples(log.dir).batches == 1
+        assert (
+            runmod.RunMeta.from_dict(
+                __import__("json").loads((log.dir / "meta.json").read_text())
+            ).run_id
+            == log.dir.name
+        )

@@ -22,9 +22,7 @@ def _segment(tmp_path: Path, close: bool = True) -> Path:
     for i in range(BATCHES):
         w.write(batch(i, N))
     if close:
-        w.close()
-    else:
-        w._sink.flush()
+        w.close()  # else torn: every batch is in the file (write flushes), no end marker
     return path
 
 
@@ -160,20 +158,30 @@ def test_a_batch_with_an_alien_layout_is_skipped_and_the_rest_kept(tmp_path: Pat
     d = tmp_path / "samples"
     d.mkdir()
     path = d / "seg-000001@0.000.arrows"
-    w = SegmentWriter(path, [Channel(f"c{i}") for i in range(N)], fsync=False)
+    # Batches 0 and 2 as the writer writes them (with their CRCs), read back...
+    ref = tmp_path / "ref.arrows"
+    w = SegmentWriter(ref, [Channel(f"c{i}") for i in range(N)], fsync=False)
     w.write(batch(0, N))
-    # A batch as a damaged header could decode: a null list in ``quality``.
+    w.write(batch(2, N))
+    w.close()
+    with pa.ipc.open_stream(pa.OSFile(str(ref))) as r:
+        first, second = (
+            r.read_next_batch_with_custom_metadata(),
+            r.read_next_batch_with_custom_metadata(),
+        )
+    # ...around a batch as a damaged header could decode: a null list in ``quality``.
     b = batch(1, N)
     typ = w.schema.types
     good = [pa.array(b.t_mono), pa.array(b.t_wall), pa.array(b.web_position_m)]
     vals = pa.FixedSizeListArray.from_arrays(pa.array(b.values.ravel()), N)
     qual = pa.array([list(r) if i else None for i, r in enumerate(b.quality)], typ[4])
-    w._writer.write_batch(
-        pa.RecordBatch.from_arrays([*good, vals, qual], schema=w.schema),
-        custom_metadata={b"linecontrol.crc32": b"0"},
-    )
-    w.write(batch(2, N))
-    w.close()
+    with pa.ipc.new_stream(str(path), w.schema) as out:
+        out.write_batch(first.batch, custom_metadata=first.custom_metadata)
+        out.write_batch(
+            pa.RecordBatch.from_arrays([*good, vals, qual], schema=w.schema),
+            custom_metadata={b"linecontrol.crc32": b"0"},
+        )
+        out.write_batch(second.batch, custom_metadata=second.custom_metadata)
     s = read_samples(d)
     assert len(s.corrupt) == 1 and "after batch 1" in s.corrupt[0]
     assert np.array_equal(s.t_mono, np.r_[batch(0, N).t_mono, batch(2, N).t_mono])

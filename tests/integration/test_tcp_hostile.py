@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import struct
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import pytest
@@ -20,17 +20,6 @@ from drivers.errors import BadReply, DeviceRejected, DeviceTimeout
 from drivers.links.modbus_tcp import ModbusTcpLink
 
 pytestmark = pytest.mark.integration
-TEST_DEADLINE_S = 20.0
-
-
-def run(body: Callable[[], Awaitable[None]]) -> None:
-    """Run an async test body under a hard deadline (no simulator needed here)."""
-
-    async def bounded() -> None:
-        async with asyncio.timeout(TEST_DEADLINE_S):
-            await body()
-
-    asyncio.run(bounded())
 
 
 # (tid, unit, request pdu) -> the bytes the server sends back
@@ -122,40 +111,37 @@ async def expect_bad(script: Script, match: str, *, table: str = "holding") -> N
             await link.close()
 
 
-def test_honest_server_gives_values_and_the_request_is_as_documented() -> None:
-    async def body() -> None:
-        async with Hostile(honest).serving() as server:
-            link = link_to(server)
-            assert await link.read("holding", 10, 2, 7) == [1010, 1011]
-            assert await link.read("input", 3, 1, 7) == [1003]
-            await link.write(5, [1, 2], 7)
-            (t1, u1, p1), (t2, _, p2), (_, _, p3) = server.requests
-            assert (u1, p1) == (7, bytes.fromhex("03000a0002"))
-            assert p2 == bytes.fromhex("0400030001")
-            assert p3 == bytes.fromhex("10000500020400010002")
-            assert t1 != 0 and t2 == t1 + 1
-            assert server.connections == 1
-            await link.close()
-
-    run(body)
+async def test_honest_server_gives_values_and_the_request_is_as_documented() -> None:
+    async with Hostile(honest).serving() as server:
+        link = link_to(server)
+        assert await link.read("holding", 10, 2, 7) == [1010, 1011]
+        assert await link.read("input", 3, 1, 7) == [1003]
+        await link.write(5, [1, 2], 7)
+        (t1, u1, p1), (t2, _, p2), (_, _, p3) = server.requests
+        assert (u1, p1) == (7, bytes.fromhex("03000a0002"))
+        assert p2 == bytes.fromhex("0400030001")
+        assert p3 == bytes.fromhex("10000500020400010002")
+        assert t1 != 0 and t2 == t1 + 1
+        assert server.connections == 1
+        await link.close()
 
 
-def test_wrong_function_code_is_bad_reply() -> None:
+async def test_wrong_function_code_is_bad_reply() -> None:
     # An input-register reply to a holding-register read, with the right byte count.
     def script(tid: int, unit: int, pdu: bytes) -> bytes:
         return mbap(tid, unit, regs(4, 7, 7))
 
-    run(lambda: expect_bad(script, "function 4 to a function 3"))
+    await expect_bad(script, "function 4 to a function 3")
 
 
-def test_transaction_id_zero_is_bad_reply() -> None:
+async def test_transaction_id_zero_is_bad_reply() -> None:
     def script(tid: int, unit: int, pdu: bytes) -> bytes:
         return mbap(0, unit, regs(3, 1010, 1011))
 
-    run(lambda: expect_bad(script, "transaction id 0"))
+    await expect_bad(script, "transaction id 0")
 
 
-def test_forged_frame_ahead_of_the_real_one_is_never_taken() -> None:
+async def test_forged_frame_ahead_of_the_real_one_is_never_taken() -> None:
     # A frame with forged values, then the real answer. Transaction id 0 is what
     # pymodbus matched to any request; another id means the stream is not ours.
     def forged_tid_0(tid: int, unit: int, pdu: bytes) -> bytes:
@@ -164,21 +150,18 @@ def test_forged_frame_ahead_of_the_real_one_is_never_taken() -> None:
     def forged_other_tid(tid: int, unit: int, pdu: bytes) -> bytes:
         return mbap(tid % 0xFFFF + 1, unit, regs(3, 6666, 6666)) + honest(tid, unit, pdu)
 
-    async def body() -> None:
-        await expect_bad(forged_tid_0, "transaction id 0 answers none")
-        await expect_bad(forged_other_tid, "transaction id")
-
-    run(body)
+    await expect_bad(forged_tid_0, "transaction id 0 answers none")
+    await expect_bad(forged_other_tid, "transaction id")
 
 
-def test_odd_byte_count_is_bad_reply() -> None:
+async def test_odd_byte_count_is_bad_reply() -> None:
     def script(tid: int, unit: int, pdu: bytes) -> bytes:
         return mbap(tid, unit, bytes([3, 3, 0x03, 0xF2, 0x03]))
 
-    run(lambda: expect_bad(script, "byte count 3 for 2 registers"))
+    await expect_bad(script, "byte count 3 for 2 registers")
 
 
-def test_byte_count_not_matching_the_count_asked_is_bad_reply() -> None:
+async def test_byte_count_not_matching_the_count_asked_is_bad_reply() -> None:
     def one_register(tid: int, unit: int, pdu: bytes) -> bytes:
         return mbap(tid, unit, regs(3, 1010))
 
@@ -188,63 +171,54 @@ def test_byte_count_not_matching_the_count_asked_is_bad_reply() -> None:
     def count_says_4_frame_holds_6(tid: int, unit: int, pdu: bytes) -> bytes:
         return mbap(tid, unit, bytes([3, 4]) + bytes(6))
 
-    async def body() -> None:
-        await expect_bad(one_register, "byte count 2 for 2 registers")
-        await expect_bad(three_registers, "byte count 6 for 2 registers")
-        await expect_bad(count_says_4_frame_holds_6, "6 data bytes after byte count 4")
-
-    run(body)
+    await expect_bad(one_register, "byte count 2 for 2 registers")
+    await expect_bad(three_registers, "byte count 6 for 2 registers")
+    await expect_bad(count_says_4_frame_holds_6, "6 data bytes after byte count 4")
 
 
-def test_exception_reply_for_another_function_is_bad_reply() -> None:
+async def test_exception_reply_for_another_function_is_bad_reply() -> None:
     def script(tid: int, unit: int, pdu: bytes) -> bytes:
         return mbap(tid, unit, bytes([0x84, 2]))  # "illegal address" for an input read
 
-    run(lambda: expect_bad(script, "exception reply with function 4 to a function 3"))
+    await expect_bad(script, "exception reply with function 4 to a function 3")
 
 
-def test_exception_reply_for_the_function_asked_is_rejected_with_its_code() -> None:
+async def test_exception_reply_for_the_function_asked_is_rejected_with_its_code() -> None:
     def script(tid: int, unit: int, pdu: bytes) -> bytes:
         return mbap(tid, unit, bytes([0x83, 2]))
 
-    async def body() -> None:
-        async with Hostile(script, scripted_connections=99).serving() as server:
-            link = link_to(server)
-            with pytest.raises(DeviceRejected) as info:
-                await link.read("holding", 10, 2, 1)
-            assert info.value.code == 2
-            with pytest.raises(DeviceRejected):
-                await link.read("holding", 10, 2, 1)
-            assert server.connections == 1  # a well-formed exception keeps the stream
-            await link.close()
-
-    run(body)
+    async with Hostile(script, scripted_connections=99).serving() as server:
+        link = link_to(server)
+        with pytest.raises(DeviceRejected) as info:
+            await link.read("holding", 10, 2, 1)
+        assert info.value.code == 2
+        with pytest.raises(DeviceRejected):
+            await link.read("holding", 10, 2, 1)
+        assert server.connections == 1  # a well-formed exception keeps the stream
+        await link.close()
 
 
-def test_wrong_unit_id_is_bad_reply() -> None:
+async def test_wrong_unit_id_is_bad_reply() -> None:
     def script(tid: int, unit: int, pdu: bytes) -> bytes:
         return mbap(tid, unit + 1, regs(3, 1010, 1011))
 
-    run(lambda: expect_bad(script, "unit id 2 in reply to unit 1"))
+    await expect_bad(script, "unit id 2 in reply to unit 1")
 
 
-def test_write_reply_that_does_not_echo_is_bad_reply() -> None:
+async def test_write_reply_that_does_not_echo_is_bad_reply() -> None:
     def script(tid: int, unit: int, pdu: bytes) -> bytes:
         return mbap(tid, unit, bytes([16]) + struct.pack(">HH", 6, 2))
 
-    async def body() -> None:
-        async with Hostile(script).serving() as server:
-            link = link_to(server)
-            with pytest.raises(BadReply, match="does not echo"):
-                await link.write(5, [1, 2], 1)
+    async with Hostile(script).serving() as server:
+        link = link_to(server)
+        with pytest.raises(BadReply, match="does not echo"):
             await link.write(5, [1, 2], 1)
-            await link.close()
-
-    run(body)
+        await link.write(5, [1, 2], 1)
+        await link.close()
 
 
 # ------------------------------------------------------------------ one deadline
-def test_reply_at_one_and_a_half_deadlines_is_a_timeout_not_a_reply() -> None:
+async def test_reply_at_one_and_a_half_deadlines_is_a_timeout_not_a_reply() -> None:
     deadline = 0.3
     replied = asyncio.Event()
 
@@ -258,20 +232,17 @@ def test_reply_at_one_and_a_half_deadlines_is_a_timeout_not_a_reply() -> None:
             writer.write(honest(tid, unit, pdu))
             await writer.drain()
 
-    async def body() -> None:
-        async with Late(honest).serving() as server:
-            link = link_to(server, deadline)
-            with pytest.raises(DeviceTimeout, match=r"no reply within 0\.3 s"):
-                await link.read("holding", 10, 2, 1)
-            assert not replied.is_set()  # it gave up before the late reply existed
-            assert await link.read("holding", 20, 1, 1) == [1020]
-            assert server.connections == 2
-            await link.close()
-
-    run(body)
+    async with Late(honest).serving() as server:
+        link = link_to(server, deadline)
+        with pytest.raises(DeviceTimeout, match=r"no reply within 0\.3 s"):
+            await link.read("holding", 10, 2, 1)
+        assert not replied.is_set()  # it gave up before the late reply existed
+        assert await link.read("holding", 20, 1, 1) == [1020]
+        assert server.connections == 2
+        await link.close()
 
 
-def test_slow_connect_and_round_trip_share_one_deadline() -> None:
+async def test_slow_connect_and_round_trip_share_one_deadline() -> None:
     """A server that accepts slowly: its listen queue is full, so the kernel drops the
     link's first SYN and the connection completes on the retransmission (about 1 s
     later on Linux). It then answers 1.25 deadlines after the request started. Connect
@@ -279,44 +250,41 @@ def test_slow_connect_and_round_trip_share_one_deadline() -> None:
     deadline = 2.0
     events: dict[str, float] = {}
 
-    async def body() -> None:
-        loop = asyncio.get_running_loop()
-        listener = socket.socket()
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(0)
-        listener.setblocking(False)
-        port = listener.getsockname()[1]
-        filler = socket.create_connection(("127.0.0.1", port))  # fills the queue
-        conns = [filler]
+    loop = asyncio.get_running_loop()
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    listener.setblocking(False)
+    port = listener.getsockname()[1]
+    filler = socket.create_connection(("127.0.0.1", port))  # fills the queue
+    conns = [filler]
 
-        async def server(t0: float) -> None:
-            await asyncio.sleep(0.2)  # the link's first SYN has been dropped by now
-            conns.append((await loop.sock_accept(listener))[0])  # the filler: frees the queue
-            conn, _ = await loop.sock_accept(listener)
-            conns.append(conn)
-            events["accepted"] = loop.time() - t0
-            header = await loop.sock_recv(conn, 7)
-            tid, _p, length, unit = struct.unpack(">HHHB", header)
-            pdu = await loop.sock_recv(conn, length - 1)
-            await asyncio.sleep(max(0.0, t0 + 1.25 * deadline - loop.time()))
-            events["replied"] = loop.time() - t0
-            await loop.sock_sendall(conn, honest(tid, unit, pdu))
+    async def server(t0: float) -> None:
+        await asyncio.sleep(0.2)  # the link's first SYN has been dropped by now
+        conns.append((await loop.sock_accept(listener))[0])  # the filler: frees the queue
+        conn, _ = await loop.sock_accept(listener)
+        conns.append(conn)
+        events["accepted"] = loop.time() - t0
+        header = await loop.sock_recv(conn, 7)
+        tid, _p, length, unit = struct.unpack(">HHHB", header)
+        pdu = await loop.sock_recv(conn, length - 1)
+        await asyncio.sleep(max(0.0, t0 + 1.25 * deadline - loop.time()))
+        events["replied"] = loop.time() - t0
+        await loop.sock_sendall(conn, honest(tid, unit, pdu))
 
-        link = ModbusTcpLink("127.0.0.1", port, timeout_s=deadline, name="slow")
-        t0 = loop.time()
-        task = asyncio.create_task(server(t0))
-        try:
-            with pytest.raises(DeviceTimeout):
-                await link.read("holding", 10, 2, 1)
-            assert "replied" not in events  # the error came before the reply existed
-            # The premise: connecting took a real share of the deadline.
-            assert events["accepted"] > 0.3 * deadline, events
-        finally:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-            await link.close()
-            for c in conns:
-                c.close()
-            listener.close()
-
-    run(body)
+    link = ModbusTcpLink("127.0.0.1", port, timeout_s=deadline, name="slow")
+    t0 = loop.time()
+    task = asyncio.create_task(server(t0))
+    try:
+        with pytest.raises(DeviceTimeout):
+            await link.read("holding", 10, 2, 1)
+        assert "replied" not in events  # the error came before the reply existed
+        # The premise: connecting took a real share of the deadline.
+        assert events["accepted"] > 0.3 * deadline, events
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await link.close()
+        for c in conns:
+            c.close()
+        listener.close()

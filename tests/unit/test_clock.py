@@ -9,9 +9,7 @@ import json
 import math
 import os
 import random
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
 
 import numpy as np
 import pytest
@@ -23,17 +21,6 @@ from linecontrol.config import DEFAULT_LINE, load_line
 from linecontrol.errors import LinecontrolError
 from linecontrol.runlog import Batch, Channel, RunLog, RunMeta, SegmentWriter
 from linecontrol.runtime import ClockError, ManualClock, SystemClock
-
-T = TypeVar("T")
-DEADLINE_S = 10.0  # real seconds; the tests themselves step simulated time only
-
-
-def run(body: Callable[[], Awaitable[T]]) -> T:
-    async def bounded() -> T:
-        async with asyncio.timeout(DEADLINE_S):
-            return await body()
-
-    return asyncio.run(bounded())
 
 
 async def settled(clock: ManualClock, sleepers: int) -> None:
@@ -47,45 +34,39 @@ async def settled(clock: ManualClock, sleepers: int) -> None:
 
 
 # ------------------------------------------------------------------ the clock
-def test_sleepers_wake_when_time_reaches_their_deadline_in_order() -> None:
-    async def body() -> None:
-        clock = ManualClock(100.0)
-        woke: list[tuple[str, float]] = []
+async def test_sleepers_wake_when_time_reaches_their_deadline_in_order() -> None:
+    clock = ManualClock(100.0)
+    woke: list[tuple[str, float]] = []
 
-        async def sleeper(name: str, t: float) -> None:
-            await clock.sleep_until(t)
-            woke.append((name, clock.monotonic()))
+    async def sleeper(name: str, t: float) -> None:
+        await clock.sleep_until(t)
+        woke.append((name, clock.monotonic()))
 
-        tasks = [asyncio.create_task(sleeper(n, t)) for n, t in (("b", 102.0), ("a", 101.0))]
-        await settled(clock, 2)
-        assert clock.next_deadline() == 101.0
-        assert clock.advance(0.5) == 0 and woke == []
-        assert clock.advance(0.5) == 1
-        await settled(clock, 1)
-        assert woke == [("a", 101.0)]
-        assert clock.advance(5.0) == 1
-        await asyncio.gather(*tasks)
-        assert woke == [("a", 101.0), ("b", 106.0)]
-        assert clock.waiting == 0 and clock.next_deadline() is None
-        assert clock.wall() == pytest.approx(1.7e9 + 106.0)
-        assert clock.both() == (106.0, clock.wall())
-
-    run(body)
+    tasks = [asyncio.create_task(sleeper(n, t)) for n, t in (("b", 102.0), ("a", 101.0))]
+    await settled(clock, 2)
+    assert clock.next_deadline() == 101.0
+    assert clock.advance(0.5) == 0 and woke == []
+    assert clock.advance(0.5) == 1
+    await settled(clock, 1)
+    assert woke == [("a", 101.0)]
+    assert clock.advance(5.0) == 1
+    await asyncio.gather(*tasks)
+    assert woke == [("a", 101.0), ("b", 106.0)]
+    assert clock.waiting == 0 and clock.next_deadline() is None
+    assert clock.wall() == pytest.approx(1.7e9 + 106.0)
+    assert clock.both() == (106.0, clock.wall())
 
 
-def test_a_deadline_already_reached_only_yields_and_a_cancelled_sleeper_is_skipped() -> None:
-    async def body() -> None:
-        clock = ManualClock(5.0)
-        await clock.sleep_until(5.0)  # returns without anyone advancing time
-        await clock.sleep_until(-1.0)
-        gone = asyncio.create_task(clock.sleep_until(6.0))
-        await settled(clock, 1)
-        gone.cancel()
-        await asyncio.gather(gone, return_exceptions=True)
-        assert clock.waiting == 0 and clock.next_deadline() is None
-        assert clock.advance(2.0) == 0  # nothing to wake, and no error setting a dead future
-
-    run(body)
+async def test_a_deadline_already_reached_only_yields_and_a_cancelled_sleeper_is_skipped() -> None:
+    clock = ManualClock(5.0)
+    await clock.sleep_until(5.0)  # returns without anyone advancing time
+    await clock.sleep_until(-1.0)
+    gone = asyncio.create_task(clock.sleep_until(6.0))
+    await settled(clock, 1)
+    gone.cancel()
+    await asyncio.gather(gone, return_exceptions=True)
+    assert clock.waiting == 0 and clock.next_deadline() is None
+    assert clock.advance(2.0) == 0  # nothing to wake, and no error setting a dead future
 
 
 @pytest.mark.parametrize("dt", [-0.1, math.nan, math.inf])
@@ -122,68 +103,64 @@ class CountingDriver:
         return PollResult(values=dict(self.values))
 
 
-def test_scheduler_polls_at_the_period_backs_off_on_failure_and_values_age_into_stale() -> None:
-    async def body() -> None:
-        clock = ManualClock(1000.0)
-        acq = Acquisition(load_line(DEFAULT_LINE), clock, rng=random.Random(3))
-        press = acq.pollers["press"]
-        drv = CountingDriver(clock, press.names)
-        press.driver = drv
-        period = press.period_s
-        sched = asyncio.create_task(LinkScheduler("tcp:press", [press], acq).run())
-        try:
+async def test_scheduler_polls_at_the_period_backs_off_on_failure_and_values_age_into_stale() -> (
+    None
+):
+    clock = ManualClock(1000.0)
+    acq = Acquisition(load_line(DEFAULT_LINE), clock, rng=random.Random(3))
+    press = acq.pollers["press"]
+    drv = CountingDriver(clock, press.names)
+    press.driver = drv
+    period = press.period_s
+    sched = asyncio.create_task(LinkScheduler("tcp:press", [press], acq).run())
+    try:
+        await settled(clock, 1)
+        for _ in range(10):
+            clock.advance(period)
             await settled(clock, 1)
-            for _ in range(10):
-                clock.advance(period)
-                await settled(clock, 1)
-            # Due at start and at every period: 11 polls, each on its due time.
-            assert drv.at == pytest.approx([1000.0 + i * period for i in range(11)])
-            assert {int(acq.sample().quality[c]) for c in press.cols} == {Quality.GOOD}
+        # Due at start and at every period: 11 polls, each on its due time.
+        assert drv.at == pytest.approx([1000.0 + i * period for i in range(11)])
+        assert {int(acq.sample().quality[c]) for c in press.cols} == {Quality.GOOD}
 
-            drv.exc = DeviceTimeout("no reply", device="press")
-            t_fail = clock.monotonic() + period
-            for _ in range(400):  # ~ 400 periods of simulated time
-                clock.advance(period)
-                await settled(clock, 1)
-            fails = [t for t in drv.at if t >= t_fail]
-            gaps = np.diff(fails)
-            # Retries back off: each gap at least half the doubled step, none above the cap.
-            for k, gap in enumerate(gaps, start=1):
-                step = min(BACKOFF_CAP_S, period * 2 ** (k - 1))
-                assert 0.5 * step - period <= gap <= step + period
-            assert gaps.max() <= BACKOFF_CAP_S + period and len(fails) < 400
-            # The last good values aged into STALE (three periods), never INVALID or GOOD.
-            assert {int(acq.sample().quality[c]) for c in press.cols} == {Quality.STALE}
-            assert press.state == "failing" and acq.device_report().failed
-        finally:
-            sched.cancel()
-            await asyncio.gather(sched, return_exceptions=True)
-
-    run(body)
-
-
-def test_sampler_takes_rows_at_its_rate_on_the_injected_clock() -> None:
-    async def body() -> None:
-        clock = ManualClock(50.0)
-        acq = Acquisition(load_line(DEFAULT_LINE), clock, sample_hz=10.0)
-        batches: list[Batch] = []
-        acq.sinks.append(batches.append)
-        task = asyncio.create_task(acq.run_sampler())
-        try:
+        drv.exc = DeviceTimeout("no reply", device="press")
+        t_fail = clock.monotonic() + period
+        for _ in range(400):  # ~ 400 periods of simulated time
+            clock.advance(period)
             await settled(clock, 1)
-            for _ in range(25):
-                clock.advance(0.1)
-                await settled(clock, 1)
-        finally:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-        t = np.concatenate([b.t_mono for b in batches])
-        # 26 rows at 0.1 s, in batches of 10 (the unfinished one flushed at the stop).
-        assert [len(b.t_mono) for b in batches] == [10, 10, 6]
-        assert t == pytest.approx(50.0 + 0.1 * np.arange(26))
-        assert np.concatenate([b.t_wall for b in batches]) == pytest.approx(1.7e9 + t)
+        fails = [t for t in drv.at if t >= t_fail]
+        gaps = np.diff(fails)
+        # Retries back off: each gap at least half the doubled step, none above the cap.
+        for k, gap in enumerate(gaps, start=1):
+            step = min(BACKOFF_CAP_S, period * 2 ** (k - 1))
+            assert 0.5 * step - period <= gap <= step + period
+        assert gaps.max() <= BACKOFF_CAP_S + period and len(fails) < 400
+        # The last good values aged into STALE (three periods), never INVALID or GOOD.
+        assert {int(acq.sample().quality[c]) for c in press.cols} == {Quality.STALE}
+        assert press.state == "failing" and acq.device_report().failed
+    finally:
+        sched.cancel()
+        await asyncio.gather(sched, return_exceptions=True)
 
-    run(body)
+
+async def test_sampler_takes_rows_at_its_rate_on_the_injected_clock() -> None:
+    clock = ManualClock(50.0)
+    acq = Acquisition(load_line(DEFAULT_LINE), clock, sample_hz=10.0)
+    batches: list[Batch] = []
+    acq.sinks.append(batches.append)
+    task = asyncio.create_task(acq.run_sampler())
+    try:
+        await settled(clock, 1)
+        for _ in range(25):
+            clock.advance(0.1)
+            await settled(clock, 1)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    t = np.concatenate([b.t_mono for b in batches])
+    # 26 rows at 0.1 s, in batches of 10 (the unfinished one flushed at the stop).
+    assert [len(b.t_mono) for b in batches] == [10, 10, 6]
+    assert t == pytest.approx(50.0 + 0.1 * np.arange(26))
+    assert np.concatenate([b.t_wall for b in batches]) == pytest.approx(1.7e9 + t)
 
 
 # ------------------------------------------------------------------ run log
@@ -211,26 +188,23 @@ def _batch(t0: float) -> Batch:
     )
 
 
-def test_run_log_errors_are_stamped_by_the_injected_clock(tmp_path: Path) -> None:
-    async def body() -> None:
-        clock = ManualClock(7000.0)  # far from the system's monotonic time
-        meta = RunMeta(
-            run_id="R-manual",
-            line={},
-            channels=[Channel("a"), Channel("b")],
-            start_mono=clock.monotonic(),
-            start_wall=clock.wall(),
-        )
-        log = RunLog(tmp_path, meta, clock=clock.both, fsync=False, opener=FullDisk())
-        await log.start()
-        clock.advance(12.5)
-        log.append(_batch(7012.5))
-        await log.drain()
-        await log.stop("ok", compact=False)
-        assert len(log.errors) == 1
-        lines = (log.dir / "events.jsonl").read_text().splitlines()
-        errs = [e for e in map(json.loads, lines) if e["type"] == "RunLogError"]
-        assert len(errs) == 1
-        assert errs[0]["t_mono"] == 7012.5 and errs[0]["t_wall"] == 1.7e9 + 7012.5
-
-    run(body)
+async def test_run_log_errors_are_stamped_by_the_injected_clock(tmp_path: Path) -> None:
+    clock = ManualClock(7000.0)  # far from the system's monotonic time
+    meta = RunMeta(
+        run_id="R-manual",
+        line={},
+        channels=[Channel("a"), Channel("b")],
+        start_mono=clock.monotonic(),
+        start_wall=clock.wall(),
+    )
+    log = RunLog(tmp_path, meta, clock=clock.both, fsync=False, opener=FullDisk())
+    await log.start()
+    clock.advance(12.5)
+    log.append(_batch(7012.5))
+    await log.drain()
+    await log.stop("ok", compact=False)
+    assert len(log.errors) == 1
+    lines = (log.dir / "events.jsonl").read_text().splitlines()
+    errs = [e for e in map(json.loads, lines) if e["type"] == "RunLogError"]
+    assert len(errs) == 1
+    assert errs[0]["t_mono"] == 7012.5 and errs[0]["t_wall"] == 1.7e9 + 7012.5

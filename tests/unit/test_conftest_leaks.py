@@ -19,6 +19,8 @@ import sys
 import threading
 from pathlib import Path
 
+import pytest
+
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(60)"]
 
 
@@ -35,6 +37,29 @@ def test_leaks_a_task():
         await asyncio.sleep(0)
 
     asyncio.run(body())
+
+
+async def test_async_leaks_a_task():
+    async def forever_async():
+        await asyncio.sleep(60)
+
+    asyncio.create_task(forever_async(), name="left-behind-async")
+    await asyncio.sleep(0)
+
+
+@pytest.mark.deadline(0.2)
+async def test_async_overruns_its_deadline():
+    await asyncio.Event().wait()
+
+
+async def test_async_times_out_on_its_own():
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.01):
+            await asyncio.Event().wait()
+
+
+async def test_async_cleans_up_after_itself():
+    await asyncio.create_task(asyncio.sleep(0.01))
 
 
 def test_leaks_a_child():
@@ -73,6 +98,17 @@ def test_cleans_up_after_itself():
 """
 
 
+# The settings of pyproject.toml that the fixture and its hook rely on.
+INI = """
+[pytest]
+asyncio_mode = auto
+asyncio_default_fixture_loop_scope = function
+asyncio_default_test_loop_scope = function
+markers =
+    deadline(seconds): real-time deadline of an async test
+"""
+
+
 def _gone(pid: int) -> bool:
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
@@ -86,18 +122,25 @@ def test_the_fixture_fails_each_leaking_test_and_kills_what_it_leaked(
     pytester: pytest.Pytester,
 ) -> None:
     pytester.makeconftest(CONFTEST.read_text())
+    pytester.makeini(INI)
     pytester.makepyfile(test_inner=INNER)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", timeout=120)
     out = result.stdout.str()
     outcomes = result.parseoutcomes()
-    assert outcomes.get("passed") == 5 and outcomes.get("errors") == 4, out
+    assert outcomes.get("passed") == 8 and outcomes.get("errors") == 5, out
+    assert outcomes.get("failed") == 1, out
     errors = {m.group(1) for m in re.finditer(r"ERROR at teardown of (\w+)", out)}
     assert errors == {
         "test_leaks_a_task",
         "test_leaks_a_child",
         "test_leaks_an_orphaned_grandchild",
         "test_leaks_a_thread",
+        "test_async_leaks_a_task",
     }, out
+    # An async test's leak is seen when its coroutine returns, and reported once.
+    assert out.count("left-behind-async") == 1 and "forever_async" in out, out
+    assert re.search(r"FAILED \S*test_async_overruns_its_deadline", out), out
+    assert "the test exceeded its deadline of 0.2 s" in out, out
     assert "leaked asyncio task" in out and "left-behind" in out and "forever" in out
     assert "leaked thread 'left-waiting'" in out
     for name in ("child.pid", "grandchild.pid"):
