@@ -15,7 +15,9 @@ from tests.integration.test_runlog_failures import _clock, _meta
 from tests.runlog_child import batch
 
 
-def test_an_unexpected_writer_error_is_reported_and_the_stop_completes(tmp_path: Path) -> None:
+async def test_an_unexpected_writer_error_is_reported_and_the_stop_completes(
+    tmp_path: Path,
+) -> None:
     calls = 0
 
     def opener(path: Path, channels: list[Channel], fsync: bool) -> SegmentWriter:
@@ -37,4 +39,4 @@ def test_an_unexpected_writer_error_is_reported_and_the_stop_completes(tmp_path:
         assert read_samples(log.dir / "samples").batches == 1  # the next batch is kept
         return status
 
-    assert asyncio.run(body()) == "ok; run log errors: 1"
+    assert await body() == "ok; run log errors: 1"

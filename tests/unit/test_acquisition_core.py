@@ -109,8 +109,9 @@ class _Driver:
         return PollResult(values=dict(self.values))
 
 
-def test_a_channel_never_polled_is_waiting_not_stale_and_a_silent_device_is_reported() -> None:
-    import asyncio
+async def test_a_channel_never_polled_is_waiting_not_stale_and_a_silent_device_is_reported() -> (
+    None
+):
 
     from drivers.errors import DeviceTimeout
     from linecontrol.acquisition import Acquisition
@@ -132,7 +133,7 @@ def test_a_channel_never_polled_is_waiting_not_stale_and_a_silent_device_is_repo
             await acq.poll_once(drive)
             clock.t += 1.0
 
-    asyncio.run(polls())
+    await polls()
     row = acq.sample()
     # A device that never answered stays WAITING (never had a value), never GOOD.
     assert {int(row.quality[c]) for c in press.cols} == {Quality.WAITING}
@@ -148,8 +149,7 @@ def test_a_channel_never_polled_is_waiting_not_stale_and_a_silent_device_is_repo
     assert f"{len(acq.pollers) - 2} not polled before the stop" in line1
 
 
-def test_a_device_that_stops_answering_mid_run_fails_the_run() -> None:
-    import asyncio
+async def test_a_device_that_stops_answering_mid_run_fails_the_run() -> None:
 
     from drivers.errors import DeviceUnreachable
     from linecontrol.acquisition import Acquisition
@@ -168,7 +168,7 @@ def test_a_device_that_stops_answering_mid_run_fails_the_run() -> None:
         for _ in range(3):
             await acq.poll_once(acq.pollers["drive"])
 
-    asyncio.run(polls())
+    await polls()
     report = acq.device_report()
     n = len(acq.pollers)
     assert report.failed and report.never_answered == [] and report.failing_at_end == ["drive"]
@@ -177,7 +177,7 @@ def test_a_device_that_stops_answering_mid_run_fails_the_run() -> None:
     assert "(DeviceUnreachable 3)" in report.line()
 
 
-def test_a_poll_cut_short_by_the_stop_is_no_failure() -> None:
+async def test_a_poll_cut_short_by_the_stop_is_no_failure() -> None:
     # A very short run (record --duration 0.001) stops while the first polls are in
     # flight: a poll cancelled before its device could answer is not "never answered".
     import asyncio
@@ -201,7 +201,7 @@ def test_a_poll_cut_short_by_the_stop_is_no_failure() -> None:
         with pytest.raises(asyncio.CancelledError):
             await task
 
-    asyncio.run(cut())
+    await cut()
     report = acq.device_report()
     assert not report.failed and report.never_answered == []
     assert "press" in report.not_polled and report.status() == ""

@@ -7,7 +7,6 @@ answers.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 
 import pytest
@@ -33,13 +32,13 @@ ZONE_MAP = ZONE.regmap
 
 
 # ------------------------------------------------------------------ Modbus
-def test_a_modbus_device_polls_and_decodes_the_fake_words() -> None:
+async def test_a_modbus_device_polls_and_decodes_the_fake_words() -> None:
     link = FakeRegisterLink()
     link.fill(ZONE_MAP, unit=7)
     link.set(ZONE_MAP, "temp_pv_c", 181.3, unit=7)
     link.set(ZONE_MAP, "status", 0b100010, unit=7)
     dev = ZONE.make("zone", link, 7)
-    r = asyncio.run(dev.poll())
+    r = await dev.poll()
     assert r.errors == {}
     assert r.values["temp_pv_c"] == pytest.approx(181.3)
     assert ZONE.decode_flags("status", int(r.values["status"])) == {
@@ -53,16 +52,16 @@ def test_a_modbus_device_polls_and_decodes_the_fake_words() -> None:
     assert {u for *_, u in link.reads} == {7}  # the unit the factory was given
 
 
-def test_a_modbus_setpoint_is_written_and_verified_by_read_back() -> None:
+async def test_a_modbus_setpoint_is_written_and_verified_by_read_back() -> None:
     link = FakeRegisterLink()
     link.fill(ZONE_MAP)
     dev = ZONE.make("zone", link, 1)
-    assert asyncio.run(dev.write_setpoint("temp_sp_c", 215.5)) == pytest.approx(215.5)
+    assert await dev.write_setpoint("temp_sp_c", 215.5) == pytest.approx(215.5)
     reg = ZONE_MAP["temp_sp_c"]
     assert link.writes == [(reg.address, reg.encode(215.5), 1)]
 
 
-def test_a_modbus_device_that_clamps_a_setpoint_is_a_readback_mismatch() -> None:
+async def test_a_modbus_device_that_clamps_a_setpoint_is_a_readback_mismatch() -> None:
     clamp = ZONE_MAP["temp_sp_c"]
 
     def clamp_at_200(fake: FakeRegisterLink, address: int, words: list[int], unit: int) -> None:
@@ -72,40 +71,40 @@ def test_a_modbus_device_that_clamps_a_setpoint_is_a_readback_mismatch() -> None
     link = FakeRegisterLink(on_write=clamp_at_200)
     link.fill(ZONE_MAP)
     with pytest.raises(ReadbackMismatch) as info:
-        asyncio.run(ZONE.make("zone", link, 1).write_setpoint("temp_sp_c", 250.0))
+        await ZONE.make("zone", link, 1).write_setpoint("temp_sp_c", 250.0)
     assert (info.value.written, info.value.read) == (250.0, 200.0)
 
 
-def test_a_refused_setpoint_sends_nothing_to_the_fake() -> None:
+async def test_a_refused_setpoint_sends_nothing_to_the_fake() -> None:
     link = FakeRegisterLink()
     dev = ZONE.make("zone", link, 1)
     with pytest.raises(SetpointError):
-        asyncio.run(dev.write_setpoint("temp_sp_c", float("nan")))
+        await dev.write_setpoint("temp_sp_c", float("nan"))
     with pytest.raises(SetpointError, match="not a command register"):
-        asyncio.run(dev.command("temp_sp_c", 1))
+        await dev.command("temp_sp_c", 1)
     assert link.writes == [] and link.transactions == 0
 
 
-def test_a_link_error_propagates_from_a_modbus_poll() -> None:
+async def test_a_link_error_propagates_from_a_modbus_poll() -> None:
     link = FakeRegisterLink(fail_next=[DeviceTimeout("no answer", device="zone")])
     link.fill(ZONE_MAP)
     dev = ZONE.make("zone", link, 1)
     with pytest.raises(DeviceTimeout):
-        asyncio.run(dev.poll())
-    assert asyncio.run(dev.poll()).errors == {}  # the next poll answers
+        await dev.poll()
+    assert (await dev.poll()).errors == {}  # the next poll answers
 
 
-def test_an_unset_address_is_rejected_like_an_instrument_would() -> None:
+async def test_an_unset_address_is_rejected_like_an_instrument_would() -> None:
     with pytest.raises(DeviceRejected) as info:
-        asyncio.run(ZONE.make("zone", FakeRegisterLink(), 1).poll())
+        await ZONE.make("zone", FakeRegisterLink(), 1).poll()
     assert info.value.code == 2
 
 
-def test_a_pulse_command_on_the_fake_drive() -> None:
+async def test_a_pulse_command_on_the_fake_drive() -> None:
     drive = MODELS["line_drive"]
     assert drive.regmap is not None
     link = FakeRegisterLink()
-    asyncio.run(drive.make("drive", link, 1).command("position_reset_cmd", 1))
+    await drive.make("drive", link, 1).command("position_reset_cmd", 1)
     reg = drive.regmap["position_reset_cmd"]
     assert link.writes == [(reg.address, [1], 1)]
 
@@ -144,43 +143,43 @@ def psu(fake: Callable[[bytes], bytes]) -> tuple[DcPsuDriver, FakeQueryLink]:
     return DcPsuDriver("psu", link), link
 
 
-def test_the_supply_polls_its_declared_channels_from_the_fake() -> None:
+async def test_the_supply_polls_its_declared_channels_from_the_fake() -> None:
     dev, link = psu(FakePsu())
-    r = asyncio.run(dev.poll())
+    r = await dev.poll()
     assert set(r.values) == {c.name for c in MODELS["dc_psu"].channels}
     assert r.values["power_pv_kw"] == 4.0 and r.values["current_a"] == pytest.approx(7.81)
     assert link.queries == [b"MEAS?", b"PSET?", b"STAT?"]
     assert link.probe is not None and link.probe.query == b"*IDN?"  # the driver set it
 
 
-def test_the_supply_status_decodes_through_the_registry() -> None:
+async def test_the_supply_status_decodes_through_the_registry() -> None:
     dev, _ = psu(FakePsu())
-    word = int(asyncio.run(dev.poll()).values["status"])
+    word = int((await dev.poll()).values["status"])
     flags = dev.flags(word)
     assert flags == MODELS["dc_psu"].decode_flags("status", word)
     assert flags["output_on"] and flags["plasma_lost"] and not flags["arc"]
 
 
-def test_the_supply_setpoint_is_verified_and_an_error_answer_is_rejected() -> None:
+async def test_the_supply_setpoint_is_verified_and_an_error_answer_is_rejected() -> None:
     fake = FakePsu()
     dev, link = psu(fake)
-    assert asyncio.run(dev.write_setpoint("power_sp_kw", 5.25)) == 5.25
+    assert await dev.write_setpoint("power_sp_kw", 5.25) == 5.25
     assert link.queries == [b"PSET 5.25", b"PSET?"]
     fake.meas = b"ERR 3 out of range"
     with pytest.raises(DeviceRejected) as info:
-        asyncio.run(dev.poll())
+        await dev.poll()
     assert info.value.code == 3
     fake.meas = b"P 4.00 V nan I 7.81"
     with pytest.raises(BadReply):
-        asyncio.run(dev.poll())
+        await dev.poll()
 
 
-def test_the_supply_has_no_command_and_sends_nothing() -> None:
+async def test_the_supply_has_no_command_and_sends_nothing() -> None:
     dev, link = psu(FakePsu())
     with pytest.raises(SetpointError, match="not a command"):
-        asyncio.run(dev.command("output", 1))
+        await dev.command("output", 1)
     with pytest.raises(SetpointError):
-        asyncio.run(dev.write_setpoint("power_sp_kw", 25.0))
+        await dev.write_setpoint("power_sp_kw", 25.0)
     assert link.queries == []
 
 
@@ -201,33 +200,33 @@ def fake_gauge(address: int = 1, unknown: tuple[str, ...] = ()) -> Callable[[byt
     return answer
 
 
-def test_the_gauge_polls_its_declared_channels_from_the_fake() -> None:
+async def test_the_gauge_polls_its_declared_channels_from_the_fake() -> None:
     link = FakeQueryLink(fake_gauge(address=3))
     dev = MODELS["vacuum_gauge"].make("gauge", link, 3)
-    r = asyncio.run(dev.poll())
+    r = await dev.poll()
     assert set(r.values) == {c.name for c in MODELS["vacuum_gauge"].channels}
     assert r.values["pressure_pa"] == pytest.approx(0.25)
     assert MODELS["vacuum_gauge"].decode_flags("status", int(r.values["status"]))["overrange"]
     assert all(parse_gauge(q).address == 3 for q in link.queries)
 
 
-def test_the_gauge_refuses_an_answer_from_another_address_and_a_nak() -> None:
+async def test_the_gauge_refuses_an_answer_from_another_address_and_a_nak() -> None:
     with pytest.raises(BadReply, match="address 2"):
-        asyncio.run(VacuumGaugeDriver("g", FakeQueryLink(fake_gauge(address=2))).poll())
+        await VacuumGaugeDriver("g", FakeQueryLink(fake_gauge(address=2))).poll()
     with pytest.raises(DeviceRejected) as info:
-        asyncio.run(VacuumGaugeDriver("g", FakeQueryLink(fake_gauge(unknown=("ST",)))).poll())
+        await VacuumGaugeDriver("g", FakeQueryLink(fake_gauge(unknown=("ST",)))).poll()
     assert info.value.code == 2
 
 
-def test_the_gauge_setpoint_round_trips_on_the_fake() -> None:
+async def test_the_gauge_setpoint_round_trips_on_the_fake() -> None:
     link = FakeQueryLink(fake_gauge())
     dev = VacuumGaugeDriver("g", link)
-    assert asyncio.run(dev.write_setpoint("ar_flow_sp_sccm", 55.0)) == 55.0
+    assert await dev.write_setpoint("ar_flow_sp_sccm", 55.0) == 55.0
     assert [parse_gauge(q).op for q in link.queries] == ["!"]
 
 
 # ------------------------------------------------------------------ every model
-def test_every_model_makes_a_driver_of_the_one_interface_on_a_fake_link() -> None:
+async def test_every_model_makes_a_driver_of_the_one_interface_on_a_fake_link() -> None:
     for name, spec in MODELS.items():
         link: RegisterLink | QueryLink
         if spec.regmap is not None:
@@ -237,7 +236,7 @@ def test_every_model_makes_a_driver_of_the_one_interface_on_a_fake_link() -> Non
         else:
             link = FakeQueryLink(FakePsu() if name == "dc_psu" else fake_gauge())
         dev: Device = spec.make(name, link, 1)
-        r = asyncio.run(dev.poll())
+        r = await dev.poll()
         assert r.errors == {}, name
         assert set(r.values) == {c.name for c in spec.channels}, name
         if spec.regmap is not None:

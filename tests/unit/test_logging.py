@@ -48,7 +48,7 @@ class Driver:
         return PollResult(values=dict(self.values))
 
 
-def test_a_device_failure_and_its_recovery_are_logged_with_the_device_named(
+async def test_a_device_failure_and_its_recovery_are_logged_with_the_device_named(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     clock = ManualClock(10.0)
@@ -66,7 +66,7 @@ def test_a_device_failure_and_its_recovery_are_logged_with_the_device_named(
         await acq.poll_once(press)
 
     with caplog.at_level(logging.INFO, logger="linecontrol.acquisition"):
-        asyncio.run(polls())
+        await polls()
     recs = [r for r in caplog.records if r.name == "linecontrol.acquisition"]
     assert [r.levelno for r in recs] == [logging.WARNING, logging.INFO]
     assert all(getattr(r, "device", None) == "press" for r in recs)
@@ -86,7 +86,7 @@ class FullDisk:
         return w
 
 
-def test_a_run_log_error_is_logged_with_the_run_named(
+async def test_a_run_log_error_is_logged_with_the_run_named(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     async def body() -> None:
@@ -107,7 +107,7 @@ def test_a_run_log_error_is_logged_with_the_run_named(
         await log.stop("ok", compact=False)
 
     with caplog.at_level(logging.WARNING, logger="linecontrol.runlog"):
-        asyncio.run(asyncio.wait_for(body(), DEADLINE_S))
+        await asyncio.wait_for(body(), DEADLINE_S)
     [rec] = [r for r in caplog.records if r.name == "linecontrol.runlog"]
     assert rec.levelno == logging.ERROR and getattr(rec, "run", None) == "R-logged"
     msg = rec.getMessage()

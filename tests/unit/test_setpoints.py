@@ -48,10 +48,10 @@ def device(regmap: RegisterMap) -> tuple[ModbusDevice, RecordingLink]:
 
 
 @pytest.mark.parametrize("value", [0.6, 0.5, 0.4, 1.0000001, np.float64(0.6)])
-def test_a_0_1_command_refuses_fractions_and_sends_nothing(value: float) -> None:
+async def test_a_0_1_command_refuses_fractions_and_sends_nothing(value: float) -> None:
     dev, link = device(DRIVE)
     with pytest.raises(SetpointError, match="whole numbers only"):
-        asyncio.run(dev.write_setpoint("run_cmd", value))
+        await dev.write_setpoint("run_cmd", value)
     assert link.writes == []
 
 
@@ -72,11 +72,11 @@ def test_a_0_1_command_refuses_fractions_and_sends_nothing(value: float) -> None
         ("top_temp_pv_c", 20.0),
     ],
 )
-def test_bad_values_send_nothing(name: str, value: object) -> None:
+async def test_bad_values_send_nothing(name: str, value: object) -> None:
     regmap = DRIVE if name == "run_cmd" else PRESS
     dev, link = device(regmap)
     with pytest.raises(SetpointError):
-        asyncio.run(dev.write_setpoint(name, value))  # type: ignore[arg-type]
+        await dev.write_setpoint(name, value)  # type: ignore[arg-type]
     assert link.writes == []
 
 
@@ -93,12 +93,12 @@ def test_bad_values_send_nothing(name: str, value: object) -> None:
         ("roll_load_sp_kg", np.float32(1500.5), [0x44BB, 0x9000], 1500.5),
     ],
 )
-def test_good_values_are_written_as_golden_words(
+async def test_good_values_are_written_as_golden_words(
     name: str, value: float, words: list[int], back: float
 ) -> None:
     regmap = DRIVE if name == "run_cmd" else PRESS
     dev, link = device(regmap)
-    assert asyncio.run(dev.write_setpoint(name, value)) == pytest.approx(back)
+    assert await dev.write_setpoint(name, value) == pytest.approx(back)
     assert link.writes == [(regmap[name].address, words)]
 
 
@@ -140,18 +140,18 @@ def test_check_setpoint_takes_numpy_scalars_and_refuses_booleans() -> None:
 
 
 # ------------------------------------------------------------------ commands
-def test_a_self_clearing_command_is_not_a_setpoint() -> None:
+async def test_a_self_clearing_command_is_not_a_setpoint() -> None:
     dev, link = device(DRIVE)
     with pytest.raises(SetpointError, match="self-clearing command"):
-        asyncio.run(dev.write_setpoint("position_reset_cmd", 1))
+        await dev.write_setpoint("position_reset_cmd", 1)
     for bad in (0, 0.6, 2, True, math.nan):
         with pytest.raises(SetpointError):
-            asyncio.run(dev.command("position_reset_cmd", bad))  # type: ignore[arg-type]
+            await dev.command("position_reset_cmd", bad)  # type: ignore[arg-type]
     with pytest.raises(SetpointError, match="not a command register"):
-        asyncio.run(dev.command("run_cmd", 1))
+        await dev.command("run_cmd", 1)
     assert link.writes == []
     # Sent once, never read back: the PLC would have cleared it already.
-    asyncio.run(dev.command("position_reset_cmd"))
+    await dev.command("position_reset_cmd")
     assert link.writes == [(1, [1])]
 
 
