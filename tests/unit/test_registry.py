@@ -96,7 +96,9 @@ def _imports(path: Path) -> set[str]:
     [
         "linecontrol/acquisition/wiring.py",
         "linecontrol/acquisition/service.py",
-        "linecontrol/cli.py",
+        "linecontrol/cli/regmap.py",
+        "linecontrol/cli/record.py",
+        "linecontrol/cli/sim.py",
         "drivers/config.py",
         "simulators/config.py",
         "simulators/line.py",

@@ -1,0 +1,58 @@
+"""What every command shares in its output: exit codes, problems on stderr, JSON on
+stdout, aligned tables, times in UTC."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from linecontrol.errors import InputFileError
+
+if TYPE_CHECKING:
+    from linecontrol.config import LineConfig
+
+EXIT_OK = 0
+EXIT_VIOLATION = 1
+EXIT_BAD_INPUT = 2
+EXIT_RUN_LOG = 3  # record: the run log could not write everything; runs: a run unreadable
+EXIT_DEVICES = 4  # record: a device never answered, or was not answering at the end
+EXIT_ACQUISITION = 5  # record: acquisition stopped on an error of its own
+
+
+def error(message: str) -> None:
+    """One line on stderr: ``error: message``."""
+    print(f"error: {message}", file=sys.stderr)
+
+
+def load_line(path: Path) -> LineConfig | None:
+    """The line config, or None after printing each problem with it."""
+    from linecontrol.config import load_line as load
+
+    try:
+        return load(path)
+    except InputFileError as exc:
+        for p in exc.problems:
+            error(f"line config: {p}")
+        return None
+
+
+def write_json(obj: Any, **options: Any) -> None:
+    """``obj`` as indented JSON on stdout, non-ASCII kept, and a newline."""
+    json.dump(obj, sys.stdout, indent=2, ensure_ascii=False, **options)
+    sys.stdout.write("\n")
+
+
+def print_table(rows: Sequence[Sequence[str]]) -> None:
+    """Rows of cells, each column as wide as its widest cell, two spaces apart."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+
+
+def utc(t_wall: float) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(t_wall, UTC).isoformat(timespec="milliseconds")
