@@ -134,12 +134,12 @@ def decode(
     elif kind == "i32":
         raw = struct.unpack(">i", _join(words, order))[0]
     else:
-        f = struct.unpack(">f", _join(words, order))[0]
+        f: float = struct.unpack(">f", _join(words, order))[0]
         if not math.isfinite(f):
             raise CodecError(f"device sent a non-finite float ({f!r})")
         return f * scale
     value = raw * scale
-    return int(value) if scale == 1.0 and kind != "f32" else float(value)
+    return int(value) if scale == 1.0 else float(value)
 
 
 def decode_bits(word: int, names: Mapping[int, str]) -> dict[str, bool]:

@@ -101,7 +101,7 @@ def check_header(header: bytes, tid: int, unit: int) -> int:
         raise ProtocolError(f"transaction id {r_tid} answers none in flight (sent {tid})")
     if r_unit != unit:
         raise ProtocolError(f"unit id {r_unit} in reply to unit {unit}")
-    return length - 1
+    return int(length) - 1
 
 
 def check_pdu(request: bytes, reply: bytes) -> bytes:

@@ -35,7 +35,7 @@ def refresh(
 ) -> np.ndarray:
     """Turn GOOD channels whose last good value is too old into STALE (in place);
     returns the mask of channels that changed."""
-    aged = (quality == Quality.GOOD) & ((now - t_good) > stale_after_s)
+    aged: np.ndarray = (quality == Quality.GOOD) & ((now - t_good) > stale_after_s)
     quality[aged] = Quality.STALE
     return aged
 

@@ -48,7 +48,9 @@ def line_option(parser: argparse.ArgumentParser, flag: str, metavar: str, help: 
     )
 
 
-def require_command(parser: argparse.ArgumentParser, sub: argparse._SubParsersAction) -> None:
+def require_command(
+    parser: argparse.ArgumentParser, sub: argparse._SubParsersAction[argparse.ArgumentParser]
+) -> None:
     """A command group run without its command says what to type, in the user's words
     (never the parser's internal destination names)."""
 

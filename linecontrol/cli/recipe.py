@@ -12,7 +12,7 @@ from linecontrol.cli.output import EXIT_BAD_INPUT, EXIT_OK, EXIT_VIOLATION, load
 from linecontrol.errors import InputFileError
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     recipe = sub.add_parser("recipe", help="recipes: check against the process windows")
     rsub = recipe.add_subparsers(dest="recipe_command", metavar="COMMAND")
     require_command(recipe, rsub)

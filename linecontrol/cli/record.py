@@ -21,7 +21,7 @@ from linecontrol.cli.output import (
 from linecontrol.errors import InputFileError
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     rec = sub.add_parser(
         "record",
         help="record a line headless into a run log; prints the run id",

@@ -28,7 +28,7 @@ def models() -> list[str]:
     return sorted(MODELS, key=lambda m: (MODELS[m].protocol != "modbus", m))
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     reg = sub.add_parser(
         "regmap",
         help="print an instrument's register map",

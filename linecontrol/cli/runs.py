@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 UNREADABLE = (OSError, ValueError, KeyError, TypeError)
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     runs = sub.add_parser("runs", help="recorded runs: list, show, export")
     rsub = runs.add_subparsers(dest="runs_command", metavar="COMMAND")
     require_command(runs, rsub)

@@ -11,7 +11,7 @@ from linecontrol.cli.options import bad_time_scale, line_option, seconds, sim_lo
 from linecontrol.cli.output import EXIT_BAD_INPUT, error, load_line
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     sim = sub.add_parser(
         "sim",
         help="run the simulated line; prints its address map as JSON on line 1",

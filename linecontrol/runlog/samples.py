@@ -259,7 +259,7 @@ class SegmentRead:
 
 
 def _checked(schema: pa.Schema) -> bool:
-    return (schema.metadata or {}).get(b"linecontrol.format", b"1") != b"1"
+    return bool((schema.metadata or {}).get(b"linecontrol.format", b"1") != b"1")
 
 
 def read_segment(path: Path) -> SegmentRead:

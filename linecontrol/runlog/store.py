@@ -382,7 +382,7 @@ def export(
         pacsv.write_csv(table.set_column(i, "t_wall", iso), out)
     else:
         raise InvalidArgument(f"unknown format {fmt!r}: csv or parquet")
-    return table.num_rows
+    return int(table.num_rows)
 
 
 def compact_to_parquet(run_dir: Path, samples: Samples | None = None) -> Path:
