@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 import numpy as np
 
 from drivers.device import PollResult
-
-if TYPE_CHECKING:
-    from linecontrol.acquisition.service import Acquisition
+from linecontrol.runtime import Clock
 
 LATENESS_KEPT = 4096
 
@@ -69,10 +67,21 @@ class Poller:
         self.lateness_count = 0
 
 
+class PollHost(Protocol):
+    """What a scheduler needs of acquisition: its clock, and one poll of one device
+    (result into the snapshot). A protocol, so the scheduler does not import the service
+    that owns it."""
+
+    @property
+    def clock(self) -> Clock: ...
+
+    async def poll_once(self, p: Poller) -> None: ...
+
+
 class LinkScheduler:
     """Polls the devices of one physical link, one request at a time."""
 
-    def __init__(self, name: str, pollers: list[Poller], acq: Acquisition) -> None:
+    def __init__(self, name: str, pollers: list[Poller], acq: PollHost) -> None:
         self.name = name
         self.pollers = pollers
         self.acq = acq

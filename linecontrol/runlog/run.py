@@ -17,24 +17,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
-import json
 import logging
-import math
 import os
 import queue
 import secrets
 import threading
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from linecontrol import __version__, model
+from linecontrol import model
 from linecontrol.errors import LinecontrolError
 from linecontrol.runlog.events import EventWriter
+from linecontrol.runlog.meta import RunMeta, write_json_atomic
 from linecontrol.runlog.samples import Batch, Channel, SegmentWriter, segment_name
+from linecontrol.runlog.store import finish_run
 from linecontrol.runtime import ContextLogger, context_logger
 
 logger = logging.getLogger("linecontrol.runlog")
@@ -51,10 +50,6 @@ def data_root(cli_value: str | Path | None = None) -> Path:
 
 
 ID_ATTEMPTS = 50
-
-
-class MalformedMeta(LinecontrolError, ValueError):
-    """A meta.json that is JSON but not a run's metadata."""
 
 
 class RunLogError(LinecontrolError, OSError):
@@ -104,97 +99,6 @@ def new_run_id(wall: float, token: Callable[[], str] | None = None) -> str:
 
 def _token() -> str:
     return secrets.token_hex(2)
-
-
-def write_json_atomic(path: Path, obj: Any) -> None:
-    """Temp file, fsync, rename, fsync the directory: never a half-written meta.json.
-    On failure the temp file is removed and the error raised."""
-    # A temp name of its own: two writers of one file (``runs list`` rebuilding a
-    # summary while the recorder writes it at stop) never truncate or rename each
-    # other's temp file; the last rename wins, whole.
-    tmp = path.with_name(f".{os.getpid()}-{secrets.token_hex(4)}.{path.name}.tmp")
-    try:
-        with open(tmp, "x", encoding="utf-8") as f:
-            json.dump(obj, f, indent=2, default=str)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-    dfd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dfd)
-    finally:
-        os.close(dfd)
-
-
-@dataclass
-class RunMeta:
-    run_id: str
-    line: dict[str, Any]
-    recipe: dict[str, Any] | None = None
-    operator: str = ""
-    roll_id: str = ""
-    lot_id: str = ""
-    sample_hz: float = 10.0
-    channels: list[Channel] = field(default_factory=list)
-    software_version: str = __version__
-    start_wall: float = 0.0
-    start_mono: float = 0.0
-    stop_wall: float | None = None
-    stop_mono: float | None = None
-    exit_status: str | None = None  # None while running (or if the process died)
-
-    def as_dict(self) -> dict[str, Any]:
-        d = dict(self.__dict__)
-        d["channels"] = [c.__dict__ for c in self.channels]
-        d["start_utc"] = datetime.fromtimestamp(self.start_wall, UTC).isoformat()
-        if self.stop_wall is not None:
-            d["stop_utc"] = datetime.fromtimestamp(self.stop_wall, UTC).isoformat()
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> RunMeta:
-        """Raises ``MalformedMeta`` (a ``ValueError``) or ``TypeError`` for anything
-        that is not a run's metadata: a field of the wrong type, a non-finite or
-        impossible time."""
-        d = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
-        d["channels"] = [Channel(**c) for c in d.get("channels", [])]
-        meta = cls(**d)
-        meta._check()
-        return meta
-
-    def _check(self) -> None:
-        def number(name: str, v: object, optional: bool = False) -> None:
-            if v is None and optional:
-                return
-            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-                raise MalformedMeta(f"{name} is {v!r}, not a finite number")
-
-        def text(name: str, v: object, optional: bool = False) -> None:
-            if not (isinstance(v, str) or (v is None and optional)):
-                raise MalformedMeta(f"{name} is {v!r}, not a string")
-
-        for name in ("run_id", "operator", "roll_id", "lot_id", "software_version"):
-            text(name, getattr(self, name))
-        text("exit_status", self.exit_status, optional=True)
-        for name in ("start_wall", "start_mono"):
-            number(name, getattr(self, name))
-        for name in ("stop_wall", "stop_mono"):
-            number(name, getattr(self, name), optional=True)
-        number("sample_hz", self.sample_hz)
-        if self.sample_hz <= 0:
-            raise MalformedMeta(f"sample_hz is {self.sample_hz!r}, not above 0")
-        for wall in (self.start_wall, self.stop_wall):
-            if wall is not None and not 0 <= wall < 253402300800:  # before year 10000
-                raise MalformedMeta(f"wall time {wall!r} is not a date")
-        if not isinstance(self.line, dict) or not isinstance(self.recipe, dict | None):
-            raise MalformedMeta("line or recipe is not a table")
-        for c in self.channels:
-            for name in ("name", "unit", "device"):
-                text(f"channel {name}", getattr(c, name))
 
 
 _STOP = object()
@@ -366,8 +270,6 @@ class RunLog:
         if self._thread is not None:
             await asyncio.to_thread(self._thread.join)
         if compact and self.meta.exit_status is not None:
-            from linecontrol.runlog.store import finish_run
-
             try:
                 await asyncio.to_thread(finish_run, self.dir)
             except (OSError, ValueError) as exc:  # pyarrow's errors are one or the other

@@ -29,7 +29,7 @@ from linecontrol.errors import InputFileError, InvalidArgument, LinecontrolError
 from linecontrol.model import RunStarted, RunStopped
 from linecontrol.process import bind
 from linecontrol.runlog.events import Events, read_events
-from linecontrol.runlog.run import RunMeta, write_json_atomic
+from linecontrol.runlog.meta import RunMeta, write_json_atomic
 from linecontrol.runlog.samples import (
     QUALITY_NAMES,
     Samples,
