@@ -1,11 +1,18 @@
 """The acquisition room: poll every instrument at its rate, stamp each value with
 time and quality, fan the snapshot out. ``wiring`` builds links and drivers from the
 line config, ``scheduler`` runs one scheduler per physical link, ``snapshot`` holds the
-numpy columns, ``quality`` judges values, ``fanout`` serves latest-value subscribers,
-``report`` says how each device did, ``service`` (``Acquisition``) ties them together
-with the sampler. Other rooms import from ``linecontrol.acquisition``, not its modules."""
+numpy columns, ``quality`` judges values, ``fanout`` serves subscribers under named
+overflow policies, ``report`` says how each device did, ``service`` (``Acquisition``) ties
+them together with the sampler. Other rooms import from ``linecontrol.acquisition``,
+not its modules."""
 
-from linecontrol.acquisition.fanout import LatestValue
+from linecontrol.acquisition.fanout import (
+    LatestValue,
+    Overflow,
+    ResyncNeeded,
+    RowQueue,
+    Subscriber,
+)
 from linecontrol.acquisition.quality import (
     BACKOFF_CAP_S,
     STALE_PERIODS,
@@ -29,10 +36,14 @@ __all__ = [
     "Driver",
     "LatestValue",
     "LinkScheduler",
+    "Overflow",
     "Poller",
     "Quality",
+    "ResyncNeeded",
     "Row",
+    "RowQueue",
     "Snapshot",
+    "Subscriber",
     "apply_address_map",
     "backoff_s",
     "device_channels",

@@ -26,7 +26,7 @@ from typing import Any, Literal
 import numpy as np
 
 from drivers.errors import BadReply, DeviceRejected, DriverError
-from linecontrol.acquisition.fanout import LatestValue
+from linecontrol.acquisition.fanout import LatestValue, RowQueue, Subscriber
 from linecontrol.acquisition.quality import STALE_PERIODS, Quality, backoff_s, refresh
 from linecontrol.acquisition.report import DeviceReport
 from linecontrol.acquisition.scheduler import LinkScheduler, Poller, raise_if_cancelling
@@ -61,7 +61,7 @@ class Acquisition:
         self.pollers: dict[str, Poller] = {}
         self.links: dict[str, list[Poller]] = {}
         self._closers: list[Callable[[], Any]] = []
-        self._subscribers: list[LatestValue] = []
+        self._subscribers: list[Subscriber] = []
         self.sinks: list[Callable[[Batch], None]] = []
         buses: Buses = {}
         for name, d in line.devices.items():
@@ -82,9 +82,21 @@ class Acquisition:
         return {st.name: float(metre_at_station(pos, st.distance_m)) for st in self.line.stations}
 
     def subscribe_latest(self) -> LatestValue:
+        """A slot that always holds the newest row (``Overflow.LATEST_WINS``)."""
         slot = LatestValue()
         self._subscribers.append(slot)
         return slot
+
+    def subscribe_rows(self, maxlen: int) -> RowQueue:
+        """Every row in order, up to ``maxlen`` unread (``Overflow.RESYNC``)."""
+        queue = RowQueue(maxlen)
+        self._subscribers.append(queue)
+        return queue
+
+    def unsubscribe(self, subscriber: Subscriber) -> None:
+        """Stop feeding ``subscriber`` (a client that went away); unknown ones are ignored."""
+        with contextlib.suppress(ValueError):
+            self._subscribers.remove(subscriber)
 
     def _event(self, event: Event) -> None:
         if self.on_event is not None:
