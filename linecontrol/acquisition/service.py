@@ -33,9 +33,15 @@ from linecontrol.acquisition.scheduler import LinkScheduler, Poller, raise_if_ca
 from linecontrol.acquisition.snapshot import QUALITY_NAMES, Row, Snapshot
 from linecontrol.acquisition.wiring import Buses, device_channels, open_driver
 from linecontrol.config import LineConfig
-from linecontrol.model import DeviceFailed, DeviceRecovered, Event, QualityChanged
+from linecontrol.model import (
+    Batch,
+    Channel,
+    DeviceFailed,
+    DeviceRecovered,
+    Event,
+    QualityChanged,
+)
 from linecontrol.process import metre_at_station
-from linecontrol.runlog import Batch, Channel
 from linecontrol.runtime import Clock, context_logger
 
 logger = logging.getLogger("linecontrol.acquisition")

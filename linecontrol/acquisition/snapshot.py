@@ -8,8 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from linecontrol.acquisition.quality import Quality
-from linecontrol.model import QualityName
-from linecontrol.runlog import Channel
+from linecontrol.model import Channel, QualityName
 
 WEB_POSITION = "web_position_m"
 QUALITY_NAMES: dict[int, QualityName] = {

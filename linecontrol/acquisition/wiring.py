@@ -14,7 +14,7 @@ from drivers.links.serial_port import AsyncSerialPort, SerialSettings
 from linecontrol.acquisition.scheduler import Driver
 from linecontrol.config import AnyDevice, AsciiDevice, LineConfig, RtuDevice, TcpDevice
 from linecontrol.errors import AddressMapError
-from linecontrol.runlog import Channel
+from linecontrol.model import Channel
 
 
 def device_channels(name: str, d: AnyDevice) -> list[Channel]:

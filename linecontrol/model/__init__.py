@@ -1,6 +1,8 @@
 """The shared vocabulary of the application: typed events and commands (frozen,
-no I/O). Other modules import from ``linecontrol.model``, not its modules."""
+no I/O), and the channels and sample batches acquisition produces and the run log
+stores. Other modules import from ``linecontrol.model``, not its modules."""
 
+from linecontrol.model.channels import Batch, Channel
 from linecontrol.model.commands import COMMAND_TYPES, Command, StartRecording, command_from_data
 from linecontrol.model.events import (
     ALARM_TYPES,
@@ -29,6 +31,8 @@ __all__ = [
     "ALARM_TYPES",
     "COMMAND_TYPES",
     "EVENT_TYPES",
+    "Batch",
+    "Channel",
     "Command",
     "CommandGiven",
     "DeviceError",

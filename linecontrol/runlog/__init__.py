@@ -14,12 +14,11 @@
 
 Other rooms import from ``linecontrol.runlog``, not its modules."""
 
+from linecontrol.model import Batch, Channel
 from linecontrol.runlog.events import Events, EventWriter, decode_line, encode_event, read_events
 from linecontrol.runlog.meta import MalformedMeta, RunMeta, write_json_atomic
 from linecontrol.runlog.run import RunLog, RunLogError, check_data_dir, data_root, new_run_id
 from linecontrol.runlog.samples import (
-    Batch,
-    Channel,
     DamagedSchema,
     Samples,
     SegmentRead,

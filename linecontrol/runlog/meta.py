@@ -18,7 +18,7 @@ from typing import Any
 
 from linecontrol import __version__
 from linecontrol.errors import LinecontrolError
-from linecontrol.runlog.samples import Channel
+from linecontrol.model import Channel
 
 
 class MalformedMeta(LinecontrolError, ValueError):

@@ -30,9 +30,10 @@ from typing import Any
 
 from linecontrol import model
 from linecontrol.errors import LinecontrolError
+from linecontrol.model import Batch, Channel
 from linecontrol.runlog.events import EventWriter
 from linecontrol.runlog.meta import RunMeta, write_json_atomic
-from linecontrol.runlog.samples import Batch, Channel, SegmentWriter, segment_name
+from linecontrol.runlog.samples import SegmentWriter, segment_name
 from linecontrol.runlog.store import finish_run
 from linecontrol.runtime import ContextLogger, context_logger
 

@@ -38,19 +38,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from linecontrol.errors import LinecontrolError, UnknownChannel
+from linecontrol.model import Batch, Channel
 
 QUALITY_NAMES = {0: "GOOD", 1: "STALE", 2: "INVALID", 3: "WAITING"}
 FORMAT = b"2"
 CRC_KEY = b"linecontrol.crc32"
 CHANNELS_CRC_KEY = b"linecontrol.channels_crc32"
 _CONTINUATION = b"\xff\xff\xff\xff"
-
-
-@dataclass(frozen=True)
-class Channel:
-    name: str
-    unit: str = ""
-    device: str = ""
 
 
 def schema_for(channels: list[Channel]) -> pa.Schema:
@@ -101,21 +95,6 @@ def _channels_cached(raw: bytes) -> tuple[Channel, ...]:
 
 def _channels(raw: bytes) -> list[Channel]:
     return list(_channels_cached(raw))
-
-
-@dataclass
-class Batch:
-    """Rows of one second: arrays with one entry (row) per sample."""
-
-    t_mono: np.ndarray
-    t_wall: np.ndarray
-    web_position_m: np.ndarray
-    values: np.ndarray  # (rows, channels) float64
-    quality: np.ndarray  # (rows, channels) uint8
-
-    @property
-    def rows(self) -> int:
-        return len(self.t_mono)
 
 
 def _crc(arrays: list[np.ndarray]) -> int:

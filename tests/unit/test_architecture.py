@@ -112,8 +112,8 @@ ROOM_IMPORTS: dict[str, set[str]] = {
     # the cli wires everything; regmap prints the drivers' register maps and command tables
     "cli": {*ROOM_ORDER[1:], "drivers"},
     "recording": {"acquisition", "runlog", "runtime", "config", "model"},
-    # its wiring builds the links and devices; its batches are the run log's (Channel, Batch)
-    "acquisition": {"runlog", "process", "runtime", "config", "model", "drivers"},
+    # its wiring builds the links and drivers; it hands model.Batch objects to its sinks
+    "acquisition": {"process", "runtime", "config", "model", "drivers"},
     "runlog": {"process", "runtime", "config", "model"},
     # recipe bindings read the registry's channel declarations, never building a driver
     "process": {"config", "model", "drivers.devices"},
