@@ -46,6 +46,7 @@ class BusConfig(StrictModel):
 
 
 class _Device(StrictModel):
+    link: str  # each kind narrows it to its Literal, the union's discriminator
     model: str
     station: str | None = None
     zone: str | None = None
@@ -78,7 +79,7 @@ class _Device(StrictModel):
 
     @property
     def link_kind(self) -> str:
-        raise NotImplementedError
+        return self.link
 
     @property
     def link_address(self) -> int:
@@ -90,33 +91,23 @@ class _Device(StrictModel):
         return 1.0 / self.poll_hz
 
 
-class TcpDevice(_Device):
+class _ModbusDevice(_Device):
+    unit: int = Field(default=1, ge=1, le=247)
+
+    @property
+    def link_address(self) -> int:
+        return self.unit
+
+
+class TcpDevice(_ModbusDevice):
     link: Literal["tcp"]
     host: str = "127.0.0.1"
     port: int = Field(default=502, ge=0, le=65535)
-    unit: int = Field(default=1, ge=1, le=247)
-
-    @property
-    def link_kind(self) -> str:
-        return self.link
-
-    @property
-    def link_address(self) -> int:
-        return self.unit
 
 
-class RtuDevice(_Device):
+class RtuDevice(_ModbusDevice):
     link: Literal["rtu"]
     bus: str = Field(min_length=1, description="one of the [buses]")
-    unit: int = Field(default=1, ge=1, le=247)
-
-    @property
-    def link_kind(self) -> str:
-        return self.link
-
-    @property
-    def link_address(self) -> int:
-        return self.unit
 
 
 class AsciiDevice(_Device):
@@ -124,10 +115,6 @@ class AsciiDevice(_Device):
     serial_port: str = Field(min_length=1, description="device path; 'pty' or 'socket' simulated")
     baudrate: int = Field(default=9600, gt=0)
     address: int = Field(default=1, ge=0, le=99)
-
-    @property
-    def link_kind(self) -> str:
-        return self.link
 
     @property
     def link_address(self) -> int:

@@ -13,12 +13,13 @@ in the channel it acts on (``web_position_m`` for ``position_reset_cmd``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from drivers.errors import CodecError, DriverError, SetpointError
 from drivers.links import RegisterLink
-from drivers.regmap import Block, RegisterMap
+from drivers.regmap import Block, Register, RegisterMap
 from drivers.setpoints import verify_readback
 
 
@@ -62,6 +63,20 @@ class ModbusDevice:
         self.unit = unit
         self.blocks: list[Block] = regmap.plan(channels)
 
+    def _holding_words(
+        self, reg: Register, value: float, check: Callable[[float], None]
+    ) -> list[int]:
+        """The words to write ``value`` into ``reg``, after ``check``; ``SetpointError``
+        naming this device, and nothing sent, for a bad value or a non-holding register."""
+        try:
+            check(value)
+            words = reg.encode(value)
+        except SetpointError as exc:
+            raise SetpointError(str(exc), device=self.name) from exc
+        if reg.table != "holding":
+            raise SetpointError(f"{reg.name} is in the {reg.table} table", device=self.name)
+        return words
+
     async def poll(self) -> PollResult:
         """Read every planned block. A link error (timeout, unreachable, rejected)
         propagates: the whole device is then without fresh values."""
@@ -86,13 +101,7 @@ class ModbusDevice:
         """Write ``name`` and return the value read back. Raises ``SetpointError``
         (nothing sent) or ``ReadbackMismatch`` (sent, but the device holds another value)."""
         reg = self.regmap[name]
-        try:
-            reg.check_write(value)
-            words = reg.encode(value)
-        except SetpointError as exc:
-            raise SetpointError(str(exc), device=self.name) from exc
-        if reg.table != "holding":
-            raise SetpointError(f"{name} is in the {reg.table} table", device=self.name)
+        words = self._holding_words(reg, value, reg.check_write)
         await self.link.write(reg.address, words, self.unit)
         back = await self.read(name)
         # One count of the register's resolution is the tolerance of a scaled integer.
@@ -108,11 +117,5 @@ class ModbusDevice:
         back: the instrument clears the register when it acts, so the value written
         is gone by design; read the channel the command acts on to see its effect."""
         reg = self.regmap[name]
-        try:
-            reg.check_command(value)
-            words = reg.encode(value)
-        except SetpointError as exc:
-            raise SetpointError(str(exc), device=self.name) from exc
-        if reg.table != "holding":
-            raise SetpointError(f"{name} is in the {reg.table} table", device=self.name)
+        words = self._holding_words(reg, value, reg.check_command)
         await self.link.write(reg.address, words, self.unit)
