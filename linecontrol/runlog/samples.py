@@ -36,6 +36,9 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.ipc as ipc
+import pyarrow.parquet as pq
 
 from linecontrol.errors import LinecontrolError, UnknownChannel
 from linecontrol.model import Batch, Channel
@@ -655,3 +658,72 @@ def read_samples(
         chosen = [all_channels[i] for i in idx]
     cols = _assemble(pieces, len(all_channels), idx, window, corrupt)
     return Samples(chosen, torn=torn, corrupt=corrupt, **cols)
+
+
+# ------------------------------------------------------------- other readers and writers
+# This module is the run log's one owner of pyarrow: the store (listing, summaries,
+# export) reads and writes through these functions.
+
+
+@dataclass(frozen=True)
+class SegmentHead:
+    """A segment's channels and its first batch's times (for recovering a run whose
+    metadata is lost)."""
+
+    channels: list[Channel]
+    t_mono: np.ndarray
+    t_wall: np.ndarray
+
+
+def read_segment_head(path: Path) -> SegmentHead | None:
+    """The channels and first batch of the segment at ``path``; None if it has no
+    readable schema or batch (damaged, torn before its first batch, or empty)."""
+    try:
+        with ipc.open_stream(pa.memory_map(str(path))) as r:
+            channels = channels_of(r.schema)
+            first = r.read_next_batch()
+    except (pa.ArrowInvalid, OSError, StopIteration, ValueError):  # ValueError: DamagedSchema
+        return None
+    return SegmentHead(
+        channels,
+        first.column("t_mono").to_numpy(zero_copy_only=False).astype(float),
+        first.column("t_wall").to_numpy(zero_copy_only=False).astype(float),
+    )
+
+
+WIDE_FORMATS = ("csv", "parquet")
+
+
+def write_wide(s: Samples, out: Path, fmt: str, *, run_id: str, start_mono: float) -> int:
+    """Write ``s`` as one wide table (``t_s`` from ``start_mono``, ``t_wall`` in UTC,
+    ``web_position_m``, one column per channel, then one ``<channel>.quality`` each) to
+    ``out`` as ``fmt`` (``WIDE_FORMATS``); returns the rows written. Parquet keeps the
+    timestamp type and carries the run id, units and quality codes as schema metadata."""
+    if fmt not in WIDE_FORMATS:
+        raise ValueError(f"unknown format {fmt!r}: one of {', '.join(WIDE_FORMATS)}")
+    cols: dict[str, Any] = {
+        "t_s": s.t_mono - start_mono,
+        "t_wall": pa.array((s.t_wall * 1e6).astype("int64"), pa.timestamp("us", tz="UTC")),
+        "web_position_m": s.web_position_m,
+    }
+    for i, c in enumerate(s.channels):
+        cols[c.name] = s.values[:, i]
+    for i, c in enumerate(s.channels):
+        cols[f"{c.name}.quality"] = pa.array(s.quality[:, i], pa.uint8())
+    units = {c.name: c.unit for c in s.channels}
+    table = pa.table(cols).replace_schema_metadata(
+        {
+            b"linecontrol.run_id": run_id.encode(),
+            b"linecontrol.units": json.dumps(units).encode(),
+            b"linecontrol.quality": json.dumps(QUALITY_NAMES).encode(),
+        }
+    )
+    if fmt == "parquet":
+        pq.write_table(table, out)
+    else:
+        # ISO 8601 wall times ("2026-12-01T19:29:11.134706Z"); pyarrow's own CSV form
+        # puts a space where the "T" goes.
+        i = table.schema.get_field_index("t_wall")
+        iso = pc.strftime(table.column(i), format="%Y-%m-%dT%H:%M:%SZ")
+        pacsv.write_csv(table.set_column(i, "t_wall", iso), out)
+    return int(table.num_rows)

@@ -19,10 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 
 from linecontrol.config import LineConfig, Recipe, validate_model
 from linecontrol.errors import InputFileError, InvalidArgument, LinecontrolError
@@ -32,10 +28,12 @@ from linecontrol.runlog.events import Events, read_events
 from linecontrol.runlog.meta import RunMeta, write_json_atomic
 from linecontrol.runlog.samples import (
     QUALITY_NAMES,
+    WIDE_FORMATS,
     Samples,
-    channels_of,
     read_samples,
+    read_segment_head,
     segment_paths,
+    write_wide,
 )
 
 SUMMARY_FORMAT = 2  # 2: the listing carries its CRC
@@ -101,20 +99,16 @@ def read_meta(run_dir: Path) -> tuple[RunMeta, str | None]:
 
 
 def _recover_meta(run_dir: Path) -> RunMeta:
-    import pyarrow.ipc as ipc
-
     meta = RunMeta(run_id=run_dir.name, line={})
     for seg in segment_paths(run_dir / "samples"):
-        try:
-            with ipc.open_stream(pa.memory_map(str(seg))) as r:
-                meta.channels = channels_of(r.schema)
-                first = r.read_next_batch()
-        except (pa.ArrowInvalid, OSError, StopIteration, ValueError):  # ValueError: DamagedSchema
+        head = read_segment_head(seg)
+        if head is None:
             continue
-        if first.num_rows:
-            meta.start_mono = float(first.column("t_mono")[0].as_py())
-            meta.start_wall = float(first.column("t_wall")[0].as_py())
-            t = first.column("t_mono").to_numpy()
+        meta.channels = head.channels
+        t = head.t_mono
+        if len(t):
+            meta.start_mono = float(t[0])
+            meta.start_wall = float(head.t_wall[0])
             if len(t) > 1 and np.all(np.diff(t) > 0):
                 meta.sample_hz = float(1.0 / np.median(np.diff(t)))
         break
@@ -335,27 +329,6 @@ def run_listing(run_dir: Path) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------ export
-def wide_table(meta: RunMeta, s: Samples) -> pa.Table:
-    cols: dict[str, Any] = {
-        "t_s": s.t_mono - meta.start_mono,
-        "t_wall": pa.array((s.t_wall * 1e6).astype("int64"), pa.timestamp("us", tz="UTC")),
-        "web_position_m": s.web_position_m,
-    }
-    for i, c in enumerate(s.channels):
-        cols[c.name] = s.values[:, i]
-    for i, c in enumerate(s.channels):
-        cols[f"{c.name}.quality"] = pa.array(s.quality[:, i], pa.uint8())
-    units = {c.name: c.unit for c in s.channels}
-    table = pa.table(cols)
-    return table.replace_schema_metadata(
-        {
-            b"linecontrol.run_id": meta.run_id.encode(),
-            b"linecontrol.units": json.dumps(units).encode(),
-            b"linecontrol.quality": json.dumps(QUALITY_NAMES).encode(),
-        }
-    )
-
-
 def export(
     run_dir: Path,
     out: Path,
@@ -370,29 +343,20 @@ def export(
     meta, _ = read_meta(run_dir)
     f = None if t_from is None else meta.start_mono + t_from
     t = None if t_to is None else meta.start_mono + t_to
-    s = load_samples(run_dir, channels, f, t)
-    table = wide_table(meta, s)
-    if fmt == "parquet":
-        pq.write_table(table, out)
-    elif fmt == "csv":
-        # ISO 8601 wall times ("2026-12-01T19:29:11.134706Z"); pyarrow's own CSV form
-        # puts a space where the "T" goes. Parquet keeps the timestamp type.
-        i = table.schema.get_field_index("t_wall")
-        iso = pc.strftime(table.column(i), format="%Y-%m-%dT%H:%M:%SZ")
-        pacsv.write_csv(table.set_column(i, "t_wall", iso), out)
-    else:
+    if fmt not in WIDE_FORMATS:
         raise InvalidArgument(f"unknown format {fmt!r}: csv or parquet")
-    return int(table.num_rows)
+    s = load_samples(run_dir, channels, f, t)
+    return write_wide(s, out, fmt, run_id=meta.run_id, start_mono=meta.start_mono)
 
 
 def compact_to_parquet(run_dir: Path, samples: Samples | None = None) -> Path:
     """``samples.parquet`` beside the segments, written whole to a temp name first."""
     meta, _ = read_meta(run_dir)
-    table = wide_table(meta, samples if samples is not None else load_samples(run_dir))
+    s = samples if samples is not None else load_samples(run_dir)
     out = run_dir / "samples.parquet"
     tmp = run_dir / "samples.parquet.tmp"
     try:
-        pq.write_table(table, tmp)
+        write_wide(s, tmp, "parquet", run_id=meta.run_id, start_mono=meta.start_mono)
         tmp.replace(out)
     except BaseException:
         with contextlib.suppress(OSError):
