@@ -40,7 +40,7 @@ import pyarrow.csv as pacsv
 import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
-from linecontrol.errors import LinecontrolError, UnknownChannel
+from linecontrol.errors import InvalidArgument, LinecontrolError, UnknownChannel
 from linecontrol.model import Batch, Channel
 
 QUALITY_NAMES = {0: "GOOD", 1: "STALE", 2: "INVALID", 3: "WAITING"}
@@ -700,7 +700,7 @@ def write_wide(s: Samples, out: Path, fmt: str, *, run_id: str, start_mono: floa
     ``out`` as ``fmt`` (``WIDE_FORMATS``); returns the rows written. Parquet keeps the
     timestamp type and carries the run id, units and quality codes as schema metadata."""
     if fmt not in WIDE_FORMATS:
-        raise ValueError(f"unknown format {fmt!r}: one of {', '.join(WIDE_FORMATS)}")
+        raise InvalidArgument(f"unknown format {fmt!r}: one of {', '.join(WIDE_FORMATS)}")
     cols: dict[str, Any] = {
         "t_s": s.t_mono - start_mono,
         "t_wall": pa.array((s.t_wall * 1e6).astype("int64"), pa.timestamp("us", tz="UTC")),
