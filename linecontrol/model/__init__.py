@@ -2,7 +2,7 @@
 no I/O), and the channels and sample batches acquisition produces and the run log
 stores. Other modules import from ``linecontrol.model``, not its modules."""
 
-from linecontrol.model.channels import Batch, Channel
+from linecontrol.model.channels import Batch, BatchShapeError, Channel
 from linecontrol.model.commands import COMMAND_TYPES, Command, StartRecording, command_from_data
 from linecontrol.model.events import (
     ALARM_TYPES,
@@ -32,6 +32,7 @@ __all__ = [
     "COMMAND_TYPES",
     "EVENT_TYPES",
     "Batch",
+    "BatchShapeError",
     "Channel",
     "Command",
     "CommandGiven",
