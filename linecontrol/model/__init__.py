@@ -4,6 +4,7 @@ stores. Other modules import from ``linecontrol.model``, not its modules."""
 
 from linecontrol.model.channels import Batch, BatchShapeError, Channel
 from linecontrol.model.commands import COMMAND_TYPES, Command, StartRecording, command_from_data
+from linecontrol.model.event_base import DeviceState, Event, QualityName
 from linecontrol.model.events import (
     ALARM_TYPES,
     EVENT_TYPES,
@@ -11,13 +12,10 @@ from linecontrol.model.events import (
     DeviceError,
     DeviceFailed,
     DeviceRecovered,
-    DeviceState,
     DeviceStats,
     DeviceSummary,
-    Event,
     LoggedEvent,
     QualityChanged,
-    QualityName,
     RunLogBacklog,
     RunLogError,
     RunLogRecovered,

@@ -39,44 +39,14 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, ClassVar, Literal, Self
+from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_serializer, field_validator
+from pydantic import BaseModel, ValidationError, field_serializer, field_validator
 
+from linecontrol.model import alarm_events, control_events
 from linecontrol.model.commands import Command, command_from_data
-
-QualityName = Literal["GOOD", "STALE", "INVALID", "WAITING"]
-DeviceState = Literal["new", "ok", "failing", "invalid"]
-_CONFIG = ConfigDict(frozen=True, extra="forbid", strict=True, allow_inf_nan=False)
-
-
-class Event(BaseModel):
-    """Base of every event. ``version`` is the version of the type's data."""
-
-    model_config = _CONFIG
-
-    version: ClassVar[int] = 1
-
-    @property
-    def type_name(self) -> str:
-        return type(self).__name__
-
-    @property
-    def schema_version(self) -> int:
-        return type(self).version
-
-    @property
-    def is_alarm(self) -> bool:
-        return False
-
-    def to_data(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
-
-    @classmethod
-    def from_data(cls, data: Mapping[str, Any], v: int = 1) -> Self:
-        """Strict validation of data as it is in JSON (``v``: the version it was
-        written at; every type is at version 1 so far)."""
-        return cls.model_validate_json(json.dumps(dict(data)))
+from linecontrol.model.event_base import EVENT_CONFIG as _CONFIG
+from linecontrol.model.event_base import DeviceState, Event, QualityName
 
 
 class RunStarted(Event):
@@ -223,28 +193,35 @@ class UnknownEvent(Event):
         return value
 
 
+CORE_TYPES: tuple[type[Event], ...] = (
+    RunStarted,
+    RunStopped,
+    CommandGiven,
+    DeviceFailed,
+    DeviceError,
+    DeviceRecovered,
+    QualityChanged,
+    DeviceSummary,
+    RunLogBacklog,
+    RunLogError,
+    RunLogRecovered,
+)
+
+# The modules that declare event types, each with its ``Emitted:`` list in its docstring:
+# this one (runs, devices, the run log), the supervisor's and the alarms'.
+EVENT_MODULES = (__name__, control_events.__name__, alarm_events.__name__)
+
 EVENT_TYPES: Mapping[str, type[Event]] = MappingProxyType(
-    {
-        c.__name__: c
-        for c in (
-            RunStarted,
-            RunStopped,
-            CommandGiven,
-            DeviceFailed,
-            DeviceError,
-            DeviceRecovered,
-            QualityChanged,
-            DeviceSummary,
-            RunLogBacklog,
-            RunLogError,
-            RunLogRecovered,
-        )
-    }
+    {c.__name__: c for c in (*CORE_TYPES, *control_events.TYPES, *alarm_events.TYPES)}
 )
 
 
 # The types that are always alarms (``QualityChanged`` is one by its data).
-ALARM_TYPES = frozenset({"DeviceFailed", "DeviceError", "RunLogBacklog", "RunLogError"})
+ALARM_TYPES = frozenset(
+    {"DeviceFailed", "DeviceError", "RunLogBacklog", "RunLogError"}
+    | control_events.ALARM_TYPES
+    | alarm_events.ALARM_TYPES
+)
 
 
 def decode_event(type_name: str, v: int, data: Any) -> Event:
