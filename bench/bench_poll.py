@@ -22,10 +22,10 @@ import time
 import common
 from pymodbus.client import AsyncModbusTcpClient
 
+from drivers.ascii.dc_psu import DcPsuDriver
+from drivers.ascii.vacuum_gauge import VacuumGaugeDriver
 from drivers.device import ModbusDevice
 from drivers.devices import MODBUS_MAPS
-from drivers.devices.dc_psu import DcPsuDriver
-from drivers.devices.vacuum_gauge import VacuumGaugeDriver
 from drivers.links.ascii_link import AsciiLink
 from drivers.links.modbus_rtu import ModbusRtuLink, UnitLink
 from drivers.links.modbus_tcp import ModbusTcpLink

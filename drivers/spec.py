@@ -3,20 +3,22 @@
 Each module ``drivers/devices/<model>.py`` declares ``MODEL``, a :class:`ModelSpec`:
 the protocol it speaks (which fixes the config links it may sit on), its
 channels (name, unit, status bits), its register map (Modbus) or command table
-(ASCII), and its factory (name, link, address on the link -> driver).
-``drivers.devices`` collects them into the registry, from which the config
-validation, the CLI, acquisition and the simulators' checks all derive.
+(ASCII), and its factory, named by its dotted path (``"package.module:function"``),
+never imported here. ``drivers.devices`` collects them into the registry, from which
+the config validation, the CLI, the recipe bindings, acquisition and the simulators'
+checks all derive; only the code that builds drivers (``drivers.factories``, which
+resolves the path) imports a driver, a device or a link.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
 
 from drivers.codec import decode_bits
-from drivers.device import Device, ModbusDevice
 from drivers.errors import DeclarationError, UnknownChannel
 from drivers.regmap import RegisterMap
 
@@ -26,9 +28,13 @@ LINKS: Mapping[str, tuple[LinkKind, ...]] = MappingProxyType(
     {"modbus": ("tcp", "rtu"), "ascii": ("ascii",)}
 )
 
-# (name, link, address on the link: the Modbus unit id or the ASCII bus address) -> driver.
-# The link is a RegisterLink for a Modbus model, a QueryLink for an ASCII one.
-Factory = Callable[[str, Any, int], Device]
+# Where a factory is: "package.module:function", resolved by drivers.factories. The
+# function takes (this ModelSpec, the device's name, its link, its address on the link:
+# the Modbus unit id or the ASCII bus address) and returns the driver; the link is a
+# RegisterLink for a Modbus model, a QueryLink for an ASCII one.
+FACTORY_PATH = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*")
+# The factory of every Modbus model: a drivers.device.ModbusDevice over its register map.
+MODBUS_FACTORY = "drivers.factories:modbus_device"
 
 
 @dataclass(frozen=True)
@@ -58,7 +64,7 @@ class ModelSpec:
     protocol: WireProtocol
     description: str
     channels: tuple[ChannelSpec, ...]
-    factory: Factory
+    factory: str  # the dotted path of its factory (FACTORY_PATH), resolved by drivers.factories
     regmap: RegisterMap | None = None
     commands: tuple[Command, ...] = ()
 
@@ -70,6 +76,10 @@ class ModelSpec:
             raise DeclarationError(f"{self.model}: a Modbus model has a register map, only it")
         if (self.protocol == "ascii") != bool(self.commands):
             raise DeclarationError(f"{self.model}: an ASCII model has a command table, only it")
+        if not FACTORY_PATH.fullmatch(self.factory):
+            raise DeclarationError(
+                f"{self.model}: factory {self.factory!r} is not a path 'package.module:function'"
+            )
 
     @property
     def links(self) -> tuple[LinkKind, ...]:
@@ -91,10 +101,6 @@ class ModelSpec:
         """The named bits of a status word: one decoding for every model."""
         return decode_bits(word, self.channel(name).bits)
 
-    def make(self, name: str, link: Any, address: int = 1) -> Device:
-        """The driver of device ``name`` on ``link`` (its unit id or bus ``address``)."""
-        return self.factory(name, link, address)
-
     def describe(self) -> dict[str, Any]:
         """What ``linecontrol regmap --json`` prints: the register map or command table."""
         if self.regmap is not None:
@@ -111,11 +117,8 @@ class ModelSpec:
 
 
 def modbus_model(regmap: RegisterMap) -> ModelSpec:
-    """A Modbus model, all from its register map: every register is a channel."""
-
-    def factory(name: str, link: Any, unit: int) -> Device:
-        return ModbusDevice(name, regmap, link, unit)
-
+    """A Modbus model, all from its register map: every register is a channel, and its
+    driver is a ``ModbusDevice`` over the map (``MODBUS_FACTORY``)."""
     return ModelSpec(
         model=regmap.model,
         protocol="modbus",
@@ -123,7 +126,7 @@ def modbus_model(regmap: RegisterMap) -> ModelSpec:
         channels=tuple(
             ChannelSpec(r.name, r.unit, dict(r.bits), writable=r.access == "rw") for r in regmap
         ),
-        factory=factory,
+        factory=MODBUS_FACTORY,
         regmap=regmap,
     )
 

@@ -1,10 +1,14 @@
 """The registry of the line's instrument models: one module a model, collected here.
 
 Each module ``drivers/devices/<model>.py`` declares ``MODEL`` (a
-``drivers.spec.ModelSpec``: protocol, channels, register map or command table,
-factory). This package finds them by walking its own modules, so adding a model is
-adding its module (and its simulator): the config validation, ``linecontrol
-regmap``, acquisition and the simulators' checks all read ``MODELS``.
+``drivers.spec.ModelSpec``: protocol, channels, register map or command table, and
+the dotted path of its factory). This package finds them by walking its own modules,
+so adding a model is adding its module (and its simulator; an ASCII model also its
+driver, ``drivers/ascii/<model>.py``): the config validation, ``linecontrol regmap``,
+the recipe bindings, acquisition and the simulators' checks all read ``MODELS``.
+
+Pure: a declaration is data, so importing the registry imports no driver, device or
+link (``drivers.factories`` builds the drivers).
 """
 
 from __future__ import annotations

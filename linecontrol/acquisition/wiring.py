@@ -7,6 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 from drivers.devices import MODELS
+from drivers.factories import make_device
+from drivers.links import QueryLink, RegisterLink
 from drivers.links.ascii_link import AsciiLink
 from drivers.links.modbus_rtu import ModbusRtuLink, UnitLink
 from drivers.links.modbus_tcp import ModbusTcpLink
@@ -60,7 +62,7 @@ def open_driver(
     driver from the model's factory. Only the link depends on the config's link
     kind; nothing here depends on the model. Each link's ``close`` is appended to
     ``closers``."""
-    link: object
+    link: RegisterLink | QueryLink
     if isinstance(d, TcpDevice):
         tcp = ModbusTcpLink(d.host, d.port, timeout_s=d.timeout_s, name=name)
         closers.append(tcp.close)
@@ -83,4 +85,4 @@ def open_driver(
         )
         closers.append(alink.close)
         link, key = alink, f"ascii:{name}"
-    return MODELS[d.model].make(name, link, d.link_address), key
+    return make_device(MODELS[d.model], name, link, d.link_address), key

@@ -8,6 +8,8 @@ import math
 import pytest
 import serial
 
+from drivers.ascii.dc_psu import DcPsuDriver
+from drivers.ascii.vacuum_gauge import VacuumGaugeDriver
 from drivers.ascii_protocol import (
     gauge_body,
     gauge_frame,
@@ -16,8 +18,6 @@ from drivers.ascii_protocol import (
     psu_output,
     psu_value,
 )
-from drivers.devices.dc_psu import DcPsuDriver
-from drivers.devices.vacuum_gauge import VacuumGaugeDriver
 from drivers.errors import BadReply, DeviceRejected, DeviceTimeout, SetpointError
 from drivers.links.ascii_link import AsciiLink
 from drivers.links.serial_port import AsyncSerialPort, SerialSettings

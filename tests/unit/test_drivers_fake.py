@@ -11,11 +11,11 @@ from collections.abc import Callable
 
 import pytest
 
+from drivers.ascii.dc_psu import DcPsuDriver
+from drivers.ascii.vacuum_gauge import VacuumGaugeDriver
 from drivers.ascii_protocol import gauge_body, gauge_frame, parse_gauge
 from drivers.device import Device, ModbusDevice
 from drivers.devices import MODELS
-from drivers.devices.dc_psu import DcPsuDriver
-from drivers.devices.vacuum_gauge import VacuumGaugeDriver
 from drivers.errors import (
     BadReply,
     DeviceRejected,
@@ -23,6 +23,7 @@ from drivers.errors import (
     ReadbackMismatch,
     SetpointError,
 )
+from drivers.factories import make_device
 from drivers.links import QueryLink, RegisterLink
 from drivers.links.fake import FakeQueryLink, FakeRegisterLink
 
@@ -37,7 +38,7 @@ async def test_a_modbus_device_polls_and_decodes_the_fake_words() -> None:
     link.fill(ZONE_MAP, unit=7)
     link.set(ZONE_MAP, "temp_pv_c", 181.3, unit=7)
     link.set(ZONE_MAP, "status", 0b100010, unit=7)
-    dev = ZONE.make("zone", link, 7)
+    dev = make_device(ZONE, "zone", link, 7)
     r = await dev.poll()
     assert r.errors == {}
     assert r.values["temp_pv_c"] == pytest.approx(181.3)
@@ -55,7 +56,7 @@ async def test_a_modbus_device_polls_and_decodes_the_fake_words() -> None:
 async def test_a_modbus_setpoint_is_written_and_verified_by_read_back() -> None:
     link = FakeRegisterLink()
     link.fill(ZONE_MAP)
-    dev = ZONE.make("zone", link, 1)
+    dev = make_device(ZONE, "zone", link, 1)
     assert await dev.write_setpoint("temp_sp_c", 215.5) == pytest.approx(215.5)
     reg = ZONE_MAP["temp_sp_c"]
     assert link.writes == [(reg.address, reg.encode(215.5), 1)]
@@ -71,13 +72,13 @@ async def test_a_modbus_device_that_clamps_a_setpoint_is_a_readback_mismatch() -
     link = FakeRegisterLink(on_write=clamp_at_200)
     link.fill(ZONE_MAP)
     with pytest.raises(ReadbackMismatch) as info:
-        await ZONE.make("zone", link, 1).write_setpoint("temp_sp_c", 250.0)
+        await make_device(ZONE, "zone", link, 1).write_setpoint("temp_sp_c", 250.0)
     assert (info.value.written, info.value.read) == (250.0, 200.0)
 
 
 async def test_a_refused_setpoint_sends_nothing_to_the_fake() -> None:
     link = FakeRegisterLink()
-    dev = ZONE.make("zone", link, 1)
+    dev = make_device(ZONE, "zone", link, 1)
     with pytest.raises(SetpointError):
         await dev.write_setpoint("temp_sp_c", float("nan"))
     with pytest.raises(SetpointError, match="not a command register"):
@@ -88,7 +89,7 @@ async def test_a_refused_setpoint_sends_nothing_to_the_fake() -> None:
 async def test_a_link_error_propagates_from_a_modbus_poll() -> None:
     link = FakeRegisterLink(fail_next=[DeviceTimeout("no answer", device="zone")])
     link.fill(ZONE_MAP)
-    dev = ZONE.make("zone", link, 1)
+    dev = make_device(ZONE, "zone", link, 1)
     with pytest.raises(DeviceTimeout):
         await dev.poll()
     assert (await dev.poll()).errors == {}  # the next poll answers
@@ -96,7 +97,7 @@ async def test_a_link_error_propagates_from_a_modbus_poll() -> None:
 
 async def test_an_unset_address_is_rejected_like_an_instrument_would() -> None:
     with pytest.raises(DeviceRejected) as info:
-        await ZONE.make("zone", FakeRegisterLink(), 1).poll()
+        await make_device(ZONE, "zone", FakeRegisterLink(), 1).poll()
     assert info.value.code == 2
 
 
@@ -104,7 +105,7 @@ async def test_a_pulse_command_on_the_fake_drive() -> None:
     drive = MODELS["line_drive"]
     assert drive.regmap is not None
     link = FakeRegisterLink()
-    await drive.make("drive", link, 1).command("position_reset_cmd", 1)
+    await make_device(drive, "drive", link, 1).command("position_reset_cmd", 1)
     reg = drive.regmap["position_reset_cmd"]
     assert link.writes == [(reg.address, [1], 1)]
 
@@ -202,7 +203,7 @@ def fake_gauge(address: int = 1, unknown: tuple[str, ...] = ()) -> Callable[[byt
 
 async def test_the_gauge_polls_its_declared_channels_from_the_fake() -> None:
     link = FakeQueryLink(fake_gauge(address=3))
-    dev = MODELS["vacuum_gauge"].make("gauge", link, 3)
+    dev = make_device(MODELS["vacuum_gauge"], "gauge", link, 3)
     r = await dev.poll()
     assert set(r.values) == {c.name for c in MODELS["vacuum_gauge"].channels}
     assert r.values["pressure_pa"] == pytest.approx(0.25)
@@ -235,7 +236,7 @@ async def test_every_model_makes_a_driver_of_the_one_interface_on_a_fake_link() 
             link = fake
         else:
             link = FakeQueryLink(FakePsu() if name == "dc_psu" else fake_gauge())
-        dev: Device = spec.make(name, link, 1)
+        dev: Device = make_device(spec, name, link, 1)
         r = await dev.poll()
         assert r.errors == {}, name
         assert set(r.values) == {c.name for c in spec.channels}, name
