@@ -3,7 +3,8 @@ no I/O), and the channels and sample batches acquisition produces and the run lo
 stores. Other modules import from ``linecontrol.model``, not its modules."""
 
 from linecontrol.model.channels import Batch, BatchShapeError, Channel
-from linecontrol.model.commands import COMMAND_TYPES, Command, StartRecording, command_from_data
+from linecontrol.model.command_base import Command
+from linecontrol.model.commands import COMMAND_TYPES, StartRecording, command_from_data
 from linecontrol.model.event_base import DeviceState, Event, QualityName
 from linecontrol.model.events import (
     ALARM_TYPES,

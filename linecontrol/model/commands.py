@@ -9,39 +9,13 @@ A command is logged inside a ``CommandGiven`` event: its wire name under
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any, ClassVar, Self
-
-from pydantic import BaseModel, ConfigDict
+from typing import Any, ClassVar
 
 from linecontrol.errors import InvalidArgument
-
-
-class Command(BaseModel):
-    """Base of every command. ``name`` is its wire name; ``version`` is the version
-    of its fields (every command is at 1). In the run log a command's fields are
-    part of ``CommandGiven``'s data, so its ``v`` changes with them."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, allow_inf_nan=False)
-
-    name: ClassVar[str] = ""
-    version: ClassVar[int] = 1
-
-    by: str
-    request_id: str = ""
-    at: float | None = None
-    reason: str = ""
-
-    def to_data(self) -> dict[str, Any]:
-        """The wire form: ``command`` (the name) and the fields."""
-        return {"command": self.name, **self.model_dump(mode="json")}
-
-    @classmethod
-    def from_fields(cls, fields: Mapping[str, Any]) -> Self:
-        """Strict validation of the fields as they are in JSON (no ``command`` key)."""
-        return cls.model_validate_json(json.dumps(dict(fields)))
+from linecontrol.model import alarm_commands, control_commands
+from linecontrol.model.command_base import Command
 
 
 class StartRecording(Command):
@@ -54,9 +28,10 @@ class StartRecording(Command):
     simulated: bool
 
 
-COMMAND_TYPES: Mapping[str, type[Command]] = MappingProxyType(
-    {c.name: c for c in (StartRecording,)}
-)
+COMMAND_MODULES = (__name__, control_commands.__name__, alarm_commands.__name__)
+
+_ALL: tuple[type[Command], ...] = (StartRecording, *control_commands.TYPES, *alarm_commands.TYPES)
+COMMAND_TYPES: Mapping[str, type[Command]] = MappingProxyType({c.name: c for c in _ALL})
 
 
 def command_from_data(data: Mapping[str, Any]) -> Command:

@@ -44,7 +44,8 @@ from typing import Any, Literal, Self
 from pydantic import BaseModel, ValidationError, field_serializer, field_validator
 
 from linecontrol.model import alarm_events, control_events
-from linecontrol.model.commands import Command, command_from_data
+from linecontrol.model.command_base import Command
+from linecontrol.model.commands import command_from_data
 from linecontrol.model.event_base import EVENT_CONFIG as _CONFIG
 from linecontrol.model.event_base import DeviceState, Event, QualityName
 
