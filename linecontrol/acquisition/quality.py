@@ -15,19 +15,15 @@ All judged on our own clock; a protocol library's retries are off.
 from __future__ import annotations
 
 import random
-from enum import IntEnum
 
 import numpy as np
+
+from linecontrol.model import Quality as Quality  # re-exported: its home is the model
 
 STALE_PERIODS = 3.0
 BACKOFF_CAP_S = 3.0
 
 
-class Quality(IntEnum):
-    GOOD = 0
-    STALE = 1
-    INVALID = 2
-    WAITING = 3
 
 
 def refresh(

@@ -2,7 +2,7 @@
 no I/O), and the channels and sample batches acquisition produces and the run log
 stores. Other modules import from ``linecontrol.model``, not its modules."""
 
-from linecontrol.model.channels import Batch, BatchShapeError, Channel
+from linecontrol.model.channels import Batch, BatchShapeError, Channel, Quality, Sample
 from linecontrol.model.command_base import Command
 from linecontrol.model.commands import COMMAND_TYPES, StartRecording, command_from_data
 from linecontrol.model.event_base import DeviceState, Event, QualityName
@@ -43,6 +43,7 @@ __all__ = [
     "DeviceSummary",
     "Event",
     "LoggedEvent",
+    "Quality",
     "QualityChanged",
     "QualityName",
     "RunLogBacklog",
@@ -50,6 +51,7 @@ __all__ = [
     "RunLogRecovered",
     "RunStarted",
     "RunStopped",
+    "Sample",
     "StartRecording",
     "UnknownEvent",
     "command_from_data",

@@ -1,10 +1,15 @@
 """What acquisition produces and the run log stores: a channel (its name, unit and
-device) and a batch of sampled rows (numpy arrays, one row a sample). Value types, no I/O:
-the acquisition room builds them and the run log writes them, neither importing the other."""
+device), the quality of a value, one sample of every channel as the supervisor and the
+alarms read it, and a batch of sampled rows (numpy arrays, one row a sample). Value
+types, no I/O: the acquisition room builds them, the run log writes them and the pure
+cores read them, none importing another."""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import IntEnum
 
 import numpy as np
 
@@ -13,6 +18,16 @@ from linecontrol.errors import InvalidArgument
 
 class BatchShapeError(InvalidArgument):
     """A batch built from arrays that do not line up (a programming error upstream)."""
+
+
+class Quality(IntEnum):
+    """The quality code of a value (``linecontrol.acquisition.quality`` says when each
+    holds). Only GOOD is a value to act on."""
+
+    GOOD = 0
+    STALE = 1
+    INVALID = 2
+    WAITING = 3
 
 
 @dataclass(frozen=True)
@@ -68,3 +83,44 @@ class Batch:
 
 def _shape(a: object) -> str:
     return str(a.shape) if isinstance(a, np.ndarray) else type(a).__name__
+
+
+@dataclass(frozen=True)
+class Sample:
+    """Every channel at one instant, as the pure cores read it (built once per cycle from
+    the sampler's row; the arrays are not copied, so build it from a row nobody writes).
+
+    ``good(name)`` is the value only if its quality is GOOD and it is finite, else None:
+    a STALE or INVALID value is never handed out as if it were measured. ``value`` and
+    ``quality`` give the raw pair for display and logging.
+    """
+
+    t_mono: float
+    index: Mapping[str, int]
+    values: np.ndarray
+    quality_codes: np.ndarray
+    web_position_m: float = math.nan
+
+    def __post_init__(self) -> None:
+        if self.values.shape != self.quality_codes.shape or self.values.ndim != 1:
+            raise BatchShapeError(
+                f"Sample: values {self.values.shape} and quality {self.quality_codes.shape}"
+            )
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.index
+
+    def value(self, name: str) -> float:
+        """The last value of ``name`` whatever its quality (NaN when none)."""
+        return float(self.values[self.index[name]])
+
+    def quality(self, name: str) -> Quality:
+        return Quality(int(self.quality_codes[self.index[name]]))
+
+    def good(self, name: str) -> float | None:
+        """The value of ``name`` if GOOD and finite, else None (unknown names too)."""
+        i = self.index.get(name)
+        if i is None or self.quality_codes[i] != Quality.GOOD:
+            return None
+        v = float(self.values[i])
+        return v if math.isfinite(v) else None

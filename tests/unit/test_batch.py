@@ -8,7 +8,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from linecontrol.model import Batch, BatchShapeError
+from linecontrol.model import Batch, BatchShapeError, Quality, Sample
 
 
 def make(rows: int = 3, width: int = 2) -> Batch:
@@ -57,3 +57,33 @@ def test_misaligned_arrays_are_refused(change: dict[str, object]) -> None:
 
 def test_shape_error_is_a_value_error() -> None:
     assert issubclass(BatchShapeError, ValueError)
+
+
+# ------------------------------------------------------------------ Sample
+def sample() -> Sample:
+    index = {"a.x": 0, "a.y": 1, "b.z": 2, "b.w": 3}
+    values = np.array([1.5, 2.5, np.nan, np.inf])
+    q = np.array([Quality.GOOD, Quality.STALE, Quality.GOOD, Quality.GOOD], np.uint8)
+    return Sample(12.0, index, values, q, web_position_m=3.0)
+
+
+def test_good_hands_out_only_good_finite_values() -> None:
+    s = sample()
+    assert s.good("a.x") == 1.5
+    assert s.good("a.y") is None  # STALE: never a value to act on
+    assert s.good("b.z") is None  # GOOD but NaN
+    assert s.good("b.w") is None  # GOOD but infinite
+    assert s.good("nope") is None
+
+
+def test_raw_value_and_quality() -> None:
+    s = sample()
+    assert (s.value("a.y"), s.quality("a.y")) == (2.5, Quality.STALE)
+    assert "a.x" in s and "nope" not in s
+    with pytest.raises(KeyError):
+        s.value("nope")
+
+
+def test_sample_arrays_must_line_up() -> None:
+    with pytest.raises(BatchShapeError):
+        Sample(0.0, {}, np.zeros(2), np.zeros(3, np.uint8))
