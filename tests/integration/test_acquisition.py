@@ -21,7 +21,9 @@ from linecontrol.acquisition import (
 from linecontrol.config import DEFAULT_LINE, load_line
 from linecontrol.model import DeviceFailed, DeviceRecovered, Event, QualityChanged
 from linecontrol.runtime import SystemClock
+from simulators.devices import LineDriveSim
 from simulators.line import SimLine
+from simulators.models.web import WebState
 from tests.integration.simline import served_line
 
 pytestmark = pytest.mark.integration
@@ -29,7 +31,7 @@ SAMPLE_S = 0.1
 
 
 @asynccontextmanager
-async def acquiring() -> AsyncIterator[tuple[SimLine, Acquisition, LatestValue, list]]:
+async def acquiring() -> AsyncIterator[tuple[SimLine, Acquisition, LatestValue, list[Event]]]:
     async with served_line() as line:
         cfg = apply_address_map(load_line(DEFAULT_LINE), line.address_map())
         events: list[Event] = []
@@ -167,8 +169,10 @@ async def test_dead_unit_on_the_bus_goes_stale_other_units_stay_good() -> None:
 
 async def test_which_metre_is_at_which_station() -> None:
     async with acquiring() as (line, acq, slot, _):
-        line.devices["drive"].state = type(line.devices["drive"].state)(position_m=120.0)
-        line.devices["drive"].publish()
+        drive = line.devices["drive"]
+        assert isinstance(drive, LineDriveSim)
+        drive.state = WebState(position_m=120.0)
+        drive.publish()
         await rows_until(acq, slot, lambda r: r.web_position_m == 120.0, 20)
         at = acq.metres_at_stations()
         assert at["unwind"] == 120.0 and at["press"] == 70.0  # the press is 50 m along

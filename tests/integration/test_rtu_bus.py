@@ -18,7 +18,9 @@ from drivers.links.serial_port import AsyncSerialPort, SerialSettings
 from drivers.modbus_rtu import crc_ok, frame
 from linecontrol.config import DEFAULT_LINE
 from simulators.config import BusSpec, load_config
+from simulators.devices import O2AnalyzerSim, OvenZoneSim
 from simulators.line import SimLine
+from simulators.models.atmosphere import AtmosphereState
 from tests.integration.simline import rtu_bus, rtu_device, served_line
 
 pytestmark = pytest.mark.integration
@@ -149,8 +151,10 @@ async def test_corrupt_crc_garbage_and_exception_replies() -> None:
 async def test_third_party_serial_client_reads_the_documented_addresses() -> None:
     async with served_line() as line:
         line.devices["zone_D1-1"].bank.set("temp_sp_c", 80.0)
-        line.devices["o2_cure"].state = type(line.devices["o2_cure"].state)(o2_ppm=42.5)
-        line.devices["o2_cure"].publish()
+        o2 = line.devices["o2_cure"]
+        assert isinstance(o2, O2AnalyzerSim)
+        o2.state = AtmosphereState(o2_ppm=42.5)
+        o2.publish()
         path = line.buses["oven_bus"].path
         client = AsyncModbusSerialClient(path, baudrate=19200, parity="N", timeout=1, retries=0)
         assert await client.connect()
@@ -185,7 +189,8 @@ async def test_heater_failure_and_stuck_sensor_show_on_the_wire() -> None:
         for _ in range(30):
             line.step(60.0)
         assert (await zone.poll()).values["temp_pv_c"] == frozen
-        assert line.devices["zone_D1-1"].state.temp_c > frozen + 50.0
+        sim_zone = line.devices["zone_D1-1"]
+        assert isinstance(sim_zone, OvenZoneSim) and sim_zone.state.temp_c > frozen + 50.0
         await bus.close()
 
 

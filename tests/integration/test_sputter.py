@@ -127,7 +127,9 @@ async def test_documented_frames_with_plain_pyserial() -> None:
     """A third party (pyserial alone, no driver code) speaks the documented protocol."""
 
     async with served_line() as line:
-        line.ascii_devices["sputter_gauge"].ar_flow_sp_sccm = 50.0
+        gauge = line.ascii_devices["sputter_gauge"]
+        assert isinstance(gauge, VacuumGaugeSim)
+        gauge.ar_flow_sp_sccm = 50.0
         url = line.ascii_servers["sputter_gauge"].path
         # Blocking pyserial in a worker thread: its own 2 s read timeout bounds it.
         port = serial.serial_for_url(url, baudrate=9600, timeout=2.0)

@@ -15,6 +15,8 @@ from drivers.errors import (
     DeviceUnreachable,
     SetpointError,
 )
+from simulators.devices import LineDriveSim
+from simulators.models.web import WebState
 from tests.integration.simline import served_line, tcp_device
 
 pytestmark = pytest.mark.integration
@@ -192,9 +194,11 @@ async def test_third_party_client_reads_the_documented_addresses() -> None:
     """pymodbus's own client, not our driver: the register map is true on the wire."""
 
     async with served_line() as line:
-        line.devices["drive"].bank.set("speed_sp_m_min", 3.75)
-        line.devices["drive"].state = line.devices["drive"].state.__class__(position_m=1234.567)
-        line.devices["drive"].publish()
+        drive = line.devices["drive"]
+        assert isinstance(drive, LineDriveSim)
+        drive.bank.set("speed_sp_m_min", 3.75)
+        drive.state = WebState(position_m=1234.567)
+        drive.publish()
         line.devices["coater_1"].bank.set("flow_sp_ml_min", 42.5)
         line.devices["press"].bank.set("top_temp_sp_c", 321.4)
         for name, check in [("drive", "drive"), ("coater_1", "coater"), ("press", "press")]:
