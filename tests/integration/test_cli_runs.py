@@ -262,7 +262,7 @@ def test_runs_list_reads_no_sample_of_a_closed_run(
 
     def counting(source: object, *a: object, **k: object) -> object:
         calls.append(source)  # every read of a segment opens it as a stream
-        return real(source, *a, **k)  # type: ignore[arg-type]
+        return real(source, *a, **k)
 
     monkeypatch.setattr(pa.ipc, "open_stream", counting)
     listing = store.run_listing(d)

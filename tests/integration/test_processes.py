@@ -146,7 +146,7 @@ def test_a_child_that_ignores_its_lifeline_still_dies_with_its_parent() -> None:
     child = None
     try:
         assert parent.stdout is not None
-        wait_until(lambda: _readable(parent.stdout), 30, "the parent starts its child")
+        wait_until(lambda: _readable(parent), 30, "the parent starts its child")
         child = int(parent.stdout.readline())
         assert alive(child)
         parent.kill()
@@ -172,7 +172,7 @@ def test_the_simulator_stops_cleanly_when_its_lifeline_closes() -> None:
     )
     try:
         assert sim.stdout is not None and sim.stdin is not None
-        wait_until(lambda: _readable(sim.stdout), 30, "the address map")
+        wait_until(lambda: _readable(sim), 30, "the address map")
         assert "devices" in json.loads(sim.stdout.readline())
         sim.stdin.close()
         sim.stdin = None  # closed: communicate() has nothing to send
@@ -185,10 +185,12 @@ def test_the_simulator_stops_cleanly_when_its_lifeline_closes() -> None:
             sim.communicate()
 
 
-def _readable(stream: object) -> bool:
+def _readable(proc: subprocess.Popen[bytes]) -> bool:
+    """Whether the child's stdout (a pipe) has something to read now."""
     import select
 
-    return bool(select.select([stream], [], [], 0)[0])
+    assert proc.stdout is not None
+    return bool(select.select([proc.stdout], [], [], 0)[0])
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
@@ -237,7 +239,7 @@ def test_linecontrol_sim_stops_cleanly_on_an_early_sigterm() -> None:
             wait_until(ours, 30, "linecontrol sim runs")
             # Spread over start-up: imports, config, servers (about a second here).
             end = time.monotonic() + rng.uniform(0, 0.8)
-            while time.monotonic() < end and not _readable(sim.stdout):
+            while time.monotonic() < end and not _readable(sim):
                 time.sleep(0.001)
             sim.send_signal(signal.SIGTERM)
             _, err = sim.communicate(timeout=30)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import json
 import os
 import time
 from collections.abc import Iterator
@@ -22,7 +23,6 @@ from linecontrol.runlog import (
     read_events,
     run_listing,
 )
-from linecontrol.runlog import run as runmod
 from tests.runlog_child import batch
 
 
@@ -195,8 +195,6 @@ async def test_two_runs_in_the_same_second_with_colliding_ids_both_record(tmp_pa
     for log in (a, b):
         assert load_samples(log.dir).batches == 1
         assert (
-            runmod.RunMeta.from_dict(
-                __import__("json").loads((log.dir / "meta.json").read_text())
-            ).run_id
+            RunMeta.from_dict(json.loads((log.dir / "meta.json").read_text())).run_id
             == log.dir.name
         )

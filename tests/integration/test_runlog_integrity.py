@@ -6,6 +6,7 @@ import struct
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 
 from linecontrol.runlog import Channel, SegmentWriter, read_samples, read_segment
 from tests.runlog_child import batch
@@ -28,8 +29,6 @@ def _segment(tmp_path: Path, close: bool = True) -> Path:
 
 def _offsets(data: bytes) -> list[tuple[int, int]]:
     """(start, metadata length) of every message: the schema, the batches, the end."""
-    import pyarrow as pa
-
     out = []
     off = 0
     buf = pa.py_buffer(data)
@@ -43,8 +42,9 @@ def _offsets(data: bytes) -> list[tuple[int, int]]:
     return out
 
 
-def _values(b: object, n: int = N) -> np.ndarray:
-    return b.column(3).values.to_numpy().reshape(-1, n)  # type: ignore[attr-defined]
+def _values(b: pa.RecordBatch, n: int = N) -> np.ndarray:
+    flat: np.ndarray = b.column(3).values.to_numpy()  # pyarrow is untyped: name the type
+    return flat.reshape(-1, n)
 
 
 def test_a_flipped_value_mid_segment_is_reported_corrupt_never_read_as_good(
@@ -115,8 +115,6 @@ def test_a_complete_last_batch_with_a_bad_crc_is_corrupt_not_torn(tmp_path: Path
 def test_every_batch_carries_its_crc_readable_without_this_package(tmp_path: Path) -> None:
     import zlib
 
-    import pyarrow as pa
-
     path = _segment(tmp_path)
     r = pa.ipc.open_stream(path)
     for i in range(BATCHES):
@@ -153,8 +151,6 @@ def test_a_time_window_checks_every_batch_it_returns(tmp_path: Path) -> None:
 
 
 def test_a_batch_with_an_alien_layout_is_skipped_and_the_rest_kept(tmp_path: Path) -> None:
-    import pyarrow as pa
-
     d = tmp_path / "samples"
     d.mkdir()
     path = d / "seg-000001@0.000.arrows"

@@ -8,9 +8,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from linecontrol.runlog import SegmentWriter
-from linecontrol.runlog.run import RunLog
-from linecontrol.runlog.samples import Channel, read_samples
+from linecontrol.runlog import Channel, RunLog, SegmentWriter, read_samples
 from tests.integration.test_runlog_failures import _clock, _meta
 from tests.runlog_child import batch
 

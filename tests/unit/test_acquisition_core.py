@@ -7,6 +7,7 @@ import random
 import numpy as np
 import pytest
 
+from drivers.device import PollResult
 from linecontrol.acquisition import (
     BACKOFF_CAP_S,
     LatestValue,
@@ -16,7 +17,7 @@ from linecontrol.acquisition import (
     backoff_s,
     refresh,
 )
-from linecontrol.config import DEFAULT_LINE, load_line
+from linecontrol.config import DEFAULT_LINE, AsciiDevice, TcpDevice, load_line
 from linecontrol.process import metre_at_station, when_metre_at_station
 
 
@@ -64,18 +65,18 @@ def test_latest_value_wins() -> None:
 
 def test_address_map_overlay_and_missing_devices() -> None:
     line = load_line(DEFAULT_LINE)
-    amap = {
-        "devices": {
-            n: {"host": "127.0.0.1", "port": 40000 + i} for i, n in enumerate(line.devices)
-        },
-        "buses": {"oven_bus": {"port": "/dev/pts/9", "parity": "N"}},
+    devices: dict[str, dict[str, object]] = {
+        n: {"host": "127.0.0.1", "port": 40000 + i} for i, n in enumerate(line.devices)
     }
-    amap["devices"]["sputter_psu"]["port"] = "/dev/pts/8"
+    amap = {"devices": devices, "buses": {"oven_bus": {"port": "/dev/pts/9", "parity": "N"}}}
+    devices["sputter_psu"]["port"] = "/dev/pts/8"
     new = apply_address_map(line, amap)
-    assert new.devices["press"].port == 40000 + list(line.devices).index("press")
-    assert new.devices["sputter_psu"].serial_port == "/dev/pts/8"
+    press, psu = new.devices["press"], new.devices["sputter_psu"]
+    assert isinstance(press, TcpDevice) and isinstance(psu, AsciiDevice)
+    assert press.port == 40000 + list(line.devices).index("press")
+    assert psu.serial_port == "/dev/pts/8"
     assert new.buses["oven_bus"].port == "/dev/pts/9"
-    del amap["devices"]["press"]
+    del devices["press"]
     with pytest.raises(ValueError, match="does not serve device 'press'"):
         apply_address_map(line, amap)
 
@@ -101,9 +102,7 @@ class _Driver:
         self.values = values or {}
         self.exc = exc
 
-    async def poll(self) -> object:
-        from drivers.device import PollResult
-
+    async def poll(self) -> PollResult:
         if self.exc is not None:
             raise self.exc
         return PollResult(values=dict(self.values))
@@ -185,7 +184,7 @@ async def test_a_poll_cut_short_by_the_stop_is_no_failure() -> None:
     from linecontrol.acquisition import Acquisition
 
     class _Hangs:
-        async def poll(self) -> object:
+        async def poll(self) -> PollResult:
             await asyncio.Event().wait()
             raise AssertionError("unreachable")
 

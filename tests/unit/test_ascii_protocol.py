@@ -152,7 +152,7 @@ def test_late_queries_keep_every_query_that_may_still_be_answered(
     for i, form in enumerate(forms):
         late.append(form)
         may_come.append(i)
-        while may_come and data.draw(st.booleans()):
+        while len(may_come) > 0 and data.draw(st.booleans()):
             k = data.draw(st.integers(0, len(may_come) - 1))
             assert late.strike(forms[may_come[k]])
             del may_come[: k + 1]  # those before it will never be answered now

@@ -52,7 +52,7 @@ def test_misaligned_arrays_are_refused(change: dict[str, object]) -> None:
     fields = {f.name: getattr(make(), f.name).copy() for f in dataclasses.fields(Batch)}
     fields.update(change)
     with pytest.raises(BatchShapeError):
-        Batch(**fields)  # type: ignore[arg-type]  # deliberately wrong shapes and types
+        Batch(**fields)  # deliberately wrong shapes and types
 
 
 def test_shape_error_is_a_value_error() -> None:

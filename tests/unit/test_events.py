@@ -36,6 +36,7 @@ from linecontrol.model import (
     DeviceSummary,
     Event,
     QualityChanged,
+    QualityName,
     RunLogBacklog,
     RunLogError,
     RunLogRecovered,
@@ -226,7 +227,7 @@ def test_a_line_without_an_envelope_is_reported_not_read(tmp_path: Path) -> None
 def test_events_are_frozen_and_strict() -> None:
     ev = RunStopped(exit_status="ok")
     with pytest.raises(ValidationError):
-        ev.exit_status = "changed"  # type: ignore[misc]
+        ev.exit_status = "changed"  # frozen: refused at run time
     with pytest.raises(ValidationError):
         RunStopped(exit_status=1)  # type: ignore[arg-type]
     with pytest.raises(ValidationError):
@@ -259,7 +260,8 @@ def test_alarms() -> None:
     assert RunLogError(where="samples", error="e", errno=None).is_alarm
     assert RunLogBacklog(queued=1, spilled=1).is_alarm
     assert not RunStopped(exit_status="ok").is_alarm
-    for new, alarm in (("GOOD", False), ("STALE", True), ("INVALID", True)):
+    alarms: list[tuple[QualityName, bool]] = [("GOOD", False), ("STALE", True), ("INVALID", True)]
+    for new, alarm in alarms:
         assert QualityChanged(device="d", channels=(), old="WAITING", new=new).is_alarm is alarm
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from drivers.config import AsciiDevice, RtuDevice, TcpDevice
+from drivers.config import AnyDevice, AsciiDevice, RtuDevice, TcpDevice
 from drivers.devices import ASCII_MODELS, MODBUS_MAPS, MODELS
 from drivers.factories import make_device
 from drivers.links.fake import FakeQueryLink, FakeRegisterLink
@@ -40,7 +41,7 @@ def test_the_set_of_models_is_the_same_everywhere(capsys: pytest.CaptureFixture[
 
 
 def test_every_model_validates_on_its_links_and_only_there() -> None:
-    variants = {
+    variants: dict[str, Callable[[str], AnyDevice]] = {
         "tcp": lambda m: TcpDevice.model_validate({"model": m, "link": "tcp"}),
         "rtu": lambda m: RtuDevice.model_validate({"model": m, "link": "rtu", "bus": "b"}),
         "ascii": lambda m: AsciiDevice.model_validate(

@@ -122,7 +122,7 @@ def test_unanswered_keeps_every_request_that_may_still_be_answered(
     for i in range(len(requests)):
         u.append(shapes[i])
         may_come.append(i)
-        while may_come and data.draw(st.booleans()):
+        while len(may_come) > 0 and data.draw(st.booleans()):
             k = data.draw(st.integers(0, len(may_come) - 1))
             j = may_come[k]
             n, exc = requests[j]
