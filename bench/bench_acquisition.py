@@ -23,6 +23,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypedDict
 
 import common
 import numpy as np
@@ -59,12 +60,13 @@ class CallbackTimer:
         timer = self
         orig = self._orig
 
-        def _run(handle: asyncio.events.Handle) -> None:
+        # The handle is named ``self``, as in Handle._run, so the patch has its type.
+        def _run(self: asyncio.events.Handle) -> None:
             if not timer.on:
-                return orig(handle)
+                return orig(self)
             t0 = time.perf_counter()
             try:
-                return orig(handle)
+                return orig(self)
             finally:
                 d = time.perf_counter() - t0
                 timer.count += 1
@@ -77,9 +79,18 @@ class CallbackTimer:
         asyncio.events.Handle._run = self._orig  # type: ignore[method-assign]
 
 
-async def phase(cfg_path: Path, amap: dict, seconds: float, data: Path,
+class PhaseResult(TypedDict):
+    channels: int
+    lateness_ms: np.ndarray  # every poll's lateness
+    cpu: float  # CPU time over wall time
+    polls: int
+    errors: int
+    rows: int
+
+
+async def phase(cfg_path: Path, amap: dict[str, Any], seconds: float, data: Path,
                 after_warmup: Callable[[], None] | None = None,
-                after_measure: Callable[[], None] | None = None) -> dict:
+                after_measure: Callable[[], None] | None = None) -> PhaseResult:
     clock = SystemClock()
     line = apply_address_map(load_line(cfg_path), amap)
     acq = Acquisition(line, clock, sample_hz=10.0)

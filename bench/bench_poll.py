@@ -18,6 +18,7 @@ import statistics
 import subprocess
 import sys
 import time
+from typing import Any
 
 import common
 from pymodbus.client import AsyncModbusTcpClient
@@ -30,12 +31,13 @@ from drivers.links.ascii_link import AsciiLink
 from drivers.links.modbus_rtu import ModbusRtuLink, UnitLink
 from drivers.links.modbus_tcp import ModbusTcpLink
 from drivers.links.serial_port import AsyncSerialPort, SerialSettings
+from drivers.regmap import Block
 
 CHUNKS = 20
 CHUNK = 50
 
 
-async def bare_chunk(client: AsyncModbusTcpClient, blocks: list, rounds: int) -> float:
+async def bare_chunk(client: AsyncModbusTcpClient, blocks: list[Block], rounds: int) -> float:
     """CPU µs per transaction of pymodbus alone: the same reads, no driver code."""
     t0 = time.process_time()
     for _ in range(rounds):
@@ -74,7 +76,7 @@ async def driver_only(model: str, rounds: int) -> float:
     return await driver_chunk(d, rounds)
 
 
-async def tcp_overhead(amap: dict) -> None:
+async def tcp_overhead(amap: dict[str, Any]) -> None:
     bare: list[float] = []
     drv: list[float] = []
     mem: list[float] = []
@@ -111,7 +113,7 @@ async def tcp_overhead(amap: dict) -> None:
     )
 
 
-async def full_line(amap: dict, cycles: int, *, with_rtu: bool) -> list[float]:
+async def full_line(amap: dict[str, Any], cycles: int, *, with_rtu: bool) -> list[float]:
     devs = amap["devices"]
     tcp = [
         ModbusDevice(

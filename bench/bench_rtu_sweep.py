@@ -22,13 +22,14 @@ from drivers.devices import MODBUS_MAPS
 from drivers.links.modbus_rtu import ModbusRtuLink, UnitLink
 from drivers.links.serial_port import AsyncSerialPort, SerialSettings
 from drivers.modbus_rtu import char_time_s, frame_gap_s
+from drivers.regmap import Block
 
 BAUD = 19200
 BITS = 11
 SWEEPS = 5
 
 
-def wire_time_s(blocks: list) -> float:
+def wire_time_s(blocks: list[Block]) -> float:
     ct = char_time_s(BAUD, BITS)
     gap = frame_gap_s(BAUD, BITS)
     total = 0.0
