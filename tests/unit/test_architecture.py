@@ -14,7 +14,15 @@ anywhere in the file (inside functions and ``if TYPE_CHECKING:`` too), relative 
   ``linecontrol.config.line``); each room imports only what ``ROOM_IMPORTS`` allows, a table
   that reads top to bottom (a room imports only rooms below it).
 - Pure cores (``PURE``) import no event loop, socket, selector, clock, thread, child process,
-  link or pyarrow.
+  link or pyarrow (``IMPURE``), directly or through any first-party module: the rule walks the
+  closure of a pure module's first-party imports (the modules it names, the packages above
+  them, and every module of a package that discovers its modules with ``pkgutil``), leaving
+  out only the packages the pure module itself sits in. A second check imports each pure
+  package in a child interpreter and watches what is loaded: no first-party module imports an
+  impure library (``import time`` too, though ``time`` is always loaded), no link module is
+  loaded, and no impure library is loaded beyond what the pure cores' own third-party
+  libraries (``PURE_DEPENDENCIES``) load by themselves. That catches what the walk cannot see
+  (``importlib.import_module`` of a name in a string).
 - Each third-party I/O library has its owners (``OWNERS``); a library whose owner is still
   to be named (aiohttp, textual, aiomqtt) may be imported nowhere yet. Inside linecontrol,
   only acquisition's wiring imports ``drivers.links``.
@@ -23,7 +31,12 @@ anywhere in the file (inside functions and ``if TYPE_CHECKING:`` too), relative 
 from __future__ import annotations
 
 import ast
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -165,6 +178,8 @@ PURE = (
     "drivers.setpoints",
     "drivers.modbus_rtu",  # RTU framing
     "drivers.ascii_protocol",  # ASCII framing
+    "drivers.spec",  # how a model is declared
+    "drivers.devices",  # the registry: declarations only (drivers.factories builds drivers)
     "drivers.config",
     "drivers.errors",
 )
@@ -181,10 +196,58 @@ IMPURE = (
 )
 
 
+@cache
+def source_of(name: str) -> str:
+    return FILES[name].read_text()
+
+
+def runs(name: str, source: str) -> set[str]:
+    """The first-party modules that importing ``source`` (module ``name``) runs: each one
+    it imports and the packages above it; for a package that finds its modules with
+    ``pkgutil`` (the registry, ``drivers.devices``), each of its modules too."""
+    out = set()
+    named = imports(name, source)
+    for i in named:
+        parts = i.split(".")
+        out |= {m for k in range(1, len(parts) + 1) if (m := ".".join(parts[:k])) in FILES}
+    if is_package(name) and "pkgutil" in named:
+        out |= {m for m in FILES if m.rpartition(".")[0] == name}
+    return out
+
+
+def impure_imports(name: str, source: str) -> list[str]:
+    return [i for i in imports(name, source) if any(under(i, bad) for bad in IMPURE)]
+
+
+def walk(name: str, source: str) -> dict[str, tuple[str, ...]]:
+    """Every first-party module that importing ``source`` (module ``name``) runs, with the
+    chain of imports that reaches it. The packages ``name`` sits in are left out: they
+    run whatever it imports, and are their room's business."""
+    above = {".".join(name.split(".")[:k]) for k in range(1, name.count(".") + 1)}
+    reached: dict[str, tuple[str, ...]] = {}
+    todo: list[tuple[str, tuple[str, ...]]] = [
+        (m, (name, m)) for m in sorted(runs(name, source) - above - {name})
+    ]
+    while todo:
+        module, chain = todo.pop(0)
+        if module in reached or module in above or module == name:
+            continue
+        reached[module] = chain
+        todo += [(m, (*chain, m)) for m in sorted(runs(module, source_of(module)))]
+    return reached
+
+
 def purity_violations(name: str, source: str) -> list[str]:
+    """A pure module's impure imports, its own and those of every first-party module its
+    import runs (each reported with the chain that reaches it)."""
     if not any(under(name, p) for p in PURE):
         return []
-    return [i for i in imports(name, source) if any(under(i, bad) for bad in IMPURE)]
+    bad = impure_imports(name, source)
+    for module, chain in walk(name, source).items():
+        bad += [
+            f"{' -> '.join(chain)} imports {i}" for i in impure_imports(module, source_of(module))
+        ]
+    return bad
 
 
 # ------------------------------------------------------------------ third-party owners
@@ -264,6 +327,12 @@ BREAKS = [
     ("purity", "drivers.codec", "import socket, selectors\n"),
     ("purity", "drivers.modbus_rtu", "from .links import serial_port\n"),
     ("purity", "drivers.regmap", "import subprocess\n"),
+    # through first-party modules: a shell's module, a driver, the runtime room
+    ("purity", "linecontrol.process.bindings", "from drivers.factories import make_device\n"),
+    ("purity", "drivers.spec", "from drivers.ascii.dc_psu import make\n"),
+    ("purity", "drivers.devices.press", "from drivers.device import ModbusDevice\n"),
+    ("purity", "drivers.config", "from drivers import factories\n"),
+    ("purity", "linecontrol.model.events", "from linecontrol.runtime import Clock\n"),
     ("owners", "drivers.links.modbus_tcp", "import serial\n"),
     ("owners", "linecontrol.runlog.run", "import pyarrow as pa\n"),
     ("owners", "linecontrol.runlog.store", "import pyarrow.parquet as pq\n"),
@@ -322,3 +391,122 @@ def test_the_relative_imports_resolve() -> None:
         "linecontrol.model.events",
     ]
     assert imports("linecontrol.runlog", "from .store import x\n") == ["linecontrol.runlog.store"]
+
+
+def test_the_walk_reports_the_chain_to_an_impure_import() -> None:
+    found = purity_violations("drivers.config", "from drivers.factories import make_device\n")
+    assert "drivers.config -> drivers.factories -> drivers.device imports drivers.links" in found
+
+
+def test_the_walk_runs_every_module_of_a_package_that_discovers_them() -> None:
+    """``drivers.devices`` imports its modules by name (``importlib``), which the walk
+    cannot read; it follows them because the package uses ``pkgutil``."""
+    declared = {m for m in FILES if m.startswith("drivers.devices.")}
+    assert declared and declared <= runs("drivers.devices", source_of("drivers.devices"))
+
+
+# ------------------------------------------------------------------ pure cores, imported
+# The third-party libraries pure cores may import; what they load themselves is theirs
+# (pydantic loads asyncio, and through it socket, selectors and subprocess: pydantic_core
+# marks functions with typing_extensions.deprecated, which imports asyncio.coroutines).
+PURE_DEPENDENCIES = ("pydantic", "numpy")
+# Pure modules of a room that is not pure: importing one runs linecontrol.acquisition's
+# __init__ (the service, the links), so only their own closure is checked, by the walk.
+PURE_IN_A_SHELL = ("linecontrol.acquisition.quality", "linecontrol.acquisition.snapshot")
+PURE_PACKAGES = tuple(p for p in PURE if p not in PURE_IN_A_SHELL)
+
+# Run in a child interpreter: import the dependencies, then every module given, with
+# __import__ traced; print what first-party code imported and what got loaded.
+PROBE = """
+import builtins, importlib, json, sys
+args = json.loads(sys.argv[1])
+top = lambda n: n.partition(".")[0]
+libs, first = set(args["libraries"]), tuple(args["first_party"])
+pulls = []
+real = builtins.__import__
+def traced(name, globals=None, locals=None, fromlist=(), level=0):
+    importer = (globals or {}).get("__name__") or "?"
+    if level == 0 and top(name) in libs and top(importer) in first:
+        pulls.append(f"{importer} imports {name}")
+    return real(name, globals, locals, fromlist, level)
+for dep in args["dependencies"]:
+    importlib.import_module(dep)
+before = set(sys.modules)
+builtins.__import__ = traced
+for module in args["modules"]:
+    importlib.import_module(module)
+builtins.__import__ = real
+loaded = sorted({top(m) for m in set(sys.modules) - before if top(m) in libs})
+own = sorted(m for m in sys.modules if any(m == p or m.startswith(p + ".") for p in args["own_io"]))
+print(json.dumps({"pulls": pulls, "loaded": loaded, "own_io": own}))
+"""
+
+
+def loaded_violations(
+    modules: list[str], path: Path = ROOT, first_party: tuple[str, ...] = PACKAGES
+) -> list[str]:
+    """What importing ``modules`` (found on ``path``, then the tree) loads against the
+    purity rule, in a child interpreter."""
+    reached = {r for m in modules if m in FILES for r in (m, *walk(m, source_of(m)))}
+    dependencies = sorted(
+        {
+            i
+            for m in reached
+            for i in imports(m, source_of(m))
+            if i.split(".")[0] in PURE_DEPENDENCIES
+        }
+    )
+    args = {
+        "libraries": sorted({i for i in IMPURE if i.split(".")[0] not in PACKAGES}),
+        "own_io": [i for i in IMPURE if i.split(".")[0] in PACKAGES],
+        "first_party": list(first_party),
+        "dependencies": dependencies,
+        "modules": modules,
+    }
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(dict.fromkeys([str(path), str(ROOT)]))}
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, json.dumps(args)],
+        cwd=path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout)
+    return [
+        *found["pulls"],
+        *(f"{lib} loaded" for lib in found["loaded"]),
+        *(f"{m} loaded" for m in found["own_io"]),
+    ]
+
+
+@pytest.mark.parametrize("package", PURE_PACKAGES)
+def test_importing_a_pure_core_loads_no_io(package: str) -> None:
+    modules = [m for m in FILES if under(m, package)]
+    assert modules
+    assert loaded_violations(modules) == []
+
+
+DYNAMIC = "import importlib\nimportlib.import_module('drivers.links.serial_port')\n"
+# Synthetic packages that break the rule at import time: (files, the package imported).
+LOAD_BREAKS = [
+    ({"brk/__init__.py": "import asyncio\n"}, "brk"),
+    ({"brk/__init__.py": "from time import monotonic\n"}, "brk"),  # time is always loaded
+    # a name in a string: the walk cannot see it
+    ({"brk/__init__.py": DYNAMIC}, "brk"),
+    # a third-party library that is no pure core's dependency brings its sockets
+    ({"brk/__init__.py": "import brklib\n", "brklib.py": "import socket, selectors\n"}, "brk"),
+]
+
+
+@pytest.mark.parametrize(("files", "package"), LOAD_BREAKS)
+def test_the_import_check_can_fail(files: dict[str, str], package: str, tmp_path: Path) -> None:
+    for rel, text in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    found = loaded_violations([package], tmp_path, (*PACKAGES, package))
+    assert found != []
+    if files["brk/__init__.py"] == DYNAMIC:
+        assert "drivers.links.serial_port loaded" in found
+        assert purity_violations("drivers.codec", files["brk/__init__.py"]) == []
