@@ -44,6 +44,8 @@ from linecontrol.model import (
     RunStopped,
     StartRecording,
     UnknownEvent,
+    alarm_commands,
+    control_commands,
     decode_event,
 )
 from linecontrol.runlog import decode_line, encode_event, read_events
@@ -266,7 +268,10 @@ def test_alarms() -> None:
 
 
 def test_commands_are_registered_by_their_wire_name() -> None:
-    assert dict(COMMAND_TYPES) == {"record": StartRecording}
+    declared = (StartRecording, *control_commands.TYPES, *alarm_commands.TYPES)
+    assert dict(COMMAND_TYPES) == {c.name: c for c in declared}
+    assert len(COMMAND_TYPES) == len(declared)  # no two share a wire name
+    assert COMMAND_TYPES["record"] is StartRecording
     # A command's fields are CommandGiven's data: a new command version needs a new v.
     assert {c.version for c in COMMAND_TYPES.values()} == {CommandGiven.version} == {1}
     cmd = StartRecording(by="ana", request_id="r1", at=1.8e9, reason="trial", duration_s=1.0,
