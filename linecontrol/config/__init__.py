@@ -27,7 +27,8 @@ from linecontrol.config.line import (
     load_line,
 )
 from linecontrol.config.paths import CONFIGS, DEFAULT_LINE, RECIPES
-from linecontrol.config.recipe import INERT, ROUTES, Oven, Recipe, Route, load_recipe
+from linecontrol.config.recipe import INERT, ROUTES, Oven, Recipe, Route, RunEnd, load_recipe
+from linecontrol.config.supervision import SupervisorSettings
 from linecontrol.config.tomlfile import (
     StrictModel,
     load_model,
@@ -57,10 +58,12 @@ __all__ = [
     "RewindStation",
     "Route",
     "RtuDevice",
+    "RunEnd",
     "SputterStation",
     "Station",
     "StationKind",
     "StrictModel",
+    "SupervisorSettings",
     "TcpDevice",
     "UnwindStation",
     "UnwoundMaterial",

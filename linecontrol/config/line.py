@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from pydantic import Field, PositiveFloat, model_validator
 
 from linecontrol.config.devices import BusConfig, DeviceConfig, RtuDevice
+from linecontrol.config.supervision import SupervisorSettings
 from linecontrol.config.tomlfile import StrictModel, load_model, register_union_list
 
 NonNeg = Annotated[float, Field(ge=0.0)]
@@ -72,6 +73,18 @@ class UnwindStation(_Station):
 class RewindStation(_Station):
     kind: Literal["rewind"]
     max_tension_n: PositiveFloat
+    # The roll build-up a rewind taper is laid over (needed by a recipe with a taper).
+    core_diameter_mm: PositiveFloat | None = None
+    full_diameter_mm: PositiveFloat | None = None
+
+    @model_validator(mode="after")
+    def _diameters(self) -> RewindStation:
+        core, full = self.core_diameter_mm, self.full_diameter_mm
+        if (core is None) != (full is None):
+            raise ValueError("core_diameter_mm and full_diameter_mm go together")
+        if core is not None and full is not None and not core < full:
+            raise ValueError(f"core_diameter_mm ({core}) must be below full_diameter_mm ({full})")
+        return self
 
 
 class CoaterStation(_Station):
@@ -143,6 +156,7 @@ class LineConfig(StrictModel):
     # Instrument addresses and poll rates (the simulators read the same tables).
     devices: dict[str, DeviceConfig] = Field(default_factory=dict)
     buses: dict[str, BusConfig] = Field(default_factory=dict)
+    supervisor: SupervisorSettings = Field(default_factory=SupervisorSettings)
 
     @model_validator(mode="after")
     def _web_order(self) -> LineConfig:

@@ -97,6 +97,11 @@ class Web(StrictModel):
     unwind_tension_n: PositiveFloat
     rewind_tension_n: PositiveFloat
     tension_tolerance_n: PositiveFloat
+    # Rewind taper: the rewind tension falls linearly by this % of rewind_tension_n as
+    # the roll builds from its core to its full diameter (the rewind station's
+    # core_diameter_mm and full_diameter_mm), a standard winder practice against
+    # crushed cores and telescoping. 0: constant tension.
+    rewind_taper_pct: Annotated[float, Field(ge=0.0, lt=100.0)] = 0.0
 
 
 class Coat(StrictModel):
@@ -180,8 +185,24 @@ class Press(StrictModel):
     roll_load_ramp_kg_per_s: PositiveFloat
 
 
+class RunEnd(StrictModel):
+    """When a run of the recipe is complete: after ``length_m`` metres of web have left
+    the unwind in Execute, or after ``time_min`` minutes of Execute (exactly one)."""
+
+    length_m: PositiveFloat | None = None
+    time_min: PositiveFloat | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> RunEnd:
+        if (self.length_m is None) == (self.time_min is None):
+            raise ValueError("give exactly one of length_m and time_min")
+        return self
+
+
 class Recipe(StrictModel):
     recipe: RecipeInfo
+    # When a supervised run is complete; a recipe without it can be checked, not run.
+    run: RunEnd | None = None
     material: Material
     web: Web
     coats: list[Coat] = Field(default_factory=list)
