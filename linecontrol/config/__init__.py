@@ -2,6 +2,15 @@
 and of recipes, and the embedded default configs (package data ``linecontrol.configs``).
 Other rooms import from ``linecontrol.config``, not its modules."""
 
+from linecontrol.config.alarms import (
+    ALARM_KINDS,
+    CONSEQUENCES,
+    AlarmDefinition,
+    AlarmKind,
+    AlarmPriority,
+    Consequence,
+    PackMLStateName,
+)
 from linecontrol.config.devices import (
     AnyDevice,
     AsciiDevice,
@@ -38,21 +47,28 @@ from linecontrol.config.tomlfile import (
 )
 
 __all__ = [
+    "ALARM_KINDS",
     "CONFIGS",
+    "CONSEQUENCES",
     "DEFAULT_LINE",
     "INERT",
     "RECIPES",
     "ROUTES",
+    "AlarmDefinition",
+    "AlarmKind",
+    "AlarmPriority",
     "AnyDevice",
     "AsciiDevice",
     "BusConfig",
     "CoatSide",
     "CoaterStation",
+    "Consequence",
     "DeviceConfig",
     "LineConfig",
     "LineInfo",
     "Oven",
     "OvenStation",
+    "PackMLStateName",
     "PressStation",
     "Recipe",
     "RewindStation",

@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, PositiveFloat, model_validator
 
+from linecontrol.config.alarms import AlarmDefinition, AlarmId, alarm_channel_problem
 from linecontrol.config.devices import BusConfig, DeviceConfig, RtuDevice
 from linecontrol.config.supervision import SupervisorSettings
 from linecontrol.config.tomlfile import StrictModel, load_model, register_union_list
@@ -157,6 +158,8 @@ class LineConfig(StrictModel):
     devices: dict[str, DeviceConfig] = Field(default_factory=dict)
     buses: dict[str, BusConfig] = Field(default_factory=dict)
     supervisor: SupervisorSettings = Field(default_factory=SupervisorSettings)
+    # Alarm definitions, each on a channel of the devices above (linecontrol.config.alarms).
+    alarms: dict[AlarmId, AlarmDefinition] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _web_order(self) -> LineConfig:
@@ -191,6 +194,9 @@ class LineConfig(StrictModel):
                 raise ValueError(
                     f"devices.{name}.bus = {d.bus!r}: one of the [buses] {sorted(self.buses)}"
                 )
+        problem = alarm_channel_problem(self.alarms, self.devices)
+        if problem is not None:
+            raise ValueError(problem)
         return self
 
     def station(self, name: str) -> Station | None:

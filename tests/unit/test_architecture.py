@@ -132,7 +132,8 @@ ROOM_IMPORTS: dict[str, set[str]] = {
     "process": {"config", "model", "drivers.devices"},
     "runtime": set(),
     # the device and bus models, shared with the simulators so a line is validated once
-    "config": {"model", "drivers.config"},
+    # and the registry, whose channel declarations the alarm definitions are checked against
+    "config": {"model", "drivers.config", "drivers.devices"},
     "model": set(),
 }
 ROOMS = sorted(p.parent.name for p in LC.glob("*/__init__.py"))

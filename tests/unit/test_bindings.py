@@ -118,6 +118,10 @@ def test_sputter_power_and_argon_flow() -> None:
 def _without_device(line: LineConfig, name: str) -> LineConfig:
     data = line.model_dump(mode="json")
     del data["devices"][name]
+    # and its alarms: a line's alarms name only devices it has
+    data["alarms"] = {
+        k: a for k, a in data["alarms"].items() if a["channel"].split(".")[0] != name
+    }
     return LineConfig.model_validate(data)
 
 
