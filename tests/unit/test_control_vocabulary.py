@@ -109,7 +109,7 @@ def test_every_command_round_trips_through_the_run_log(
     line = encode_event(seq, t_mono, t_wall, CommandGiven(command=cmd))
     got = decode_line(line[:-1])
     assert got is not None and got.event == CommandGiven(command=cmd)
-    assert type(got.event.command) is type(cmd)  # type: ignore[attr-defined]
+    assert isinstance(got.event, CommandGiven) and type(got.event.command) is type(cmd)
     assert encode_event(got.seq, got.t_mono, got.t_wall, got.event) == line
 
 

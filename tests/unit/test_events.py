@@ -28,6 +28,7 @@ from linecontrol.model import (
     ALARM_TYPES,
     COMMAND_TYPES,
     EVENT_TYPES,
+    Command,
     CommandGiven,
     DeviceError,
     DeviceFailed,
@@ -268,7 +269,11 @@ def test_alarms() -> None:
 
 
 def test_commands_are_registered_by_their_wire_name() -> None:
-    declared = (StartRecording, *control_commands.TYPES, *alarm_commands.TYPES)
+    declared: tuple[type[Command], ...] = (
+        StartRecording,
+        *control_commands.TYPES,
+        *alarm_commands.TYPES,
+    )
     assert dict(COMMAND_TYPES) == {c.name: c for c in declared}
     assert len(COMMAND_TYPES) == len(declared)  # no two share a wire name
     assert COMMAND_TYPES["record"] is StartRecording
