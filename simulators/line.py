@@ -1,15 +1,31 @@
 """The simulated line: every instrument of a line config, coupled through the web.
 
-``step(dt)`` advances all physics by ``dt`` seconds (pure time injection: tests
-step it directly). ``run`` drives it from the event loop's clock at
-``time_scale`` times real time. TCP instruments are served on loopback; the
+``step(dt)`` advances all physics by ``dt`` simulated seconds (pure time injection:
+tests step it directly), in sub-steps of at most ``max_substep_s`` so a large ``dt``
+(accelerated time) stays stable. ``run`` steps it from a ``SimClock`` (the system's
+monotonic clock ``speedup`` times faster from an epoch: the clock a supervisor given
+the same epoch and speedup runs on). TCP instruments are served on loopback; the
 address map says where each one is.
+
+Why one global sub-step of 10 s is enough: every model is stable for any ``dt`` on
+its own (the thermal loop sub-steps itself at 0.5 s; web tension, coater flow, N2
+flow, oven and chamber atmospheres use the exact solution of their first-order
+equations; speeds, loads and powers are rate-limited ramps). The line's sub-step
+bounds only the coupling between instruments (the drive's speed read by the others,
+the MFC's flow by the O2 analyzer, the chamber pressure by the magnetron supply),
+whose time constants are seconds to minutes, and the web position's error where a
+speed ramp ends inside a sub-step (under 0.1 m at 10 s). Each sub-step publishes
+every register bank, which is what costs CPU (about 1 ms for the default line):
+10 s keeps speed-up 1000 at a small fraction of a core (``bench/bench_speedup.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import logging
+import math
 from typing import Any
 
 from simulators.ascii_devices import (
@@ -19,6 +35,7 @@ from simulators.ascii_devices import (
     DcPsuSim,
     VacuumGaugeSim,
 )
+from simulators.clock import SimClock
 from simulators.config import BusSpec, DeviceSpec
 from simulators.devices import (
     MODELS,
@@ -29,8 +46,14 @@ from simulators.devices import (
     SimDevice,
 )
 from simulators.errors import SimLineError
+from simulators.faults import Faults
 from simulators.modbus_server import ModbusTcpSim
 from simulators.rtu_server import RtuBusSim
+
+logger = logging.getLogger("simulators.line")
+
+MAX_SUBSTEP_S = 10.0  # simulated seconds; see the module docstring
+MAX_SUBSTEPS = 10_000  # per ``step``: beyond, sub-steps grow (the models stay stable)
 
 
 class SimLine:
@@ -39,13 +62,23 @@ class SimLine:
         specs: list[DeviceSpec],
         *,
         buses: dict[str, BusSpec] | None = None,
-        time_scale: float = 1.0,
+        clock: SimClock | None = None,
+        time_scale: float | None = None,
         tick_s: float = 0.05,
+        max_substep_s: float = MAX_SUBSTEP_S,
     ) -> None:
+        """``clock`` drives ``run`` (default: real time from now); ``time_scale`` is
+        the older spelling of ``SimClock(time_scale)`` (speed-up from now); ``tick_s``
+        is how often, in real seconds, ``run`` steps the physics."""
         self.specs = {s.name: s for s in specs}
         self.bus_specs = dict(buses or {})
-        self.time_scale = time_scale
+        if clock is not None and time_scale is not None:
+            raise SimLineError("give a clock or a time_scale, not both")
+        self.clock = clock if clock is not None else SimClock(time_scale or 1.0)
         self.tick_s = tick_s
+        if not (math.isfinite(max_substep_s) and max_substep_s > 0):
+            raise SimLineError(f"max_substep_s = {max_substep_s!r}: a positive number")
+        self.max_substep_s = max_substep_s
         self.ctx = LineContext()
         self.sim_time_s = 0.0
         self.devices: dict[str, SimDevice] = {}
@@ -103,12 +136,75 @@ class SimLine:
         device of the line or the line has not started."""
         return self._server_of[name]
 
+    @property
+    def time_scale(self) -> float:
+        """Simulated seconds per real second (the clock's speed-up)."""
+        return self.clock.speedup
+
     def step(self, dt: float) -> None:
-        for dev in self._order:
-            dev.step(dt, self.ctx)
-        for adev in self._ascii_order:
-            adev.step(dt, self.ctx)
+        """Advance every instrument by ``dt`` simulated seconds, in equal sub-steps of
+        at most ``max_substep_s`` (at most ``MAX_SUBSTEPS`` of them). A ``dt`` that is
+        not a finite number >= 0 is refused (``SimLineError``)."""
+        if not (math.isfinite(dt) and dt >= 0):
+            raise SimLineError(f"step({dt!r}): a finite step >= 0")
+        if dt == 0:
+            return
+        n = min(MAX_SUBSTEPS, max(1, math.ceil(dt / self.max_substep_s)))
+        h = dt / n
+        for _ in range(n):
+            for dev in self._order:
+                dev.step(h, self.ctx)
+            for adev in self._ascii_order:
+                adev.step(h, self.ctx)
         self.sim_time_s += dt
+
+    def faults_of(self, name: str) -> Faults:
+        """The faults of instrument ``name`` (``SimLineError`` naming the instruments
+        if the line has none of that name)."""
+        dev = self.devices.get(name) or self.ascii_devices.get(name)
+        if dev is None:
+            known = sorted([*self.devices, *self.ascii_devices])
+            raise SimLineError(f"no device {name!r} on the line (devices: {', '.join(known)})")
+        return dev.faults
+
+    def fault_request(self, raw: bytes | str) -> dict[str, Any]:
+        """Act on one fault line of the simulators' standard input (module
+        ``simulators.__main__``) and return its answer: ``{"ok": true}`` or
+        ``{"ok": false, "error": "..."}``, with the request's ``id`` if it had one.
+        A bad line changes nothing and raises nothing."""
+        answer: dict[str, Any] = {}
+        try:
+            msg = json.loads(raw, parse_constant=_no_constant)
+            if not isinstance(msg, dict):
+                raise SimLineError(f"a JSON object, not {type(msg).__name__}")
+            if "id" in msg:
+                if isinstance(msg["id"], bool) or not isinstance(msg["id"], int | str):
+                    raise SimLineError(f"id = {msg['id']!r}: a number or a string")
+                answer["id"] = msg["id"]
+            unknown = sorted(set(msg) - {"id", "device", "faults", "clear"})
+            if unknown:
+                raise SimLineError(
+                    f"unknown field(s) {', '.join(map(repr, unknown))} "
+                    "(known: id, device, faults, clear)"
+                )
+            name = msg.get("device")
+            if not isinstance(name, str):
+                raise SimLineError(f"device = {name!r}: the name of a device of the line")
+            faults = self.faults_of(name)
+            clear = msg.get("clear", False)
+            if "faults" in msg and clear is not False:
+                raise SimLineError("faults or clear, not both")
+            if "faults" in msg:
+                faults.update(msg["faults"], where=f"{name}.faults")
+            elif clear is True:
+                faults.clear()
+            else:
+                raise SimLineError(f'{name}: give "faults": {{...}} or "clear": true')
+        except (ValueError, RecursionError) as exc:  # JSONDecodeError, SimLineError
+            bad_json = isinstance(exc, json.JSONDecodeError | UnicodeDecodeError)
+            what = "not JSON: " if bad_json else ""
+            return {**answer, "ok": False, "error": f"{what}{exc}"}
+        return {**answer, "ok": True}
 
     async def start(self) -> None:
         groups: dict[tuple[str, int], dict[int, SimDevice]] = {}
@@ -168,14 +264,27 @@ class SimLine:
             await aserver.stop()
 
     async def run(self) -> None:
-        """Advance the physics from the loop clock until cancelled."""
-        loop = asyncio.get_running_loop()
-        last = loop.time()
+        """Advance the physics from ``clock`` until cancelled: every ``tick_s`` real
+        seconds, by the simulated time elapsed since the last step. A line that cannot
+        keep up (a step longer than the time it simulates, in real time) is logged."""
+        clock = self.clock
+        last = clock.now()
+        behind = False
         while True:
             await asyncio.sleep(self.tick_s)
-            now = loop.time()
-            self.step((now - last) * self.time_scale)
+            now = clock.now()
+            self.step(now - last)
             last = now
+            took = clock.now() - now  # simulated seconds the step took in real time
+            late = took > self.tick_s * clock.speedup
+            if late and not behind:
+                logger.warning(
+                    "the simulated line cannot keep up at speed-up %g: a step took %.3g s "
+                    "of real time, longer than a tick",
+                    clock.speedup,
+                    took / clock.speedup,
+                )
+            behind = late
 
     def address_map(self) -> dict[str, Any]:
         devices: dict[str, Any] = {}
@@ -208,9 +317,15 @@ class SimLine:
         return {
             "simulator": "linecontrol",
             "time_scale": self.time_scale,
+            "speedup": self.clock.speedup,
+            "epoch": self.clock.epoch,
             "devices": devices,
             "buses": buses,
         }
+
+
+def _no_constant(name: str) -> None:
+    raise SimLineError(f"{name} is not a number JSON allows")
 
 
 async def serve_forever(line: SimLine) -> None:

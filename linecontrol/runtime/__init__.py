@@ -2,8 +2,25 @@
 clock (injected time), logging set-up, child processes and soft-real-time settings.
 Other rooms import from ``linecontrol.runtime``, not its modules."""
 
-from linecontrol.runtime.children import start_child, stop_child
-from linecontrol.runtime.clock import Clock, ClockError, ManualClock, SystemClock
+from linecontrol.runtime.children import (
+    ChildGone,
+    ChildNoAnswer,
+    ChildRefused,
+    ChildRequestError,
+    ChildRequests,
+    clear_faults,
+    inject_faults,
+    start_child,
+    stop_child,
+)
+from linecontrol.runtime.clock import (
+    SPEEDUP_MAX,
+    Clock,
+    ClockError,
+    ManualClock,
+    ScaledClock,
+    SystemClock,
+)
 from linecontrol.runtime.logs import DEFAULT_LEVEL as DEFAULT_LOG_LEVEL
 from linecontrol.runtime.logs import FORMAT as LOG_FORMAT
 from linecontrol.runtime.logs import LEVELS as LOG_LEVELS
@@ -14,14 +31,23 @@ __all__ = [
     "DEFAULT_LOG_LEVEL",
     "LOG_FORMAT",
     "LOG_LEVELS",
+    "SPEEDUP_MAX",
+    "ChildGone",
+    "ChildNoAnswer",
+    "ChildRefused",
+    "ChildRequestError",
+    "ChildRequests",
     "Clock",
     "ClockError",
     "ContextLogger",
     "ManualClock",
+    "ScaledClock",
     "SystemClock",
     "add_log_options",
+    "clear_faults",
     "configured",
     "context_logger",
+    "inject_faults",
     "settle_runtime",
     "start_child",
     "stop_child",

@@ -16,6 +16,10 @@ today) is started here, with two independent ties to its parent:
 
 The child also gets its own process group, so a Ctrl-C at the terminal reaches only the
 parent, which then stops its children in order (``stop_child``).
+
+A child may also take requests on that pipe: ``ChildRequests`` writes one JSON object a
+line and awaits the child's one-line JSON answer with a deadline (the simulators' fault
+lines, ``python -m simulators --lifeline``: ``inject_faults`` and ``clear_faults``).
 """
 
 from __future__ import annotations
@@ -23,11 +27,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import itertools
+import json
 import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from linecontrol.errors import LinecontrolError
 
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
@@ -92,3 +101,94 @@ async def stop_child(proc: asyncio.subprocess.Process, deadline_s: float) -> int
             with contextlib.suppress(ProcessLookupError):
                 proc.kill()
     return await proc.wait()
+
+
+class ChildRequestError(LinecontrolError, RuntimeError):
+    """A request to a child process did not succeed (base of the three below, each
+    also the builtin it stands for)."""
+
+
+class ChildRefused(ChildRequestError, ValueError):
+    """The child answered that it refuses the request; the message is its reason."""
+
+
+class ChildNoAnswer(ChildRequestError, TimeoutError):
+    """The child did not answer within the deadline."""
+
+
+class ChildGone(ChildRequestError, ConnectionError):
+    """The child's pipes are closed (it ended), or it answered something that is not
+    an answer line."""
+
+
+class ChildRequests:
+    """JSON-line requests to a child started by ``start_child`` (stdin and stdout pipes).
+
+    Each request is written as one JSON line with an ``id``; the child answers each line
+    with one JSON line carrying the same ``id`` and ``ok`` (true, or false with an
+    ``error``). Requests go one at a time (a lock), so answers cannot cross; an answer
+    that comes after its deadline is skipped by the next request (its ``id`` is not the
+    one awaited). The caller must have read what the child writes first (the
+    simulators' address map) before the first request.
+    """
+
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        if proc.stdin is None or proc.stdout is None:
+            raise ChildGone("the child was started without stdin and stdout pipes")
+        self._stdin = proc.stdin
+        self._stdout = proc.stdout
+        self._lock = asyncio.Lock()
+        self._ids = itertools.count(1)
+
+    async def request(self, message: Mapping[str, Any], deadline_s: float) -> dict[str, Any]:
+        """Send ``message`` (a JSON object; its ``id`` is set here) and return the
+        child's answer once ``ok``; ``ChildRefused`` with the child's reason if not,
+        ``ChildNoAnswer`` after ``deadline_s`` (waiting for the lock included),
+        ``ChildGone`` if the child has ended."""
+        try:
+            async with asyncio.timeout(deadline_s):
+                async with self._lock:
+                    return await self._exchange(message)
+        except TimeoutError as exc:
+            raise ChildNoAnswer(f"no answer to {dict(message)!r} within {deadline_s:g} s") from exc
+
+    async def _exchange(self, message: Mapping[str, Any]) -> dict[str, Any]:
+        rid = next(self._ids)
+        line = json.dumps({**message, "id": rid}, allow_nan=False) + "\n"
+        try:
+            self._stdin.write(line.encode())
+            await self._stdin.drain()
+        except (ConnectionError, RuntimeError) as exc:  # a closed pipe or transport
+            raise ChildGone(f"cannot write to the child: {exc}") from exc
+        while True:
+            try:
+                raw = await self._stdout.readline()
+            except (ValueError, asyncio.LimitOverrunError) as exc:  # a line over the limit
+                raise ChildGone(f"the child's answer is not a line: {exc}") from exc
+            if not raw:
+                raise ChildGone("the child ended before answering")
+            try:
+                answer = json.loads(raw)
+            except ValueError as exc:
+                raise ChildGone(f"the child answered {raw[:200]!r}, not JSON") from exc
+            if not isinstance(answer, dict) or not isinstance(answer.get("ok"), bool):
+                raise ChildGone(f"the child answered {raw[:200]!r}, not an answer line")
+            if answer.get("id") != rid:
+                continue  # the late answer of an earlier request, given up on
+            if not answer["ok"]:
+                raise ChildRefused(str(answer.get("error", "refused, no reason given")))
+            return answer
+
+
+async def inject_faults(
+    requests: ChildRequests, device: str, faults: Mapping[str, Any], deadline_s: float
+) -> None:
+    """Tell the simulators (``python -m simulators --lifeline``) to show ``faults`` on
+    ``device`` (fields of ``simulators.faults.Faults``, e.g. ``{"web_break": True}``);
+    returns once they have. Errors as ``ChildRequests.request``."""
+    await requests.request({"device": device, "faults": dict(faults)}, deadline_s)
+
+
+async def clear_faults(requests: ChildRequests, device: str, deadline_s: float) -> None:
+    """Tell the simulators to clear every fault of ``device``."""
+    await requests.request({"device": device, "clear": True}, deadline_s)

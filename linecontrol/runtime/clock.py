@@ -3,6 +3,8 @@
 No core reads time itself: acquisition, the run log and the recorder take a
 ``Clock``. ``SystemClock`` is the real one; ``ManualClock`` is stepped by a test
 (``advance``), so a test of scheduling, backoff or quality ageing never sleeps.
+``ScaledClock`` is the system's clock run ``speedup`` times faster, for a simulated
+line in accelerated time (the simulators keep the same clock, ``simulators.clock``).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import heapq
 import itertools
 import math
 import time
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from linecontrol.errors import LinecontrolError
@@ -49,6 +52,81 @@ class SystemClock:
 
     def both(self) -> tuple[float, float]:
         return self.monotonic(), self.wall()
+
+
+SPEEDUP_MAX = 1e6  # as the simulators' ``--speedup``: this and above are refused
+
+
+class ScaledClock:
+    """The system's monotonic clock run ``speedup`` times faster from ``epoch``.
+
+    ``epoch`` is a reading of the system's monotonic clock (``time.monotonic()``; by
+    default the one at construction). Simulated time is::
+
+        monotonic() = epoch + (time.monotonic() - epoch) * speedup
+
+    so it starts at the epoch's own value and at speedup 1 *is* the system's
+    monotonic clock. CLOCK_MONOTONIC is one clock for every process of the machine:
+    a child given the same ``epoch`` and ``speedup`` (``python -m simulators
+    --speedup N --epoch T``) computes literally the same time.
+
+    The wall clock is the wall time at the epoch plus the simulated time elapsed
+    since (``wall() = wall_at_epoch + monotonic() - epoch``): a run at speedup N has
+    wall stamps N times faster than real, which is what the run log of a simulated
+    run shows. ``sleep_until`` turns a simulated deadline into a real delay
+    (``(t_mono - monotonic()) / speedup``) and sleeps again if it woke early, so on
+    return ``monotonic() >= t_mono``.
+
+    ``base`` (the monotonic clock), ``wall_base`` (the wall clock, read once, at
+    construction) and ``sleep`` (real seconds) are injected for tests of the
+    arithmetic; the defaults are the system's.
+    """
+
+    def __init__(
+        self,
+        speedup: float,
+        epoch: float | None = None,
+        *,
+        base: Callable[[], float] = time.monotonic,
+        wall_base: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        if not (math.isfinite(speedup) and 0 < speedup < SPEEDUP_MAX):
+            raise ClockError(f"speedup {speedup!r}: above 0 and below {SPEEDUP_MAX:g}")
+        now = base()
+        if epoch is None:
+            epoch = now
+        if not math.isfinite(epoch):
+            raise ClockError(f"epoch {epoch!r}: a finite monotonic time")
+        self.speedup = float(speedup)
+        self.epoch = float(epoch)
+        self._base = base
+        self._sleep = sleep
+        # The wall time at the epoch, from one reading of both clocks.
+        self.wall_at_epoch = wall_base() - (now - self.epoch)
+
+    def monotonic(self) -> float:
+        return self.epoch + (self._base() - self.epoch) * self.speedup
+
+    def wall(self) -> float:
+        return self.wall_at_epoch + (self.monotonic() - self.epoch)
+
+    def both(self) -> tuple[float, float]:
+        mono = self.monotonic()
+        return mono, self.wall_at_epoch + (mono - self.epoch)
+
+    def real_delay(self, t_mono: float) -> float:
+        """Real seconds from now until simulated time ``t_mono`` (0 if reached)."""
+        return max(0.0, (t_mono - self.monotonic()) / self.speedup)
+
+    async def sleep_until(self, t_mono: float) -> None:
+        delay = self.real_delay(t_mono)
+        if delay <= 0:
+            await self._sleep(0)
+            return
+        while delay > 0:
+            await self._sleep(delay)
+            delay = self.real_delay(t_mono)
 
 
 class ManualClock:
