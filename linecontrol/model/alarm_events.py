@@ -6,13 +6,67 @@ form is the one every event has (``linecontrol.model.event_base``).
 
 Emitted:
 
+``AlarmRaised``   an alarm annunciated: its label became ``UNACK`` (its condition
+                  became active, or came back while it was unacknowledged or
+                  latched, or it left a shelve, design suppression or out of service
+                  with its condition active). Always an alarm (``is_alarm``).
+``AlarmChanged``  every other change of an alarm's lifecycle label: acknowledged,
+                  returned to normal, latched, reset, shelved, unshelved (by an
+                  operator or by the shelve's expiry), suppressed by design and back,
+                  out of service and back. A record, not an alarm.
+
+Both carry the alarm's id, its class (``process`` or ``comm_loss``), the label before
+and after (one of ``AlarmLabel``: the ISA-18.2 states), the value that moved it (None
+when there was no GOOD value, as for a communication loss), its priority and
+consequence, the cause (``condition``, ``cleared``, ``shelve expired``, ``suppressed by
+design``, ``suppression ended``, or the wire name of the operator's command), who (``by``,
+empty for the engine) and why (``reason``, the operator's).
 """
 
 from __future__ import annotations
 
+from typing import Literal
+
 from linecontrol.model.event_base import Event
 
-TYPES: tuple[type[Event], ...] = ()
+AlarmLabel = Literal[
+    "NORM",
+    "UNACK",
+    "ACKED",
+    "RTNUN",
+    "LATCHED_UNACK",
+    "LATCHED_ACK",
+    "SHLVD",
+    "DSUPR",
+    "OOSRV",
+]
+AlarmClass = Literal["process", "comm_loss"]
+
+
+class _AlarmTransition(Event):
+    alarm: str
+    alarm_class: AlarmClass
+    old: AlarmLabel
+    new: AlarmLabel
+    value: float | None
+    priority: str
+    consequence: str
+    cause: str
+    by: str = ""
+    reason: str = ""
+
+
+class AlarmRaised(_AlarmTransition):
+    @property
+    def is_alarm(self) -> bool:
+        return True
+
+
+class AlarmChanged(_AlarmTransition):
+    pass
+
+
+TYPES: tuple[type[Event], ...] = (AlarmRaised, AlarmChanged)
 
 # The types here that are always alarms.
-ALARM_TYPES: frozenset[str] = frozenset()
+ALARM_TYPES: frozenset[str] = frozenset({"AlarmRaised"})

@@ -12,22 +12,27 @@ import math
 import re
 import zlib
 from pathlib import Path
-from typing import Any
-
-import pytest
-from hypothesis import given
-from hypothesis import strategies as st
-from pydantic import ValidationError
+from typing import Any, get_args
 
 import linecontrol.model.events as events_module
+import pytest
 from drivers.device import PollResult
 from drivers.errors import BadReply, DeviceTimeout
+from hypothesis import given
+from hypothesis import strategies as st
 from linecontrol.acquisition import STALE_PERIODS, Acquisition
 from linecontrol.config import DEFAULT_LINE, load_line
+from linecontrol.runlog import decode_line, encode_event, read_events
+from pydantic import ValidationError
+
 from linecontrol.model import (
     ALARM_TYPES,
     COMMAND_TYPES,
     EVENT_TYPES,
+    AlarmChanged,
+    AlarmClass,
+    AlarmLabel,
+    AlarmRaised,
     Command,
     CommandGiven,
     DeviceError,
@@ -49,7 +54,6 @@ from linecontrol.model import (
     control_commands,
     decode_event,
 )
-from linecontrol.runlog import decode_line, encode_event, read_events
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -68,6 +72,7 @@ start_recording = st.builds(
     duration_s=finite,
     simulated=st.booleans(),
 )
+alarm_labels = st.sampled_from(get_args(AlarmLabel))
 stats = st.builds(
     DeviceStats,
     polls=count,
@@ -103,6 +108,22 @@ STRATEGIES: dict[type[Event], st.SearchStrategy[Any]] = {
         events_lost=st.none() | count,
         batches_lost=st.none() | count,
     ),
+    **{
+        cls: st.builds(
+            cls,
+            alarm=text,
+            alarm_class=st.sampled_from(get_args(AlarmClass)),
+            old=alarm_labels,
+            new=alarm_labels,
+            value=st.none() | finite,
+            priority=text,
+            consequence=text,
+            cause=text,
+            by=text,
+            reason=text,
+        )
+        for cls in (AlarmRaised, AlarmChanged)
+    },
 }
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | finite | text,

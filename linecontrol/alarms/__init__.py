@@ -1,0 +1,44 @@
+"""The alarms room: a pure ISA-18.2 / IEC 62682 alarm engine over the line config's
+``[alarms.<id>]`` definitions (``linecontrol.config.AlarmDefinition``).
+
+``step(definitions, alarms, sample, now, context)`` evaluates one sample; ``act``
+applies an operator command (acknowledge, shelve, unshelve, reset, out of service and
+back) or rejects it with a reason; ``consequences`` says what the active alarms demand
+(suspend, hold, stop, abort); ``to_json``/``from_json`` keep the states across a
+restart. No clock, no I/O: ``now`` is passed in, timers are deadlines.
+"""
+
+from linecontrol.alarms.engine import (
+    HIDDEN,
+    LABELS,
+    AlarmContext,
+    Alarms,
+    AlarmState,
+    Rejected,
+    act,
+    class_of,
+    consequences,
+    demands,
+    initial,
+    step,
+)
+from linecontrol.alarms.persist import AlarmStateError, AlarmStateLoad, from_json, to_json
+
+__all__ = [
+    "HIDDEN",
+    "LABELS",
+    "AlarmContext",
+    "AlarmState",
+    "AlarmStateError",
+    "AlarmStateLoad",
+    "Alarms",
+    "Rejected",
+    "act",
+    "class_of",
+    "consequences",
+    "demands",
+    "from_json",
+    "initial",
+    "step",
+    "to_json",
+]

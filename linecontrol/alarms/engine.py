@@ -1,0 +1,442 @@
+"""The alarm engine (pure): ISA-18.2 / IEC 62682 lifecycle of the line config's alarms.
+
+Each alarm's state is a set of independent flags, as OPC UA Part 9 has them (active,
+acknowledged, latched, shelved, suppressed by design, out of service); its ISA-18.2
+label (``NORM``, ``UNACK``, ``ACKED``, ``RTNUN``, ``LATCHED_UNACK``, ``LATCHED_ACK``,
+``SHLVD``, ``DSUPR``, ``OOSRV``) is derived from them (:meth:`AlarmState.label`).
+
+``step`` evaluates every definition on one sample at ``now`` (monotonic seconds, passed
+in: the engine never reads a clock) and returns the new states and an event per label
+change. ``act`` applies one operator command. ``consequences`` says what the alarms
+demand of the supervisor. Timers (on-delay, off-delay, shelve expiry) are deadlines on
+``now``, so a logged run re-evaluated later gives the same events.
+
+Rules the engine keeps:
+
+- A value that is not GOOD (``Sample.good`` gives None) never moves a process alarm:
+  its condition is unknown, so the alarm, its deadband state and any pending delay stay
+  as they were; only a GOOD sample confirms or cancels a pending delay.
+- Communication loss is its own class (``comm_loss`` alarms, on quality): it never
+  shares a flag with a process alarm, and a command names one alarm only.
+- A condition must hold for ``on_delay_s`` (its first true sample at ``t``: active at
+  the first sample with ``now >= t + on_delay_s`` still true), and be clear for
+  ``off_delay_s`` before the alarm clears; a condition that flips back cancels the delay
+  (chatter shorter than the delay never annunciates).
+- Entering a shelve, design suppression or out of service hides the alarm; leaving the
+  last of them gives ``NORM`` if the condition is clear, else ``UNACK`` (anchors 2.2).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from linecontrol.config import CONSEQUENCES, AlarmDefinition, Consequence
+from linecontrol.model import (
+    AcknowledgeAlarm,
+    AlarmChanged,
+    AlarmClass,
+    AlarmCommand,
+    AlarmLabel,
+    AlarmRaised,
+    Event,
+    Quality,
+    RemoveAlarmFromService,
+    ResetAlarm,
+    ReturnAlarmToService,
+    Sample,
+    ShelveAlarm,
+    UnshelveAlarm,
+)
+
+LABELS: tuple[AlarmLabel, ...] = (
+    "NORM",
+    "UNACK",
+    "ACKED",
+    "RTNUN",
+    "LATCHED_UNACK",
+    "LATCHED_ACK",
+    "SHLVD",
+    "DSUPR",
+    "OOSRV",
+)
+HIDDEN: frozenset[AlarmLabel] = frozenset({"SHLVD", "DSUPR", "OOSRV"})
+
+
+@dataclass(frozen=True)
+class AlarmContext:
+    """What the supervisor tells the engine besides the sample.
+
+    ``state``: the PackML state name (``Execute``, ``Held``...; ``""`` when there is
+    none yet); an alarm whose ``suppress_in`` lists it is suppressed by design.
+    ``suppressed``: ids of alarms the supervisor suppresses by design for equipment
+    the running recipe does not use (an oven it leaves cold, a device it does not
+    need). ``setpoints``: by channel (``device.channel``), the setpoint a deviation
+    alarm without a ``setpoint`` channel deviates from (the recipe's value).
+    ``startup_until``: until then a WAITING channel (not yet polled since acquisition
+    started) is not a communication loss; from then on it is.
+    """
+
+    state: str = ""
+    suppressed: frozenset[str] = frozenset()
+    setpoints: Mapping[str, float] = field(default_factory=dict)
+    startup_until: float = -math.inf
+
+
+@dataclass(frozen=True)
+class AlarmState:
+    """One alarm: the OPC UA Part 9 sub-states as flags, and what its evaluation keeps.
+
+    ``active``: the condition holds (after its delays); ``acked``: no acknowledgement
+    is due; ``latched``: a latching alarm whose condition cleared, annunciated until
+    reset; ``shelved_until``: a timed shelve's expiry (monotonic seconds) or None;
+    ``suppressed``: suppressed by design at the last step; ``out_of_service``. The
+    rest is evaluation: ``condition`` the deadband (hysteresis) state of the raw
+    condition, ``deadline`` when a pending on- or off-delay ends, ``value`` the last
+    GOOD value, ``history`` the (time, value) points of a rate-of-change window.
+    """
+
+    alarm_class: AlarmClass = "process"
+    active: bool = False
+    acked: bool = True
+    latched: bool = False
+    shelved_until: float | None = None
+    shelved_by: str = ""
+    shelve_reason: str = ""
+    suppressed: bool = False
+    out_of_service: bool = False
+    oos_by: str = ""
+    oos_reason: str = ""
+    condition: bool = False
+    deadline: float | None = None
+    value: float | None = None
+    history: tuple[tuple[float, float], ...] = ()
+
+    @property
+    def shelved(self) -> bool:
+        return self.shelved_until is not None
+
+    @property
+    def hidden(self) -> bool:
+        return self.out_of_service or self.shelved or self.suppressed
+
+    @property
+    def label(self) -> AlarmLabel:
+        if self.out_of_service:
+            return "OOSRV"
+        if self.shelved:
+            return "SHLVD"
+        if self.suppressed:
+            return "DSUPR"
+        if self.active:
+            return "ACKED" if self.acked else "UNACK"
+        if self.latched:
+            return "LATCHED_ACK" if self.acked else "LATCHED_UNACK"
+        return "NORM" if self.acked else "RTNUN"
+
+    @property
+    def annunciated(self) -> bool:
+        """Shown to the operator: active, latched or awaiting an acknowledgement."""
+        return self.label not in HIDDEN and self.label != "NORM"
+
+
+Alarms = Mapping[str, AlarmState]
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """An operator command the engine refused, and why (the alarms are unchanged)."""
+
+    command: AlarmCommand
+    reason: str
+
+
+def class_of(definition: AlarmDefinition) -> AlarmClass:
+    return "comm_loss" if definition.is_comm_loss else "process"
+
+
+def initial(definitions: Mapping[str, AlarmDefinition]) -> dict[str, AlarmState]:
+    """Every alarm normal, in service, unshelved."""
+    return {k: AlarmState(alarm_class=class_of(d)) for k, d in definitions.items()}
+
+
+# ------------------------------------------------------------------ conditions
+def _threshold(d: AlarmDefinition, held: bool, x: float, limit: float) -> bool:
+    """Above ``limit`` (high-type: ``x``) with the deadband below it, as a hysteresis."""
+    return x > limit - d.deadband if held else x > limit
+
+
+def _observe(
+    d: AlarmDefinition, s: AlarmState, sample: Sample, now: float, ctx: AlarmContext
+) -> tuple[bool | None, AlarmState]:
+    """The condition (None: unknown, nothing moves) and the state with its new
+    evaluation memory (value, rate history)."""
+    if d.kind == "comm_loss":
+        if d.channel not in sample:
+            return True, replace(s, value=None)
+        q = sample.quality(d.channel)
+        if q == Quality.WAITING and now < ctx.startup_until:
+            return None, s
+        return q != Quality.GOOD, replace(s, value=None)
+    v = sample.good(d.channel)
+    if v is None:
+        return None, s
+    s = replace(s, value=v)
+    held = s.condition
+    if d.kind in ("high", "high_high"):
+        assert d.limit is not None
+        return _threshold(d, held, v, d.limit), s
+    if d.kind in ("low", "low_low"):
+        assert d.limit is not None
+        return _threshold(d, held, -v, -d.limit), s
+    if d.kind == "deviation":
+        assert d.limit is not None
+        sp = sample.good(d.setpoint) if d.setpoint is not None else ctx.setpoints.get(d.channel)
+        if sp is None or not math.isfinite(sp):
+            return None, s
+        return _threshold(d, held, abs(v - sp), d.limit), s
+    if d.kind == "rate_of_change":
+        assert d.limit is not None and d.window_s is not None
+        points = (*s.history, (now, v))
+        # The reference: the newest point at least a window old; older ones are dropped.
+        ref = next(
+            (i for i in range(len(points) - 1, -1, -1) if now - points[i][0] >= d.window_s),
+            None,
+        )
+        if ref is None:
+            return None, replace(s, history=points)
+        points = points[ref:]
+        t0, v0 = points[0]
+        rate = (v - v0) / (now - t0) * 60.0
+        signed = {"rise": rate, "fall": -rate}.get(d.direction or "either", abs(rate))
+        return _threshold(d, held, signed, d.limit), replace(s, history=points)
+    # discrete
+    if d.bit is not None:
+        if v != int(v) or v < 0:
+            return None, s  # not a status word: no bit to read
+        return bool((int(v) >> d.bit) & 1), s
+    return v == d.equals, s
+
+
+# ------------------------------------------------------------------ events
+def _event(
+    alarm_id: str,
+    d: AlarmDefinition,
+    old: AlarmState,
+    new: AlarmState,
+    cause: str,
+    by: str = "",
+    reason: str = "",
+) -> Event | None:
+    if old.label == new.label:
+        return None
+    fields: dict[str, Any] = {
+        "alarm": alarm_id,
+        "alarm_class": new.alarm_class,
+        "old": old.label,
+        "new": new.label,
+        "value": new.value,
+        "priority": d.priority,
+        "consequence": d.consequence,
+        "cause": cause,
+        "by": by,
+        "reason": reason,
+    }
+    if new.label == "UNACK":
+        return AlarmRaised(**fields)
+    return AlarmChanged(**fields)
+
+
+def _unhide(s: AlarmState) -> AlarmState:
+    """Leaving the last of shelve, suppression and out of service: NORM if the condition
+    is clear, else UNACK."""
+    if s.hidden:
+        return s
+    return replace(s, acked=not s.active, latched=False)
+
+
+def _flip(d: AlarmDefinition, s: AlarmState, active: bool) -> AlarmState:
+    if active:
+        return replace(s, active=True, acked=False, latched=False)
+    return replace(s, active=False, latched=d.latching or s.latched)
+
+
+def _step_one(
+    alarm_id: str,
+    d: AlarmDefinition,
+    s: AlarmState,
+    sample: Sample,
+    now: float,
+    ctx: AlarmContext,
+) -> tuple[AlarmState, list[tuple[AlarmState, str]]]:
+    """The alarm's new state and the states it passed through with their causes (in
+    order; an event for each that changes the label)."""
+    changes: list[tuple[AlarmState, str]] = []
+    # Shelve expiry first: a timed shelve ends at its deadline.
+    if s.shelved_until is not None and now >= s.shelved_until:
+        s = _unhide(replace(s, shelved_until=None, shelved_by="", shelve_reason=""))
+        changes.append((s, "shelve expired"))
+    cond, s = _observe(d, s, sample, now, ctx)
+    if cond is not None:
+        s = replace(s, condition=cond)
+        if cond == s.active:
+            s = replace(s, deadline=None)
+        else:
+            delay = d.on_delay_s if cond else d.off_delay_s
+            deadline = s.deadline if s.deadline is not None else now + delay
+            if now >= deadline:
+                s = _flip(d, replace(s, deadline=None), cond)
+                changes.append((s, "condition" if cond else "cleared"))
+            else:
+                s = replace(s, deadline=deadline)
+    suppressed = ctx.state in d.suppress_in or alarm_id in ctx.suppressed
+    if suppressed != s.suppressed:
+        s = replace(s, suppressed=suppressed)
+        if not suppressed:
+            s = _unhide(s)
+        changes.append((s, "suppressed by design" if suppressed else "suppression ended"))
+    return s, changes
+
+
+def step(
+    definitions: Mapping[str, AlarmDefinition],
+    alarms: Alarms,
+    sample: Sample,
+    now: float,
+    context: AlarmContext | None = None,
+) -> tuple[dict[str, AlarmState], tuple[Event, ...]]:
+    """Evaluate every definition on ``sample`` at ``now``.
+
+    The definitions rule: an alarm without a state starts normal, a state without a
+    definition is dropped. Events come in definition order, one per label change
+    (``AlarmRaised`` when the label becomes ``UNACK``, else ``AlarmChanged``).
+    """
+    ctx = context if context is not None else AlarmContext()
+    out: dict[str, AlarmState] = {}
+    events: list[Event] = []
+    for alarm_id, d in definitions.items():
+        old = alarms.get(alarm_id)
+        if old is None:
+            old = AlarmState(alarm_class=class_of(d))
+        new, changes = _step_one(alarm_id, d, old, sample, now, ctx)
+        prev = old
+        for state, cause in changes:
+            e = _event(alarm_id, d, prev, state, cause)
+            if e is not None:
+                events.append(e)
+            prev = state
+        out[alarm_id] = new
+    return out, tuple(events)
+
+
+# ------------------------------------------------------------------ operator actions
+def act(
+    definitions: Mapping[str, AlarmDefinition],
+    alarms: Alarms,
+    command: AlarmCommand,
+    now: float,
+) -> tuple[dict[str, AlarmState], tuple[Event, ...]] | Rejected:
+    """Apply one operator command to the one alarm it names: the new states and the
+    event of its label change, or ``Rejected`` with the reason (nothing changes).
+
+    - ``AcknowledgeAlarm``: UNACK -> ACKED, RTNUN -> NORM, LATCHED_UNACK -> LATCHED_ACK.
+    - ``ShelveAlarm``: from NORM, UNACK, ACKED or RTNUN, for ``duration_s`` up to the
+      alarm's ``max_shelve_s`` (longer is refused, not cut short), with a reason.
+    - ``UnshelveAlarm``: SHLVD -> NORM if the condition is clear, else UNACK.
+    - ``ResetAlarm``: LATCHED_ACK -> NORM (a latched alarm, acknowledged, condition clear).
+    - ``RemoveAlarmFromService`` (with a reason) / ``ReturnAlarmToService``: OOSRV and back
+      (NORM if the condition is clear, else UNACK).
+    """
+    alarm_id = command.alarm
+    d = definitions.get(alarm_id)
+    if d is None:
+        return Rejected(command, f"no alarm {alarm_id!r} in the line config")
+    old = alarms.get(alarm_id) or AlarmState(alarm_class=class_of(d))
+    label = old.label
+    new: AlarmState | str
+    if isinstance(command, AcknowledgeAlarm):
+        if label in HIDDEN:
+            new = f"{alarm_id} is {label}: nothing to acknowledge while hidden"
+        elif old.acked:
+            new = f"{alarm_id} is {label}: nothing to acknowledge"
+        else:
+            new = replace(old, acked=True)
+    elif isinstance(command, ShelveAlarm):
+        if label not in ("NORM", "UNACK", "ACKED", "RTNUN"):
+            new = f"{alarm_id} is {label}: only NORM, UNACK, ACKED or RTNUN can be shelved"
+        elif not command.duration_s <= d.max_shelve_s:
+            new = (
+                f"shelve for {command.duration_s} s: at most {d.max_shelve_s} s "
+                f"(max_shelve_s of {alarm_id})"
+            )
+        else:
+            new = replace(
+                old,
+                shelved_until=now + command.duration_s,
+                shelved_by=command.by,
+                shelve_reason=command.reason,
+            )
+    elif isinstance(command, UnshelveAlarm):
+        if not old.shelved:
+            new = f"{alarm_id} is {label}: not shelved"
+        else:
+            new = _unhide(replace(old, shelved_until=None, shelved_by="", shelve_reason=""))
+    elif isinstance(command, ResetAlarm):
+        if label == "LATCHED_ACK":
+            new = replace(old, latched=False)
+        elif label == "LATCHED_UNACK":
+            new = f"{alarm_id} is LATCHED_UNACK: acknowledge it before the reset"
+        elif old.latched or (d.latching and old.active):
+            new = f"{alarm_id} is {label}: its condition is still present"
+        else:
+            new = f"{alarm_id} is {label}: not latched"
+    elif isinstance(command, RemoveAlarmFromService):
+        if old.out_of_service:
+            new = f"{alarm_id} is already out of service"
+        else:
+            new = replace(old, out_of_service=True, oos_by=command.by, oos_reason=command.reason)
+    elif isinstance(command, ReturnAlarmToService):
+        if not old.out_of_service:
+            new = f"{alarm_id} is {label}: not out of service"
+        else:
+            new = _unhide(replace(old, out_of_service=False, oos_by="", oos_reason=""))
+    else:
+        new = f"{command.name or type(command).__name__}: not an alarm command the engine knows"
+    if isinstance(new, str):
+        return Rejected(command, new)
+    out = dict(alarms)
+    out[alarm_id] = new
+    e = _event(alarm_id, d, old, new, command.name, command.by, command.reason)
+    return out, (() if e is None else (e,))
+
+
+# ------------------------------------------------------------------ consequences
+def demands(state: AlarmState) -> bool:
+    """Whether the alarm demands its consequence: active or latched, in service and
+    not suppressed by design. A shelve hides the annunciation only: a shelved alarm
+    still demands its consequence."""
+    return (state.active or state.latched) and not state.out_of_service and not state.suppressed
+
+
+def consequences(
+    definitions: Mapping[str, AlarmDefinition], alarms: Alarms
+) -> dict[Consequence, tuple[str, ...]]:
+    """What the alarms demand of the supervisor, most severe first (``abort``, ``stop``,
+    ``hold``, ``suspend``): each consequence with the ids of the alarms that demand it
+    (sorted); a consequence nobody demands is absent, ``none`` always is."""
+    out: dict[Consequence, tuple[str, ...]] = {}
+    for c in CONSEQUENCES:
+        if c == "none":
+            continue
+        ids = tuple(
+            sorted(
+                k
+                for k, d in definitions.items()
+                if d.consequence == c and (s := alarms.get(k)) is not None and demands(s)
+            )
+        )
+        if ids:
+            out[c] = ids
+    return out
