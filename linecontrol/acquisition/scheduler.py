@@ -38,7 +38,7 @@ class Poller:
     driver: Driver
     cols: np.ndarray  # snapshot column of each of the device's channels
     names: list[str]  # driver channel names, in the order of ``cols``
-    period_s: float
+    period_s: float  # on the clock, stretched at a speed-up above 1 (Acquisition)
     next_due: float = 0.0
     failures: int = 0
     polls: int = 0

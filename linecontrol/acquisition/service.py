@@ -12,6 +12,14 @@ per device, how many polls failed, with which errors, and whether it ever answer
 The snapshot is numpy-backed, one column per channel. A sampler takes a row of it
 at ``sample_hz`` and hands one-second batches to the run log (which never drops
 silently) and the latest snapshot to any number of latest-value subscribers.
+
+Accelerated time: on a clock running ``speedup`` times faster than real time (a
+``ScaledClock``), every device is polled at no more than its configured rate in real
+time. All periods are stretched by ``rate_factor = max(1, speedup)``: a device's poll
+period in simulated time is ``max(period_s, speedup x period_s)``, and so are its
+STALE threshold (three of those periods), its backoff cap and the sampler's period.
+Detection bounds stay counted in poll cycles at any speed-up: a device lost is STALE
+after three of its (stretched) periods, at speed-up 1 or 300.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import random
 from collections.abc import Callable
 from typing import Any, Literal
@@ -27,12 +36,19 @@ import numpy as np
 
 from drivers.errors import BadReply, DeviceRejected, DriverError
 from linecontrol.acquisition.fanout import LatestValue, RowQueue, Subscriber
-from linecontrol.acquisition.quality import STALE_PERIODS, Quality, backoff_s, refresh
+from linecontrol.acquisition.quality import (
+    BACKOFF_CAP_S,
+    STALE_PERIODS,
+    Quality,
+    backoff_s,
+    refresh,
+)
 from linecontrol.acquisition.report import DeviceReport
 from linecontrol.acquisition.scheduler import LinkScheduler, Poller, raise_if_cancelling
 from linecontrol.acquisition.snapshot import QUALITY_NAMES, Row, Snapshot
 from linecontrol.acquisition.wiring import Buses, device_channels, open_driver
 from linecontrol.config import LineConfig
+from linecontrol.errors import InvalidArgument
 from linecontrol.model import (
     Batch,
     Channel,
@@ -56,7 +72,19 @@ class Acquisition:
         sample_hz: float = 10.0,
         rng: random.Random | None = None,
         on_event: Callable[[Event], None] | None = None,
+        speedup: float | None = None,
     ) -> None:
+        """``speedup``: simulated seconds per real second of ``clock`` (default: the
+        clock's own ``speedup`` attribute, as a ``ScaledClock`` has, else 1); periods
+        are stretched by ``max(1, speedup)`` (module docstring). ``InvalidArgument`` if
+        it is not a finite number above 0."""
+        if speedup is None:
+            speedup = float(getattr(clock, "speedup", 1.0))
+        if not (math.isfinite(speedup) and speedup > 0):
+            raise InvalidArgument(f"speedup = {speedup!r}: a finite number above 0")
+        self.speedup = speedup
+        self.rate_factor = max(1.0, speedup)
+        self.backoff_cap_s = BACKOFF_CAP_S * self.rate_factor
         self.line = line
         self.clock = clock
         self.sample_hz = sample_hz
@@ -74,9 +102,10 @@ class Acquisition:
             chans = device_channels(name, d)
             cols = np.arange(len(self.channels), len(self.channels) + len(chans))
             self.channels += chans
-            stale += [STALE_PERIODS * d.period_s] * len(chans)
+            period = d.period_s * self.rate_factor  # = max(period_s, speedup x period_s)
+            stale += [STALE_PERIODS * period] * len(chans)
             driver, link_key = open_driver(name, d, line, buses, self._closers)
-            p = Poller(name, driver, cols, [c.name.split(".", 1)[1] for c in chans], d.period_s)
+            p = Poller(name, driver, cols, [c.name.split(".", 1)[1] for c in chans], period)
             self.pollers[name] = p
             self.links.setdefault(link_key, []).append(p)
         self.snapshot = Snapshot(self.channels, np.array(stale))
@@ -158,7 +187,7 @@ class Acquisition:
             p.note_error(exc)
             p.failures += 1
             now = self.clock.monotonic()
-            p.next_due = now + backoff_s(p.failures, p.period_s, self.rng)
+            p.next_due = now + backoff_s(p.failures, p.period_s, self.rng, self.backoff_cap_s)
             self._transition(p, "failing", exc)
             return
         now = self.clock.monotonic()
@@ -218,8 +247,8 @@ class Acquisition:
         return row
 
     async def run_sampler(self) -> None:
-        period = 1.0 / self.sample_hz
-        per_batch = max(1, round(self.sample_hz))
+        period = self.rate_factor / self.sample_hz  # sample_hz rows per real second
+        per_batch = max(1, round(self.sample_hz))  # a batch per real second
         rows: list[Row] = []
         nxt = self.clock.monotonic()
         try:
