@@ -2,16 +2,6 @@
 no I/O), and the channels and sample batches acquisition produces and the run log
 stores. Other modules import from ``linecontrol.model``, not its modules."""
 
-from linecontrol.model.alarm_commands import (
-    AcknowledgeAlarm,
-    AlarmCommand,
-    RemoveAlarmFromService,
-    ResetAlarm,
-    ReturnAlarmToService,
-    ShelveAlarm,
-    UnshelveAlarm,
-)
-from linecontrol.model.alarm_events import AlarmChanged, AlarmClass, AlarmLabel, AlarmRaised
 from linecontrol.model.channels import Batch, BatchShapeError, Channel, Quality, Sample
 from linecontrol.model.command_base import Command
 from linecontrol.model.commands import COMMAND_TYPES, StartRecording, command_from_data
@@ -32,6 +22,12 @@ from linecontrol.model.control_commands import (
     Suspend,
     Unhold,
     Unsuspend,
+)
+from linecontrol.model.control_events import (
+    CommandRejected,
+    ModeChanged,
+    StateChanged,
+    StateName,
 )
 from linecontrol.model.event_base import DeviceState, Event, QualityName
 from linecontrol.model.events import (
@@ -60,12 +56,6 @@ __all__ = [
     "EVENT_TYPES",
     "PACKML_COMMANDS",
     "Abort",
-    "AcknowledgeAlarm",
-    "AlarmChanged",
-    "AlarmClass",
-    "AlarmCommand",
-    "AlarmLabel",
-    "AlarmRaised",
     "Batch",
     "BatchShapeError",
     "ChangeSetpoint",
@@ -73,6 +63,7 @@ __all__ = [
     "Clear",
     "Command",
     "CommandGiven",
+    "CommandRejected",
     "DeviceError",
     "DeviceFailed",
     "DeviceRecovered",
@@ -84,15 +75,13 @@ __all__ = [
     "JogWeb",
     "LoadRecipe",
     "LoggedEvent",
+    "ModeChanged",
     "ModeName",
     "PackMLCommand",
     "Quality",
     "QualityChanged",
     "QualityName",
-    "RemoveAlarmFromService",
     "Reset",
-    "ResetAlarm",
-    "ReturnAlarmToService",
     "RunLogBacklog",
     "RunLogError",
     "RunLogRecovered",
@@ -100,14 +89,14 @@ __all__ = [
     "RunStopped",
     "Sample",
     "SetMode",
-    "ShelveAlarm",
     "Start",
     "StartRecording",
+    "StateChanged",
+    "StateName",
     "Stop",
     "Suspend",
     "Unhold",
     "UnknownEvent",
-    "UnshelveAlarm",
     "Unsuspend",
     "command_from_data",
     "decode_event",

@@ -114,9 +114,9 @@ def layer_violations(name: str, source: str) -> list[str]:
 ROOM_ORDER = (
     "cli",
     "recording",
+    "supervisor",
     "acquisition",
     "runlog",
-    "alarms",
     "process",
     "runtime",
     "config",
@@ -126,11 +126,20 @@ ROOM_IMPORTS: dict[str, set[str]] = {
     # the cli wires everything; regmap prints the drivers' register maps and command tables
     "cli": {*ROOM_ORDER[1:], "drivers"},
     "recording": {"acquisition", "runlog", "runtime", "config", "model"},
+    # runs the line: the PackML machine, the alarms, setpoints through acquisition's drivers
+    "supervisor": {
+        "alarms",
+        "acquisition",
+        "runlog",
+        "process",
+        "runtime",
+        "config",
+        "model",
+        "drivers",
+    },
     # its wiring builds the links and drivers; it hands model.Batch objects to its sinks
     "acquisition": {"process", "runtime", "config", "model", "drivers"},
     "runlog": {"process", "runtime", "config", "model"},
-    # the pure alarm engine over the line config's definitions and the model's samples
-    "alarms": {"config", "model"},
     # recipe bindings read the registry's channel declarations, never building a driver
     "process": {"config", "model", "drivers.devices"},
     "runtime": set(),
@@ -177,7 +186,7 @@ PURE = (
     "linecontrol.process",  # with process.rules
     "linecontrol.acquisition.quality",
     "linecontrol.acquisition.snapshot",
-    "linecontrol.alarms",  # the alarm engine and its JSON form
+    "linecontrol.supervisor.packml",  # the PackML state machine
     "drivers.codec",
     "drivers.regmap",
     "drivers.setpoints",
@@ -417,7 +426,11 @@ def test_the_walk_runs_every_module_of_a_package_that_discovers_them() -> None:
 PURE_DEPENDENCIES = ("pydantic", "numpy")
 # Pure modules of a room that is not pure: importing one runs linecontrol.acquisition's
 # __init__ (the service, the links), so only their own closure is checked, by the walk.
-PURE_IN_A_SHELL = ("linecontrol.acquisition.quality", "linecontrol.acquisition.snapshot")
+PURE_IN_A_SHELL = (
+    "linecontrol.acquisition.quality",
+    "linecontrol.acquisition.snapshot",
+    "linecontrol.supervisor.packml",  # its package holds the async shell too
+)
 PURE_PACKAGES = tuple(p for p in PURE if p not in PURE_IN_A_SHELL)
 
 # Run in a child interpreter: import the dependencies, then every module given, with

@@ -1,6 +1,6 @@
 """The supervisor's commands and events: wire names, exact round trips through the
 run-log wire form, strict validation (extra fields, wrong types, non-finite numbers
-refused)."""
+refused). Every event type's round trip is also in test_events (its STRATEGIES)."""
 
 from __future__ import annotations
 
@@ -22,12 +22,15 @@ from linecontrol.model import (
     Clear,
     Command,
     CommandGiven,
+    CommandRejected,
     Hold,
     JogWeb,
     LoadRecipe,
+    ModeChanged,
     Reset,
     SetMode,
     Start,
+    StateChanged,
     Stop,
     Suspend,
     Unhold,
@@ -164,3 +167,66 @@ def test_commands_are_frozen() -> None:
     cmd = JogWeb(by="ana", speed_m_min=2.0)
     with pytest.raises(ValidationError):
         cmd.speed_m_min = 3.0  # frozen: refused at run time
+
+
+# ------------------------------------------------------------------ events
+def test_event_wire_forms() -> None:
+    changed = StateChanged(
+        old="Execute", new="Holding", mode="production", cause="web break", first_out="web break"
+    )
+    assert changed.to_data() == {
+        "old": "Execute",
+        "new": "Holding",
+        "mode": "production",
+        "cause": "web break",
+        "by": "",
+        "first_out": "web break",
+    }
+    assert ModeChanged(old="production", new="manual", by="eve").to_data() == {
+        "old": "production",
+        "new": "manual",
+        "by": "eve",
+    }
+    rejected = CommandRejected(
+        command=Start(by="ana", request_id="r1"), reason="start is not allowed in Stopped"
+    )
+    # The command as CommandGiven has it: its wire name under "command", then its fields.
+    assert rejected.to_data() == {
+        "command": {"command": "start", "by": "ana", "request_id": "r1", "at": None, "reason": ""},
+        "reason": "start is not allowed in Stopped",
+    }
+    for event in (changed, rejected):
+        line = encode_event(3, 1.5, 1.8e9, event)
+        got = decode_line(line[:-1])
+        assert got is not None and got.event == event and type(got.event) is type(event)
+        assert encode_event(got.seq, got.t_mono, got.t_wall, got.event) == line
+
+
+@pytest.mark.parametrize(
+    ("type_name", "data", "where"),
+    [
+        ("StateChanged", {"old": "Run", "new": "Idle", "mode": "production", "cause": "x"}, "old"),
+        ("StateChanged", {"old": "Idle", "new": "Idle", "mode": "auto", "cause": "x"}, "mode"),
+        ("StateChanged", {"old": "Idle", "new": "Idle", "mode": "manual"}, "cause"),
+        ("ModeChanged", {"old": "manual", "new": "manual", "by": "x", "when": 1}, "when"),
+        ("CommandRejected", {"command": "start", "reason": "r"}, "command"),
+        ("CommandRejected", {"command": {"command": "start", "by": "x"}}, "reason"),
+        (
+            "CommandRejected",
+            {"command": {"command": "start", "by": "x", "z": 1}, "reason": ""},
+            "command.z",
+        ),
+        ("CommandRejected", {"command": {"command": "fly", "by": "x"}, "reason": ""}, "command"),
+        (
+            "CommandRejected",
+            {"command": {"command": "jog_web", "by": "x", "speed_m_min": math.inf}, "reason": ""},
+            "command.speed_m_min",
+        ),
+    ],
+)
+def test_events_that_do_not_match_are_kept_not_typed(
+    type_name: str, data: dict[str, Any], where: str
+) -> None:
+    got = decode_event(type_name, 1, data)
+    assert isinstance(got, UnknownEvent) and got.data == data
+    assert got.problem.startswith(f"data does not match {type_name} v1: {where}: ")

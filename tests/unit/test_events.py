@@ -14,33 +14,31 @@ import zlib
 from pathlib import Path
 from typing import Any, get_args
 
-import linecontrol.model.events as events_module
 import pytest
-from drivers.device import PollResult
-from drivers.errors import BadReply, DeviceTimeout
 from hypothesis import given
 from hypothesis import strategies as st
-from linecontrol.acquisition import STALE_PERIODS, Acquisition
-from linecontrol.config import DEFAULT_LINE, load_line
-from linecontrol.runlog import decode_line, encode_event, read_events
 from pydantic import ValidationError
 
+import linecontrol.model.events as events_module
+from drivers.device import PollResult
+from drivers.errors import BadReply, DeviceTimeout
+from linecontrol.acquisition import STALE_PERIODS, Acquisition
+from linecontrol.config import DEFAULT_LINE, load_line
 from linecontrol.model import (
     ALARM_TYPES,
     COMMAND_TYPES,
     EVENT_TYPES,
-    AlarmChanged,
-    AlarmClass,
-    AlarmLabel,
-    AlarmRaised,
     Command,
     CommandGiven,
+    CommandRejected,
     DeviceError,
     DeviceFailed,
     DeviceRecovered,
     DeviceStats,
     DeviceSummary,
     Event,
+    ModeChanged,
+    ModeName,
     QualityChanged,
     QualityName,
     RunLogBacklog,
@@ -49,11 +47,14 @@ from linecontrol.model import (
     RunStarted,
     RunStopped,
     StartRecording,
+    StateChanged,
+    StateName,
     UnknownEvent,
     alarm_commands,
     control_commands,
     decode_event,
 )
+from linecontrol.runlog import decode_line, encode_event, read_events
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -72,7 +73,13 @@ start_recording = st.builds(
     duration_s=finite,
     simulated=st.booleans(),
 )
-alarm_labels = st.sampled_from(get_args(AlarmLabel))
+who = {"by": text, "request_id": text, "at": st.none() | finite, "reason": text}
+control_command = st.one_of(
+    *(st.builds(c, **who) for c in control_commands.PACKML_COMMANDS),
+    st.builds(control_commands.ChangeSetpoint, field=text, value=finite, **who),
+)
+state_names = st.sampled_from(get_args(StateName))
+mode_names = st.sampled_from(get_args(ModeName))
 stats = st.builds(
     DeviceStats,
     polls=count,
@@ -85,7 +92,7 @@ stats = st.builds(
 STRATEGIES: dict[type[Event], st.SearchStrategy[Any]] = {
     RunStarted: st.builds(RunStarted, run_id=text, operator=text, roll_id=text, lot_id=text),
     RunStopped: st.builds(RunStopped, exit_status=text),
-    CommandGiven: st.builds(CommandGiven, command=start_recording),
+    CommandGiven: st.builds(CommandGiven, command=start_recording | control_command),
     DeviceFailed: st.builds(DeviceFailed, device=text, state=states, error=text),
     DeviceError: st.builds(DeviceError, device=text, state=states, error=text),
     DeviceRecovered: st.builds(DeviceRecovered, device=text, was=states),
@@ -108,22 +115,17 @@ STRATEGIES: dict[type[Event], st.SearchStrategy[Any]] = {
         events_lost=st.none() | count,
         batches_lost=st.none() | count,
     ),
-    **{
-        cls: st.builds(
-            cls,
-            alarm=text,
-            alarm_class=st.sampled_from(get_args(AlarmClass)),
-            old=alarm_labels,
-            new=alarm_labels,
-            value=st.none() | finite,
-            priority=text,
-            consequence=text,
-            cause=text,
-            by=text,
-            reason=text,
-        )
-        for cls in (AlarmRaised, AlarmChanged)
-    },
+    StateChanged: st.builds(
+        StateChanged,
+        old=state_names,
+        new=state_names,
+        mode=mode_names,
+        cause=text,
+        by=text,
+        first_out=text,
+    ),
+    ModeChanged: st.builds(ModeChanged, old=mode_names, new=mode_names, by=text),
+    CommandRejected: st.builds(CommandRejected, command=control_command, reason=text),
 }
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | finite | text,
