@@ -2,6 +2,16 @@
 no I/O), and the channels and sample batches acquisition produces and the run log
 stores. Other modules import from ``linecontrol.model``, not its modules."""
 
+from linecontrol.model.alarm_commands import (
+    AcknowledgeAlarm,
+    AlarmCommand,
+    RemoveAlarmFromService,
+    ResetAlarm,
+    ReturnAlarmToService,
+    ShelveAlarm,
+    UnshelveAlarm,
+)
+from linecontrol.model.alarm_events import AlarmChanged, AlarmClass, AlarmLabel, AlarmRaised
 from linecontrol.model.channels import Batch, BatchShapeError, Channel, Quality, Sample
 from linecontrol.model.command_base import Command
 from linecontrol.model.commands import COMMAND_TYPES, StartRecording, command_from_data
@@ -56,6 +66,12 @@ __all__ = [
     "EVENT_TYPES",
     "PACKML_COMMANDS",
     "Abort",
+    "AcknowledgeAlarm",
+    "AlarmChanged",
+    "AlarmClass",
+    "AlarmCommand",
+    "AlarmLabel",
+    "AlarmRaised",
     "Batch",
     "BatchShapeError",
     "ChangeSetpoint",
@@ -81,7 +97,10 @@ __all__ = [
     "Quality",
     "QualityChanged",
     "QualityName",
+    "RemoveAlarmFromService",
     "Reset",
+    "ResetAlarm",
+    "ReturnAlarmToService",
     "RunLogBacklog",
     "RunLogError",
     "RunLogRecovered",
@@ -89,6 +108,7 @@ __all__ = [
     "RunStopped",
     "Sample",
     "SetMode",
+    "ShelveAlarm",
     "Start",
     "StartRecording",
     "StateChanged",
@@ -97,6 +117,7 @@ __all__ = [
     "Suspend",
     "Unhold",
     "UnknownEvent",
+    "UnshelveAlarm",
     "Unsuspend",
     "command_from_data",
     "decode_event",

@@ -117,6 +117,7 @@ ROOM_ORDER = (
     "supervisor",
     "acquisition",
     "runlog",
+    "alarms",
     "process",
     "runtime",
     "config",
@@ -140,6 +141,8 @@ ROOM_IMPORTS: dict[str, set[str]] = {
     # its wiring builds the links and drivers; it hands model.Batch objects to its sinks
     "acquisition": {"process", "runtime", "config", "model", "drivers"},
     "runlog": {"process", "runtime", "config", "model"},
+    # the pure alarm engine over the line config's definitions and the model's samples
+    "alarms": {"config", "model"},
     # recipe bindings read the registry's channel declarations, never building a driver
     "process": {"config", "model", "drivers.devices"},
     "runtime": set(),
@@ -187,6 +190,7 @@ PURE = (
     "linecontrol.acquisition.quality",
     "linecontrol.acquisition.snapshot",
     "linecontrol.supervisor.packml",  # the PackML state machine
+    "linecontrol.alarms",  # the alarm engine and its JSON form
     "drivers.codec",
     "drivers.regmap",
     "drivers.setpoints",

@@ -28,6 +28,10 @@ from linecontrol.model import (
     ALARM_TYPES,
     COMMAND_TYPES,
     EVENT_TYPES,
+    AlarmChanged,
+    AlarmClass,
+    AlarmLabel,
+    AlarmRaised,
     Command,
     CommandGiven,
     CommandRejected,
@@ -79,6 +83,7 @@ control_command = st.one_of(
     st.builds(control_commands.ChangeSetpoint, field=text, value=finite, **who),
 )
 state_names = st.sampled_from(get_args(StateName))
+alarm_labels = st.sampled_from(get_args(AlarmLabel))
 mode_names = st.sampled_from(get_args(ModeName))
 stats = st.builds(
     DeviceStats,
@@ -126,6 +131,22 @@ STRATEGIES: dict[type[Event], st.SearchStrategy[Any]] = {
     ),
     ModeChanged: st.builds(ModeChanged, old=mode_names, new=mode_names, by=text),
     CommandRejected: st.builds(CommandRejected, command=control_command, reason=text),
+    **{
+        cls: st.builds(
+            cls,
+            alarm=text,
+            alarm_class=st.sampled_from(get_args(AlarmClass)),
+            old=alarm_labels,
+            new=alarm_labels,
+            value=st.none() | finite,
+            priority=text,
+            consequence=text,
+            cause=text,
+            by=text,
+            reason=text,
+        )
+        for cls in (AlarmRaised, AlarmChanged)
+    },
 }
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | finite | text,
