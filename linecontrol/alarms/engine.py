@@ -94,8 +94,9 @@ class AlarmState:
     reset; ``shelved_until``: a timed shelve's expiry (monotonic seconds) or None;
     ``suppressed``: suppressed by design at the last step; ``out_of_service``. The
     rest is evaluation: ``condition`` the deadband (hysteresis) state of the raw
-    condition, ``deadline`` when a pending on- or off-delay ends, ``value`` the last
-    GOOD value, ``history`` the (time, value) points of a rate-of-change window.
+    condition, ``deadline`` when a pending on- or off-delay ends, ``history`` the
+    (time, value) points of a rate-of-change window. A state that nothing changed is
+    handed back as the same object (a step allocates only for what moved).
     """
 
     alarm_class: AlarmClass = "process"
@@ -111,7 +112,6 @@ class AlarmState:
     oos_reason: str = ""
     condition: bool = False
     deadline: float | None = None
-    value: float | None = None
     history: tuple[tuple[float, float], ...] = ()
 
     @property
@@ -168,56 +168,82 @@ def _threshold(d: AlarmDefinition, held: bool, x: float, limit: float) -> bool:
     return x > limit - d.deadband if held else x > limit
 
 
+class _Row:
+    """One sample as plain Python lists, read once per step (numpy scalars are slow to
+    index one by one): ``good`` has ``Sample.good``'s meaning."""
+
+    __slots__ = ("index", "quality", "values")
+
+    def __init__(self, sample: Sample) -> None:
+        self.index = sample.index
+        self.values: list[float] = sample.values.tolist()
+        self.quality: list[int] = sample.quality_codes.tolist()
+
+    def good(self, name: str) -> float | None:
+        i = self.index.get(name)
+        if i is None or self.quality[i] != _GOOD:
+            return None
+        v = self.values[i]
+        return v if math.isfinite(v) else None
+
+
+_GOOD = int(Quality.GOOD)
+_WAITING = int(Quality.WAITING)
+
+
 def _observe(
-    d: AlarmDefinition, s: AlarmState, sample: Sample, now: float, ctx: AlarmContext
-) -> tuple[bool | None, AlarmState]:
-    """The condition (None: unknown, nothing moves) and the state with its new
-    evaluation memory (value, rate history)."""
-    if d.kind == "comm_loss":
-        if d.channel not in sample:
-            return True, replace(s, value=None)
-        q = sample.quality(d.channel)
-        if q == Quality.WAITING and now < ctx.startup_until:
-            return None, s
-        return q != Quality.GOOD, replace(s, value=None)
-    v = sample.good(d.channel)
+    d: AlarmDefinition, s: AlarmState, row: _Row, now: float, ctx: AlarmContext
+) -> tuple[bool | None, float | None, tuple[tuple[float, float], ...] | None]:
+    """The condition (None: unknown, nothing moves), the GOOD value it was judged on, and
+    for a rate-of-change alarm its new history (None: unchanged)."""
+    kind = d.kind
+    if kind == "comm_loss":
+        i = row.index.get(d.channel)
+        if i is None:
+            return True, None, None
+        q = row.quality[i]
+        if q == _WAITING and now < ctx.startup_until:
+            return None, None, None
+        return q != _GOOD, None, None
+    v = row.good(d.channel)
     if v is None:
-        return None, s
-    s = replace(s, value=v)
+        return None, None, None
     held = s.condition
-    if d.kind in ("high", "high_high"):
-        assert d.limit is not None
-        return _threshold(d, held, v, d.limit), s
-    if d.kind in ("low", "low_low"):
-        assert d.limit is not None
-        return _threshold(d, held, -v, -d.limit), s
-    if d.kind == "deviation":
-        assert d.limit is not None
-        sp = sample.good(d.setpoint) if d.setpoint is not None else ctx.setpoints.get(d.channel)
+    limit = d.limit
+    if kind == "high" or kind == "high_high":
+        assert limit is not None
+        return _threshold(d, held, v, limit), v, None
+    if kind == "low" or kind == "low_low":
+        assert limit is not None
+        return _threshold(d, held, -v, -limit), v, None
+    if kind == "deviation":
+        assert limit is not None
+        sp = row.good(d.setpoint) if d.setpoint is not None else ctx.setpoints.get(d.channel)
         if sp is None or not math.isfinite(sp):
-            return None, s
-        return _threshold(d, held, abs(v - sp), d.limit), s
-    if d.kind == "rate_of_change":
-        assert d.limit is not None and d.window_s is not None
+            return None, v, None
+        return _threshold(d, held, abs(v - sp), limit), v, None
+    if kind == "rate_of_change":
+        assert limit is not None and d.window_s is not None
         points = (*s.history, (now, v))
-        # The reference: the newest point at least a window old; older ones are dropped.
-        ref = next(
-            (i for i in range(len(points) - 1, -1, -1) if now - points[i][0] >= d.window_s),
-            None,
-        )
-        if ref is None:
-            return None, replace(s, history=points)
+        # The reference: the newest point at least a window old; older ones are dropped
+        # (so the reference is at or just after the front: a short scan from there).
+        if now - points[0][0] < d.window_s:
+            return None, v, points
+        ref = 0
+        while ref + 1 < len(points) and now - points[ref + 1][0] >= d.window_s:
+            ref += 1
         points = points[ref:]
         t0, v0 = points[0]
         rate = (v - v0) / (now - t0) * 60.0
-        signed = {"rise": rate, "fall": -rate}.get(d.direction or "either", abs(rate))
-        return _threshold(d, held, signed, d.limit), replace(s, history=points)
+        direction = d.direction or "either"
+        signed = rate if direction == "rise" else -rate if direction == "fall" else abs(rate)
+        return _threshold(d, held, signed, limit), v, points
     # discrete
     if d.bit is not None:
         if v != int(v) or v < 0:
-            return None, s  # not a status word: no bit to read
-        return bool((int(v) >> d.bit) & 1), s
-    return v == d.equals, s
+            return None, v, None  # not a status word: no bit to read
+        return bool((int(v) >> d.bit) & 1), v, None
+    return v == d.equals, v, None
 
 
 # ------------------------------------------------------------------ events
@@ -227,6 +253,7 @@ def _event(
     old: AlarmState,
     new: AlarmState,
     cause: str,
+    value: float | None = None,
     by: str = "",
     reason: str = "",
 ) -> Event | None:
@@ -237,7 +264,7 @@ def _event(
         "alarm_class": new.alarm_class,
         "old": old.label,
         "new": new.label,
-        "value": new.value,
+        "value": value,
         "priority": d.priority,
         "consequence": d.consequence,
         "cause": cause,
@@ -267,29 +294,33 @@ def _step_one(
     alarm_id: str,
     d: AlarmDefinition,
     s: AlarmState,
-    sample: Sample,
+    row: _Row,
     now: float,
     ctx: AlarmContext,
-) -> tuple[AlarmState, list[tuple[AlarmState, str]]]:
-    """The alarm's new state and the states it passed through with their causes (in
-    order; an event for each that changes the label)."""
+) -> tuple[AlarmState, list[tuple[AlarmState, str]], float | None]:
+    """The alarm's new state, the states it passed through with their causes (in order;
+    an event for each that changes the label) and the GOOD value it was judged on."""
     changes: list[tuple[AlarmState, str]] = []
     # Shelve expiry first: a timed shelve ends at its deadline.
     if s.shelved_until is not None and now >= s.shelved_until:
         s = _unhide(replace(s, shelved_until=None, shelved_by="", shelve_reason=""))
         changes.append((s, "shelve expired"))
-    cond, s = _observe(d, s, sample, now, ctx)
+    cond, value, history = _observe(d, s, row, now, ctx)
+    if history is not None:
+        s = replace(s, history=history)
     if cond is not None:
-        s = replace(s, condition=cond)
+        if cond != s.condition:
+            s = replace(s, condition=cond)
         if cond == s.active:
-            s = replace(s, deadline=None)
+            if s.deadline is not None:
+                s = replace(s, deadline=None)
         else:
             delay = d.on_delay_s if cond else d.off_delay_s
             deadline = s.deadline if s.deadline is not None else now + delay
             if now >= deadline:
                 s = _flip(d, replace(s, deadline=None), cond)
                 changes.append((s, "condition" if cond else "cleared"))
-            else:
+            elif deadline != s.deadline:
                 s = replace(s, deadline=deadline)
     suppressed = ctx.state in d.suppress_in or alarm_id in ctx.suppressed
     if suppressed != s.suppressed:
@@ -297,7 +328,7 @@ def _step_one(
         if not suppressed:
             s = _unhide(s)
         changes.append((s, "suppressed by design" if suppressed else "suppression ended"))
-    return s, changes
+    return s, changes, value
 
 
 def step(
@@ -314,16 +345,17 @@ def step(
     (``AlarmRaised`` when the label becomes ``UNACK``, else ``AlarmChanged``).
     """
     ctx = context if context is not None else AlarmContext()
+    row = _Row(sample)
     out: dict[str, AlarmState] = {}
     events: list[Event] = []
     for alarm_id, d in definitions.items():
         old = alarms.get(alarm_id)
         if old is None:
             old = AlarmState(alarm_class=class_of(d))
-        new, changes = _step_one(alarm_id, d, old, sample, now, ctx)
+        new, changes, value = _step_one(alarm_id, d, old, row, now, ctx)
         prev = old
         for state, cause in changes:
-            e = _event(alarm_id, d, prev, state, cause)
+            e = _event(alarm_id, d, prev, state, cause, value)
             if e is not None:
                 events.append(e)
             prev = state
@@ -408,7 +440,7 @@ def act(
         return Rejected(command, new)
     out = dict(alarms)
     out[alarm_id] = new
-    e = _event(alarm_id, d, old, new, command.name, command.by, command.reason)
+    e = _event(alarm_id, d, old, new, command.name, None, command.by, command.reason)
     return out, (() if e is None else (e,))
 
 

@@ -16,11 +16,12 @@ Emitted:
                   out of service and back. A record, not an alarm.
 
 Both carry the alarm's id, its class (``process`` or ``comm_loss``), the label before
-and after (one of ``AlarmLabel``: the ISA-18.2 states), the value that moved it (None
-when there was no GOOD value, as for a communication loss), its priority and
-consequence, the cause (``condition``, ``cleared``, ``shelve expired``, ``suppressed by
-design``, ``suppression ended``, or the wire name of the operator's command), who (``by``,
-empty for the engine) and why (``reason``, the operator's).
+and after (one of ``AlarmLabel``: the ISA-18.2 states), the GOOD value it was judged
+on (None for an operator's command, or with no GOOD value, as in a communication
+loss), its priority and consequence, the cause (``condition``, ``cleared``, ``shelve
+expired``, ``suppressed by design``, ``suppression ended``, or the wire name of the
+operator's command), who (``by``, empty for the engine) and why (``reason``, the
+operator's).
 """
 
 from __future__ import annotations
