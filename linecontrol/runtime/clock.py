@@ -115,6 +115,10 @@ class ScaledClock:
         mono = self.monotonic()
         return mono, self.wall_at_epoch + (mono - self.epoch)
 
+    def simulator_args(self) -> list[str]:
+        """The options that put ``python -m simulators`` on this clock."""
+        return ["--speedup", repr(self.speedup), "--epoch", repr(self.epoch)]
+
     def real_delay(self, t_mono: float) -> float:
         """Real seconds from now until simulated time ``t_mono`` (0 if reached)."""
         return max(0.0, (t_mono - self.monotonic()) / self.speedup)
