@@ -213,3 +213,11 @@ def test_the_definitions_are_frozen() -> None:
         d.limit = 3.0
     data: dict[str, Any] = tomllib.loads(DEFAULT_LINE.read_text())["alarms"]["web_break"]
     assert AlarmDefinition.model_validate(data) == d
+
+
+def test_the_readme_example_is_a_valid_table_of_the_shipped_lines() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Alarms: `[alarms.<id>]` in the line config", 1)[1]
+    example = section.split("```toml\n", 1)[1].split("```", 1)[0]
+    (alarm_id, table), *_ = tomllib.loads(example)["alarms"].items()
+    assert AlarmDefinition.model_validate(table) == load_line(DEFAULT_LINE).alarms[alarm_id]
