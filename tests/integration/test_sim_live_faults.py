@@ -20,7 +20,8 @@ import pytest
 from drivers.device import ModbusDevice
 from drivers.devices import MODBUS_MAPS
 from drivers.links.modbus_tcp import ModbusTcpLink
-from linecontrol.config import DEFAULT_LINE
+from linecontrol.acquisition import STALE_PERIODS, Acquisition, Quality, apply_address_map
+from linecontrol.config import DEFAULT_LINE, load_line
 from linecontrol.runtime import (
     ChildGone,
     ChildNoAnswer,
@@ -215,3 +216,42 @@ def test_a_bad_speedup_or_epoch_is_refused_before_anything_starts(
     done = subprocess.run([*SIM, *args], capture_output=True, text=True, timeout=30)
     assert done.returncode == 2 and message in done.stderr
     assert done.stdout == ""
+
+
+@pytest.mark.deadline(40)
+async def test_acquisition_at_speedup_300_on_the_shared_clock_counts_a_lost_device_in_polls() -> (
+    None
+):
+    """End to end at speed-up 300: acquisition and the simulators on one ScaledClock;
+    no device is polled faster than its configured rate in real time; a no-reply fault
+    injected mid-run turns the press's channels STALE after three of its (stretched)
+    poll periods, never before, and within two more."""
+    speedup = 300.0
+    clock = ScaledClock(speedup)
+    async with sim_child(*clock.simulator_args()) as (proc, amap):
+        cfg = apply_address_map(load_line(DEFAULT_LINE), amap)
+        acq = Acquisition(cfg, clock, sample_hz=10.0)
+        press = acq.pollers["press"]
+        period = press.period_s
+        assert period == pytest.approx(speedup * cfg.devices["press"].period_s)
+        slot = acq.subscribe_latest()
+        col = acq.snapshot.index["press.top_temp_pv_c"]
+        real_start = time.monotonic()
+        task = asyncio.create_task(acq.run())
+        try:
+            async with asyncio.timeout(15):
+                while (await slot.get()).quality[col] != Quality.GOOD:
+                    pass
+                await inject_faults(ChildRequests(proc), "press", {"no_reply": True}, 5)
+                while (row := await slot.get()).quality[col] == Quality.GOOD:
+                    pass
+            assert row.quality[col] == Quality.STALE
+            aged = row.t_mono - acq.snapshot.t_good[col]
+            assert STALE_PERIODS * period < aged <= (STALE_PERIODS + 2) * period
+            real_s = time.monotonic() - real_start
+            for name, p in acq.pollers.items():
+                configured = cfg.devices[name].period_s
+                assert p.polls <= real_s / configured + 1, name
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
