@@ -34,6 +34,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from linecontrol.config import CONSEQUENCES, AlarmDefinition, Consequence
+from linecontrol.errors import InvalidArgument
 from linecontrol.model import (
     AcknowledgeAlarm,
     AlarmChanged,
@@ -160,6 +161,11 @@ def class_of(definition: AlarmDefinition) -> AlarmClass:
 def initial(definitions: Mapping[str, AlarmDefinition]) -> dict[str, AlarmState]:
     """Every alarm normal, in service, unshelved."""
     return {k: AlarmState(alarm_class=class_of(d)) for k, d in definitions.items()}
+
+
+def _finite_now(now: float) -> None:
+    if not isinstance(now, int | float) or not math.isfinite(now):
+        raise InvalidArgument(f"now = {now!r}: the engine needs a finite time")
 
 
 # ------------------------------------------------------------------ conditions
@@ -342,8 +348,10 @@ def step(
 
     The definitions rule: an alarm without a state starts normal, a state without a
     definition is dropped. Events come in definition order, one per label change
-    (``AlarmRaised`` when the label becomes ``UNACK``, else ``AlarmChanged``).
+    (``AlarmRaised`` when the label becomes ``UNACK``, else ``AlarmChanged``). A
+    non-finite ``now`` is an ``InvalidArgument`` (a deadline on it could never pass).
     """
+    _finite_now(now)
     ctx = context if context is not None else AlarmContext()
     row = _Row(sample)
     out: dict[str, AlarmState] = {}
@@ -381,6 +389,7 @@ def act(
     - ``RemoveAlarmFromService`` (with a reason) / ``ReturnAlarmToService``: OOSRV and back
       (NORM if the condition is clear, else UNACK).
     """
+    _finite_now(now)
     alarm_id = command.alarm
     d = definitions.get(alarm_id)
     if d is None:

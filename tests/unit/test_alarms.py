@@ -31,7 +31,7 @@ from linecontrol.alarms import (
     to_json,
 )
 from linecontrol.config import DEFAULT_LINE, AlarmDefinition, load_line
-from linecontrol.errors import LinecontrolError
+from linecontrol.errors import InvalidArgument, LinecontrolError
 from linecontrol.model import (
     AcknowledgeAlarm,
     AlarmChanged,
@@ -282,6 +282,15 @@ def test_an_action_the_state_does_not_take_is_rejected_with_a_reason(
     got = r.cmd(100.0, cmd)
     assert isinstance(got, Rejected) and reason in got.reason and got.command is cmd
     assert r.alarms == state and len(r.events) == n
+
+
+@pytest.mark.parametrize("now", [math.nan, math.inf, -math.inf])
+def test_a_time_that_is_not_finite_is_refused(now: float) -> None:
+    r = Run()
+    with pytest.raises(InvalidArgument, match="finite"):
+        step(r.defs, r.alarms, sample(0.0, {CH: 11.0}), now)
+    with pytest.raises(InvalidArgument, match="finite"):
+        act(r.defs, r.alarms, AcknowledgeAlarm(by="b", alarm="a"), now)
 
 
 def test_an_unknown_alarm_is_rejected() -> None:
