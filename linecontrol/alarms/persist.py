@@ -130,7 +130,7 @@ def from_json(
         raw = json.loads(text, parse_constant=_reject_constant)
     except AlarmStateError:
         raise
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise AlarmStateError(f"alarm-state file is not JSON: {exc}") from exc
     if not isinstance(raw, dict):
         raise AlarmStateError(f"alarm-state file holds a {type(raw).__name__}, not an object")

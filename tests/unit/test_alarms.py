@@ -695,6 +695,7 @@ def _damaged() -> list[tuple[str, str | bytes, str]]:
         ("truncated", truncated, "not JSON"),
         ("binary", b"\xff\xfe\x00garbage", "not JSON"),
         ("a list", "[1, 2]", "holds a list"),
+        ("nested too deep", "[" * 100_000, "not JSON"),
         ("another file", '{"runs": []}', "not an alarm-state file"),
         ("another format", edit(format="linecontrol.run"), "not an alarm-state file"),
         ("newer version", edit(version=2), "version 2"),
