@@ -93,7 +93,8 @@ class AlarmDefinition(StrictModel):
       seconds is above ``limit`` (``direction``: rising, falling or either way), clear at
       or below ``limit - deadband``.
     - ``discrete``: active when bit ``bit`` of the channel (a status word) is set, or when
-      the value equals ``equals``.
+      the value equals ``equals``; with ``bit``, a value that is not a whole number of at
+      least 0 is no status word, and moves nothing.
     - ``comm_loss``: active when the channel has no GOOD value (STALE, INVALID, or still
       WAITING once acquisition's start-up grace is over): the communication-loss class.
 
