@@ -14,7 +14,7 @@ equations; speeds, loads and powers are rate-limited ramps). The line's sub-step
 bounds only the coupling between instruments (the drive's speed read by the others,
 the MFC's flow by the O2 analyzer, the chamber pressure by the magnetron supply),
 whose time constants are seconds to minutes, and the web position's error where a
-speed ramp ends inside a sub-step (under 0.1 m at 10 s). Each sub-step publishes
+speed ramp ends inside a sub-step (accel x h² / 8, about 0.1 m at 10 s). Each sub-step publishes
 every register bank, which is what costs CPU (about 1 ms for the default line):
 10 s keeps speed-up 1000 at a small fraction of a core (``bench/bench_speedup.py``).
 """
