@@ -21,7 +21,7 @@ NonNeg = Annotated[float, Field(ge=0.0)]
 class SupervisorSettings(StrictModel):
     # Starting: how long to wait for readiness beyond the heat-up the ramps imply (the
     # readiness timeout of a start is the slowest ramp's time plus this), then Held.
-    readiness_margin_s: PositiveFloat = 900.0
+    readiness_margin_s: PositiveFloat = 3600.0
     # A cure zone may not pass this temperature before the oven's N2 purge is done
     # (O2 below the recipe's limit without a break for the purge time).
     purge_gate_c: PositiveFloat = 150.0

@@ -30,6 +30,9 @@ class Quality(IntEnum):
     WAITING = 3
 
 
+_GOOD = int(Quality.GOOD)  # the code, read without the enum's attribute lookup
+
+
 @dataclass(frozen=True)
 class Channel:
     name: str
@@ -120,7 +123,7 @@ class Sample:
     def good(self, name: str) -> float | None:
         """The value of ``name`` if GOOD and finite, else None (unknown names too)."""
         i = self.index.get(name)
-        if i is None or self.quality_codes[i] != Quality.GOOD:
+        if i is None or self.quality_codes[i] != _GOOD:
             return None
         v = float(self.values[i])
         return v if math.isfinite(v) else None

@@ -1,6 +1,11 @@
-"""The supervisor: runs a recipe on the line through the PackML state machine
-(``packml``: states, the transition table, unit modes; pure)."""
+"""The supervisor: runs a recipe on the line through the PackML state machine.
 
+``packml`` (states, the transition table, unit modes), ``plan`` (a recipe's targets,
+limits and order on a line) and ``core`` (one step of supervision: sequences,
+interlocks, the writes to make) are pure; ``shell`` is the async shell that steps the
+core on every sampled row and is the only writer to devices."""
+
+from linecontrol.supervisor.core import Core, LineDevices
 from linecontrol.supervisor.packml import (
     ABORTABLE,
     ACTING,
@@ -31,6 +36,8 @@ from linecontrol.supervisor.packml import (
     remember,
     trip,
 )
+from linecontrol.supervisor.plan import Plan, PlanError, Target, build_plan
+from linecontrol.supervisor.shell import Supervisor, SupervisorError, load_recipe_for
 
 __all__ = [
     "ABORTABLE",
@@ -47,17 +54,26 @@ __all__ = [
     "TMC_NUMBER",
     "TRANSITIONS",
     "WAIT",
+    "Core",
+    "LineDevices",
     "Mode",
     "PackML",
+    "Plan",
+    "PlanError",
     "Result",
     "State",
+    "Supervisor",
+    "SupervisorError",
+    "Target",
     "Trigger",
     "TripTo",
     "allowed_commands",
     "boot",
+    "build_plan",
     "complete",
     "handle",
     "is_duplicate",
+    "load_recipe_for",
     "next_state",
     "remember",
     "trip",

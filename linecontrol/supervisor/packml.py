@@ -12,8 +12,10 @@ is done" and leads to Completing.
 The table. ``TRANSITIONS`` is the table of ``anchors.md`` 2.1 as (from, event, to)
 rows that read top to bottom; an event is a command's wire name or ``SC``. Stop is
 allowed from the twelve ``STOPPABLE`` states, Abort from the fifteen ``ABORTABLE``
-ones (every state but Aborting, Aborted and Undefined). The optional dashed Hold
-transitions of the 2015 model are not in the table. ``TABLE`` is the same rows by
+ones (every state but Aborting, Aborted and Undefined). Three optional (dashed)
+Hold transitions of the 2015 model are taken, as marked extensions: Hold from
+Starting, Unholding and Unsuspending (a start that cannot reach readiness ends in
+Held with its reason). ``TABLE`` is the same rows by
 (from, event).
 
 Unit modes (``Mode``: Production 1, Maintenance 2, Manual 3). Each mode is a subset
@@ -67,7 +69,7 @@ from enum import IntEnum
 from types import MappingProxyType
 from typing import Final, Literal, cast
 
-from linecontrol.errors import InvalidArgument
+from linecontrol.errors import InvalidArgument, LinecontrolError
 from linecontrol.model import (
     CommandRejected,
     Event,
@@ -122,6 +124,13 @@ class State(IntEnum):
 
 
 S = State
+
+
+class TableError(LinecontrolError, AssertionError):
+    """The transition table contradicts itself (two rows for one state and event, or a
+    state with no reaction to Abort): a programming error, found at import."""
+
+
 ACTING: Final = frozenset(
     {
         S.CLEARING,
@@ -208,6 +217,12 @@ TRANSITIONS: Final[tuple[tuple[State | frozenset[State], Trigger, State], ...]] 
     (S.SUSPENDING,   SC,          S.SUSPENDED),
     (S.SUSPENDED,    "unsuspend", S.UNSUSPENDING),
     (S.UNSUSPENDING, SC,          S.EXECUTE),
+    # Extensions: three of the 2015 model's optional (dashed) Hold transitions. A start
+    # that cannot reach readiness ends in Held with its reason (the supervisor's
+    # readiness timeout, issue 9), and an operator may hold a line still coming up.
+    (S.STARTING,     "hold",      S.HOLDING),
+    (S.UNHOLDING,    "hold",      S.HOLDING),
+    (S.UNSUSPENDING, "hold",      S.HOLDING),
     (STOPPABLE,      "stop",      S.STOPPING),
     (ABORTABLE,      "abort",     S.ABORTING),
 )
@@ -219,7 +234,7 @@ def _by_key() -> Mapping[tuple[State, Trigger], State]:
     for sources, event, target in TRANSITIONS:
         for source in sources if isinstance(sources, frozenset) else (sources,):
             if (source, event) in table:
-                raise AssertionError(f"two rows for {source.label} on {event}")
+                raise TableError(f"two rows for {source.label} on {event}")
             table[(source, event)] = target
     return MappingProxyType(table)
 
@@ -397,8 +412,8 @@ def trip(machine: PackML, to: TripTo, cause: str, now: float) -> Result:
     Clearing meet a stop, a hold and a suspend; Holding and Held a hold and a
     suspend). Otherwise the table's row for that command from the current state (in
     this mode) is taken; where there is none, the next stronger reaction: a suspend
-    outside Execute, or in Maintenance, becomes a hold; a hold outside Execute
-    (Starting, Idle, Suspended, Unholding...) becomes a stop; Abort is allowed from
+    outside Execute, or in Maintenance, becomes a hold; a hold where no row holds
+    (Idle, Suspended, Completing...) becomes a stop; Abort is allowed from
     every state left. ``cause`` becomes the first-out cause if none is recorded."""
     _check_now(now)
     if not cause:
@@ -411,7 +426,7 @@ def trip(machine: PackML, to: TripTo, cause: str, now: float) -> Result:
         if target is not None:
             return _enter(machine, target, cause, "", now)
         reaction = _STRONGER.get(reaction)
-    raise AssertionError(f"no reaction from {machine.state.label}")  # Abort is from all 15
+    raise TableError(f"no reaction from {machine.state.label}")  # Abort is from all 15
 
 
 def _enter(

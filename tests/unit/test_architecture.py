@@ -126,7 +126,8 @@ ROOM_ORDER = (
 ROOM_IMPORTS: dict[str, set[str]] = {
     # the cli wires everything; regmap prints the drivers' register maps and command tables
     "cli": {*ROOM_ORDER[1:], "drivers"},
-    "recording": {"acquisition", "runlog", "runtime", "config", "model"},
+    # headless runs: recording, and a recipe run under the supervisor
+    "recording": {"supervisor", "acquisition", "runlog", "runtime", "config", "model"},
     # runs the line: the PackML machine, the alarms, setpoints through acquisition's drivers
     "supervisor": {
         "alarms",
@@ -190,6 +191,8 @@ PURE = (
     "linecontrol.acquisition.quality",
     "linecontrol.acquisition.snapshot",
     "linecontrol.supervisor.packml",  # the PackML state machine
+    "linecontrol.supervisor.plan",  # a recipe's plan on a line
+    "linecontrol.supervisor.core",  # the supervisor's step
     "linecontrol.alarms",  # the alarm engine and its JSON form
     "drivers.codec",
     "drivers.regmap",
@@ -434,6 +437,8 @@ PURE_IN_A_SHELL = (
     "linecontrol.acquisition.quality",
     "linecontrol.acquisition.snapshot",
     "linecontrol.supervisor.packml",  # its package holds the async shell too
+    "linecontrol.supervisor.plan",
+    "linecontrol.supervisor.core",
 )
 PURE_PACKAGES = tuple(p for p in PURE if p not in PURE_IN_A_SHELL)
 

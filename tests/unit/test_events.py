@@ -85,6 +85,34 @@ control_command = st.one_of(
 state_names = st.sampled_from(get_args(StateName))
 alarm_labels = st.sampled_from(get_args(AlarmLabel))
 mode_names = st.sampled_from(get_args(ModeName))
+names = st.lists(text, max_size=3).map(tuple)
+
+
+def _control_strategies() -> dict[type[Event], st.SearchStrategy[Any]]:
+    """The supervisor's events beyond the machine's own."""
+    from linecontrol.model import control_events as ce
+
+    maybe = st.none() | finite
+    return {
+        ce.SetpointWritten: st.builds(ce.SetpointWritten, device=text, channel=text,
+                                      value=finite, read_back=finite, previous=maybe),
+        ce.SetpointFailed: st.builds(ce.SetpointFailed, device=text, channel=text,
+                                     value=finite, read_back=maybe, error=text),
+        ce.InterlockTripped: st.builds(
+            ce.InterlockTripped, interlock=text, detail=text,
+            action=st.sampled_from(["suspend", "hold", "stop", "abort"]), web_position_m=maybe,
+        ),
+        ce.InterlockCleared: st.builds(ce.InterlockCleared, interlock=text, detail=text),
+        ce.RecipeLoaded: st.builds(ce.RecipeLoaded, recipe=text, path=text, sha256=text,
+                                   violations=names),
+        ce.SafeStateApplied: st.builds(ce.SafeStateApplied, why=text, answered=names,
+                                       failed=names),
+        ce.SequenceStepped: st.builds(ce.SequenceStepped, state=state_names, step=text),
+        ce.BandLeft: st.builds(ce.BandLeft, channel=text, value=maybe),
+        ce.BandReturned: st.builds(ce.BandReturned, channel=text, value=maybe),
+    }  # fmt: skip
+
+
 stats = st.builds(
     DeviceStats,
     polls=count,
@@ -147,6 +175,7 @@ STRATEGIES: dict[type[Event], st.SearchStrategy[Any]] = {
         )
         for cls in (AlarmRaised, AlarmChanged)
     },
+    **_control_strategies(),
 }
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | finite | text,

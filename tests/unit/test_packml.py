@@ -137,10 +137,12 @@ def test_the_table_is_the_anchors_table() -> None:
     assert set(State) - {S.ABORTING, S.ABORTED, S.UNDEFINED} == ABORTABLE
     assert len(ABORTABLE) == 15
     expected = {(State[f.upper()], e): State[t.upper()] for f, e, t in ANCHOR_ROWS}
+    # The marked extensions: the 2015 model's optional Hold from a state coming up.
+    expected |= {(s, "hold"): S.HOLDING for s in (S.STARTING, S.UNHOLDING, S.UNSUSPENDING)}
     expected |= {(s, "stop"): S.STOPPING for s in STOPPABLE}
     expected |= {(s, "abort"): S.ABORTING for s in ABORTABLE}
     assert dict(TABLE) == expected
-    assert len(TABLE) == 19 + 12 + 15
+    assert len(TABLE) == 19 + 3 + 12 + 15
     # Only SC of Starting, Unholding and Unsuspending reaches Execute.
     assert {k for k, v in TABLE.items() if v is S.EXECUTE} == {
         (S.STARTING, SC),
@@ -340,9 +342,10 @@ def test_reset_forgets_the_first_out() -> None:
         (S.EXECUTE, P, "stop", S.STOPPING),
         (S.EXECUTE, P, "abort", S.ABORTING),
         (S.EXECUTE, Mode.MAINTENANCE, "suspend", S.HOLDING),  # no Suspended there
-        (S.STARTING, P, "hold", S.STOPPING),  # no Hold row from Starting
+        (S.STARTING, P, "hold", S.HOLDING),  # the marked extension row
         (S.IDLE, P, "suspend", S.STOPPING),
-        (S.UNHOLDING, P, "hold", S.STOPPING),
+        (S.UNHOLDING, P, "hold", S.HOLDING),
+        (S.IDLE, P, "hold", S.STOPPING),  # no Hold row from Idle
         (S.SUSPENDED, P, "hold", S.STOPPING),
         (S.IDLE, Mode.MANUAL, "hold", S.STOPPING),
         (S.STOPPED, P, "abort", S.ABORTING),

@@ -1,0 +1,306 @@
+"""The supervisor's async shell: I/O around the pure core (``core.step``).
+
+Once per sampled row (the acquisition's sampler, ``subscribe_latest``) the shell builds
+a ``Sample``, hands the core what arrived since the last step (operator commands,
+write results, device failures and recoveries, recipes it loaded) and executes the
+writes the core returns:
+
+- Writes go to one writer task per device, in the order the core gave them (a zone's
+  ramp before its setpoint), each verified by read-back (``Device.write_setpoint``),
+  retried once on a mismatch, and failed after the write deadline. Writes to different
+  devices run concurrently; the link serialises what shares a bus.
+- The work of an acting state is cancelled when the machine enters Stopping or
+  Aborting: queued writes are dropped and a write in flight is cancelled within the
+  cancel deadline (``WriteCancelled`` tells the core).
+- A safe state (Abort, web break) is written to every device at once, each device's
+  writes in their own task, every one tried even if another device refuses or times
+  out; the core gets every result and then ``SafeStateDone``.
+- A recipe is loaded from its file here (the core does no I/O): parsed, checked
+  against the process rules (errors refuse it, warnings go with it) and planned.
+
+The shell is the only writer to devices. ``status()`` gives what an operator sees: the
+state, mode, allowed commands, first-out cause, the step and what it waits for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any, cast
+
+from drivers.device import Device
+from drivers.errors import DriverError, ReadbackMismatch
+from linecontrol.acquisition import Acquisition
+from linecontrol.config import LineConfig, load_recipe
+from linecontrol.errors import InputFileError, LinecontrolError
+from linecontrol.model import (
+    Command,
+    CommandRejected,
+    DeviceFailed,
+    DeviceRecovered,
+    Event,
+    LoadRecipe,
+    Sample,
+    StateChanged,
+)
+from linecontrol.process import UnboundField, check
+from linecontrol.runtime import Clock, context_logger
+from linecontrol.supervisor import core as sup
+from linecontrol.supervisor.packml import State
+from linecontrol.supervisor.plan import PlanError, build_plan
+
+logger = logging.getLogger("linecontrol.supervisor")
+
+
+class SupervisorError(LinecontrolError, RuntimeError):
+    """The supervisor cannot go on (its core raised: a programming error)."""
+
+
+def load_recipe_for(command: LoadRecipe, line: LineConfig) -> sup.RecipeReady | sup.RecipeRefused:
+    """Read, check and plan the recipe file of ``command`` (I/O: the file)."""
+    path = Path(command.path)
+    try:
+        recipe = load_recipe(path)
+        text = path.read_text(encoding="utf-8")
+    except InputFileError as exc:
+        problems = "; ".join(str(p) for p in exc.problems) or str(exc)
+        return sup.RecipeRefused(command, f"{path}: {problems}")
+    except OSError as exc:
+        return sup.RecipeRefused(command, f"{path}: {exc.strerror or exc}")
+    report = check(recipe, line)
+    if report.errors:
+        listed = "; ".join(str(v) for v in report.errors[:10])
+        return sup.RecipeRefused(command, f"{path}: violates the process rules: {listed}")
+    try:
+        plan = build_plan(recipe, line, source_text=text)
+    except (PlanError, UnboundField) as exc:
+        return sup.RecipeRefused(command, f"{path}: {exc}")
+    return sup.RecipeReady(command, plan, tuple(str(v) for v in report.warnings))
+
+
+class Supervisor:
+    """The supervisor of one line: steps the core on every sampled row."""
+
+    def __init__(
+        self,
+        line: LineConfig,
+        acquisition: Acquisition,
+        clock: Clock,
+        *,
+        on_event: Callable[[Event], None],
+        clean_boot: bool = True,
+    ) -> None:
+        self.line = line
+        self.acq = acquisition
+        self.clock = clock
+        self.on_event = on_event
+        self.clean_boot = clean_boot
+        s = line.supervisor
+        self.write_deadline_s = s.write_deadline_s
+        self.cancel_deadline_s = s.cancel_deadline_s
+        self.core: sup.Core | None = None
+        self._inputs: list[sup.Input] = []
+        self._writers: dict[str, asyncio.Task[None]] = {}
+        self._queues: dict[str, asyncio.Queue[sup.Write]] = {}
+        self._safe: set[asyncio.Task[None]] = set()
+        self._changed = asyncio.Condition()
+        self._steps = 0
+        self.rejected: dict[str, str] = {}  # request id -> reason, of refused commands
+        self.log = context_logger(logger, line=line.line.name)
+
+    # -------------------------------------------------------------- inputs
+    def submit(self, item: Command | sup.Input) -> None:
+        """Give the supervisor a command (or an input); it is taken at the next step.
+        A recipe load is read from its file here, before the step."""
+        if isinstance(item, LoadRecipe):
+            self._inputs.append(load_recipe_for(item, self.line))
+        else:
+            self._inputs.append(item)
+
+    def device_event(self, event: Event) -> None:
+        """Acquisition's device events: failures and recoveries are core inputs."""
+        if isinstance(event, DeviceFailed | DeviceRecovered):
+            self._inputs.append(event)
+
+    # -------------------------------------------------------------- reading
+    @property
+    def state(self) -> State:
+        assert self.core is not None
+        return self.core.machine.state
+
+    def status(self) -> dict[str, Any]:
+        c = self.core
+        if c is None:
+            return {"state": "Undefined"}
+        return {
+            "state": c.machine.state.label,
+            "state_number": int(c.machine.state),
+            "mode": c.machine.mode.wire,
+            "allowed": sorted(sup.allowed_commands(c)),
+            "first_out": c.machine.first_out,
+            "recipe": c.plan.recipe if c.plan else None,
+            "step": c.step_name,
+            "waiting_for": list(c.waiting_for),
+            "interlocks": sorted(c.active),
+            "steps": self._steps,
+        }
+
+    async def wait_for(self, predicate: Callable[[Supervisor], bool]) -> None:
+        """Until ``predicate(self)`` holds after a step (the caller bounds the wait)."""
+        async with self._changed:
+            await self._changed.wait_for(lambda: self.core is not None and predicate(self))
+
+    # -------------------------------------------------------------- the loop
+    async def run(self) -> None:
+        """Step on every sampled row until cancelled; then stop the writers."""
+        slot = self.acq.subscribe_latest()
+        self.core, events = sup.boot(self.line, self.clock.monotonic(), clean=self.clean_boot)
+        self._log(events)
+        try:
+            while True:
+                row = await slot.get()
+                sample = Sample(
+                    row.t_mono, self.acq.snapshot.index, row.values, row.quality,
+                    row.web_position_m,
+                )  # fmt: skip
+                inputs, self._inputs = self._inputs, []
+                now = max(row.t_mono, self.core.last_now or -math.inf)
+                try:
+                    self.core, actions, events = sup.step(self.core, now, sample, inputs)
+                except Exception as exc:  # the core is pure: this is a bug; stop safely
+                    raise SupervisorError(f"supervisor core failed: {exc!r}") from exc
+                self._steps += 1
+                self._log(events)
+                if any(
+                    isinstance(e, StateChanged) and e.new in ("Stopping", "Aborting")
+                    for e in events
+                ):
+                    await self._cancel_work()
+                self._execute(actions)
+                async with self._changed:
+                    self._changed.notify_all()
+        finally:
+            self.acq.unsubscribe(slot)
+            await self._stop_writers()
+
+    def _log(self, events: Iterable[Event]) -> None:
+        for e in events:
+            if isinstance(e, StateChanged):
+                self.log.info("%s -> %s (%s)", e.old, e.new, e.cause)
+            elif isinstance(e, CommandRejected):
+                self.log.warning("%s refused: %s", e.command.name, e.reason)
+                if e.command.request_id:
+                    self.rejected[e.command.request_id] = e.reason
+            self.on_event(e)
+
+    # -------------------------------------------------------------- writes
+    def _device(self, name: str) -> Device:
+        return cast(Device, self.acq.pollers[name].driver)
+
+    def _execute(self, actions: Iterable[sup.Action]) -> None:
+        for a in actions:
+            if isinstance(a, sup.ApplySafeState):
+                t = asyncio.create_task(self._safe_state(a), name=f"safe state ({a.why})")
+                self._safe.add(t)
+                t.add_done_callback(self._safe.discard)
+            else:
+                dev = a.device
+                if dev not in self.acq.pollers:
+                    self._inputs.append(sup.WriteFailed(a.channel, a.value, "no such device"))
+                    continue
+                q = self._queues.setdefault(dev, asyncio.Queue())
+                q.put_nowait(a)
+                w = self._writers.get(dev)
+                if w is None or w.done():
+                    self._writers[dev] = asyncio.create_task(
+                        self._writer(dev, q), name=f"writer {dev}"
+                    )
+
+    async def _write(self, w: sup.Write) -> sup.Input:
+        """One verified write within the deadline, retried once on a read-back mismatch."""
+        dev = self._device(w.device)
+        ch = w.channel.split(".", 1)[1]
+        log = context_logger(logger, device=w.device)
+        result: sup.Input | None = None
+        for attempt in (1, 2):
+            try:
+                async with asyncio.timeout(self.write_deadline_s):
+                    if w.pulse:
+                        await dev.command(ch, int(w.value))
+                        return sup.WriteDone(w.channel, w.value, w.value)
+                    back = await dev.write_setpoint(ch, w.value)
+                return sup.WriteDone(w.channel, w.value, back)
+            except ReadbackMismatch as exc:
+                log.warning("%s: %s (attempt %d)", ch, exc, attempt)
+                result = sup.WriteFailed(w.channel, w.value, str(exc), exc.read)
+            except TimeoutError:
+                log.warning("%s = %g: no answer within %g s", ch, w.value, self.write_deadline_s)
+                late = f"no answer within {self.write_deadline_s:g} s"
+                return sup.WriteFailed(w.channel, w.value, late)
+            except DriverError as exc:
+                log.warning("%s = %g: %s", ch, w.value, exc)
+                return sup.WriteFailed(w.channel, w.value, f"{type(exc).__name__}: {exc}")
+        assert result is not None  # two mismatches
+        return result
+
+    async def _writer(self, name: str, q: asyncio.Queue[sup.Write]) -> None:
+        while not q.empty():
+            w = q.get_nowait()
+            try:
+                result = await self._write(w)
+            except asyncio.CancelledError:
+                self._inputs.append(sup.WriteCancelled(w.channel, w.value))
+                raise
+            self._inputs.append(result)
+
+    async def _cancel_work(self) -> None:
+        """Stop or Abort: drop the queued writes and cancel those in flight (bounded)."""
+        for dev, q in self._queues.items():
+            while not q.empty():
+                w = q.get_nowait()
+                self._inputs.append(sup.WriteCancelled(w.channel, w.value))
+            del dev
+        tasks = [t for t in self._writers.values() if not t.done()]
+        for t in tasks:
+            t.cancel()
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=self.cancel_deadline_s)
+            for t in pending:
+                self.log.error("%s did not stop within %g s", t.get_name(), self.cancel_deadline_s)
+        self._writers.clear()
+
+    async def _safe_state(self, a: sup.ApplySafeState) -> None:
+        by_device: dict[str, list[sup.Write]] = {}
+        for w in a.writes:
+            by_device.setdefault(w.device, []).append(w)
+
+        async def one(dev: str, writes: list[sup.Write]) -> bool:
+            ok = True
+            for w in writes:
+                if dev not in self.acq.pollers:
+                    result: sup.Input = sup.WriteFailed(w.channel, w.value, "no such device")
+                else:
+                    result = await self._write(w)
+                ok = ok and isinstance(result, sup.WriteDone)
+                self._inputs.append(result)
+            return ok
+
+        names = sorted(by_device)
+        results = await asyncio.gather(*(one(d, by_device[d]) for d in names))
+        answered = tuple(d for d, ok in zip(names, results, strict=True) if ok)
+        failed = tuple(d for d, ok in zip(names, results, strict=True) if not ok)
+        if failed:
+            self.log.error("safe state (%s): no answer from %s", a.why, ", ".join(failed))
+        self._inputs.append(sup.SafeStateDone(a.why, answered, failed))
+
+    async def _stop_writers(self) -> None:
+        tasks = [t for t in (*self._writers.values(), *self._safe) if not t.done()]
+        for t in tasks:
+            t.cancel()
+        with contextlib.suppress(Exception):
+            await asyncio.wait(tasks, timeout=self.cancel_deadline_s) if tasks else None
+        self._writers.clear()

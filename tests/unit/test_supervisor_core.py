@@ -1,0 +1,489 @@
+"""The supervisor core, pure: table-driven and step by step, without an event loop.
+
+A tiny in-test plant answers the core's writes at once and moves its process values to
+their setpoints (or not, when a test says so), so each test reads as the sequence of a
+line: load, reset, start, the steps of Starting, Execute, the end, and the faults.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+import numpy as np
+import pytest
+
+from linecontrol.acquisition import device_channels
+from linecontrol.config import DEFAULT_LINE, RECIPES, LineConfig, load_line, load_recipe
+from linecontrol.model import (
+    Abort,
+    ChangeSetpoint,
+    Clear,
+    CommandGiven,
+    CommandRejected,
+    DeviceFailed,
+    DeviceRecovered,
+    Event,
+    Hold,
+    InterlockTripped,
+    LoadRecipe,
+    Quality,
+    RecipeLoaded,
+    Reset,
+    SafeStateApplied,
+    Sample,
+    SequenceStepped,
+    SetpointFailed,
+    Start,
+    StateChanged,
+    Unhold,
+)
+from linecontrol.supervisor import core as sup
+from linecontrol.supervisor.plan import build_plan
+
+E = TypeVar("E", bound=Event)
+LINE = load_line(DEFAULT_LINE)
+RECIPE = RECIPES / "001-ex1.toml"
+DRIVE_BITS = {"running": 0, "at_speed": 1, "web_break": 2, "drive_fault": 3, "estop": 4}
+PRESS_BITS = {"nip_closed": 0, "overload": 1}
+
+
+@dataclass
+class Plant:
+    """Every channel of the line as a value; the writes land at once."""
+
+    line: LineConfig
+    values: dict[str, float] = field(default_factory=dict)
+    bad: set[str] = field(default_factory=set)  # channels read STALE
+    follow: bool = True  # process values go to their setpoints each step
+    refuse: set[str] = field(default_factory=set)  # channels whose writes fail
+    flags: dict[str, int] = field(default_factory=dict)  # extra status bits per device
+
+    def __post_init__(self) -> None:
+        self.names = [c.name for n, d in self.line.devices.items() for c in device_channels(n, d)]
+        self.index = {n: i for i, n in enumerate(self.names)}
+        for n in self.names:
+            self.values.setdefault(n, 0.0)
+        for n, d in self.line.devices.items():
+            if d.model == "oven_zone":
+                self.values[f"{n}.temp_pv_c"] = 25.0
+            if d.model == "o2_analyzer":
+                self.values[f"{n}.o2_ppm"] = 209_000.0
+        self.values["sputter_gauge.pressure_pa"] = 1e-4
+
+    def sample(self, now: float) -> Sample:
+        vals = np.array([self.values[n] for n in self.names], float)
+        q = np.array(
+            [Quality.STALE if n in self.bad else Quality.GOOD for n in self.names], np.uint8
+        )
+        return Sample(now, self.index, vals, q, self.values["drive.web_position_m"])
+
+    def act(self, actions: Iterable[sup.Action]) -> list[sup.Input]:
+        out: list[sup.Input] = []
+        for a in actions:
+            writes = a.writes if isinstance(a, sup.ApplySafeState) else (a,)
+            failed = set()
+            for w in writes:
+                if w.channel in self.refuse:
+                    out.append(sup.WriteFailed(w.channel, w.value, "refused"))
+                    failed.add(w.device)
+                    continue
+                self.values[w.channel] = w.value
+                out.append(sup.WriteDone(w.channel, w.value, w.value))
+            if isinstance(a, sup.ApplySafeState):
+                devs = sorted({w.device for w in writes})
+                ok = tuple(d for d in devs if d not in failed)
+                out.append(sup.SafeStateDone(a.why, ok, tuple(sorted(failed))))
+        return out
+
+    def physics(self, dt: float) -> None:
+        v = self.values
+        run = v["drive.run_cmd"] == 1.0
+        if self.follow:
+            for n, d in self.line.devices.items():
+                if d.model == "oven_zone":
+                    v[f"{n}.temp_pv_c"] = v[f"{n}.temp_sp_c"]
+                    v[f"{n}.working_sp_c"] = v[f"{n}.temp_sp_c"]
+                if d.model == "n2_mfc":
+                    v[f"{n}.flow_pv_slm"] = v[f"{n}.flow_sp_slm"]
+                if d.model == "coater":
+                    on = v[f"{n}.pump_run_cmd"] == 1.0
+                    v[f"{n}.flow_pv_ml_min"] = v[f"{n}.flow_sp_ml_min"] if on else 0.0
+            v["press.top_temp_pv_c"] = v["press.top_temp_sp_c"]
+            v["press.bottom_temp_pv_c"] = v["press.bottom_temp_sp_c"]
+            nip = v["press.nip_cmd"] == 1.0
+            v["press.roll_load_pv_kg"] = v["press.roll_load_sp_kg"] if nip else 0.0
+            v["drive.speed_pv_m_min"] = v["drive.speed_sp_m_min"] if run else 0.0
+            v["drive.unwind_tension_pv_n"] = v["drive.unwind_tension_sp_n"] if run else 0.0
+            v["drive.rewind_tension_pv_n"] = v["drive.rewind_tension_sp_n"] if run else 0.0
+            if v["n2_cure_oven.flow_sp_slm"] > 0:
+                v["o2_cure.o2_ppm"] = 20.0
+        v["drive.web_position_m"] += v["drive.speed_pv_m_min"] * dt / 60.0
+        bits = sum(1 << b for f, b in DRIVE_BITS.items() if self.flags.get(f"drive.{f}"))
+        v["drive.status"] = float(bits)
+        nip_bit = 1 if v["press.nip_cmd"] == 1.0 else 0
+        over = 2 if self.flags.get("press.overload") else 0
+        v["press.status"] = float(nip_bit | over)
+
+
+@dataclass
+class Run:
+    """The core and the plant, stepped together; every event kept."""
+
+    plant: Plant
+    core: sup.Core
+    now: float = 0.0
+    dt: float = 5.0
+    events: list[Event] = field(default_factory=list)
+    pending: list[sup.Input] = field(default_factory=list)
+
+    @classmethod
+    def boot(cls, *, clean: bool = True) -> Run:
+        core, events = sup.boot(LINE, 0.0, clean=clean)
+        r = cls(Plant(LINE), core)
+        r.events += events
+        return r
+
+    @property
+    def state(self) -> str:
+        return self.core.machine.state.label
+
+    def step(self, *inputs: sup.Input) -> tuple[Event, ...]:
+        self.now += self.dt
+        self.plant.physics(self.dt)
+        self.core, actions, events = sup.step(
+            self.core, self.now, self.plant.sample(self.now), [*self.pending, *inputs]
+        )
+        self.pending = self.plant.act(actions)
+        self.events += events
+        return events
+
+    def until(self, state: str, limit: int = 20_000) -> None:
+        for _ in range(limit):
+            if self.state == state:
+                return
+            self.step()
+        raise AssertionError(
+            f"not in {state} after {limit} steps: {self.state} {self.core.waiting_for}"
+        )
+
+    def loaded(self) -> Run:
+        recipe = load_recipe(RECIPE)
+        plan = build_plan(recipe, LINE, source_text=RECIPE.read_text(encoding="utf-8"))
+        cmd = LoadRecipe(by="ana", request_id="load-1", path=str(RECIPE))
+        self.step(sup.RecipeReady(cmd, plan))
+        return self
+
+    def executing(self) -> Run:
+        self.loaded()
+        self.step(Reset(by="ana", request_id="r1"))
+        self.until("Idle")
+        self.step(Start(by="ana", request_id="s1"))
+        self.until("Execute")
+        return self
+
+    def of(self, kind: type[E]) -> list[E]:
+        return [e for e in self.events if isinstance(e, kind)]
+
+
+def states(events: Sequence[Event]) -> list[str]:
+    return [e.new for e in events if isinstance(e, StateChanged)]
+
+
+# ------------------------------------------------------------------ boot and commands
+def test_boots_stopped_or_aborted() -> None:
+    assert Run.boot().state == "Stopped"
+    assert Run.boot(clean=False).state == "Aborted"
+
+
+def test_reset_without_a_recipe_is_refused_and_changes_nothing() -> None:
+    r = Run.boot()
+    events = r.step(Reset(by="ana", request_id="r1"))
+    assert r.state == "Stopped"
+    rejected = [e for e in events if isinstance(e, CommandRejected)]
+    assert len(rejected) == 1 and "no recipe" in rejected[0].reason
+
+
+def test_a_loaded_recipe_is_logged_with_its_hash() -> None:
+    r = Run.boot().loaded()
+    (loaded,) = r.of(RecipeLoaded)
+    assert isinstance(loaded, RecipeLoaded) and len(loaded.sha256) == 64
+    assert loaded.recipe == "001-ex1"
+
+
+def test_the_same_request_twice_acts_once() -> None:
+    r = Run.boot().loaded()
+    r.step(Reset(by="ana", request_id="r1"), Reset(by="ana", request_id="r1"))
+    given = [e for e in r.events if isinstance(e, CommandGiven) and e.command.name == "reset"]
+    assert len(given) == 1
+    assert not r.of(CommandRejected)
+
+
+# ------------------------------------------------------------------ the sequence
+def test_a_run_goes_from_stopped_to_complete_through_every_step() -> None:
+    r = Run.boot().executing()
+    # Starting's steps, in order, and the purge before any cure zone passed the gate.
+    steps = [e.step for e in r.of(SequenceStepped)]
+    assert steps[:1] == ["heat"]
+    assert steps.index("purged cure_oven") < steps.index("tension") < steps.index("nip")
+    assert steps.index("nip") < steps.index("run")
+    r.until("Complete", 5000)
+    assert states(r.events) == [
+        "Stopped", "Resetting", "Idle", "Starting", "Execute", "Completing", "Complete",
+    ]  # fmt: skip
+    # Completing put the heaters to standby and the web stopped.
+    assert r.plant.values["zone_C07.temp_sp_c"] == LINE.supervisor.standby_temp_c
+    assert r.plant.values["drive.run_cmd"] == 0.0
+
+
+def test_no_cure_zone_passes_the_gate_before_the_purge() -> None:
+    r = Run.boot().loaded()
+    r.step(Reset(by="ana", request_id="r1"))
+    r.until("Idle")
+    r.step(Start(by="ana", request_id="s1"))
+    gate = LINE.supervisor.purge_gate_c
+    purged_at = None
+    for _ in range(2000):
+        r.step()
+        if any(getattr(e, "step", "") == "purged cure_oven" for e in r.events):
+            purged_at = r.now
+            break
+        for z in ("C05", "C06", "C07", "C10"):
+            assert r.plant.values[f"zone_{z}.temp_sp_c"] <= gate
+    assert purged_at is not None and purged_at >= LINE.supervisor.purge_time_s
+
+
+def test_the_nip_closes_only_at_temperature() -> None:
+    r = Run.boot().loaded()
+    r.plant.follow = False  # nothing heats
+    r.step(Reset(by="ana", request_id="r1"))
+    r.until("Idle")
+    r.step(Start(by="ana", request_id="s1"))
+    for _ in range(100):
+        r.step()
+    assert r.plant.values["press.nip_cmd"] == 0.0
+    assert r.core.step_name == "heat"
+    assert any("press.top_temp_pv_c" in w for w in r.core.waiting_for)
+
+
+def test_readiness_timeout_ends_the_start_with_its_reason() -> None:
+    r = Run.boot().loaded()
+    r.plant.follow = False
+    r.step(Reset(by="ana", request_id="r1"))
+    r.until("Idle")
+    r.step(Start(by="ana", request_id="s1"))
+    plan = r.core.plan
+    assert plan is not None
+    r.dt = 60.0
+    for _ in range(int(plan.readiness_timeout_s / 60) + 3):
+        r.step()
+    assert r.state in ("Held", "Holding", "Stopping", "Stopped")
+    assert "readiness_timeout" in r.core.machine.first_out
+    assert "temp_pv_c" in r.core.machine.first_out
+
+
+def test_the_run_ends_after_its_length() -> None:
+    r = Run.boot().executing()
+    start = r.core.run_start_m
+    assert start is not None
+    r.until("Completing", 5000)
+    assert r.plant.values["drive.web_position_m"] - start >= 10.0
+
+
+# ------------------------------------------------------------------ operator setpoints
+def test_a_setpoint_inside_the_band_is_taken_outside_refused() -> None:
+    r = Run.boot().executing()
+    ok = ChangeSetpoint(by="ana", request_id="c1", field="press.roll_load_kg", value=1520.0)
+    far = ChangeSetpoint(by="ana", request_id="c2", field="press.roll_load_kg", value=1600.0)
+    nan = ChangeSetpoint(by="ana", request_id="c3", field="web.speed_m_min", value=0.205)
+    r.step(ok, far)
+    for _ in range(200):
+        r.step()
+    assert r.plant.values["press.roll_load_sp_kg"] == pytest.approx(1520.0)
+    reasons = [e.reason for e in r.of(CommandRejected)]
+    assert len(reasons) == 1 and "band" in reasons[0]
+    r.step(nan)
+    assert r.plant.values["drive.speed_sp_m_min"] <= 0.21
+
+
+# ------------------------------------------------------------------ interlocks
+def tripped(r: Run) -> list[str]:
+    return [e.interlock for e in r.of(InterlockTripped)]
+
+
+def test_losing_a_needed_device_holds_the_line() -> None:
+    r = Run.boot().executing()
+    r.step(DeviceFailed(device="zone_C07", state="failing", error="timeout"))
+    assert r.state in ("Holding", "Held")
+    assert "device_lost" in tripped(r)
+    r.until("Held")
+    # No Unhold while the device is away.
+    r.step(Unhold(by="ana", request_id="u1"))
+    assert r.state == "Held"
+
+
+def test_a_stale_value_of_a_needed_device_holds_the_line() -> None:
+    r = Run.boot().executing()
+    r.plant.bad.add("press.roll_load_pv_kg")
+    r.step()
+    assert r.state in ("Holding", "Held") and "device_lost" in r.core.machine.first_out
+
+
+def test_web_break_from_the_drive_flag_stops_every_device_in_one_step() -> None:
+    r = Run.boot().executing()
+    r.plant.refuse.add("coater_1.pump_run_cmd")  # one device refuses: the others still stop
+    r.plant.flags["drive.web_break"] = 1
+    events = r.step()
+    assert states(events) == ["Stopping"]
+    safe = [e for e in r.events if isinstance(e, SafeStateApplied)]
+    assert not safe  # answered at the next step
+    r.step()
+    (applied,) = r.of(SafeStateApplied)
+    assert isinstance(applied, SafeStateApplied) and applied.failed == ("coater_1",)
+    v = r.plant.values
+    assert v["drive.run_cmd"] == 0.0 and v["press.nip_cmd"] == 0.0
+    assert v["coater_2.pump_run_cmd"] == 0.0 and v["sputter_psu.output"] == 0.0
+    assert v["zone_C07.temp_sp_c"] == LINE.supervisor.standby_temp_c
+    trip = r.of(InterlockTripped)[0]
+    assert trip.web_position_m is not None
+
+
+def test_web_break_from_tension_collapse_after_n_cycles() -> None:
+    r = Run.boot().executing()
+    n = LINE.supervisor.web_break_cycles
+    r.plant.follow = False
+    r.plant.values["drive.rewind_tension_pv_n"] = 5.0
+    for _ in range(n - 1):
+        r.step()
+        assert r.state == "Execute"
+    r.step()
+    assert r.state == "Stopping" and "web_break" in r.core.machine.first_out
+
+
+def test_o2_trip_holds_with_the_cure_heaters_at_standby() -> None:
+    r = Run.boot().executing()
+    r.plant.follow = False
+    r.plant.values["o2_cure.o2_ppm"] = 5000.0
+    delay = LINE.supervisor.o2_trip_delay_s
+    for _ in range(int(delay / r.dt) + 2):
+        r.step()
+    assert r.state in ("Holding", "Held") and "o2_trip" in r.core.machine.first_out
+    r.step()
+    assert r.plant.values["zone_C07.temp_sp_c"] == LINE.supervisor.standby_temp_c
+    assert r.plant.values["zone_D1-1.temp_sp_c"] == 80.0  # the dryers stay at temperature
+
+
+def test_a_failed_o2_analyzer_is_the_worst_case_never_zero() -> None:
+    r = Run.boot().executing()
+    r.plant.bad.add("o2_cure.o2_ppm")
+    r.plant.values["o2_cure.o2_ppm"] = 0.0  # its last value says 0 ppm: never believed
+    for _ in range(int(LINE.supervisor.o2_trip_delay_s / r.dt) + 2):
+        r.step()
+    assert "o2_trip" in tripped(r)
+
+
+def test_a_zone_cooling_to_a_lower_setpoint_is_no_runaway() -> None:
+    r = Run.boot().executing()
+    r.plant.follow = False
+    r.plant.values["zone_C08.temp_pv_c"] = 350.0 + LINE.supervisor.runaway_margin_c + 1
+    r.plant.values["zone_C08.output_pct"] = 0.0  # heater off: it is cooling
+    for _ in range(LINE.supervisor.runaway_cycles + 3):
+        r.step()
+    assert "heater_runaway" not in tripped(r)
+
+
+def test_heater_runaway_puts_the_zone_to_standby_and_holds() -> None:
+    r = Run.boot().executing()
+    r.plant.follow = False
+    r.plant.values["zone_C08.temp_pv_c"] = 350.0 + LINE.supervisor.runaway_margin_c + 1
+    r.plant.values["zone_C08.output_pct"] = 100.0  # the heater's relay stuck on
+    for _ in range(LINE.supervisor.runaway_cycles):
+        r.step()
+    assert "heater_runaway" in tripped(r)
+    r.step()
+    assert r.plant.values["zone_C08.temp_sp_c"] == LINE.supervisor.standby_temp_c
+
+
+def test_failure_to_heat_is_caught_by_the_gain_check() -> None:
+    r = Run.boot().executing()
+    r.plant.follow = False
+    s = LINE.supervisor
+    r.plant.values["zone_C09.temp_pv_c"] = 300.0  # fell out: reads far under its setpoint
+    r.plant.values["zone_C09.output_pct"] = 100.0
+    for _ in range(int(s.heat_check_time_s / r.dt) + 2):
+        r.step()
+    assert "heater_failed" in tripped(r)
+
+
+def test_press_overload_opens_the_nip_and_holds_above_rating_aborts() -> None:
+    r = Run.boot().executing()
+    r.plant.flags["press.overload"] = 1
+    r.step()
+    assert r.state in ("Holding", "Held") and "press_overload" in r.core.machine.first_out
+    r.step()
+    assert r.plant.values["press.nip_cmd"] == 0.0
+    r2 = Run.boot().executing()
+    r2.plant.follow = False
+    r2.plant.values["press.roll_load_pv_kg"] = 40001.0
+    r2.step()
+    assert r2.state == "Aborting"
+
+
+def test_estop_aborts_and_clear_waits_for_its_reset() -> None:
+    r = Run.boot().executing()
+    r.plant.flags["drive.estop"] = 1
+    r.step()
+    assert r.state == "Aborting"
+    r.until("Aborted")
+    r.step(Clear(by="ana", request_id="c1"))
+    for _ in range(5):
+        r.step()
+    assert r.state == "Clearing"
+    r.plant.flags["drive.estop"] = 0
+    r.until("Stopped")
+
+
+def test_a_write_that_does_not_hold_after_its_retry_holds_the_line() -> None:
+    r = Run.boot().executing()
+    r.step(sup.WriteFailed("press.roll_load_sp_kg", 1500.0, "wrote 1500, read back 0", 0.0))
+    assert r.state in ("Holding", "Held") and "setpoint_failed" in r.core.machine.first_out
+    assert r.of(SetpointFailed)
+
+
+def test_a_device_back_is_read_back_before_anything_is_written_to_it() -> None:
+    r = Run.boot().executing()
+    r.step(Hold(by="ana", request_id="h1"))
+    r.until("Held")
+    r.step(DeviceFailed(device="zone_C03", state="failing", error="timeout"))
+    r.plant.values["zone_C03.temp_sp_c"] = 0.0  # it rebooted to its defaults
+    events = r.step(DeviceRecovered(device="zone_C03", was="failing"))
+    failed = [e for e in events if isinstance(e, SetpointFailed)]
+    assert failed and failed[0].channel == "temp_sp_c"
+    assert "zone_C03" not in r.core.unverified
+
+
+def test_abort_reaches_the_safe_state_on_every_device_that_answers() -> None:
+    r = Run.boot().executing()
+    r.plant.refuse.add("press.nip_cmd")
+    r.step(Abort(by="ana", request_id="a1"))
+    r.until("Aborted")
+    (applied,) = r.of(SafeStateApplied)
+    assert isinstance(applied, SafeStateApplied) and applied.failed == ("press",)
+    v = r.plant.values
+    assert v["drive.run_cmd"] == 0.0 and v["coater_1.pump_run_cmd"] == 0.0
+    assert all(
+        v[f"{z}.temp_sp_c"] == LINE.supervisor.standby_temp_c
+        for z, d in LINE.devices.items()
+        if d.model == "oven_zone"
+    )
+
+
+def test_the_core_refuses_a_time_going_back() -> None:
+    r = Run.boot()
+    r.step()
+    with pytest.raises(ValueError):
+        sup.step(r.core, r.now - 1, r.plant.sample(r.now))
+    with pytest.raises(ValueError):
+        sup.step(r.core, math.nan, r.plant.sample(r.now))
