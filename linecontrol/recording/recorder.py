@@ -73,7 +73,7 @@ SIM_STDERR_KEPT = 20  # the simulators' last stderr lines, for a failed start
 
 
 @dataclass
-class _SimChild:
+class SimChild:
     """The simulated line as a child process, with the task that drains its stderr."""
 
     proc: asyncio.subprocess.Process
@@ -99,37 +99,34 @@ async def _drain_stderr(stream: asyncio.StreamReader, tail: collections.deque[st
         sim_logger.log(level, "%s", text)
 
 
-async def _start_sim(opts: RecordOptions) -> tuple[_SimChild, dict[str, Any]]:
-    # Tied to this process (``linecontrol.runtime.start_child``): it ends with us, however we end.
+async def start_sim(config: Path, args: list[str]) -> tuple[SimChild, dict[str, Any]]:
+    """The simulated line of ``config`` as a child process (``python -m simulators
+    --lifeline``, with ``args``: its clock and logging options) and its address map.
+    Tied to this process (``linecontrol.runtime.start_child``): it ends with us, however
+    we end. ``RecordError`` if it does not start."""
     proc = await start_child(
-        [
-            sys.executable,
-            "-m",
-            "simulators",
-            "--lifeline",
-            "--config",
-            str(opts.config),
-            "--time-scale",
-            str(opts.time_scale),
-            *opts.sim_log_args,
-        ]
+        [sys.executable, "-m", "simulators", "--lifeline", "--config", str(config), *args]
     )
     assert proc.stdout is not None and proc.stderr is not None
     tail: collections.deque[str] = collections.deque(maxlen=SIM_STDERR_KEPT)
-    sim = _SimChild(proc, asyncio.create_task(_drain_stderr(proc.stderr, tail)), tail)
+    sim = SimChild(proc, asyncio.create_task(_drain_stderr(proc.stderr, tail)), tail)
     first = b""
     try:
         first = await asyncio.wait_for(proc.stdout.readline(), SIM_START_DEADLINE_S)
         amap = json.loads(first)
     except (TimeoutError, ValueError) as exc:
-        await _stop_sim(sim)
+        await stop_sim(sim)
         # A simulator that ended without its map said why on its last line.
         why = tail[-1] if not first and tail else f"{exc} {' '.join(tail)[-500:]}"
         raise RecordError(f"the simulated line did not start: {why}") from exc
     return sim, amap
 
 
-async def _stop_sim(sim: _SimChild) -> None:
+async def _start_sim(opts: RecordOptions) -> tuple[SimChild, dict[str, Any]]:
+    return await start_sim(opts.config, ["--time-scale", str(opts.time_scale), *opts.sim_log_args])
+
+
+async def stop_sim(sim: SimChild) -> None:
     try:
         await stop_child(sim.proc, SIM_STOP_DEADLINE_S)
     finally:
@@ -141,7 +138,7 @@ async def _stop_sim(sim: _SimChild) -> None:
         await asyncio.gather(sim.drain, return_exceptions=True)
 
 
-class _StopSignals:
+class StopSignals:
     """SIGINT and SIGTERM set ``stop`` from installation until ``remove()``, which comes
     after every clean-up: a second signal during shutdown is noted, never lets the
     default action kill the process half-way through its clean-up."""
@@ -171,12 +168,12 @@ async def record(opts: RecordOptions) -> RecordResult:
     result, never raised."""
     check_data_dir(opts.data_dir)
     clock = SystemClock()
-    sim: _SimChild | None = None
+    sim: SimChild | None = None
     line = opts.line
     # From here to the end: a signal during start-up ends the run as soon as it starts.
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    signals = _StopSignals(loop, stop)
+    signals = StopSignals(loop, stop)
     try:
         if opts.sim:
             sim, amap = await _start_sim(opts)
@@ -258,6 +255,6 @@ async def record(opts: RecordOptions) -> RecordResult:
     finally:
         try:
             if sim is not None:
-                await _stop_sim(sim)
+                await stop_sim(sim)
         finally:
             signals.remove()

@@ -74,7 +74,7 @@ def test_a_group_option_not_given_keeps_its_default() -> None:
 @pytest.mark.parametrize(
     ("argv", "expected"),
     [
-        ([], "linecontrol: error: choose a command: recipe, sim, regmap, record, runs"),
+        ([], "linecontrol: error: choose a command: recipe, sim, regmap, record, run, runs"),
         (["recipe"], "linecontrol recipe: error: choose a command: check"),
         (["runs"], "linecontrol runs: error: choose a command: list, show, export"),
         (["runs", "lst"], "argument COMMAND: invalid choice: 'lst'"),

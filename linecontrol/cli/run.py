@@ -1,0 +1,119 @@
+"""``linecontrol run``: run a recipe headless from Stopped to Complete (or its first fault)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from linecontrol import runtime
+from linecontrol.cli.options import line_option, seconds, sim_log_args
+from linecontrol.cli.output import EXIT_BAD_INPUT, EXIT_OK, EXIT_RUN_LOG, error, load_line
+from linecontrol.config import RECIPES
+from linecontrol.errors import InputFileError
+
+EXIT_NOT_COMPLETE = 6  # run: the line did not reach Complete (a fault, a signal, the deadline)
+SPEEDUP_MAX = 10_000.0
+DEFAULT_RECIPE = RECIPES / "001-ex1.toml"  # 001 Example 1: the seed's own worked example
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "run",
+        help="run a recipe headless from Stopped to Complete; prints the run id",
+        description="Load the recipe (it must pass the process rules), Reset and Start, and "
+        "run until Complete or the first fault (Held, Stopped, Aborted); the run is logged "
+        f"under the data directory. Exit 0: Complete; {EXIT_NOT_COMPLETE}: it ended "
+        "otherwise (the first-out cause is printed); 2: bad input; 3: the run log failed.",
+    )
+    p.add_argument(
+        "--recipe",
+        type=Path,
+        default=DEFAULT_RECIPE,
+        metavar="FILE",
+        help=f"recipe (TOML; default: the embedded {DEFAULT_RECIPE.name})",
+    )
+    line_option(p, "--config", "FILE", "line config")
+    p.add_argument(
+        "--sim", action="store_true", help="run against the simulated line of the config"
+    )
+    p.add_argument(
+        "--speedup",
+        type=seconds,
+        default=1.0,
+        metavar="N",
+        help="with --sim: run the line's clock N times faster than real time (default 1)",
+    )
+    p.add_argument(
+        "--deadline",
+        type=seconds,
+        default=None,
+        metavar="S",
+        help="real seconds after which a run not yet ended is stopped (default: none)",
+    )
+    p.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="data root (default: $LINECONTROL_DATA or ./runs)",
+    )
+    p.add_argument("--operator", default="", help="operator name, kept with the run")
+    p.add_argument("--roll-id", default="", help="roll id, kept with the run")
+    p.add_argument("--lot-id", default="", help="lot id, kept with the run")
+    runtime.add_log_options(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from linecontrol.recording import RecordError, RunOptions, run_recipe
+    from linecontrol.runlog import RunLogError, data_root
+
+    if not 0 < args.speedup <= SPEEDUP_MAX:
+        error(f"--speedup = {args.speedup:g}: must be above 0 and at most {SPEEDUP_MAX:g}")
+        return EXIT_BAD_INPUT
+    if args.speedup != 1.0 and not args.sim:
+        error("--speedup needs --sim: a real line runs in real time")
+        return EXIT_BAD_INPUT
+    if args.deadline is not None and not args.deadline > 0:
+        error(f"--deadline = {args.deadline:g}: must be above 0")
+        return EXIT_BAD_INPUT
+    line = load_line(args.config)
+    if line is None:
+        return EXIT_BAD_INPUT
+    opts = RunOptions(
+        config=args.config,
+        line=line,
+        recipe=args.recipe,
+        data_dir=data_root(args.data_dir),
+        sim=args.sim,
+        speedup=args.speedup,
+        operator=args.operator,
+        roll_id=args.roll_id,
+        lot_id=args.lot_id,
+        deadline_s=args.deadline,
+        sim_log_args=sim_log_args(args),
+    )
+    try:
+        result = asyncio.run(run_recipe(opts))
+    except InputFileError as exc:
+        for p in exc.problems:
+            error(f"recipe: {p}")
+        return EXIT_BAD_INPUT
+    except RunLogError as exc:
+        error(f"{exc}; nothing run")
+        return EXIT_BAD_INPUT
+    except RecordError as exc:
+        error(str(exc))
+        return EXIT_BAD_INPUT
+    print(result.run_id)
+    print(f"run {result.run_id}: {result.status} ({' -> '.join(result.states)})", file=sys.stderr)
+    if result.run_log_errors:
+        error(
+            f"run {result.run_id}: the run log could not write everything "
+            f"({'; '.join(result.run_log_errors)}); what was written is kept and readable"
+        )
+        return EXIT_RUN_LOG
+    return EXIT_OK if result.final_state == "Complete" else EXIT_NOT_COMPLETE

@@ -1,0 +1,264 @@
+"""A headless supervised run (``linecontrol run``): a recipe from Stopped to Complete.
+
+The line (or, with ``sim``, the simulated line as a child process on the same clock)
+is polled by acquisition, supervised by ``linecontrol.supervisor`` and recorded in a
+run log. The run loads the recipe, resets and starts, and ends when the machine
+reaches Complete, or at the first fault that takes it to Held, Stopped or Aborted, or
+when the wall-clock deadline passes (then it is aborted). Before it ends the line is
+brought to a safe state: a run that did not complete is stopped (Abort if Stop does
+not end within its deadline).
+
+One clock: ``ScaledClock(speedup, epoch)`` drives acquisition, the supervisor and the
+run log, and the simulators are started with the same ``--speedup`` and ``--epoch``,
+so a run of hours of process passes in minutes. Each device is polled no faster than
+its configured rate in real time (its period in simulated time grows with the
+speed-up), so detection bounds counted in poll cycles hold at any speed-up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from linecontrol.acquisition import Acquisition, apply_address_map
+from linecontrol.config import LineConfig, load_recipe
+from linecontrol.errors import AddressMapError, InputFileError
+from linecontrol.model import (
+    Abort,
+    DeviceStats,
+    DeviceSummary,
+    Event,
+    LoadRecipe,
+    Reset,
+    Start,
+    StateChanged,
+    Stop,
+)
+from linecontrol.recording.recorder import (
+    RecordError,
+    SimChild,
+    StopSignals,
+    start_sim,
+    stop_sim,
+)
+from linecontrol.runlog import RunLog, RunMeta, check_data_dir, new_run_id
+from linecontrol.runtime import ChildRequests, ScaledClock, context_logger, settle_runtime
+from linecontrol.supervisor import Supervisor
+
+logger = logging.getLogger("linecontrol.run")
+END_STATES = ("Complete", "Held", "Stopped", "Aborted")
+SAFE_DEADLINE_S = 30.0  # real seconds for the line to stop at the end of a run
+
+
+@dataclass
+class RunOptions:
+    config: Path
+    line: LineConfig
+    recipe: Path
+    data_dir: Path
+    sim: bool = False
+    speedup: float = 1.0
+    sample_hz: float = 10.0
+    operator: str = ""
+    roll_id: str = ""
+    lot_id: str = ""
+    deadline_s: float | None = None  # real seconds for the whole run
+    sim_log_args: list[str] = field(default_factory=list)
+    # Run alongside the supervisor (tests: inject faults, give commands); its end does
+    # not end the run.
+    script: Callable[[RunHandle], Coroutine[Any, Any, None]] | None = None
+
+
+@dataclass
+class RunHandle:
+    """What a script sees of a running run."""
+
+    supervisor: Supervisor
+    clock: ScaledClock
+    sim: ChildRequests | None
+    log: RunLog
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    run_dir: Path
+    status: str
+    final_state: str
+    first_out: str
+    states: list[str]
+    run_log_errors: list[str] = field(default_factory=list)
+
+
+async def run_recipe(opts: RunOptions) -> RunResult:
+    """Run ``opts.recipe``; ``RecordError`` if the simulated line does not start,
+    ``InputFileError`` for a recipe that cannot be read, ``RunLogError`` for a data dir
+    that cannot hold a run."""
+    check_data_dir(opts.data_dir)
+    recipe = load_recipe(opts.recipe)  # InputFileError before anything starts
+    epoch = time.monotonic()
+    clock = ScaledClock(opts.speedup, epoch)
+    sim: SimChild | None = None
+    line = opts.line
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    signals = StopSignals(loop, stop)
+    try:
+        if opts.sim:
+            args = [*clock.simulator_args(), *opts.sim_log_args]
+            sim, amap = await start_sim(opts.config, args)
+            try:
+                line = apply_address_map(line, amap)
+            except AddressMapError as exc:
+                raise RecordError(str(exc)) from exc
+        meta = RunMeta(
+            run_id=new_run_id(clock.wall()),
+            line=opts.line.model_dump(mode="json"),
+            recipe=recipe.model_dump(mode="json"),
+            operator=opts.operator,
+            roll_id=opts.roll_id,
+            lot_id=opts.lot_id,
+            sample_hz=opts.sample_hz,
+            start_wall=clock.wall(),
+            start_mono=clock.monotonic(),
+        )
+        log: RunLog | None = None
+        states: list[str] = []
+        supervisor: Supervisor | None = None
+
+        def on_event(event: Event) -> None:
+            if log is not None:
+                log.event(event)
+            if isinstance(event, StateChanged):
+                states.append(event.new)
+            if supervisor is not None:
+                supervisor.device_event(event)
+
+        acq = Acquisition(line, clock, sample_hz=opts.sample_hz, on_event=on_event)
+        meta.channels = acq.channels
+        log = RunLog(opts.data_dir, meta, clock=clock.both)
+        await log.start()
+        run_log = context_logger(logger, run=log.meta.run_id)
+        supervisor = Supervisor(line, acq, clock, on_event=on_event)
+        acq.sinks.append(log.append)
+        by = opts.operator or "cli"
+        status = "ok"
+        acq_task = asyncio.create_task(acq.run(), name="acquisition")
+        sup_task = asyncio.create_task(supervisor.run(), name="supervisor")
+        script_task: asyncio.Task[None] | None = None
+        stopped = asyncio.create_task(stop.wait(), name="stop-signal")
+        loop.call_later(1.0, settle_runtime)
+        requests = ChildRequests(sim.proc) if sim is not None else None
+        try:
+            await _until(supervisor, lambda s: s.core is not None, sup_task, acq_task)
+            supervisor.submit(LoadRecipe(by=by, request_id="run-load", at=clock.wall(),
+                                         path=str(opts.recipe)))  # fmt: skip
+            supervisor.submit(Reset(by=by, request_id="run-reset", at=clock.wall()))
+            await _until(supervisor, lambda s: s.state.label == "Idle" or "run-reset" in s.rejected
+                         or "run-load" in s.rejected, sup_task, acq_task)  # fmt: skip
+            refused = supervisor.rejected.get("run-load") or supervisor.rejected.get("run-reset")
+            if refused:
+                raise RecordError(f"the run cannot start: {refused}")
+            supervisor.submit(Start(by=by, request_id="run-start", at=clock.wall()))
+            if opts.script is not None:
+                handle = RunHandle(supervisor, clock, requests, log)
+                script_task = asyncio.create_task(opts.script(handle), name="run script")
+            ended = asyncio.create_task(
+                _until(supervisor, lambda s: s.state.label in END_STATES and "Starting" in states,
+                       sup_task, acq_task), name="run end")  # fmt: skip
+            done, _ = await asyncio.wait(
+                {ended, stopped}, timeout=opts.deadline_s, return_when=asyncio.FIRST_COMPLETED
+            )
+            if stop.is_set():
+                status = "stopped by signal"
+            elif ended not in done:
+                status = f"deadline: {opts.deadline_s:g} s of wall time passed"
+            elif ended.exception() is not None:
+                status = f"error: {ended.exception()!r}"
+            else:
+                st = supervisor.status()
+                status = "complete" if st["state"] == "Complete" else (
+                    f"{st['state']}: {st['first_out'] or 'no first-out cause'}"
+                )  # fmt: skip
+            ended.cancel()
+            await asyncio.gather(ended, return_exceptions=True)
+            if not sup_task.done() and supervisor.state.label not in (
+                "Complete",
+                "Stopped",
+                "Aborted",
+            ):
+                await _make_safe(supervisor, by, clock)
+        finally:
+            for t in (script_task, stopped):
+                if t is not None:
+                    t.cancel()
+            sup_task.cancel()
+            acq_task.cancel()
+            await asyncio.gather(
+                *(t for t in (script_task, stopped, sup_task, acq_task) if t is not None),
+                return_exceptions=True,
+            )
+            report = acq.device_report()
+            log.event(DeviceSummary(
+                devices={n: DeviceStats.model_validate(d) for n, d in report.devices.items()}
+            ))  # fmt: skip
+            await acq.close()
+            final = supervisor.status()
+            status = await log.stop(status)
+            run_log.info("run ended: %s", status)
+        return RunResult(
+            run_id=meta.run_id,
+            run_dir=log.dir,
+            status=status,
+            final_state=str(final["state"]),
+            first_out=str(final.get("first_out", "")),
+            states=states,
+            run_log_errors=[f"{e['where']}: {e['error']}" for e in log.errors],
+        )
+    finally:
+        try:
+            if sim is not None:
+                await stop_sim(sim)
+        finally:
+            signals.remove()
+
+
+async def _until(
+    supervisor: Supervisor, predicate: Callable[[Supervisor], bool], *tasks: asyncio.Task[Any]
+) -> None:
+    """Until ``predicate`` holds after a step, or one of ``tasks`` ends (its error raised)."""
+    waiter = asyncio.create_task(supervisor.wait_for(predicate))
+    try:
+        done, _ = await asyncio.wait({waiter, *tasks}, return_when=asyncio.FIRST_COMPLETED)
+        for t in done:
+            if t is not waiter:
+                t.result()  # raises its error
+                raise RecordError(f"{t.get_name()} ended")
+    finally:
+        waiter.cancel()
+        await asyncio.gather(waiter, return_exceptions=True)
+
+
+async def _make_safe(supervisor: Supervisor, by: str, clock: ScaledClock) -> None:
+    """Stop the line (Abort if it does not stop within the deadline)."""
+    supervisor.submit(Stop(by=by, request_id="run-end-stop", at=clock.wall(), reason="run ended"))
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(SAFE_DEADLINE_S):
+            await supervisor.wait_for(lambda s: s.state.label in ("Stopped", "Aborted", "Complete"))
+            return
+    logger.error("the line did not stop within %g s: aborting", SAFE_DEADLINE_S)
+    supervisor.submit(
+        Abort(by=by, request_id="run-end-abort", at=clock.wall(), reason="stop timed out")
+    )
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(SAFE_DEADLINE_S):
+            await supervisor.wait_for(lambda s: s.state.label == "Aborted")
+
+
+__all__ = ["InputFileError", "RunOptions", "RunResult", "run_recipe"]
