@@ -16,7 +16,7 @@ verified. Acting states run as sequences of steps (``Core.step_name``), each wai
 for a condition on the sample; a sequence's last step ends in state complete.
 
 - Starting: ``heat`` (N2 purge flows, tensions preset, zone temperatures with the
-  instrument's ramp, cure zones held at the purge gate until O2 stays below the
+  instrument's ramp, cure zones held 5 °C below the purge gate until O2 stays below the
   recipe's limit for the purge time, press heating at its ramp, sputter argon on;
   then wait until every zone and the press are in band and the chamber is at its
   working pressure), ``tension`` (the drive runs at zero speed: tensions into band),
@@ -88,6 +88,9 @@ EPS_SPEED = 0.005  # m/min: the web counts as stopped below this
 LATCHED = ("setpoint_failed:", "readiness_timeout:", "heater_failed:")
 RAMP_WRITE_S = 1.0  # a ramping setpoint is written once it moved this many seconds' worth
 CHAMBER_TOLERANCE = 0.3  # the sputter chamber is at working pressure within ±30 %
+# Cure zones wait this far below the purge gate until the purge is done: a controller
+# overshoots the end of its ramp, and a zone held at the gate itself would pass it.
+PURGE_WAIT_BELOW_C = 5.0
 
 
 # ------------------------------------------------------------------ actions and inputs
@@ -674,7 +677,7 @@ class _Step:
                 if t.sets in self.standby:
                     v = self.c.standby_temp_c
                 elif t.cure and not self._purged_for(t):
-                    v = min(v, plan.settings.purge_gate_c)
+                    v = min(v, plan.settings.purge_gate_c - PURGE_WAIT_BELOW_C)
                 if t.device_ramp is not None:
                     want[t.device_ramp[0]] = t.device_ramp[1]
                 want[t.sets] = v

@@ -336,3 +336,25 @@ def test_the_core_refuses_a_time_going_back() -> None:
         sup.step(r.core, r.now - 1, r.plant.sample(r.now))
     with pytest.raises(ValueError):
         sup.step(r.core, math.nan, r.plant.sample(r.now))
+
+
+def test_a_cure_zone_waiting_for_the_purge_overshooting_its_setpoint_does_not_trip() -> None:
+    """A cure zone waits below the purge gate, not at it: a PI controller overshoots the
+    end of a fast ramp (half a degree at 30 °C/min on the simulated zone), and a zone
+    held at exactly the gate then passes it while O2 is still high (the purge under
+    way), an O2 trip during Starting (002 on the simulated line)."""
+    r = Run.boot().loaded()
+    r.step(Reset(by="ana", request_id="r1"))
+    r.until("Idle")
+    r.plant.follow = False  # the values below are the plant's
+    r.step(Start(by="ana", request_id="s1"))
+    gate = LINE.supervisor.purge_gate_c
+    for _ in range(200):
+        r.step()
+        r.plant.values["o2_cure.o2_ppm"] = 60_000.0  # the purge has not yet got O2 down
+        for z in ("C05", "C10"):
+            sp = r.plant.values[f"zone_{z}.temp_sp_c"]
+            assert sp <= gate - sup.PURGE_WAIT_BELOW_C
+            r.plant.values[f"zone_{z}.temp_pv_c"] = sp + 0.5  # the controller's overshoot
+    assert "o2_trip" not in tripped(r)
+    assert r.state == "Starting" and any("purge" in w for w in r.core.waiting_for)
