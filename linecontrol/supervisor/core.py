@@ -87,6 +87,10 @@ S = State
 EPS_SPEED = 0.005  # m/min: the web counts as stopped below this
 LATCHED = ("setpoint_failed:", "readiness_timeout:", "heater_failed:")
 RAMP_WRITE_S = 1.0  # a ramping setpoint is written once it moved this many seconds' worth
+# The failure-to-heat window spans at least this many poll periods of the zone: at a
+# speed-up a zone's reading is refreshed only once per (stretched) period, and a reading
+# held between two polls is no zone failing to gain.
+HEAT_CHECK_POLLS = 3
 CHAMBER_TOLERANCE = 0.3  # the sputter chamber is at working pressure within ±30 %
 # Cure zones wait this far below the purge gate until the purge is done: a controller
 # overshoots the end of its ramp, and a zone held at the gate itself would pass it.
@@ -193,9 +197,11 @@ class LineDevices:
     bits: Mapping[str, Mapping[str, int]]  # model -> flag name -> bit index
     models: Mapping[str, str]  # device -> model
     resolution: Mapping[str, float]  # device.channel -> half a count of the register
+    # device -> its poll period on the line's clock (stretched at a speed-up, as acquisition's)
+    period_s: Mapping[str, float] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, line: LineConfig) -> LineDevices:
+    def of(cls, line: LineConfig, rate_factor: float = 1.0) -> LineDevices:
         by: dict[str, list[str]] = {}
         for name, d in line.devices.items():
             by.setdefault(d.model, []).append(name)
@@ -230,6 +236,9 @@ class LineDevices:
             bits=MappingProxyType({k: MappingProxyType(v) for k, v in bits.items()}),
             models=MappingProxyType({n: d.model for n, d in line.devices.items()}),
             resolution=MappingProxyType(resolution),
+            period_s=MappingProxyType(
+                {n: d.period_s * rate_factor for n, d in line.devices.items()}
+            ),
         )
 
     def flag(self, sample: Sample, device: str | None, name: str) -> bool | None:
@@ -293,10 +302,14 @@ class Core:
     waiting_for: tuple[str, ...] = ()  # what the current step waits for
 
 
-def boot(line: LineConfig, now: float, *, clean: bool = True) -> tuple[Core, tuple[Event, ...]]:
-    """The core at start: Stopped after a clean stop, Aborted after an unclean one."""
+def boot(
+    line: LineConfig, now: float, *, clean: bool = True, rate_factor: float = 1.0
+) -> tuple[Core, tuple[Event, ...]]:
+    """The core at start: Stopped after a clean stop, Aborted after an unclean one.
+    ``rate_factor``: how much acquisition stretches the poll periods (at a speed-up)."""
     machine, events = packml.boot(clean, now)
-    core = Core(machine, LineDevices.of(line), line.supervisor.standby_temp_c, step_at=now)
+    devices = LineDevices.of(line, rate_factor)
+    core = Core(machine, devices, line.supervisor.standby_temp_c, step_at=now)
     return core, events
 
 
@@ -1062,7 +1075,10 @@ class _Step:
                 w = self.heat_windows.get(t.sets)
                 if w is None or pv >= w[1] + s.heat_check_gain_c:
                     self.heat_windows[t.sets] = (self.now, pv)
-                elif self.now - w[0] >= s.heat_check_time_s:
+                elif self.now - w[0] >= max(
+                    s.heat_check_time_s,
+                    HEAT_CHECK_POLLS * self.c.devices.period_s.get(t.device, 0.0),
+                ):
                     self.standby.add(t.sets)
                     still.add(fname)
                     self.trip("hold", "heater_failed", t.device)

@@ -158,7 +158,10 @@ class Supervisor:
     async def run(self) -> None:
         """Step on every sampled row until cancelled; then stop the writers."""
         slot = self.acq.subscribe_latest()
-        self.core, events = sup.boot(self.line, self.clock.monotonic(), clean=self.clean_boot)
+        self.core, events = sup.boot(
+            self.line, self.clock.monotonic(), clean=self.clean_boot,
+            rate_factor=self.acq.rate_factor,
+        )  # fmt: skip
         self._log(events)
         try:
             while True:

@@ -34,7 +34,7 @@ from linecontrol.model import (
     Unhold,
 )
 from linecontrol.supervisor import core as sup
-from tests.supervision_plant import LINE, Run
+from tests.supervision_plant import LINE, Plant, Run
 
 
 def states(events: Sequence[Event]) -> list[str]:
@@ -358,3 +358,31 @@ def test_a_cure_zone_waiting_for_the_purge_overshooting_its_setpoint_does_not_tr
             r.plant.values[f"zone_{z}.temp_pv_c"] = sp + 0.5  # the controller's overshoot
     assert "o2_trip" not in tripped(r)
     assert r.state == "Starting" and any("purge" in w for w in r.core.waiting_for)
+
+
+def test_failure_to_heat_is_judged_over_poll_periods_at_a_speed_up() -> None:
+    """At a speed-up acquisition polls a zone once per stretched period (300 s at 300
+    for a 1 Hz zone), and the reading is held in between: a zone heating behind its
+    ramp (002 at 30 °C/min) is no failure to heat for want of a fresh reading; the
+    window spans HEAT_CHECK_POLLS periods. A reading that does not move over them is."""
+    factor = 300.0
+    core, events = sup.boot(LINE, 0.0, rate_factor=factor)
+    r = Run(Plant(LINE), core)
+    r.events += events
+    r.executing()
+    r.plant.follow = False
+    period = factor * LINE.devices["zone_C07"].period_s
+    v = r.plant.values
+    pv = 300.0
+    steps = int(sup.HEAT_CHECK_POLLS * period / r.dt)
+    for i in range(steps):
+        if i % int(period / r.dt) == 0:
+            pv += 10.0  # a fresh reading each poll: 2 °C/min, behind its working setpoint
+        v["zone_C07.working_sp_c"], v["zone_C07.temp_pv_c"] = 350.0, pv
+        v["zone_C07.output_pct"] = 100.0
+        r.step()
+    assert "heater_failed" not in tripped(r)
+    for _ in range(steps + 2):  # a reading that stays put: the thermocouple fell out
+        r.step()
+    assert "heater_failed" in tripped(r)
+
