@@ -850,12 +850,19 @@ class _Step:
             return
         step = self.step_name
         if step == "heat":
-            waits = self._not_in_band(("zone_temp", "press_temp", "chamber_pressure"))
-            waits += [f"purge of {p.station}" for p in plan.purges if p.station not in self.purged]
+            waits = [f"purge of {p.station}" for p in plan.purges if p.station not in self.purged]
+            waits += self._not_in_band(("zone_temp", "press_temp", "chamber_pressure"))
             self.waiting_for = tuple(waits)
+            # The cure zones heat past the gate only once their oven is purged: their
+            # heat-up is timed from the end of the purge (the purge from the step's start).
+            since = self.step_at
+            ends = [self.purge_since.get(p.station) for p in plan.purges]
+            if plan.purges and all(p.station in self.purged for p in plan.purges):
+                purge_s = plan.settings.purge_time_s
+                since = max([since, *(e + purge_s for e in ends if e is not None)])
             if not waits:
                 self.set_step("tension")
-            elif self.now - self.step_at > plan.readiness_timeout_s and st is S.STARTING:
+            elif self.now - since > plan.readiness_timeout_s and st is S.STARTING:
                 self.trip("hold", "readiness_timeout", "; ".join(waits[:5]))
         elif step == "tension":
             waits = self._not_in_band(("unwind_tension", "rewind_tension"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import pytest
 
@@ -386,3 +387,51 @@ def test_failure_to_heat_is_judged_over_poll_periods_at_a_speed_up() -> None:
         r.step()
     assert "heater_failed" in tripped(r)
 
+
+@dataclass
+class _SlowPurgePlant(Plant):
+    """O2 stays high until ``o2_until``, and zone C07 stays below its band until
+    ``hot_from`` (seconds of plant time): a slow purge, then a zone's heat-up after it."""
+
+    o2_until: float = 0.0
+    hot_from: float = 0.0
+    t: float = 0.0
+
+    def physics(self, dt: float) -> None:
+        super().physics(dt)
+        self.t += dt
+        if self.t < self.o2_until:
+            self.values["o2_cure.o2_ppm"] = 60_000.0
+        if self.t < self.hot_from:
+            self.values["zone_C07.temp_pv_c"] = min(self.values["zone_C07.temp_pv_c"], 300.0)
+
+
+def _slow_purge_start(o2_until: float, hot_from: float) -> Run:
+    core, events = sup.boot(LINE, 0.0)
+    r = Run(_SlowPurgePlant(LINE, o2_until=o2_until, hot_from=hot_from), core)
+    r.events += events
+    r.loaded()
+    r.step(Reset(by="ana", request_id="r1"))
+    r.until("Idle")
+    r.step(Start(by="ana", request_id="s1"))
+    return r
+
+
+def test_the_cure_zones_heat_up_budget_starts_when_the_purge_is_done() -> None:
+    """The cure zones heat past the gate only once the oven is purged, so their heat-up
+    is timed from the end of the purge: a purge that took most of the readiness
+    timeout (002 on the simulated line: 55 min of a 73 min timeout) leaves them the
+    whole heat-up time after it, not what is left of it."""
+    assert Run.boot().loaded().core.plan is not None
+    timeout = Run.boot().loaded().core.plan.readiness_timeout_s  # type: ignore[union-attr]
+    r = _slow_purge_start(o2_until=timeout - 1000.0, hot_from=timeout + 500.0)
+    r.until("Execute", int((timeout + 3000.0) / r.dt))
+    assert "readiness_timeout" not in tripped(r)
+
+
+def test_a_purge_that_does_not_end_still_times_the_start_out() -> None:
+    timeout = Run.boot().loaded().core.plan.readiness_timeout_s  # type: ignore[union-attr]
+    r = _slow_purge_start(o2_until=math.inf, hot_from=0.0)
+    r.until("Held", int((timeout + 100.0) / r.dt))
+    assert "readiness_timeout" in tripped(r)
+    assert "purge of cure_oven" in r.core.machine.first_out  # what it waited for first
