@@ -21,7 +21,8 @@ anywhere in the file (inside functions and ``if TYPE_CHECKING:`` too), relative 
   package in a child interpreter and watches what is loaded: no first-party module imports an
   impure library (``import time`` too, though ``time`` is always loaded), no link module is
   loaded, and no impure library is loaded beyond what the pure cores' own third-party
-  libraries (``PURE_DEPENDENCIES``) load by themselves. That catches what the walk cannot see
+  libraries (``PURE_DEPENDENCIES``) load by themselves when put to use (``WARM_UP``: a few
+  models built and validated, as pydantic 2.14 loads sockets only then). That catches what the walk cannot see
   (``importlib.import_module`` of a name in a string).
 - Each third-party I/O library has its owners (``OWNERS``); a library whose owner is still
   to be named (aiohttp, textual, aiomqtt) may be imported nowhere yet. Inside linecontrol,
@@ -427,10 +428,46 @@ def test_the_walk_runs_every_module_of_a_package_that_discovers_them() -> None:
 
 
 # ------------------------------------------------------------------ pure cores, imported
-# The third-party libraries pure cores may import; what they load themselves is theirs
-# (pydantic loads asyncio, and through it socket, selectors and subprocess: pydantic_core
-# marks functions with typing_extensions.deprecated, which imports asyncio.coroutines).
+# The third-party libraries pure cores may import; what they load themselves is theirs.
+# What that is depends on the version, and on more than the bare import: pydantic 2.13 loads
+# asyncio, and through it socket, selectors and subprocess, when imported (pydantic_core
+# marks functions with typing_extensions.deprecated, which imports asyncio.coroutines);
+# pydantic 2.14 imports lazily, loads threading with pydantic.main and socket and selectors
+# when the first model class is built (its plugin loader reads importlib.metadata, which
+# imports email.utils). So the baseline is each library put to use (``WARM_UP``), not its
+# import alone.
 PURE_DEPENDENCIES = ("pydantic", "numpy")
+WARM_UP = {
+    "pydantic": """
+import enum, typing
+import pydantic, pydantic.main
+class _Kind(enum.Enum):
+    A = "a"
+class _Leaf(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(frozen=True, extra="forbid")
+    kind: typing.Literal["leaf"] = "leaf"
+    x: float = pydantic.Field(default=0.0, ge=0, allow_inf_nan=False)
+    @pydantic.field_validator("x")
+    @classmethod
+    def _x(cls, v: float) -> float:
+        return v
+class _Other(pydantic.BaseModel):
+    kind: typing.Literal["other"] = "other"
+    e: _Kind = _Kind.A
+class _Tree(pydantic.BaseModel):
+    item: typing.Annotated[typing.Union[_Leaf, _Other], pydantic.Field(discriminator="kind")]
+    @pydantic.model_validator(mode="after")
+    def _check(self) -> "_Tree":
+        return self
+_Tree.model_validate_json(_Tree(item=_Leaf(x=1.0)).model_dump_json())
+pydantic.TypeAdapter(list[int]).validate_python([1])
+try:
+    _Leaf(x=-1.0)
+except pydantic.ValidationError as e:
+    str(e)
+""",
+    "numpy": "import numpy\nnumpy.zeros(2).tolist()\n",
+}
 # Pure modules of a room that is not pure: importing one runs linecontrol.acquisition's
 # __init__ (the service, the links), so only their own closure is checked, by the walk.
 PURE_IN_A_SHELL = (
@@ -442,8 +479,9 @@ PURE_IN_A_SHELL = (
 )
 PURE_PACKAGES = tuple(p for p in PURE if p not in PURE_IN_A_SHELL)
 
-# Run in a child interpreter: import the dependencies, then every module given, with
-# __import__ traced; print what first-party code imported and what got loaded.
+# Run in a child interpreter: put the dependencies to use (``WARM_UP``), then import every
+# module given, with __import__ traced; print what first-party code imported and what got
+# loaded.
 PROBE = """
 import builtins, importlib, json, sys
 args = json.loads(sys.argv[1])
@@ -458,6 +496,8 @@ def traced(name, globals=None, locals=None, fromlist=(), level=0):
     return real(name, globals, locals, fromlist, level)
 for dep in args["dependencies"]:
     importlib.import_module(dep)
+for code in args["warm_up"]:
+    exec(code, {"__name__": "warm_up"})
 before = set(sys.modules)
 builtins.__import__ = traced
 for module in args["modules"]:
@@ -470,10 +510,14 @@ print(json.dumps({"pulls": pulls, "loaded": loaded, "own_io": own}))
 
 
 def loaded_violations(
-    modules: list[str], path: Path = ROOT, first_party: tuple[str, ...] = PACKAGES
+    modules: list[str],
+    path: Path = ROOT,
+    first_party: tuple[str, ...] = PACKAGES,
+    uses: tuple[str, ...] = (),
 ) -> list[str]:
     """What importing ``modules`` (found on ``path``, then the tree) loads against the
-    purity rule, in a child interpreter."""
+    purity rule, in a child interpreter. The baseline is the pure dependencies that the
+    modules of the tree reached import, and ``uses`` (for modules outside the tree)."""
     reached = {r for m in modules if m in FILES for r in (m, *walk(m, source_of(m)))}
     dependencies = sorted(
         {
@@ -482,12 +526,14 @@ def loaded_violations(
             for i in imports(m, source_of(m))
             if i.split(".")[0] in PURE_DEPENDENCIES
         }
+        | set(uses)
     )
     args = {
         "libraries": sorted({i for i in IMPURE if i.split(".")[0] not in PACKAGES}),
         "own_io": [i for i in IMPURE if i.split(".")[0] in PACKAGES],
         "first_party": list(first_party),
         "dependencies": dependencies,
+        "warm_up": [WARM_UP[d] for d in sorted({d.split(".")[0] for d in dependencies})],
         "modules": modules,
     }
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(dict.fromkeys([str(path), str(ROOT)]))}
@@ -513,6 +559,26 @@ def test_importing_a_pure_core_loads_no_io(package: str) -> None:
     modules = [m for m in FILES if under(m, package)]
     assert modules
     assert loaded_violations(modules) == []
+
+
+# A pure package's use of pydantic, outside the tree: a model class built and used. With
+# pydantic 2.14 that loads socket and selectors (and pydantic.main threading), which the
+# bare ``import pydantic`` does not: the baseline must hold them.
+USES_PYDANTIC = """
+import pydantic
+class Point(pydantic.BaseModel):
+    x: float = 0.0
+Point.model_validate({"x": 1}).model_dump_json()
+"""
+
+
+def test_the_import_check_counts_what_a_dependency_loads_in_use(tmp_path: Path) -> None:
+    (tmp_path / "usespydantic").mkdir()
+    (tmp_path / "usespydantic" / "__init__.py").write_text(USES_PYDANTIC)
+    found = loaded_violations(
+        ["usespydantic"], tmp_path, (*PACKAGES, "usespydantic"), uses=("pydantic",)
+    )
+    assert found == []
 
 
 DYNAMIC = "import importlib\nimportlib.import_module('drivers.links.serial_port')\n"
