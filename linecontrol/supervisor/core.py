@@ -1101,12 +1101,10 @@ class _Step:
         sp = self.written.get(f"{plan.press}.roll_load_sp_kg", 0.0)
         flag = self.c.devices.flag(self.sample, plan.press, "overload")
         if load is not None and plan.press_max_kg is not None and load > plan.press_max_kg:
-            still.add("press_overload_hh:roll load")
-            self.trip(
-                "abort",
-                "press_overload_hh",
-                f"roll load {load:g} kg above {plan.press_max_kg:g} kg",
-            )
+            # One key while it lasts (the load in it would make every step a new trip).
+            detail = f"roll load above {plan.press_max_kg:g} kg"
+            still.add(f"press_overload_hh:{detail}")
+            self.trip("abort", "press_overload_hh", detail)
             return
         # Against the recipe's load as well as the one written: while the load is taken
         # off, the roll load lags its falling setpoint, which is no overload.

@@ -24,6 +24,7 @@ from linecontrol.model import (
     DeviceRecovered,
     Event,
     Hold,
+    InterlockCleared,
     InterlockTripped,
     RecipeLoaded,
     Reset,
@@ -279,6 +280,21 @@ def test_press_overload_opens_the_nip_and_holds_above_rating_aborts() -> None:
     r2.plant.values["press.roll_load_pv_kg"] = 40001.0
     r2.step()
     assert r2.state == "Aborting"
+
+
+def test_a_press_above_its_rating_trips_once_and_stays_active() -> None:
+    # Found by test_supervisor_stateful: the key kept active differed from the key
+    # tripped, so the trip was cleared in the step it tripped and raised again at the
+    # next (an InterlockTripped/InterlockCleared pair every step, nothing active).
+    r = Run.boot().executing()
+    r.plant.follow = False
+    r.plant.values["press.roll_load_pv_kg"] = 40001.0
+    for _ in range(5):
+        r.step()
+    assert tripped(r).count("press_overload_hh") == 1
+    assert not [e for e in r.of(InterlockCleared) if e.interlock == "press_overload_hh"]
+    assert any(k.startswith("press_overload_hh:") for k in r.core.active)
+    assert r.state == "Aborted"
 
 
 def test_estop_aborts_and_clear_waits_for_its_reset() -> None:
