@@ -67,6 +67,9 @@ class ModelSpec:
     factory: str  # the dotted path of its factory (FACTORY_PATH), resolved by drivers.factories
     regmap: RegisterMap | None = None
     commands: tuple[Command, ...] = ()
+    # Its part in an oven purge (``[devices] purge_from``, drivers.config): an
+    # "analyzer" names the "supply" (an N2 flow controller) that purges its oven.
+    purge: Literal["supply", "analyzer"] | None = None
 
     def __post_init__(self) -> None:
         names = [c.name for c in self.channels]
@@ -116,9 +119,12 @@ class ModelSpec:
         }
 
 
-def modbus_model(regmap: RegisterMap) -> ModelSpec:
+def modbus_model(
+    regmap: RegisterMap, *, purge: Literal["supply", "analyzer"] | None = None
+) -> ModelSpec:
     """A Modbus model, all from its register map: every register is a channel, and its
-    driver is a ``ModbusDevice`` over the map (``MODBUS_FACTORY``)."""
+    driver is a ``ModbusDevice`` over the map (``MODBUS_FACTORY``); ``purge``: its part
+    in an oven purge (``ModelSpec.purge``)."""
     return ModelSpec(
         model=regmap.model,
         protocol="modbus",
@@ -128,6 +134,7 @@ def modbus_model(regmap: RegisterMap) -> ModelSpec:
         ),
         factory=MODBUS_FACTORY,
         regmap=regmap,
+        purge=purge,
     )
 
 

@@ -1,11 +1,11 @@
 """The simulators' view of a line config: the ``[devices]`` and ``[buses]`` tables.
 
 Simulators never import ``linecontrol``. They read the same TOML file and validate
-its two tables with the same models as the application (``drivers.config``), once;
-errors name the file and the field. What is checked here is only what is
-simulator-specific: TCP devices listen on loopback, an ASCII device is served on
-``pty`` or ``socket``, and each model has a simulator. A TCP device without a
-``port`` gets any free port (the address map says which).
+its two tables with the same models and the same checks across them as the
+application (``drivers.config``), once; errors name the file and the field. What is
+checked here is only what is simulator-specific: TCP devices listen on loopback, an
+ASCII device is served on ``pty`` or ``socket``, and each model has a simulator. A
+TCP device without a ``port`` gets any free port (the address map says which).
 """
 
 from __future__ import annotations
@@ -15,16 +15,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from drivers.config import (
     AnyDevice,
     AsciiDevice,
     BusConfig,
     DeviceConfig,
+    FieldProblem,
     RtuDevice,
     TcpDevice,
     drop_union_tags,
+    tables_problems,
 )
 from simulators.ascii_devices import ASCII_MODELS
 from simulators.devices import MODELS
@@ -37,8 +39,15 @@ class _LineTables(BaseModel):
     """The two tables a simulator reads; the rest of the line config is not its business."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
-    devices: dict[str, DeviceConfig] = Field(min_length=1)
+    devices: dict[str, DeviceConfig]
     buses: dict[str, BusConfig] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _across(self) -> _LineTables:
+        found = tables_problems(self.devices, self.buses, devices_given=True)
+        if found:
+            raise FieldProblem(found)
+        return self
 
 
 @dataclass(frozen=True)
@@ -104,9 +113,15 @@ def _validate(file: str, data: dict[str, Any]) -> _LineTables:
     except ValidationError as exc:
         problems = []
         for err in exc.errors(include_url=False):
+            cause = err.get("ctx", {}).get("error")
+            if isinstance(cause, FieldProblem):  # problems across the tables, each at its field
+                for below, text in cause.problems:
+                    at = drop_union_tags(tuple(err["loc"]) + below)
+                    problems.append(f"{file}: {_dotted(at)}: {text}")
+                continue
             loc = drop_union_tags(tuple(err["loc"]))
-            where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
-            msg = err["msg"]
+            where = _dotted(loc)
+            msg = err["msg"].removeprefix("Value error, ")
             if err["type"] == "extra_forbidden":
                 msg = "unknown key (not part of the schema; check its spelling)"
             elif err["type"] == "missing":
@@ -117,6 +132,10 @@ def _validate(file: str, data: dict[str, Any]) -> _LineTables:
                 msg = f"{msg} (got {err['input']!r})"
             problems.append(f"{file}: {where}: {msg}" if where else f"{file}: {msg}")
         raise SimConfigError(problems) from exc
+
+
+def _dotted(loc: tuple[int | str, ...]) -> str:
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
 
 
 def _devices(file: str, tables: _LineTables) -> list[DeviceSpec]:
@@ -148,7 +167,7 @@ def _spec(name: str, d: AnyDevice) -> DeviceSpec:
         station=d.station,
         zone=d.zone,
         purge_from=d.purge_from,
-        faults=dict(d.faults),
+        faults=d.faults.model_dump(exclude_unset=True),
     )
     if isinstance(d, TcpDevice):
         port = d.port if "port" in d.model_fields_set else 0  # no port: any free one

@@ -17,4 +17,4 @@ MAP = RegisterMap(
     link="modbus-rtu",
 )
 
-MODEL = modbus_model(MAP)
+MODEL = modbus_model(MAP, purge="supply")

@@ -20,4 +20,4 @@ MAP = RegisterMap(
     link="modbus-rtu",
 )
 
-MODEL = modbus_model(MAP)
+MODEL = modbus_model(MAP, purge="analyzer")

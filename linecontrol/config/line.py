@@ -13,8 +13,9 @@ from typing import Annotated, Literal
 
 from pydantic import Field, PositiveFloat, model_validator
 
+from drivers.config import FieldProblem, tables_problems
 from linecontrol.config.alarms import AlarmDefinition, AlarmId, alarm_channel_problem
-from linecontrol.config.devices import BusConfig, DeviceConfig, RtuDevice
+from linecontrol.config.devices import BusConfig, DeviceConfig
 from linecontrol.config.supervision import SupervisorSettings
 from linecontrol.config.tomlfile import StrictModel, load_model, register_union_list
 
@@ -182,18 +183,23 @@ class LineConfig(StrictModel):
         if dupz:
             raise ValueError(f"oven zone names must be unique on the line: {sorted(dupz)}")
         stations = {s.name for s in self.stations}
+        found = tables_problems(
+            self.devices, self.buses, devices_given="devices" in self.model_fields_set
+        )
         for name, d in self.devices.items():
             if d.station is not None and d.station not in stations:
-                raise ValueError(
-                    f"devices.{name}.station = {d.station!r}: not a station of the "
-                    f"line {sorted(stations)}"
+                found.append(
+                    (
+                        ("devices", name, "station"),
+                        f"{d.station!r} is not a station of the line {sorted(stations)}",
+                    )
                 )
             if d.zone is not None and d.zone not in zones:
-                raise ValueError(f"devices.{name}.zone = {d.zone!r}: not an oven zone of the line")
-            if isinstance(d, RtuDevice) and d.bus not in self.buses:
-                raise ValueError(
-                    f"devices.{name}.bus = {d.bus!r}: one of the [buses] {sorted(self.buses)}"
+                found.append(
+                    (("devices", name, "zone"), f"{d.zone!r} is not an oven zone of the line")
                 )
+        if found:
+            raise FieldProblem(found)
         problem = alarm_channel_problem(self.alarms, self.devices)
         if problem is not None:
             raise ValueError(problem)

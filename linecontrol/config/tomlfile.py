@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from drivers.config import drop_union_tags
+from drivers.config import FieldProblem, drop_union_tags
 from linecontrol.errors import InputFileError, Problem
 
 M = TypeVar("M", bound=BaseModel)
@@ -54,15 +54,24 @@ def validation_problems(file: str, exc: ValidationError) -> list[Problem]:
     problems = []
     for err in exc.errors(include_url=False):
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        cause = err.get("ctx", {}).get("error")
+        if isinstance(cause, FieldProblem):  # a validator's problems at fields below loc
+            for below, text in cause.problems:
+                where = _drop_union_tags(drop_union_tags(loc + below))
+                problems.append(Problem(file=file, field=format_loc(where) or None, message=text))
+            continue
         loc = _drop_union_tags(drop_union_tags(loc))
         msg = err["msg"]
+        if err["type"] == "value_error":
+            msg = msg.removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = "unknown key (not part of the schema; check its spelling)"
         elif err["type"] == "finite_number":
             msg = "must be a finite number (NaN and infinity are refused)"
         elif err["type"] == "missing":
             msg = "required field is missing"
-        if err["type"] not in ("missing", "extra_forbidden") and "input" in err:
+        whole = err["type"] == "value_error" and isinstance(err.get("input"), dict | list)
+        if err["type"] not in ("missing", "extra_forbidden") and "input" in err and not whole:
             msg = f"{msg} ({_describe_input(err['input'])})"
         problems.append(Problem(file=file, field=format_loc(loc) or None, message=msg))
     return problems

@@ -25,10 +25,16 @@ def write_line(tmp_path: Path, change: dict[str, Any]) -> Path:
     for table, entries in change.items():
         for name, fields in entries.items():
             lines.append(f"[{table}.{name}]")
-            lines += [f"{k} = {json.dumps(v)}" for k, v in fields.items()]
+            lines += [f"{k} = {_toml(v)}" for k, v in fields.items()]
     out = tmp_path / "line.toml"
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return out
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, dict):  # an inline table
+        return "{ " + ", ".join(f"{json.dumps(k)} = {_toml(v)}" for k, v in value.items()) + " }"
+    return json.dumps(value)
 
 
 def _without(text: str, change: dict[str, Any]) -> str:
@@ -145,3 +151,183 @@ def test_sim_config_errors_have_a_root(tmp_path: Path) -> None:
     empty.write_text("[line]\nname = 'x'\n", encoding="utf-8")
     with pytest.raises(SimConfigError, match=r"devices: a \[devices.NAME\] table"):
         load_config(empty)
+
+
+RTU = {"model": "oven_zone", "station": "dryer_1", "zone": "D1-2", "link": "rtu"}
+PSU = {"model": "dc_psu", "station": "sputter", "link": "ascii"}
+GAUGE = {"model": "vacuum_gauge", "station": "sputter", "link": "ascii", "address": 1}
+BUS = {"port": "pty", "baudrate": 19200, "parity": "N", "wire_bits_per_char": 11}
+O2 = {"model": "o2_analyzer", "station": "cure_oven", "link": "rtu", "bus": "oven_bus"}
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            {"devices": {"zone_D1-2": {**RTU, "bus": "oven_bus", "unit": 1}}},
+            ["devices.zone_D1-2.unit: unit 1 of bus oven_bus is taken by devices.zone_D1-1"],
+        ),
+        (
+            {
+                "devices": {
+                    "press": {"model": "press", "link": "tcp", "port": 1502, "unit": 3},
+                    "coater_1": {"model": "coater", "link": "tcp", "port": 1502, "unit": 3},
+                }
+            },
+            ["devices.coater_1.unit: unit 3 at 127.0.0.1:1502 is taken by devices.press"],
+        ),
+        (
+            {
+                "buses": {
+                    "oven_bus": {**BUS, "port": "/dev/ttyUSB0"},
+                    "b2": {"port": "/dev/ttyUSB0"},
+                }
+            },
+            ["buses.b2.port: '/dev/ttyUSB0' is already the port of buses.oven_bus"],
+        ),
+        (
+            {
+                "devices": {
+                    "sputter_psu": {**PSU, "serial_port": "/dev/ttyS1"},
+                    "sputter_gauge": {**GAUGE, "serial_port": "/dev/ttyS1"},
+                }
+            },
+            [
+                "devices.sputter_gauge.serial_port: serial port '/dev/ttyS1' is taken by "
+                "devices.sputter_psu"
+            ],
+        ),
+        (
+            {
+                "buses": {"oven_bus": {**BUS, "port": "/dev/ttyUSB0"}},
+                "devices": {"sputter_psu": {**PSU, "serial_port": "/dev/ttyUSB0"}},
+            },
+            ["devices.sputter_psu.serial_port: '/dev/ttyUSB0' is the port of buses.oven_bus"],
+        ),
+        (
+            {"devices": {"o2_cure": {**O2, "unit": 30, "purge_from": "zone_C01"}}},
+            ["devices.o2_cure.purge_from: 'zone_C01' must name an N2 flow controller of [devices]"],
+        ),
+        (
+            {"devices": {"zone_D1-2": {**RTU, "bus": "oven_bus", "unit": 2, "purge_from": "x"}}},
+            ["devices.zone_D1-2.purge_from: only an O2 analyzer has a purge_from"],
+        ),
+        (
+            {"devices": {"zone_D1-2": {**RTU, "bus": "nobus", "unit": 2}}},
+            ["devices.zone_D1-2.bus: 'nobus' is not one of the [buses] ['oven_bus']"],
+        ),
+    ],
+)
+def test_a_collision_is_refused_by_both_with_the_same_message(
+    tmp_path: Path, change: dict[str, Any], expected: list[str]
+) -> None:
+    """Config validated once: the application refuses every line the simulators refuse
+    (it used to accept all of these and record from them), with the same lines."""
+    path = write_line(tmp_path, change)
+    app, sim = problems_of_both(path)
+    assert app == sim == [f"{path}: {e}" for e in expected]
+
+
+def test_the_simulated_placeholders_are_no_collision(tmp_path: Path) -> None:
+    """Port 0 (any free port) and the serial ports pty/socket are shared by design."""
+    path = write_line(
+        tmp_path,
+        {
+            "devices": {
+                "press": {"model": "press", "link": "tcp", "port": 0, "unit": 1},
+                "coater_1": {"model": "coater", "link": "tcp", "port": 0, "unit": 1},
+                "sputter_psu": {**PSU, "serial_port": "pty"},
+                "sputter_gauge": {**GAUGE, "serial_port": "pty"},
+            },
+            "buses": {"oven_bus": BUS, "b2": {"port": "pty"}},
+        },
+    )
+    load_line(path)
+    load_config(path)
+
+
+def test_an_unknown_or_bad_fault_is_refused_by_both(tmp_path: Path) -> None:
+    path = write_line(
+        tmp_path, {"devices": {"press": {"model": "press", "link": "tcp", "faults": {"melt": 1}}}}
+    )
+    app, sim = problems_of_both(path)
+    assert (
+        app
+        == sim
+        == [
+            f"{path}: devices.press.faults.melt: unknown key (not part of the "
+            "schema; check its spelling)"
+        ]
+    )
+    path = write_line(
+        tmp_path,
+        {"devices": {"press": {"model": "press", "link": "tcp", "faults": {"delay_s": -1.0}}}},
+    )
+    app, sim = problems_of_both(path)
+    assert [p.split(": ")[1] for p in app] == [p.split(": ")[1] for p in sim]
+    assert app[0].startswith(f"{path}: devices.press.faults.delay_s: ")
+
+
+def test_the_faults_model_has_the_simulators_faults() -> None:
+    """The shared model and ``simulators.faults.Faults`` name the same faults; a TOML
+    fault table reaches the simulated device."""
+    from dataclasses import fields
+
+    from simulators.faults import Faults
+
+    assert set(drivers.config.FaultsConfig.model_fields) == {f.name for f in fields(Faults)}
+
+
+def test_a_fault_table_reaches_the_simulated_device(tmp_path: Path) -> None:
+    path = write_line(
+        tmp_path,
+        {
+            "devices": {
+                "press": {
+                    "model": "press",
+                    "link": "tcp",
+                    "faults": {"delay_s": 2, "exception_addresses": {"100": 3}},
+                }
+            }
+        },
+    )
+    spec = next(s for s in load_config(path).devices if s.name == "press")
+    faults = __import__("simulators.faults", fromlist=["Faults"]).Faults()
+    faults.update(spec.faults)
+    assert (faults.delay_s, faults.exception_addresses, faults.web_break) == (2.0, {100: 3}, False)
+
+
+def test_an_empty_devices_table_is_refused_by_both(tmp_path: Path) -> None:
+    text = DEFAULT_LINE.read_text(encoding="utf-8")
+    head = text[: text.index("[devices.")]
+    path = tmp_path / "line.toml"
+    path.write_text(head + "\n[devices]\n", encoding="utf-8")
+    app, sim = problems_of_both(path)
+    assert app == sim == [f"{path}: devices: empty table: a [devices.NAME] table per instrument"]
+
+
+@pytest.mark.parametrize("name", ['"sputter.gauge"', '""', '"a b"'])
+def test_a_device_name_that_would_lose_its_data_is_refused(tmp_path: Path, name: str) -> None:
+    """A channel is DEVICE.FIELD, split at the first dot: ``sputter.gauge.pressure``
+    would be read as device ``sputter``; such names are refused by both."""
+    text = _without(
+        DEFAULT_LINE.read_text(encoding="utf-8"), {"devices": {"sputter_gauge": {}}}
+    ).replace('"sputter_gauge.', '"sputter_psu.')
+    fields = "\n".join(f"{k} = {json.dumps(v)}" for k, v in GAUGE.items())
+    path = tmp_path / "line.toml"
+    path.write_text(text + f'\n[devices.{name}]\n{fields}\nserial_port = "socket"\n', "utf-8")
+    app, sim = problems_of_both(path)
+    assert len(app) == 1 and app == sim, (app, sim)
+    assert "letters, digits, '_' and '-' only" in app[0]
+
+
+def test_an_ascii_baud_rate_is_one_of_the_serial_rates(tmp_path: Path) -> None:
+    path = write_line(
+        tmp_path,
+        {"devices": {"sputter_psu": {**PSU, "serial_port": "pty", "baudrate": 999999999999}}},
+    )
+    app, sim = problems_of_both(path)
+    assert len(app) == len(sim) == 1
+    for found in (app, sim):
+        assert found[0].startswith(f"{path}: devices.sputter_psu.baudrate: "), found
+        assert "115200" in found[0]
