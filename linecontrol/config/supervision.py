@@ -27,9 +27,10 @@ class SupervisorSettings(StrictModel):
     purge_gate_c: PositiveFloat = 150.0
     purge_time_s: PositiveFloat = 300.0
     # O2 trip: above o2_trip_ppm (or the analyzer failed or stale: the worst case) for
-    # o2_trip_delay_s during a cure: Hold with the heaters at standby.
-    o2_trip_ppm: PositiveFloat = 1000.0
-    o2_trip_delay_s: NonNeg = 10.0
+    # o2_trip_delay_s during a cure: Hold with the heaters at standby (the same limit and
+    # delay as the shipped lines' o2_cure_trip alarm, which annunciates it).
+    o2_trip_ppm: PositiveFloat = 200.0
+    o2_trip_delay_s: NonNeg = 5.0
     # Where heaters go at standby (Hold on an O2 trip, Stop, Abort, a zone tripped).
     standby_temp_c: NonNeg = 50.0
     # Heater runaway: PV above the setpoint by this much for runaway_cycles cycles.

@@ -31,6 +31,7 @@ from linecontrol.config import LineConfig, load_recipe
 from linecontrol.errors import AddressMapError, InputFileError
 from linecontrol.model import (
     Abort,
+    Clear,
     DeviceStats,
     DeviceSummary,
     Event,
@@ -54,6 +55,7 @@ from linecontrol.supervisor import Supervisor
 logger = logging.getLogger("linecontrol.run")
 END_STATES = ("Complete", "Held", "Stopped", "Aborted")
 SAFE_DEADLINE_S = 30.0  # real seconds for the line to stop at the end of a run
+STATE_DIR = ".supervisor"  # under the data root: alarm states, the running marker
 
 
 @dataclass
@@ -145,33 +147,31 @@ async def run_recipe(opts: RunOptions) -> RunResult:
         log = RunLog(opts.data_dir, meta, clock=clock.both)
         await log.start()
         run_log = context_logger(logger, run=log.meta.run_id)
-        supervisor = Supervisor(line, acq, clock, on_event=on_event)
+        # The supervisor keeps its alarm states and its running marker by the runs.
+        state_dir = opts.data_dir / STATE_DIR
+        supervisor = Supervisor(line, acq, clock, on_event=on_event, state_dir=state_dir)
         acq.sinks.append(log.append)
         by = opts.operator or "cli"
         status = "ok"
         acq_task = asyncio.create_task(acq.run(), name="acquisition")
         sup_task = asyncio.create_task(supervisor.run(), name="supervisor")
-        script_task: asyncio.Task[None] | None = None
         stopped = asyncio.create_task(stop.wait(), name="stop-signal")
         loop.call_later(1.0, settle_runtime)
         requests = ChildRequests(sim.proc) if sim is not None else None
-        try:
-            await _until(supervisor, lambda s: s.core is not None, sup_task, acq_task)
-            supervisor.submit(LoadRecipe(by=by, request_id="run-load", at=clock.wall(),
-                                         path=str(opts.recipe)))  # fmt: skip
-            supervisor.submit(Reset(by=by, request_id="run-reset", at=clock.wall()))
-            await _until(supervisor, lambda s: s.state.label == "Idle" or "run-reset" in s.rejected
-                         or "run-load" in s.rejected, sup_task, acq_task)  # fmt: skip
-            refused = supervisor.rejected.get("run-load") or supervisor.rejected.get("run-reset")
-            if refused:
-                raise RecordError(f"the run cannot start: {refused}")
-            supervisor.submit(Start(by=by, request_id="run-start", at=clock.wall()))
+        scripts: list[asyncio.Task[None]] = []
+
+        def start_script() -> None:
             if opts.script is not None:
                 handle = RunHandle(supervisor, clock, requests, log)
-                script_task = asyncio.create_task(opts.script(handle), name="run script")
+                scripts.append(asyncio.create_task(opts.script(handle), name="run script"))
+
+        try:
             ended = asyncio.create_task(
-                _until(supervisor, lambda s: s.state.label in END_STATES and "Starting" in states,
-                       sup_task, acq_task), name="run end")  # fmt: skip
+                _drive(
+                    supervisor, states, by, clock, opts.recipe, start_script, sup_task, acq_task
+                ),
+                name="run",
+            )
             done, _ = await asyncio.wait(
                 {ended, stopped}, timeout=opts.deadline_s, return_when=asyncio.FIRST_COMPLETED
             )
@@ -182,10 +182,7 @@ async def run_recipe(opts: RunOptions) -> RunResult:
             elif ended.exception() is not None:
                 status = f"error: {ended.exception()!r}"
             else:
-                st = supervisor.status()
-                status = "complete" if st["state"] == "Complete" else (
-                    f"{st['state']}: {st['first_out'] or 'no first-out cause'}"
-                )  # fmt: skip
+                status = ended.result()
             ended.cancel()
             await asyncio.gather(ended, return_exceptions=True)
             if not sup_task.done() and supervisor.state.label not in (
@@ -195,13 +192,13 @@ async def run_recipe(opts: RunOptions) -> RunResult:
             ):
                 await _make_safe(supervisor, by, clock)
         finally:
-            for t in (script_task, stopped):
-                if t is not None:
-                    t.cancel()
-            sup_task.cancel()
-            acq_task.cancel()
+            for t in (*scripts, stopped, sup_task, acq_task):
+                t.cancel()
             await asyncio.gather(
-                *(t for t in (script_task, stopped, sup_task, acq_task) if t is not None),
+                *scripts,
+                stopped,
+                sup_task,
+                acq_task,
                 return_exceptions=True,
             )
             report = acq.device_report()
@@ -227,6 +224,55 @@ async def run_recipe(opts: RunOptions) -> RunResult:
                 await stop_sim(sim)
         finally:
             signals.remove()
+
+
+async def _drive(
+    supervisor: Supervisor,
+    states: list[str],
+    by: str,
+    clock: ScaledClock,
+    recipe: Path,
+    start_script: Callable[[], None],
+    *tasks: asyncio.Task[Any],
+) -> str:
+    """Load, Reset, Start and wait for the end; the run's status."""
+    await _until(supervisor, lambda s: s.core is not None, *tasks)
+    if supervisor.state.label == "Aborted":
+        # The last supervisor did not end cleanly. Running a recipe is the user's command,
+        # so it clears the abort as an operator would, in the run log under their name.
+        logger.warning("the last run did not end cleanly: clearing the abort before this run")
+        why = "the last run did not end cleanly"
+        supervisor.submit(Clear(by=by, request_id="run-clear", at=clock.wall(), reason=why))
+        await _until(supervisor, lambda s: s.state.label == "Stopped" or bool(s.rejected), *tasks)
+    supervisor.submit(LoadRecipe(by=by, request_id="run-load", at=clock.wall(), path=str(recipe)))
+    supervisor.submit(Reset(by=by, request_id="run-reset", at=clock.wall()))
+
+    def idle_or_not(s: Supervisor) -> bool:
+        gone = s.state.label in ("Stopped", "Aborted") and "Resetting" in states
+        return s.state.label == "Idle" or gone or bool(s.rejected)
+
+    await _until(supervisor, idle_or_not, *tasks)
+    refused = supervisor.rejected.get("run-load") or supervisor.rejected.get("run-reset")
+    if refused:
+        return f"not started: {refused}"
+    if supervisor.state.label != "Idle":
+        st = supervisor.status()
+        return f"not started: {st['state']}: {st['first_out'] or 'no first-out cause'}"
+    supervisor.submit(Start(by=by, request_id="run-start", at=clock.wall()))
+    start_script()
+    await _until(
+        supervisor,
+        lambda s: (
+            (s.state.label in END_STATES and "Starting" in states) or "run-start" in s.rejected
+        ),
+        *tasks,
+    )
+    if "run-start" in supervisor.rejected:
+        return f"not started: {supervisor.rejected['run-start']}"
+    st = supervisor.status()
+    if st["state"] == "Complete":
+        return "complete"
+    return f"{st['state']}: {st['first_out'] or 'no first-out cause'}"
 
 
 async def _until(

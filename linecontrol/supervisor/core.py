@@ -53,9 +53,11 @@ from types import MappingProxyType
 from typing import Literal
 
 from drivers.devices import MODELS
-from linecontrol.config import LineConfig
+from linecontrol import alarms as alarm_engine
+from linecontrol.config import AlarmDefinition, LineConfig
 from linecontrol.errors import InvalidArgument
 from linecontrol.model import (
+    AlarmCommand,
     BandLeft,
     BandReturned,
     ChangeSetpoint,
@@ -264,6 +266,7 @@ Interlock = Literal[
     "press_overload_hh",
     "setpoint_failed",
     "readiness_timeout",
+    "alarm",
 ]
 
 
@@ -300,16 +303,34 @@ class Core:
     run_start_m: float | None = None
     execute_s: float = 0.0
     waiting_for: tuple[str, ...] = ()  # what the current step waits for
+    alarm_defs: Mapping[str, AlarmDefinition] = field(default_factory=dict)
+    alarms: alarm_engine.Alarms = field(default_factory=dict)
+    alarms_from: float = -math.inf  # a WAITING channel is a communication loss from then
 
 
 def boot(
-    line: LineConfig, now: float, *, clean: bool = True, rate_factor: float = 1.0
+    line: LineConfig,
+    now: float,
+    *,
+    clean: bool = True,
+    rate_factor: float = 1.0,
+    alarms: alarm_engine.Alarms | None = None,
+    alarms_from: float = -math.inf,
 ) -> tuple[Core, tuple[Event, ...]]:
     """The core at start: Stopped after a clean stop, Aborted after an unclean one.
+    ``alarms``: the alarm states kept from before (acknowledgements, shelves, latches);
+    ``alarms_from``: until then a channel not yet polled raises no communication loss.
     ``rate_factor``: how much acquisition stretches the poll periods (at a speed-up)."""
     machine, events = packml.boot(clean, now)
-    devices = LineDevices.of(line, rate_factor)
-    core = Core(machine, devices, line.supervisor.standby_temp_c, step_at=now)
+    core = Core(
+        machine,
+        LineDevices.of(line, rate_factor),
+        line.supervisor.standby_temp_c,
+        step_at=now,
+        alarm_defs=MappingProxyType(dict(line.alarms)),
+        alarms=dict(alarms) if alarms is not None else alarm_engine.initial(line.alarms),
+        alarms_from=alarms_from,
+    )
     return core, events
 
 
@@ -359,8 +380,10 @@ class _Step:
         self.run_start_m = core.run_start_m
         self.execute_s = core.execute_s
         self.waiting_for: tuple[str, ...] = ()
+        self.still: set[str] = set()  # the interlocks asserted in this step
         self.quanta: dict[str, float] = {}  # this step's write quantum of a ramping channel
         self.last_pv = dict(core.last_pv)
+        self.alarms = dict(core.alarms)
         self.events: list[Event] = []
         self.actions: list[Action] = []
         self.dt = 0.0 if core.last_now is None else max(0.0, now - core.last_now)
@@ -445,6 +468,8 @@ class _Step:
             self.apply(packml.handle(self.machine, item, self.now))
             if not any(isinstance(e, CommandRejected) for e in self.events[before:]):
                 self.events.insert(before, CommandGiven(command=item))
+        elif isinstance(item, AlarmCommand):
+            self._alarm_command(item)
         elif isinstance(item, ChangeSetpoint):
             self._change_setpoint(item)
         elif isinstance(item, JogWeb):
@@ -493,6 +518,46 @@ class _Step:
             self.failing.discard(item.device)
             if any(ch.split(".", 1)[0] == item.device for ch in self.written):
                 self.unverified.add(item.device)
+
+    def _alarm_command(self, cmd: AlarmCommand) -> None:
+        if packml.is_duplicate(self.machine, cmd.request_id):
+            return
+        result = alarm_engine.act(self.c.alarm_defs, self.alarms, cmd, self.now)
+        if isinstance(result, alarm_engine.Rejected):
+            self._once(cmd, result.reason)
+            return
+        self._accept(cmd)
+        self.alarms, events = result
+        self.emit(CommandGiven(command=cmd), *events)
+
+    def run_alarms(self) -> None:
+        """The alarm engine on this sample; what active alarms demand trips the machine."""
+        defs = self.c.alarm_defs
+        if not defs:
+            return
+        plan = self.plan
+        suppressed: frozenset[str] = frozenset()
+        setpoints: dict[str, float] = {}
+        if plan is not None:
+            # Equipment the recipe does not use raises nothing that would stop its run.
+            suppressed = frozenset(
+                k for k, d in defs.items() if d.channel.split(".", 1)[0] not in plan.needed
+            )
+            setpoints = {t.reads: self.target_value(t) for t in plan.targets}
+        ctx = alarm_engine.AlarmContext(
+            state=self.state.label,
+            suppressed=suppressed,
+            setpoints=setpoints,
+            startup_until=self.c.alarms_from,
+        )
+        self.alarms, events = alarm_engine.step(defs, self.alarms, self.sample, self.now, ctx)
+        self.emit(*events)
+        for consequence, ids in alarm_engine.consequences(defs, self.alarms).items():
+            if consequence == "none" or not ids:
+                continue
+            for alarm_id in ids:
+                self.still.add(f"alarm:{alarm_id}")
+            self.trip(consequence, "alarm", ids[0])
 
     def _once(self, command: Command, reason: str) -> None:
         if packml.is_duplicate(self.machine, command.request_id):
@@ -936,6 +1001,8 @@ class _Step:
             still.add(f"{name}:{detail}")
             self.trip(kind, name, detail)
 
+        self.still = still
+
         if d.flag(self.sample, d.drive, "estop"):
             # Clearing waits for the e-stop's reset (its sequence), it does not abort again.
             if st is S.CLEARING:
@@ -984,6 +1051,7 @@ class _Step:
                 S.ABORTED,
             ):
                 still.add(key)
+        self.run_alarms()
         self.clear_interlocks(still)
 
     def _tension_collapse(self, still: set[str]) -> None:
@@ -1166,6 +1234,7 @@ class _Step:
             counters=self.counters,
             heat_windows=self.heat_windows,
             last_pv=self.last_pv,
+            alarms=self.alarms,
             tension_seen=frozenset(self.tension_seen),
             active=frozenset(self.active),
             out_of_band=frozenset(self.out_of_band),

@@ -28,13 +28,15 @@ import asyncio
 import contextlib
 import logging
 import math
+import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, cast
 
 from drivers.device import Device
 from drivers.errors import DriverError, ReadbackMismatch
-from linecontrol.acquisition import Acquisition
+from linecontrol import alarms as alarm_engine
+from linecontrol.acquisition import STALE_PERIODS, Acquisition
 from linecontrol.config import LineConfig, load_recipe
 from linecontrol.errors import InputFileError, LinecontrolError
 from linecontrol.model import (
@@ -92,13 +94,14 @@ class Supervisor:
         clock: Clock,
         *,
         on_event: Callable[[Event], None],
-        clean_boot: bool = True,
+        state_dir: Path | None = None,
     ) -> None:
         self.line = line
         self.acq = acquisition
         self.clock = clock
         self.on_event = on_event
-        self.clean_boot = clean_boot
+        self.state_dir = state_dir
+        self.clean_boot = True  # known after boot: False when the last one did not end
         s = line.supervisor
         self.write_deadline_s = s.write_deadline_s
         self.cancel_deadline_s = s.cancel_deadline_s
@@ -155,13 +158,94 @@ class Supervisor:
             await self._changed.wait_for(lambda: self.core is not None and predicate(self))
 
     # -------------------------------------------------------------- the loop
+    # -------------------------------------------------------------- state kept on disk
+    def _marker(self) -> Path | None:
+        return self.state_dir / "supervisor.running" if self.state_dir is not None else None
+
+    def _alarm_file(self) -> Path | None:
+        return self.state_dir / "alarms.json" if self.state_dir is not None else None
+
+    def boot_state(self, now: float) -> alarm_engine.Alarms | None:
+        """Whether the last supervisor ended cleanly (its marker file is gone) and the
+        alarm states it kept; a damaged alarm file is set aside and logged, never used."""
+        marker, path = self._marker(), self._alarm_file()
+        if marker is None or path is None:
+            return None
+        try:
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            self.clean_boot = not marker.exists()
+            marker.write_text(f"{os.getpid()}\n", encoding="utf-8")
+        except OSError as exc:
+            self.log.error("state directory %s: %s", marker.parent, exc.strerror or exc)
+            return None
+        if not self.clean_boot:
+            self.log.warning("the last supervisor did not end cleanly: booting into Aborted")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            self.log.error("alarm states %s: %s; starting from normal", path, exc.strerror or exc)
+            return None
+        try:
+            loaded = alarm_engine.from_json(text, self.line.alarms, now, self.clock.wall())
+        except alarm_engine.AlarmStateError as exc:
+            aside = path.with_name(f"alarms.damaged.{int(self.clock.wall())}.json")
+            with contextlib.suppress(OSError):
+                path.rename(aside)
+            self.log.error(
+                "alarm states %s unreadable (%s): set aside as %s; starting from normal",
+                path, exc, aside.name,
+            )  # fmt: skip
+            return None
+        if loaded.dropped:
+            self.log.info(
+                "alarm states of %s dropped: no longer defined", ", ".join(loaded.dropped)
+            )
+        return loaded.alarms
+
+    def save_alarms(self) -> None:
+        """Acknowledgements, shelves and latches survive a restart: written atomically."""
+        path = self._alarm_file()
+        if path is None or self.core is None:
+            return
+        now, wall = self.clock.monotonic(), self.clock.wall()
+        tmp = path.with_suffix(".tmp")
+        try:
+            text = alarm_engine.to_json(self.core.alarms, now, wall)
+            with open(tmp, "w", encoding="utf-8") as f:
+                f.write(text)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except OSError as exc:
+            self.log.error("alarm states not saved to %s: %s", path, exc.strerror or exc)
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+
+    def ended_cleanly(self) -> None:
+        marker = self._marker()
+        if marker is not None:
+            with contextlib.suppress(OSError):
+                marker.unlink()
+
     async def run(self) -> None:
         """Step on every sampled row until cancelled; then stop the writers."""
         slot = self.acq.subscribe_latest()
+        now = self.clock.monotonic()
+        kept = self.boot_state(now)
+        # A channel not polled yet is no communication loss until every device has had
+        # the time to answer (its stale time, in its own stretched poll periods).
+        periods = [p.period_s for p in self.acq.pollers.values()] or [1.0]
+        grace = STALE_PERIODS * max(periods) + 2.0 * self.acq.rate_factor / self.acq.sample_hz
         self.core, events = sup.boot(
-            self.line, self.clock.monotonic(), clean=self.clean_boot,
+            self.line,
+            now,
+            clean=self.clean_boot,
             rate_factor=self.acq.rate_factor,
-        )  # fmt: skip
+            alarms=kept,
+            alarms_from=now + grace,
+        )
         self._log(events)
         try:
             while True:
@@ -178,6 +262,8 @@ class Supervisor:
                     raise SupervisorError(f"supervisor core failed: {exc!r}") from exc
                 self._steps += 1
                 self._log(events)
+                if any(type(e).__name__.startswith("Alarm") for e in events):
+                    self.save_alarms()
                 if any(
                     isinstance(e, StateChanged) and e.new in ("Stopping", "Aborting")
                     for e in events
@@ -189,6 +275,8 @@ class Supervisor:
         finally:
             self.acq.unsubscribe(slot)
             await self._stop_writers()
+            self.save_alarms()
+            self.ended_cleanly()
 
     def _log(self, events: Iterable[Event]) -> None:
         for e in events:

@@ -1,0 +1,118 @@
+"""The alarm engine inside the supervisor core: the line config's alarms run at every
+step, what they demand trips the machine, operator alarm commands go through the core,
+equipment the recipe does not use raises nothing, and a channel not polled yet is no
+communication loss during the start-up grace."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from linecontrol.config import AlarmDefinition
+from linecontrol.model import (
+    AcknowledgeAlarm,
+    AlarmChanged,
+    AlarmRaised,
+    CommandGiven,
+    CommandRejected,
+    Quality,
+    Reset,
+    ResetAlarm,
+    Sample,
+    Start,
+    StateChanged,
+)
+from linecontrol.supervisor import core as sup
+from tests.supervision_plant import LINE, Plant, Run
+
+
+def raised(r: Run) -> list[str]:
+    return [e.alarm for e in r.of(AlarmRaised)]
+
+
+def test_an_alarm_that_demands_a_hold_holds_the_line_with_its_id_as_first_out() -> None:
+    # An alarm no interlock duplicates: coater 1's flow far above its recipe value.
+    extra = AlarmDefinition.model_validate(
+        {"channel": "coater_1.flow_pv_ml_min", "kind": "high", "limit": 20.0,
+         "priority": "high", "consequence": "hold", "guidance": "flow far too high"}
+    )  # fmt: skip
+    line = LINE.model_copy(update={"alarms": {**LINE.alarms, "coat_flow_high": extra}})
+    core, _ = sup.boot(line, 0.0)
+    r = Run(Plant(line), core).executing()
+    r.plant.follow = False
+    r.plant.values["coater_1.flow_pv_ml_min"] = 30.0
+    for _ in range(5):
+        r.step()
+    assert "coat_flow_high" in raised(r)
+    assert r.state in ("Holding", "Held")
+    assert r.core.machine.first_out == "alarm: coat_flow_high"
+
+
+def test_acknowledge_goes_through_the_core_and_is_logged_with_who() -> None:
+    r = Run.boot().executing()
+    r.plant.bad.add("coater_1.flow_pv_ml_min")  # the coater's values STALE: its comm alarm
+    for _ in range(30):
+        r.step()
+    assert "comm_coater_1" in raised(r)
+    ack = AcknowledgeAlarm(by="ana", request_id="a1", alarm="comm_coater_1")
+    r.step(ack, ack)  # the same request twice acts once
+    given = [e for e in r.of(CommandGiven) if e.command.request_id == "a1"]
+    assert len(given) == 1 and given[0].command.by == "ana"
+    acked = [e for e in r.of(AlarmChanged) if e.alarm == "comm_coater_1" and e.cause == ack.name]
+    assert len(acked) == 1 and acked[0].by == "ana"
+    r.step(AcknowledgeAlarm(by="ana", request_id="a2", alarm="comm_coater_1"))
+    rejected = [e for e in r.of(CommandRejected) if e.command.request_id == "a2"]
+    assert len(rejected) == 1 and "nothing to acknowledge" in rejected[0].reason
+
+
+def test_equipment_the_recipe_does_not_use_raises_nothing_that_stops_it() -> None:
+    # 001 Ex. 1 uses no sputter station: its instruments going silent hold nothing.
+    r = Run.boot().executing()
+    r.plant.bad |= {n for n in r.plant.names if n.startswith(("sputter_psu.", "sputter_gauge."))}
+    for _ in range(30):
+        r.step()
+    assert r.state == "Execute"
+    assert "comm_sputter_psu" not in raised(r)
+
+
+class WaitingPlant(Plant):
+    """Nothing polled yet: every channel WAITING."""
+
+    def sample(self, now: float) -> Sample:
+        s = super().sample(now)
+        codes = np.full_like(s.quality_codes, Quality.WAITING)
+        return Sample(s.t_mono, s.index, s.values, codes, s.web_position_m)
+
+
+def test_channels_not_polled_yet_are_no_loss_during_the_grace() -> None:
+    core, _ = sup.boot(LINE, 0.0, alarms_from=100.0)
+    r = Run(WaitingPlant(LINE), core)
+    r.dt = 10.0
+    while r.now < 90.0:
+        r.step()
+    assert not raised(r)
+    while r.now < 130.0:  # past the grace and the alarms' on-delay
+        r.step()
+    assert "comm_drive" in raised(r) and "comm_zone_C01" in raised(r)
+
+
+def test_a_latched_alarm_that_demands_a_stop_keeps_the_line_from_starting() -> None:
+    r = Run.boot().loaded()
+    r.plant.flags["drive.web_break"] = 1  # the web_break alarm: consequence stop, latching
+    for _ in range(3):
+        r.step()
+    r.plant.flags["drive.web_break"] = 0
+    assert "web_break" in raised(r)
+    r.step(Reset(by="ana", request_id="r1"))
+    for _ in range(3):
+        r.step()
+    r.step(Start(by="ana", request_id="s1"))
+    for _ in range(3):
+        r.step()
+    assert "Starting" not in [e.new for e in r.of(StateChanged)]
+    assert r.state == "Stopped"  # Reset was taken, the latched alarm stopped it again
+    r.step(AcknowledgeAlarm(by="ana", request_id="k1", alarm="web_break"))
+    r.step(ResetAlarm(by="ana", request_id="k2", alarm="web_break"))
+    r.step(Reset(by="ana", request_id="r2"))
+    r.until("Idle")
+    r.step(Start(by="ana", request_id="s2"))
+    assert r.state == "Starting"
