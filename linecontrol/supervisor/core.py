@@ -54,7 +54,7 @@ from typing import Literal
 
 from drivers.devices import MODELS
 from linecontrol import alarms as alarm_engine
-from linecontrol.config import AlarmDefinition, LineConfig
+from linecontrol.config import AlarmDefinition, LineConfig, PressStation, SupervisorSettings
 from linecontrol.errors import InvalidArgument
 from linecontrol.model import (
     AlarmCommand,
@@ -201,6 +201,8 @@ class LineDevices:
     resolution: Mapping[str, float]  # device.channel -> half a count of the register
     # device -> its poll period on the line's clock (stretched at a speed-up, as acquisition's)
     period_s: Mapping[str, float] = field(default_factory=dict)
+    press_max_kg: Mapping[str, float] = field(default_factory=dict)  # press -> station rating
+    cure_zones: frozenset[str] = frozenset()  # zones of an oven with an O2 analyzer
 
     @classmethod
     def of(cls, line: LineConfig, rate_factor: float = 1.0) -> LineDevices:
@@ -240,6 +242,21 @@ class LineDevices:
             resolution=MappingProxyType(resolution),
             period_s=MappingProxyType(
                 {n: d.period_s * rate_factor for n, d in line.devices.items()}
+            ),
+            press_max_kg=MappingProxyType(
+                {
+                    n: st.max_roll_load_kg
+                    for n in by.get("press", [])
+                    if isinstance(st := line.station(line.devices[n].station or ""), PressStation)
+                }
+            ),
+            cure_zones=frozenset(
+                z
+                for z in by.get("oven_zone", [])
+                if any(
+                    d.model == "o2_analyzer" and d.station == line.devices[z].station
+                    for d in line.devices.values()
+                )
             ),
         )
 
@@ -303,6 +320,7 @@ class Core:
     run_start_m: float | None = None
     execute_s: float = 0.0
     waiting_for: tuple[str, ...] = ()  # what the current step waits for
+    settings: SupervisorSettings = field(default_factory=SupervisorSettings)
     alarm_defs: Mapping[str, AlarmDefinition] = field(default_factory=dict)
     alarms: alarm_engine.Alarms = field(default_factory=dict)
     alarms_from: float = -math.inf  # a WAITING channel is a communication loss from then
@@ -327,6 +345,7 @@ def boot(
         LineDevices.of(line, rate_factor),
         line.supervisor.standby_temp_c,
         step_at=now,
+        settings=line.supervisor,
         alarm_defs=MappingProxyType(dict(line.alarms)),
         alarms=dict(alarms) if alarms is not None else alarm_engine.initial(line.alarms),
         alarms_from=alarms_from,
@@ -421,8 +440,11 @@ class _Step:
         if state is S.ABORTING:
             self.safe_state("abort")
         elif state is S.STOPPING and self.machine.mode is Mode.MANUAL:
+            # Stop in Manual: the web stops and the heaters set by hand go to standby.
             drive = self.c.devices.drive
+            zones = [ch for ch in self.manual if ch.endswith(".temp_sp_c")]
             self.manual.clear()
+            self.manual.update({ch: self.c.standby_temp_c for ch in zones})
             if drive is not None:
                 self.manual.update({f"{drive}.speed_sp_m_min": 0.0, f"{drive}.run_cmd": 0.0})
 
@@ -644,6 +666,12 @@ class _Step:
             return f"{channel!r}: not a setpoint of a {model}"
         if isinstance(value, bool) or not math.isfinite(value):
             return f"{channel} = {value!r}: a finite number is needed"
+        gate = self.c.settings.purge_gate_c
+        if ch == "temp_sp_c" and dev in self.c.devices.cure_zones and value > gate:
+            # The N2 purge that lets a cure zone pass the gate runs with a recipe only.
+            return (
+                f"{channel} = {value:g}: a cure zone stays at or below {gate:g} °C in Manual mode"
+            )
         rm = MODELS[model].regmap
         if rm is not None:
             reg = rm[ch]
@@ -709,7 +737,11 @@ class _Step:
         if st in (S.ABORTING, S.ABORTED):
             return {w.channel: w.value for w in self.safe_writes()}
         if self.machine.mode is Mode.MANUAL:
-            return dict(self.manual)
+            # The operator's values; a zone an interlock put to standby stays there.
+            by_hand = dict(self.manual)
+            for ch in self.standby:
+                by_hand[ch] = self.c.standby_temp_c
+            return by_hand
         plan = self.plan
         if plan is None:
             return {}
@@ -1040,8 +1072,8 @@ class _Step:
                     hold("hold", "device_lost", f"{dev}: {bad[0]} not GOOD")
         if plan is not None:
             self._purge_and_o2(still)
-            self._heaters(still)
-            self._press(still)
+        self._heaters(still)  # with or without a recipe: Manual mode keeps every interlock
+        self._press(still)
         for key in self.active:
             # Latched until the line is stopped: a write that did not hold, a start that
             # did not get ready, a heater that failed (its zone is at standby now).
@@ -1110,12 +1142,18 @@ class _Step:
                 if key in self.active and not worst:
                     pass  # cleared: the zones stay at standby until Unhold/Start re-arms them
 
+    def _zones(self) -> list[tuple[str, str, str]]:
+        """(sets, reads, device) of the zones the heater checks watch: the recipe's, or
+        without a recipe (Manual mode) every zone a setpoint was written to."""
+        if self.plan is not None:
+            return [(t.sets, t.reads, t.device) for t in self.plan.of_kind("zone_temp") if t.sets]
+        zones = [(f"{z}.temp_sp_c", f"{z}.temp_pv_c", z) for z in self.c.devices.zones]
+        return [z for z in zones if z[0] in self.written]
+
     def _heaters(self, still: set[str]) -> None:
-        assert self.plan is not None
-        s = self.plan.settings
-        for t in self.plan.of_kind("zone_temp"):
-            if t.sets is None:
-                continue
+        s = self.c.settings
+        for sets, reads, device in self._zones():
+            t = _Zone(sets, reads, device)
             sp = self.written.get(t.sets)
             pv = self.good(t.reads)
             if sp is None or pv is None:
@@ -1161,24 +1199,32 @@ class _Step:
                 self.heat_windows.pop(t.sets, None)
 
     def _press(self, still: set[str]) -> None:
+        """The recipe's press, or without a recipe (Manual mode) every press."""
         plan = self.plan
-        assert plan is not None
-        if plan.press is None:
-            return
-        load = self.good(f"{plan.press}.roll_load_pv_kg")
-        sp = self.written.get(f"{plan.press}.roll_load_sp_kg", 0.0)
-        flag = self.c.devices.flag(self.sample, plan.press, "overload")
-        if load is not None and plan.press_max_kg is not None and load > plan.press_max_kg:
+        presses = (
+            ([plan.press] if plan.press else []) if plan is not None else self.c.devices.presses
+        )
+        for press in presses:
+            self._one_press(still, press)
+
+    def _one_press(self, still: set[str], press: str) -> None:
+        plan = self.plan
+        rating = self.c.devices.press_max_kg.get(press)
+        load = self.good(f"{press}.roll_load_pv_kg")
+        sp = self.written.get(f"{press}.roll_load_sp_kg", 0.0)
+        flag = self.c.devices.flag(self.sample, press, "overload")
+        if load is not None and rating is not None and load > rating:
             # One key while it lasts (the load in it would make every step a new trip).
-            detail = f"roll load above {plan.press_max_kg:g} kg"
+            detail = f"roll load above {rating:g} kg"
             still.add(f"press_overload_hh:{detail}")
             self.trip("abort", "press_overload_hh", detail)
             return
         # Against the recipe's load as well as the one written: while the load is taken
         # off, the roll load lags its falling setpoint, which is no overload.
-        goal = max((self.target_value(t) for t in plan.of_kind("roll_load")), default=0.0)
+        targets = plan.of_kind("roll_load") if plan is not None else ()
+        goal = max((self.target_value(t) for t in targets), default=0.0)
         over = flag or (
-            load is not None and load > max(sp, goal) + plan.settings.overload_margin_kg
+            load is not None and load > max(sp, goal) + self.c.settings.overload_margin_kg
         )
         name = "press_overload:roll load"
         if over or (name in self.active and self.state in (S.HOLDING, S.HELD)):
@@ -1242,6 +1288,13 @@ class _Step:
             execute_s=self.execute_s,
             waiting_for=self.waiting_for,
         )
+
+
+@dataclass(frozen=True)
+class _Zone:
+    sets: str
+    reads: str
+    device: str
 
 
 def _fmt(v: float | None) -> str:
