@@ -53,6 +53,8 @@ def print_table(rows: Sequence[Sequence[str]]) -> None:
 
 
 def utc(t_wall: float) -> str:
-    from datetime import UTC, datetime
+    """ISO 8601 UTC to the millisecond, or a note for a wall time that is no date (a
+    damaged run): never an exception."""
+    from linecontrol.runlog import iso_utc
 
-    return datetime.fromtimestamp(t_wall, UTC).isoformat(timespec="milliseconds")
+    return iso_utc(t_wall, "milliseconds")

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from linecontrol.runlog import RunSummary
 
 # What reading a damaged run can raise: the run is reported unreadable, the rest go on.
-UNREADABLE = (OSError, ValueError, KeyError, TypeError)
+UNREADABLE = (OSError, ValueError, KeyError, TypeError, OverflowError, RecursionError)
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -163,9 +163,7 @@ def _show_text(s: RunSummary, run_dir: Path) -> None:
     print(
         "events    " + (", ".join(f"{k} {v}" for k, v in sorted(s.event_counts.items())) or "none")
     )
-    summaries = [
-        e.event for e in load_events(run_dir).events if isinstance(e.event, DeviceSummary)
-    ]
+    summaries = [e.event for e in load_events(run_dir).events if isinstance(e.event, DeviceSummary)]
     if summaries:
         devices = {n: d.model_dump() for n, d in summaries[-1].devices.items()}
         print(DeviceReport(devices).line())
@@ -182,8 +180,12 @@ def _show_text(s: RunSummary, run_dir: Path) -> None:
                 f"  {ch:<32} {b['in_band_pct']:6.1f} % ({b['in_band_s']:.1f} s) in "
                 f"{b['low']:g}..{b['high']:g}"
             )
-    else:
+    elif not s.recipe_recorded:
         print("time in band: no recipe recorded with this run, so no bands")
+    elif any(p.startswith("time in band") for p in s.problems):
+        print("time in band: none for the recorded recipe (see the problems below)")
+    else:
+        print("time in band: none, no channel bound by the recorded recipe has samples")
     bad = {ch: q for ch, q in s.quality.items() if q["STALE"] or q["INVALID"]}
     if bad:
         print("quality   channels with STALE or INVALID samples:")

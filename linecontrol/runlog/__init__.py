@@ -16,7 +16,7 @@ Other rooms import from ``linecontrol.runlog``, not its modules."""
 
 from linecontrol.model import Batch, Channel
 from linecontrol.runlog.events import Events, EventWriter, decode_line, encode_event, read_events
-from linecontrol.runlog.meta import MalformedMeta, RunMeta, write_json_atomic
+from linecontrol.runlog.meta import MalformedMeta, RunMeta, iso_utc, write_json_atomic
 from linecontrol.runlog.run import RunLog, RunLogError, check_data_dir, data_root, new_run_id
 from linecontrol.runlog.samples import (
     DamagedSchema,
@@ -72,6 +72,7 @@ __all__ = [
     "export",
     "find_run",
     "finish_run",
+    "iso_utc",
     "list_runs",
     "load_events",
     "load_meta",

@@ -41,7 +41,7 @@ def encode_event(seq: int, t_mono: float, t_wall: float, event: Event) -> bytes:
 def _check(line: bytes) -> dict[str, Any] | None:
     try:
         obj = json.loads(line)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # JSONDecodeError, UnicodeDecodeError; too deep
         return None
     if not isinstance(obj, dict) or "crc32" not in obj:
         return None
@@ -113,9 +113,9 @@ def read_events(path: Path) -> Events:
 
 def decode_line(line: bytes) -> LoggedEvent | None:
     """The event of one line (without its newline), or ``None`` for a line that is
-    not intact (bad JSON or CRC) or has no envelope (``seq``, times, ``type``,
-    ``data``). Any other line gives an event: an ``UnknownEvent`` when its type,
-    version or data is not one this reader knows."""
+    not intact (bad JSON or CRC) or has no envelope (``seq``, finite times, ``type``,
+    ``data``: what ``encode_event`` writes). Any other line gives an event: an
+    ``UnknownEvent`` when its type, version or data is not one this reader knows."""
     obj = _check(line)
     if obj is None:
         return None
@@ -132,4 +132,10 @@ def decode_line(line: bytes) -> LoggedEvent | None:
     ):
         return None
     assert isinstance(t_mono, int | float) and isinstance(t_wall, int | float)
-    return LoggedEvent(seq, float(t_mono), float(t_wall), decode_event(type_, v, obj["data"]))
+    try:
+        times = float(t_mono), float(t_wall)  # an integer beyond a float: OverflowError
+    except OverflowError:
+        return None
+    if not all(math.isfinite(t) for t in times):  # NaN, 1e400: what encode_event refuses
+        return None
+    return LoggedEvent(seq, *times, decode_event(type_, v, obj["data"]))

@@ -20,12 +20,20 @@ from typing import Any
 
 import numpy as np
 
-from linecontrol.config import LineConfig, Recipe, validate_model
+from linecontrol.config import (
+    AnyDevice,
+    AsciiDevice,
+    LineConfig,
+    Recipe,
+    RtuDevice,
+    TcpDevice,
+    validate_model,
+)
 from linecontrol.errors import InputFileError, InvalidArgument, LinecontrolError
 from linecontrol.model import RunStarted, RunStopped
 from linecontrol.process import bind
 from linecontrol.runlog.events import Events, read_events
-from linecontrol.runlog.meta import RunMeta, write_json_atomic
+from linecontrol.runlog.meta import RunMeta, iso_utc, write_json_atomic
 from linecontrol.runlog.samples import (
     QUALITY_NAMES,
     WIDE_FORMATS,
@@ -142,20 +150,65 @@ def load_events(run_dir: Path) -> Events:
 
 
 # ------------------------------------------------------------------ bands
+# What of a stored line the bands need: its geometry and its instruments' models and
+# places (``bind``); alarms and supervisor settings are not read, so a run recorded by
+# an older or newer version keeps its bands when only those differ.
+_BAND_TABLES = ("line", "stations", "devices", "buses")
+_LINK_MODELS: dict[str, type[AnyDevice]] = {
+    "tcp": TcpDevice,
+    "rtu": RtuDevice,
+    "ascii": AsciiDevice,
+}
+
+
+def _line_for_bands(line: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The parts of a stored line the bands need, and the device keys dropped from it
+    that its link's model does not have (runs recorded before the models per link
+    stored ``bus``, ``serial_port``, ``baudrate`` and ``address`` for every device,
+    null where unused). The simulator-only ``faults`` is not read either."""
+    out = {k: v for k, v in line.items() if k in _BAND_TABLES}
+    devices = out.get("devices")
+    if not isinstance(devices, dict):
+        return out, []
+    dropped: list[str] = []
+    kept: dict[str, Any] = {}
+    for name, d in devices.items():
+        model = _LINK_MODELS.get(str(d.get("link"))) if isinstance(d, dict) else None
+        if model is None or not isinstance(d, dict):
+            kept[name] = d  # validation says what is wrong with it
+            continue
+        fields = set(model.model_fields)
+        kept[name] = {k: v for k, v in d.items() if k in fields and k != "faults"}
+        dropped += [f"devices.{name}.{k}" for k in d if k not in fields]
+    out["devices"] = kept
+    return out, dropped
+
+
 def bands(meta: RunMeta) -> tuple[dict[str, tuple[float, float]], list[str]]:
     """Tolerance bands of the recipe run, by channel (setpoint ± tolerance, from the
     recipe bindings of the recipe and line stored in meta.json), and the problems:
-    a recipe field the line has no device for, a stored recipe or line that no
-    longer validates. No recipe: no bands."""
+    a recipe field the line has no device for, a stored recipe or line that does not
+    validate (only the parts the bands need are read: ``_line_for_bands``). No
+    recipe: no bands."""
     if not meta.recipe:
         return {}, []
+    stored, dropped = _line_for_bands(meta.line)
     try:
         recipe = validate_model("meta.json recipe", meta.recipe, Recipe)
-        line = validate_model("meta.json line", meta.line, LineConfig)
+        line = validate_model("meta.json line", stored, LineConfig)
     except InputFileError as exc:
         return {}, [f"time in band: no bands, the stored recipe or line is not valid: {exc}"]
     found = bind(recipe, line, strict=False)
     problems = [f"time in band: no band for {u}" for u in found.unbound]
+    if dropped:
+        shown = ", ".join(dropped[:4]) + (
+            f" and {len(dropped) - 4} more" if len(dropped) > 4 else ""
+        )
+        problems.insert(
+            0,
+            f"time in band: the stored line has device keys this version does not read "
+            f"(an older run): {shown}; ignored",
+        )
     return found.bands(), problems
 
 
@@ -184,6 +237,7 @@ class RunSummary:
     torn: list[str]
     corrupt: list[str]
     problems: list[str]  # e.g. a missing meta.json, recovered
+    recipe_recorded: bool = False  # meta.json holds the recipe run (bands or not)
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -230,7 +284,7 @@ def summarize(run_dir: Path, samples: Samples | None = None) -> RunSummary:
     return RunSummary(
         run_id=meta.run_id,
         exit_status=meta.exit_status or "incomplete (no stop recorded)",
-        start_utc=datetime.fromtimestamp(meta.start_wall, UTC).isoformat(),
+        start_utc=iso_utc(meta.start_wall),
         duration_s=duration,
         rows=len(s.t_mono),
         channels=len(s.channels),
@@ -242,6 +296,7 @@ def summarize(run_dir: Path, samples: Samples | None = None) -> RunSummary:
         torn=torn,
         corrupt=corrupt,
         problems=([problem] if problem else []) + band_problems,
+        recipe_recorded=bool(meta.recipe),
     )
 
 
@@ -318,7 +373,7 @@ def run_listing(run_dir: Path) -> dict[str, Any]:
                 and saved.get("crc32") == _listing_crc(listing)
             ):
                 return listing
-    except (OSError, ValueError, AttributeError, TypeError):
+    except (OSError, ValueError, AttributeError, TypeError, RecursionError):
         pass
     sources = _sources(run_dir)
     listing = _listing_of(summarize(run_dir))

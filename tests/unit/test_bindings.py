@@ -119,9 +119,7 @@ def _without_device(line: LineConfig, name: str) -> LineConfig:
     data = line.model_dump(mode="json")
     del data["devices"][name]
     # and its alarms: a line's alarms name only devices it has
-    data["alarms"] = {
-        k: a for k, a in data["alarms"].items() if a["channel"].split(".")[0] != name
-    }
+    data["alarms"] = {k: a for k, a in data["alarms"].items() if a["channel"].split(".")[0] != name}
     return LineConfig.model_validate(data)
 
 
@@ -248,3 +246,27 @@ def test_a_tolerance_or_ramp_of_zero_or_less_is_refused() -> None:
     with pytest.raises(BindingError):
         Ramp(-1.0, "°C/min")
     assert Binding("f", 1.0, "°C", "d", "d.sp", "d.pv").band is None
+
+
+def _as_recorded_before_the_models_per_link(line: dict[str, Any]) -> dict[str, Any]:
+    """A stored line as runs recorded before the device models per link wrote it:
+    every device with every address field, null where its link has none."""
+    old = {"host": "127.0.0.1", "port": 0, "unit": 1, "bus": None, "serial_port": None}
+    old |= {"baudrate": 9600, "address": 1, "faults": {"gremlins": True}}
+    line["devices"] = {n: {**old, **d} for n, d in line["devices"].items()}
+    return line
+
+
+def test_a_line_stored_by_an_older_version_keeps_its_bands() -> None:
+    """B3: its device tables have keys the strict models refuse; the bands need only
+    models and places, so they are as for the line itself, with a note."""
+    recipe, line = load_recipe(RECIPES / "001-ex1.toml"), load_line(DEFAULT_LINE)
+    meta = _meta(recipe, line)
+    meta.line = _as_recorded_before_the_models_per_link(meta.line)
+    meta.line["supervisor"] = {"a_setting_of_a_newer_version": 1}
+    meta.line["alarms"] = {"x": "not an alarm"}
+    got, problems = bands(meta)
+    assert got == _expected_bands(recipe, line)
+    assert len(problems) == 1, problems
+    assert "device keys this version does not read" in problems[0]
+    assert "devices.drive.bus" in problems[0] and "more; ignored" in problems[0]
