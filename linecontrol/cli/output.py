@@ -27,16 +27,24 @@ def error(message: str) -> None:
     print(f"error: {message}", file=sys.stderr)
 
 
-def load_line(path: Path) -> LineConfig | None:
-    """The line config, or None after printing each problem with it."""
+def load_line(path: Path, *, need_devices: str | None = None) -> LineConfig | None:
+    """The line config, or None after printing each problem with it. ``need_devices``:
+    the command that needs instruments (``record``), refused for a line with none."""
     from linecontrol.config import load_line as load
 
     try:
-        return load(path)
+        line = load(path)
     except InputFileError as exc:
         for p in exc.problems:
             error(f"line config: {p}")
         return None
+    if need_devices is not None and not line.devices:
+        error(
+            f"line config: {path}: devices: the line has no [devices.NAME] table; "
+            f"{need_devices} needs at least one instrument"
+        )
+        return None
+    return line
 
 
 def write_json(obj: Any, **options: Any) -> None:

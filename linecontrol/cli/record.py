@@ -93,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
     if problem is not None:
         error(problem)
         return EXIT_BAD_INPUT
-    line = load_line(args.config)
+    line = load_line(args.config, need_devices="record")
     if line is None:
         return EXIT_BAD_INPUT
     recipe = None

@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     if args.deadline is not None and not args.deadline > 0:
         error(f"--deadline = {args.deadline:g}: must be above 0")
         return EXIT_BAD_INPUT
-    line = load_line(args.config)
+    line = load_line(args.config, need_devices="run")
     if line is None:
         return EXIT_BAD_INPUT
     opts = RunOptions(

@@ -331,3 +331,64 @@ def test_an_ascii_baud_rate_is_one_of_the_serial_rates(tmp_path: Path) -> None:
     for found in (app, sim):
         assert found[0].startswith(f"{path}: devices.sputter_psu.baudrate: "), found
         assert "115200" in found[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "what"),
+    [
+        ("x = " + "[" * 5000 + "]" * 5000 + "\n", "nested too deeply"),
+        ("x = " + "{ a = " * 5000 + "1" + " }" * 5000 + "\n", "nested too deeply"),
+        ("x = " + "9" * 5000 + "\n", "out of range"),
+    ],
+    ids=["arrays", "inline-tables", "5000-digits"],
+)
+def test_toml_the_parser_cannot_take_is_one_clean_error(
+    tmp_path: Path, text: str, what: str
+) -> None:
+    """Both loaders (and so every command reading TOML) refuse it with one line naming
+    the file; it used to be a RecursionError or ValueError traceback."""
+    path = tmp_path / "deep.toml"
+    path.write_text(text, encoding="utf-8")
+    app, sim = problems_of_both(path)
+    assert len(app) == len(sim) == 1
+    for found in (app, sim):
+        assert found[0].startswith(f"{path}: "), found
+        assert what in found[0], found
+
+
+def test_a_byte_order_mark_is_skipped_by_both(tmp_path: Path) -> None:
+    path = tmp_path / "line.toml"
+    path.write_text("\ufeff" + DEFAULT_LINE.read_text(encoding="utf-8"), encoding="utf-8")
+    assert load_line(path) == load_line(DEFAULT_LINE)
+    assert load_config(path) == load_config(DEFAULT_LINE)
+
+
+def test_a_syntax_error_names_the_line_in_both(tmp_path: Path) -> None:
+    path = tmp_path / "line.toml"
+    path.write_text("[line]\nname = \n", encoding="utf-8")
+    app, sim = problems_of_both(path)
+    assert app == sim
+    assert app[0].startswith(f"{path}:2: TOML syntax error: "), app
+
+
+@pytest.mark.parametrize("command", ["record", "run"])
+def test_a_command_that_needs_instruments_refuses_a_line_without_any(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    """B9: record used to write a run whose every batch failed (zero channels)."""
+    from linecontrol.cli import main
+
+    text = DEFAULT_LINE.read_text(encoding="utf-8")
+    path = tmp_path / "line.toml"
+    path.write_text(text[: text.index("[devices.")], encoding="utf-8")
+    assert load_line(path).devices == {}  # a line without instruments is a line
+    data = tmp_path / "runs"
+    data.mkdir()
+    args = ["--duration", "0.3"] if command == "record" else []
+    assert main([command, "--config", str(path), "--data-dir", str(data), *args]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f"error: line config: {path}: devices: the line has no [devices.NAME] table; "
+        f"{command} needs at least one instrument\n"
+    )
+    assert list(data.iterdir()) == []
