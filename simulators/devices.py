@@ -277,10 +277,12 @@ class O2AnalyzerSim(SimDevice):
         self.params = params or atmosphere.AtmosphereParams()
         self.state = atmosphere.AtmosphereState()
         self.mfc = mfc
+        self.stuck_ppm: float | None = None  # the reading a stuck cell keeps showing
         super().__init__(name)
 
     def step(self, dt: float, ctx: LineContext) -> None:
         flow = self.mfc.flow_slm if self.mfc is not None else 0.0
+        prev = self.state.o2_ppm
         self.state = atmosphere.step(
             self.params,
             self.state,
@@ -289,17 +291,24 @@ class O2AnalyzerSim(SimDevice):
             ),
             dt,
         )
+        # A stuck cell keeps the reading it had when it failed (whatever the oven's O2
+        # does since), with its sensor_fail flag set: the flag is all that tells.
+        if not self.faults.stuck_sensor:
+            self.stuck_ppm = None
+        elif self.stuck_ppm is None:
+            self.stuck_ppm = prev
         self.publish()
 
     def publish(self) -> None:
         b = self.bank
         fail = self.faults.stuck_sensor
-        b.set("o2_ppm", self.state.o2_ppm)
+        reading = self.state.o2_ppm if self.stuck_ppm is None else self.stuck_ppm
+        b.set("o2_ppm", reading)
         b.set("cell_temp_c", 45.0)
         b.set(
             "status",
             encode_bits(
-                {"sensor_fail": fail, "range_over": self.state.o2_ppm > 100_000}, o2_map.STATUS_BITS
+                {"sensor_fail": fail, "range_over": reading > 100_000}, o2_map.STATUS_BITS
             ),
         )
 

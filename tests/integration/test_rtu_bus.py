@@ -68,6 +68,12 @@ async def test_o2_follows_the_purge_and_the_leak() -> None:
         line.step(1.0)
         r = await o2.poll()
         assert o2.regmap.decode_flags("status", int(r.values["status"]))["sensor_fail"]
+        # A stuck cell holds its reading while the oven's O2 goes on rising.
+        stuck = r.values["o2_ppm"]
+        for _ in range(10):
+            line.step(30.0)
+        assert (await o2.poll()).values["o2_ppm"] == stuck
+        assert line.devices["o2_cure"].state.o2_ppm > stuck + 1000.0
         await bus.close()
 
 
