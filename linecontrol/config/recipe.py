@@ -38,6 +38,11 @@ LayerRole = Literal["adhesion", "low_cte", "thermoplastic", "heat_resistant", "c
 Celsius = Annotated[float, Field(ge=-50.0, le=2000.0)]
 
 
+
+def _repeated(names: list[str]) -> list[str]:
+    """The names that occur more than once, in their order."""
+    return sorted({n for n in names if names.count(n) > 1}, key=names.index)
+
 class RecipeInfo(StrictModel):
     name: str = Field(min_length=1)
     title: str = ""
@@ -71,7 +76,7 @@ class Material(StrictModel):
     def _names(self) -> Material:
         names = [layer.name for layer in self.layers]
         if len(set(names)) != len(names):
-            raise ValueError("layer names repeat")
+            raise ValueError(f"layer names repeat: {_repeated(names)}")
         if (self.solvent is None) != (self.solvent_bp_c is None):
             raise ValueError("solvent and solvent_bp_c go together")
         if self.substrate is None and self.foil_thickness_um is None:
@@ -157,7 +162,7 @@ class Oven(StrictModel):
     def _zones(self) -> Oven:
         names = [z.zone for z in self.zones]
         if len(set(names)) != len(names):
-            raise ValueError("zone setpoints repeat a zone")
+            raise ValueError(f"zone setpoints repeat zones {_repeated(names)}")
         for i, step in enumerate(self.steps):
             missing = [z for z in step.zones if z not in names]
             if missing:
@@ -214,7 +219,7 @@ class Recipe(StrictModel):
     def _consistent(self) -> Recipe:
         listed = self.recipe.stations
         if len(set(listed)) != len(listed):
-            raise ValueError("recipe.stations repeats a station")
+            raise ValueError(f"recipe.stations repeats stations {_repeated(listed)}")
         used = self.used_stations()
         missing = [s for s in used if s not in listed]
         if missing:

@@ -140,3 +140,13 @@ def test_an_unwind_without_materials_takes_every_kind(tmp_path: Path) -> None:
     )
     line = load_line(write(tmp_path, text, "line.toml"))
     assert line.stations[0].materials == ["metal_foil", "pi_film", "pi_precursor_film"]  # type: ignore[union-attr]
+
+
+def test_a_repeated_zone_setpoint_names_the_zone_without_pydantic_noise(tmp_path: Path) -> None:
+    """B10: was 'ovens[0]: Value error, zone setpoints repeat a zone (got a table)'."""
+    ex1 = (RECIPES / "001-ex1.toml").read_text()
+    text = ex1.replace('{ zone = "D1-2"', '{ zone = "D1-1"', 1)
+    assert text != ex1
+    p = write(tmp_path, text)
+    [msg] = problems(p)
+    assert msg == f"{p}: ovens[0]: zone setpoints repeat zones ['D1-1']", msg
