@@ -38,10 +38,10 @@ LayerRole = Literal["adhesion", "low_cte", "thermoplastic", "heat_resistant", "c
 Celsius = Annotated[float, Field(ge=-50.0, le=2000.0)]
 
 
-
 def _repeated(names: list[str]) -> list[str]:
     """The names that occur more than once, in their order."""
     return sorted({n for n in names if names.count(n) > 1}, key=names.index)
+
 
 class RecipeInfo(StrictModel):
     name: str = Field(min_length=1)
