@@ -1115,6 +1115,10 @@ class _Step:
         s = self.plan.settings
         for p in self.plan.purges:
             o2 = self.good(p.o2)
+            if p.o2 is not None and self.c.devices.flag(
+                self.sample, p.o2.split(".", 1)[0], "sensor_fail"
+            ):
+                o2 = None  # a failed cell's reading is no value (a stuck one reads low)
             flowing = all((self.written.get(ch) or 0.0) > 0 for ch in p.n2) and bool(p.n2)
             if o2 is not None and o2 < p.o2_limit_ppm and flowing:
                 since = self.purge_since.setdefault(p.station, self.now)

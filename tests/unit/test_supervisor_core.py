@@ -235,6 +235,15 @@ def test_a_failed_o2_analyzer_is_the_worst_case_never_zero() -> None:
     assert "o2_trip" in tripped(r)
 
 
+def test_an_o2_analyzer_flagging_its_cell_failed_is_the_worst_case_whatever_it_reads() -> None:
+    r = Run.boot().executing()
+    r.plant.pinned["o2_cure.status"] = 1.0  # sensor_fail (bit 0); the reading stays 20 ppm
+    for _ in range(int(LINE.supervisor.o2_trip_delay_s / r.dt) + 2):
+        r.step()
+    assert r.plant.values["o2_cure.o2_ppm"] == 20.0
+    assert "o2_trip" in tripped(r) and r.state in ("Holding", "Held")
+
+
 def test_a_zone_cooling_to_a_lower_setpoint_is_no_runaway() -> None:
     r = Run.boot().executing()
     r.plant.follow = False
