@@ -232,7 +232,14 @@ def _unreachable_line(tmp_path: Path) -> Path:
     a closed loopback port, serial ports that do not exist."""
     text = DEFAULT_LINE.read_text()
     text = re.sub(r'host = "[^"]*"', 'host = "127.0.0.1"', text)
-    text = re.sub(r"^port = \d+$", f"port = {_closed_port()}", text, flags=re.M)
+    port, units = _closed_port(), iter(range(1, 248))
+    # one closed port, a unit each (two devices at one address are refused)
+    text = re.sub(
+        r"^port = \d+\nunit = \d+$",
+        lambda _: f"port = {port}\nunit = {next(units)}",
+        text,
+        flags=re.M,
+    )
     text = re.sub(r'"/dev/tty\w+"', f'"{tmp_path}/no-such-tty"', text)
     cfg = tmp_path / "line.toml"
     cfg.write_text(text)
@@ -324,3 +331,66 @@ def test_the_simulators_log_into_their_log_file(tmp_path: Path, command: list[st
     lines = log_file.read_text().splitlines()
     assert any(" INFO simulators: serving " in ln for ln in lines), lines
     assert any(ln.endswith(" INFO simulators: stopped") for ln in lines), lines
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_a_log_file_that_cannot_be_written_is_one_error_line_before_anything_starts(
+    tmp_path: Path,
+) -> None:
+    """B6: ``--log-file /dev/full`` opens fine; it used to flood 2853 'Logging error'
+    tracebacks and end with one from close (exit 1)."""
+    p = _record(tmp_path, "--log-file", "/dev/full")
+    assert p.returncode == 2 and p.stdout == ""
+    assert p.stderr == "error: --log-file /dev/full: No space left on device\n"
+    assert [d for d in tmp_path.iterdir() if d.is_dir()] == []  # no run was started
+
+
+def test_probing_a_log_file_leaves_it_as_it_was(tmp_path: Path) -> None:
+    log = tmp_path / "x.log"
+    log.write_text("an older line\n")
+    runtime.logs.probe_log_file(log)
+    assert log.read_text() == "an older line\n"
+
+
+_FILLS_UP = textwrap.dedent(
+    """
+    import logging, resource, signal, sys
+    from pathlib import Path
+    from linecontrol import runtime
+
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit: EFBIG
+    resource.setrlimit(resource.RLIMIT_FSIZE, (400, 400))
+    with runtime.configured("info", Path(sys.argv[1])):
+        for i in range(50):
+            logging.getLogger("t").info("line %d of fifty", i)
+    """
+)
+
+
+def test_a_log_file_that_fills_up_during_a_run_is_reported_once_and_loses_no_line(
+    tmp_path: Path,
+) -> None:
+    """The file takes the first lines; the write that fails is reported in one line,
+    and it and every later line go to standard error: no traceback."""
+    log = tmp_path / "x.log"
+    p = subprocess.run(
+        [sys.executable, "-c", _FILLS_UP, str(log)],
+        capture_output=True,
+        text=True,
+        timeout=DEADLINE_S,
+        check=False,
+        cwd=ROOT,
+    )
+    assert p.returncode == 0, p.stderr
+    assert "Traceback" not in p.stderr and "Logging error" not in p.stderr
+    errors = [ln for ln in p.stderr.splitlines() if ln.startswith("error: ")]
+    assert errors == [
+        f"error: --log-file {log}: cannot write (File too large); "
+        "log lines go to standard error from now on"
+    ]
+    in_file = [ln for ln in log.read_text().splitlines() if "of fifty" in ln]
+    on_stderr = [ln for ln in p.stderr.splitlines() if "of fifty" in ln]
+    assert in_file and on_stderr
+    numbers = [int(ln.split("line ")[1].split()[0]) for ln in in_file + on_stderr]
+    assert sorted(set(numbers)) == list(range(50))  # every line is somewhere
