@@ -38,6 +38,8 @@ class Plant:
     follow: bool = True  # process values go to their setpoints each step
     refuse: set[str] = field(default_factory=set)  # channels whose writes fail
     flags: dict[str, int] = field(default_factory=dict)  # extra status bits per device
+    down: set[str] = field(default_factory=set)  # devices away: read STALE, writes time out
+    pinned: dict[str, float] = field(default_factory=dict)  # values physics does not move
 
     def __post_init__(self) -> None:
         self.names = [c.name for n, d in self.line.devices.items() for c in device_channels(n, d)]
@@ -54,7 +56,11 @@ class Plant:
     def sample(self, now: float) -> Sample:
         vals = np.array([self.values[n] for n in self.names], float)
         q = np.array(
-            [Quality.STALE if n in self.bad else Quality.GOOD for n in self.names], np.uint8
+            [
+                Quality.STALE if n in self.bad or n.split(".", 1)[0] in self.down else Quality.GOOD
+                for n in self.names
+            ],
+            np.uint8,
         )
         return Sample(now, self.index, vals, q, self.values["drive.web_position_m"])
 
@@ -64,8 +70,9 @@ class Plant:
             writes = a.writes if isinstance(a, sup.ApplySafeState) else (a,)
             failed = set()
             for w in writes:
-                if w.channel in self.refuse:
-                    out.append(sup.WriteFailed(w.channel, w.value, "refused"))
+                if w.channel in self.refuse or w.device in self.down:
+                    why = "timeout" if w.device in self.down else "refused"
+                    out.append(sup.WriteFailed(w.channel, w.value, why))
                     failed.add(w.device)
                     continue
                 self.values[w.channel] = w.value
@@ -98,6 +105,7 @@ class Plant:
             v["drive.rewind_tension_pv_n"] = v["drive.rewind_tension_sp_n"] if run else 0.0
             if v["n2_cure_oven.flow_sp_slm"] > 0:
                 v["o2_cure.o2_ppm"] = 20.0
+        v.update(self.pinned)
         v["drive.web_position_m"] += v["drive.speed_pv_m_min"] * dt / 60.0
         bits = sum(1 << b for f, b in DRIVE_BITS.items() if self.flags.get(f"drive.{f}"))
         v["drive.status"] = float(bits)

@@ -83,7 +83,7 @@ from linecontrol.model import (
 )
 from linecontrol.supervisor import packml
 from linecontrol.supervisor.packml import Mode, PackML, State, TripTo
-from linecontrol.supervisor.plan import Plan, Target
+from linecontrol.supervisor.plan import Plan, Target, equipment_limit
 
 S = State
 EPS_SPEED = 0.005  # m/min: the web counts as stopped below this
@@ -199,6 +199,8 @@ class LineDevices:
     bits: Mapping[str, Mapping[str, int]]  # model -> flag name -> bit index
     models: Mapping[str, str]  # device -> model
     resolution: Mapping[str, float]  # device.channel -> half a count of the register
+    # device.channel -> the equipment limit (register range and station rating)
+    limits: Mapping[str, tuple[float, float]] = field(default_factory=dict)
     # device -> its poll period on the line's clock (stretched at a speed-up, as acquisition's)
     period_s: Mapping[str, float] = field(default_factory=dict)
     press_max_kg: Mapping[str, float] = field(default_factory=dict)  # press -> station rating
@@ -240,6 +242,14 @@ class LineDevices:
             bits=MappingProxyType({k: MappingProxyType(v) for k, v in bits.items()}),
             models=MappingProxyType({n: d.model for n, d in line.devices.items()}),
             resolution=MappingProxyType(resolution),
+            limits=MappingProxyType(
+                {
+                    f"{n}.{ch.name}": equipment_limit(line, n, ch.name)
+                    for n, d in line.devices.items()
+                    for ch in MODELS[d.model].channels
+                    if ch.writable
+                }
+            ),
             period_s=MappingProxyType(
                 {n: d.period_s * rate_factor for n, d in line.devices.items()}
             ),
@@ -540,6 +550,10 @@ class _Step:
             self.failing.discard(item.device)
             if any(ch.split(".", 1)[0] == item.device for ch in self.written):
                 self.unverified.add(item.device)
+            # What did not reach it while it was away is tried again once it is verified
+            # (a drive away when Abort came would run on in Aborted otherwise).
+            for ch in [ch for ch in self.failed_writes if ch.split(".", 1)[0] == item.device]:
+                del self.failed_writes[ch]
 
     def _alarm_command(self, cmd: AlarmCommand) -> None:
         if packml.is_duplicate(self.machine, cmd.request_id):
@@ -672,6 +686,9 @@ class _Step:
             return (
                 f"{channel} = {value:g}: a cure zone stays at or below {gate:g} °C in Manual mode"
             )
+        lo, hi = self.c.devices.limits.get(channel, (-math.inf, math.inf))
+        if not lo <= value <= hi:  # the station's rating too, not only the register's
+            return f"{channel} = {value:g}: outside the equipment limit {lo:g}..{hi:g}"
         rm = MODELS[model].regmap
         if rm is not None:
             reg = rm[ch]

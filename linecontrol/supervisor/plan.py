@@ -182,6 +182,18 @@ def register_range(model: str, channel: str) -> tuple[float, float]:
     return -math.inf, math.inf
 
 
+def equipment_limit(line: LineConfig, device: str, channel: str) -> tuple[float, float]:
+    """The equipment limit of a writable channel of ``device``: its register's range,
+    narrowed to its station's rating where the channel is one a recipe sets."""
+    dev = line.devices[device]
+    lo, hi = register_range(dev.model, channel)
+    kind = _KIND_OF_TARGET.get((dev.model, channel))
+    if kind is not None:
+        slo, shi = _station_limit(line, kind, dev.station or "")
+        lo, hi = max(lo, slo), min(hi, shi)
+    return lo, hi
+
+
 def _station_limit(line: LineConfig, kind: Kind, station: str) -> tuple[float, float]:
     st = line.station(station) if station else None
     if kind == "speed":

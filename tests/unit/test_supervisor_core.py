@@ -30,6 +30,7 @@ from linecontrol.model import (
     Reset,
     SafeStateApplied,
     SequenceStepped,
+    SetMode,
     SetpointFailed,
     Start,
     StateChanged,
@@ -157,6 +158,22 @@ def test_a_setpoint_inside_the_band_is_taken_outside_refused() -> None:
     assert len(reasons) == 1 and "band" in reasons[0]
     r.step(nan)
     assert r.plant.values["drive.speed_sp_m_min"] <= 0.21
+
+
+def test_a_manual_value_outside_the_station_rating_is_refused() -> None:
+    # Found by test_supervisor_stateful: Manual mode checked the register's range only
+    # (0..500 slm on an MFC whose oven takes 200; a PSU without registers: anything).
+    r = Run.boot()
+    r.step(SetMode(by="ana", request_id="m1", mode="manual"))
+    too_much = [("n2_dryer_1.flow_sp_slm", 401.0), ("sputter_psu.power_sp_kw", 25.0),
+                ("drive.speed_sp_m_min", 15.0)]  # fmt: skip
+    for i, (channel, value) in enumerate(too_much):
+        r.step(ChangeSetpoint(by="ana", request_id=f"c{i}", field=channel, value=value))
+    reasons = [e.reason for e in r.of(CommandRejected)]
+    assert len(reasons) == 3 and all("equipment limit" in why for why in reasons)
+    r.step(ChangeSetpoint(by="ana", request_id="ok", field="n2_dryer_1.flow_sp_slm", value=150.0))
+    r.step()
+    assert r.plant.values["n2_dryer_1.flow_sp_slm"] == 150.0
 
 
 # ------------------------------------------------------------------ interlocks
@@ -337,6 +354,26 @@ def test_a_device_back_is_read_back_before_anything_is_written_to_it() -> None:
     failed = [e for e in events if isinstance(e, SetpointFailed)]
     assert failed and failed[0].channel == "temp_sp_c"
     assert "zone_C03" not in r.core.unverified
+
+
+def test_a_device_back_after_an_abort_is_put_in_the_safe_state() -> None:
+    # Found by test_supervisor_stateful: the drive away when Abort came kept running
+    # after it was back (its failed safe writes were never tried again).
+    r = Run.boot().executing()
+    r.plant.down.add("drive")
+    r.step(DeviceFailed(device="drive", state="failing", error="timeout"))
+    r.step(Abort(by="ana", request_id="a1"))
+    r.until("Aborted")
+    (applied,) = r.of(SafeStateApplied)
+    assert isinstance(applied, SafeStateApplied) and applied.failed == ("drive",)
+    assert r.plant.values["drive.run_cmd"] == 1.0  # away: it runs on
+    r.plant.down.discard("drive")
+    r.step(DeviceRecovered(device="drive", was="failing"))
+    for _ in range(3):
+        r.step()
+    assert r.state == "Aborted"
+    assert r.plant.values["drive.run_cmd"] == 0.0
+    assert r.plant.values["drive.speed_sp_m_min"] == 0.0
 
 
 def test_abort_reaches_the_safe_state_on_every_device_that_answers() -> None:
