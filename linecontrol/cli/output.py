@@ -4,8 +4,9 @@ stdout, aligned tables, times in UTC."""
 from __future__ import annotations
 
 import json
+import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -48,9 +49,21 @@ def load_line(path: Path, *, need_devices: str | None = None) -> LineConfig | No
 
 
 def write_json(obj: Any, **options: Any) -> None:
-    """``obj`` as indented JSON on stdout, non-ASCII kept, and a newline."""
-    json.dump(obj, sys.stdout, indent=2, ensure_ascii=False, **options)
+    """``obj`` as indented strict JSON on stdout, non-ASCII kept, and a newline: a
+    number that is not finite (NaN in an event a damaged or newer run holds) is
+    written as the string ``"NaN"``, ``"Infinity"`` or ``"-Infinity"``."""
+    json.dump(_strict(obj), sys.stdout, indent=2, ensure_ascii=False, allow_nan=False, **options)
     sys.stdout.write("\n")
+
+
+def _strict(obj: Any) -> Any:
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return "NaN" if obj != obj else ("Infinity" if obj > 0 else "-Infinity")
+    if isinstance(obj, Mapping):
+        return {k: _strict(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_strict(v) for v in obj]
+    return obj
 
 
 def print_table(rows: Sequence[Sequence[str]]) -> None:

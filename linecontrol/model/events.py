@@ -5,8 +5,9 @@ data) and ``data`` (its fields as JSON); the run log adds ``seq``, ``t_mono``,
 ``t_wall`` and ``crc32`` around it (``linecontrol.runlog.events``). Every type is at
 version 1; a line written before versions were recorded has no ``v`` and reads
 as version 1. ``decode_event`` reads a wire form back into its class; a type it
-does not know, a version newer than its own or data that does not match comes
-back as an ``UnknownEvent`` that keeps the type, version and data as they were:
+does not know, a version newer than its own (or below 1) or data that does not
+match comes back as an ``UnknownEvent`` that keeps the type, version and data as
+they were; envelope keys the reader does not know stay in ``LoggedEvent.extra``:
 nothing is dropped, and writing it again gives the same line.
 
 Emitted:
@@ -37,7 +38,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal, Self
 
@@ -230,6 +231,8 @@ def decode_event(type_name: str, v: int, data: Any) -> Event:
     cls = EVENT_TYPES.get(type_name)
     if cls is None:
         problem = "unknown event type"
+    elif v < 1:
+        problem = f"version {v} is no version (they start at 1)"
     elif v > cls.version:
         problem = f"version {v} is newer than this reader's {cls.version}"
     elif not isinstance(data, dict):
@@ -250,14 +253,20 @@ def _first_error(exc: ValueError) -> str:
     return str(exc)
 
 
+_NO_EXTRA: Mapping[str, Any] = MappingProxyType({})
+
+
 @dataclass(frozen=True)
 class LoggedEvent:
-    """An event as the run log holds it: its place (``seq``) and times."""
+    """An event as the run log holds it: its place (``seq``) and times. ``extra``:
+    keys of the line's envelope this reader does not know (a newer writer's), kept
+    as read so that writing the line again gives it back whole."""
 
     seq: int
     t_mono: float
     t_wall: float
     event: Event
+    extra: Mapping[str, Any] = field(default_factory=lambda: _NO_EXTRA)
 
     @property
     def type(self) -> str:
@@ -266,6 +275,7 @@ class LoggedEvent:
     def as_dict(self) -> dict[str, Any]:
         """The line's JSON object without its ``crc32``."""
         return {
+            **self.extra,
             "seq": self.seq,
             "t_mono": self.t_mono,
             "t_wall": self.t_wall,

@@ -17,20 +17,35 @@ import json
 import math
 import os
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from linecontrol.errors import InvalidArgument
 from linecontrol.model import Event, LoggedEvent, decode_event
 
+ENVELOPE_KEYS = frozenset({"seq", "t_mono", "t_wall", "type", "v", "data"})
+_NO_EXTRA: Mapping[str, Any] = MappingProxyType({})
 
-def encode_event(seq: int, t_mono: float, t_wall: float, event: Event) -> bytes:
-    """One line, newline included. ``ValueError`` for a time that is not finite."""
+
+def encode_event(
+    seq: int,
+    t_mono: float,
+    t_wall: float,
+    event: Event,
+    extra: Mapping[str, Any] = _NO_EXTRA,
+) -> bytes:
+    """One line, newline included. ``ValueError`` for a time that is not finite.
+    ``extra``: envelope keys read from a newer writer's line (``LoggedEvent.extra``),
+    written back as they were."""
     if not (math.isfinite(t_mono) and math.isfinite(t_wall)):
         raise InvalidArgument(f"event times must be finite: t_mono={t_mono!r}, t_wall={t_wall!r}")
+    if ENVELOPE_KEYS.intersection(extra) or "crc32" in extra:
+        raise InvalidArgument(f"extra envelope keys {sorted(extra)} include the envelope's own")
     body = json.dumps(
-        LoggedEvent(seq, t_mono, t_wall, event).as_dict(),
+        LoggedEvent(seq, t_mono, t_wall, event, extra).as_dict(),
         separators=(",", ":"),
         sort_keys=True,
     )
@@ -86,11 +101,14 @@ class Events:
     events: list[LoggedEvent] = field(default_factory=list)
     torn: str | None = None  # the last line is incomplete (a crash in mid-write)
     corrupt: list[str] = field(default_factory=list)  # bad lines before the end, skipped
+    # seq not one more than the line before: a gap (events lost or unreadable), a
+    # repeat or a step back (lines out of order), each with its line
+    seq_problems: list[str] = field(default_factory=list)
 
 
 def read_events(path: Path) -> Events:
     """Every intact event; each bad line is reported and skipped (the next line
-    starts after the next newline)."""
+    starts after the next newline), and so is every break in ``seq`` (1, 2, 3...)."""
     out = Events()
     if not path.exists():
         return out
@@ -107,6 +125,17 @@ def read_events(path: Path) -> Events:
             else:
                 out.corrupt.append(f"corrupt event at line {i + 1}; skipped")
             continue
+        before = out.events[-1].seq if out.events else 0
+        if ev.seq <= before:
+            out.seq_problems.append(
+                f"seq {ev.seq} at line {i + 1} after seq {before}: repeated or out of order"
+            )
+        elif ev.seq > before + 1:
+            n = ev.seq - before - 1
+            out.seq_problems.append(
+                f"seq {before + 1}..{ev.seq - 1} missing before line {i + 1}: "
+                f"{n} event{'s' if n > 1 else ''} lost or unreadable"
+            )
         out.events.append(ev)
     return out
 
@@ -138,4 +167,6 @@ def decode_line(line: bytes) -> LoggedEvent | None:
         return None
     if not all(math.isfinite(t) for t in times):  # NaN, 1e400: what encode_event refuses
         return None
-    return LoggedEvent(seq, *times, decode_event(type_, v, obj["data"]))
+    extra = {k: v for k, v in obj.items() if k not in ENVELOPE_KEYS}
+    event = decode_event(type_, v, obj["data"])
+    return LoggedEvent(seq, *times, event, MappingProxyType(extra) if extra else _NO_EXTRA)

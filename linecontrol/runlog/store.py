@@ -295,7 +295,9 @@ def summarize(run_dir: Path, samples: Samples | None = None) -> RunSummary:
         quality=quality,
         torn=torn,
         corrupt=corrupt,
-        problems=([problem] if problem else []) + band_problems,
+        problems=([problem] if problem else [])
+        + [f"events.jsonl: {p}" for p in ev.seq_problems]
+        + band_problems,
         recipe_recorded=bool(meta.recipe),
     )
 

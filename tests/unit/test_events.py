@@ -499,3 +499,70 @@ def test_acquisition_emits_device_and_quality_events_once_per_transition() -> No
             device="press", channels=tuple(f"press.{n}" for n in rest), old="GOOD", new="INVALID"
         )
     ]
+
+
+# ------------------------------------------------------------------ read-back: review B5
+def _framed(obj: dict[str, Any]) -> bytes:
+    body = json.dumps(obj, separators=(",", ":"), sort_keys=True)
+    return f'{body[:-1]},"crc32":{zlib.crc32(body.encode())}}}'.encode()
+
+
+def test_an_envelope_key_of_a_newer_writer_is_kept_and_written_back() -> None:
+    line = _framed(
+        {"data": {"exit_status": "ok"}, "seq": 3, "t_mono": 1.0, "t_wall": 2.0,
+         "type": "RunStopped", "v": 1, "origin": {"host": "b"}}
+    )  # fmt: skip
+    got = decode_line(line)
+    assert got is not None and got.event == RunStopped(exit_status="ok")
+    assert dict(got.extra) == {"origin": {"host": "b"}}
+    assert got.as_dict()["origin"] == {"host": "b"}
+    assert encode_event(got.seq, got.t_mono, got.t_wall, got.event, got.extra) == line + b"\n"
+    with pytest.raises(ValueError, match="envelope"):
+        encode_event(1, 0.0, 0.0, got.event, {"seq": 9})
+
+
+@pytest.mark.parametrize("v", [0, -7])
+def test_a_version_below_1_is_no_version_and_kept(v: int) -> None:
+    got = decode_event("RunStopped", v, {"exit_status": "ok"})
+    assert isinstance(got, UnknownEvent) and got.v == v
+    assert got.problem == f"version {v} is no version (they start at 1)"
+    line = encode_event(1, 0.0, 0.0, got)
+    assert json.loads(line)["v"] == v
+
+
+def test_breaks_in_seq_are_reported(tmp_path: Path) -> None:
+    """seq is gap-free "so a reader can tell": a gap, a repeat and a step back are
+    each one problem naming the line; every event is still read."""
+    p = tmp_path / "events.jsonl"
+    seqs = [1, 2, 5, 5, 3, 6]
+    p.write_bytes(
+        b"".join(encode_event(s, float(i), 0.0, RunStopped(exit_status="ok")) for i, s in
+                 enumerate(seqs))
+    )  # fmt: skip
+    ev = read_events(p)
+    assert [e.seq for e in ev.events] == seqs
+    assert ev.seq_problems == [
+        "seq 3..4 missing before line 3: 2 events lost or unreadable",
+        "seq 5 at line 4 after seq 5: repeated or out of order",
+        "seq 3 at line 5 after seq 5: repeated or out of order",
+        "seq 4..5 missing before line 6: 2 events lost or unreadable",
+    ]
+    p.write_bytes(b"".join(encode_event(s, 0.0, 0.0, RunStopped(exit_status="ok")) for s in
+                           (1, 2, 3)))  # fmt: skip
+    assert read_events(p).seq_problems == []
+
+
+def test_runs_show_json_is_strict_with_nan_in_an_unknown_event(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from linecontrol.cli.output import write_json
+
+    ev = decode_line(
+        _framed({"data": {"x": float("nan"), "y": [float("inf")]}, "seq": 1, "t_mono": 0.0,
+                 "t_wall": 0.0, "type": "DeviceFailed", "v": 9})
+    )  # fmt: skip
+    assert ev is not None and isinstance(ev.event, UnknownEvent) and ev.event.is_alarm
+    write_json({"alarms": [ev.as_dict()]})
+    out = capsys.readouterr().out
+    shown = json.loads(out, parse_constant=lambda c: pytest.fail(f"non-strict JSON: {c}"))
+    assert shown["alarms"][0]["data"] == {"x": "NaN", "y": ["Infinity"]}
