@@ -14,16 +14,27 @@ anywhere in the file (inside functions and ``if TYPE_CHECKING:`` too), relative 
   ``linecontrol.config.line``); each room imports only what ``ROOM_IMPORTS`` allows, a table
   that reads top to bottom (a room imports only rooms below it).
 - Pure cores (``PURE``) import no event loop, socket, selector, clock, thread, child process,
-  link or pyarrow (``IMPURE``), directly or through any first-party module: the rule walks the
-  closure of a pure module's first-party imports (the modules it names, the packages above
-  them, and every module of a package that discovers its modules with ``pkgutil``), leaving
-  out only the packages the pure module itself sits in. A second check imports each pure
-  package in a child interpreter and watches what is loaded: no first-party module imports an
-  impure library (``import time`` too, though ``time`` is always loaded), no link module is
-  loaded, and no impure library is loaded beyond what the pure cores' own third-party
-  libraries (``PURE_DEPENDENCIES``) load by themselves when put to use (``WARM_UP``: a few
-  models built and validated, as pydantic 2.14 loads sockets only then). That catches what the walk cannot see
-  (``importlib.import_module`` of a name in a string).
+  signal, ``os``, HTTP or TLS client, link or pyarrow (``IMPURE``), and read no wall clock
+  through ``datetime`` (``clock_reads``: ``datetime.now``, ``utcnow``, ``date.today``),
+  directly or through any first-party module: the rule walks the closure of a pure module's
+  first-party imports (the modules it names, the packages above them, and every module of a
+  package that discovers its modules with ``pkgutil``), leaving out only the packages the
+  pure module itself sits in. ``importlib.import_module("x")`` and ``__import__("x")`` with a
+  string literal count as imports. A second check imports each pure package in a child
+  interpreter and watches what is loaded: no first-party module imports an impure library
+  (``import time`` too, though ``time`` is always loaded), no link module is loaded, and no
+  impure library is loaded beyond what the pure cores' own third-party libraries
+  (``PURE_DEPENDENCIES``) load by themselves when put to use (``WARM_UP``: a few models
+  built and validated, as pydantic 2.14 loads sockets only then). That catches what the walk
+  cannot see: an import of a name computed at run time, at import time.
+
+  Limits: an import of a computed name inside a function that the import does not run is
+  seen by neither check; so are reads of the clock or the environment by other routes
+  (``getattr(datetime, "now")``, ``eval``, a C extension, ``open("/proc/uptime")``: files
+  are not I/O here, config reads them), and randomness (acquisition's quality draws its
+  back-off jitter from ``random``). The import check sees only what is loaded, not what
+  is used: a library the interpreter has loaded at start-up (``os``; ``threading`` on some
+  installations) is caught only by the walk and the traced imports of first-party code.
 - Each third-party I/O library has its owners (``OWNERS``); a library whose owner is still
   to be named (aiohttp, textual, aiomqtt) may be imported nowhere yet. Inside linecontrol,
   only acquisition's wiring imports ``drivers.links``.
@@ -62,21 +73,65 @@ def is_package(name: str) -> bool:
     return path is not None and path.name == "__init__.py"
 
 
+def resolve(name: str, level: int, module: str | None, package: str | None = None) -> str:
+    """The absolute name of ``from {'.' * level}{module} import ...`` in module ``name``
+    (or in package ``package``, when given)."""
+    if not level:
+        return module or ""
+    if package is not None:
+        base = package.split(".")
+    else:
+        base = name.split(".") if is_package(name) else name.split(".")[:-1]
+    base = base[: len(base) - (level - 1)]
+    return ".".join([*base, *([module] if module else [])])
+
+
+def literal_imports(tree: ast.AST) -> list[ast.Call]:
+    """The calls of ``importlib.import_module`` or ``__import__`` (by whatever name the
+    module imported them) whose first argument is a string literal."""
+    importlib_names, function_names = set(), {"__import__"}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            importlib_names |= {a.asname or a.name for a in node.names if a.name == "importlib"}
+        elif isinstance(node, ast.ImportFrom) and node.module == "importlib" and not node.level:
+            function_names |= {a.asname or a.name for a in node.names if a.name == "import_module"}
+    found = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and node.args):
+            continue
+        func, first = node.func, node.args[0]
+        if not (isinstance(first, ast.Constant) and isinstance(first.value, str)):
+            continue
+        if (isinstance(func, ast.Name) and func.id in function_names) or (
+            isinstance(func, ast.Attribute)
+            and func.attr == "import_module"
+            and isinstance(func.value, ast.Name)
+            and func.value.id in importlib_names
+        ):
+            found.append(node)
+    return found
+
+
 def imports(name: str, source: str) -> list[str]:
-    """Every module ``name``'s source imports, absolute."""
+    """Every module ``name``'s source imports, absolute; a dynamic import of a string
+    literal (``literal_import``) counts as an import."""
     out: list[str] = []
-    for node in ast.walk(ast.parse(source)):
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             out += [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = name.split(".") if is_package(name) else name.split(".")[:-1]
-                base = base[: len(base) - (node.level - 1)]
-                module = ".".join([*base, *([node.module] if node.module else [])])
-            else:
-                module = node.module or ""
+            module = resolve(name, node.level, node.module)
             out.append(module)
             out += [f"{module}.{a.name}" for a in node.names if f"{module}.{a.name}" in FILES]
+    for call in literal_imports(tree):
+        literal = str(getattr(call.args[0], "value", ""))
+        dots = len(literal) - len(literal.lstrip("."))
+        anchor = call.args[1] if len(call.args) > 1 else None
+        package = str(anchor.value) if isinstance(anchor, ast.Constant) else None
+        # import_module(".x", "pkg") is relative to the package named; with any other
+        # anchor (__name__, __package__), to this module
+        out.append(resolve(name, dots, literal[dots:] or None, package) if dots else literal)
     return out
 
 
@@ -208,14 +263,28 @@ PURE = (
 IMPURE = (
     "asyncio",
     "socket",
+    "_socket",
+    "ssl",
     "selectors",
+    "select",
+    "socketserver",
+    "http.client",
+    "http.server",
+    "urllib.request",
     "time",
+    "os",  # the environment, files, processes, entropy (pathlib, which config uses, is not)
+    "signal",
     "threading",
+    "_thread",
+    "concurrent.futures",
+    "multiprocessing",
     "subprocess",
     "drivers.links",
     "pyarrow",
     "serial",
 )
+# Reading the wall clock with no ``time`` import: ``datetime.now()`` and its kin.
+CLOCK_READS = ("now", "utcnow", "today")
 
 
 @cache
@@ -237,8 +306,35 @@ def runs(name: str, source: str) -> set[str]:
     return out
 
 
+def clock_reads(source: str) -> list[str]:
+    """``datetime.now`` / ``utcnow`` / ``today`` (called or not) on the ``datetime`` module
+    or its ``datetime`` and ``date`` classes, by whatever name the source imported them."""
+    tree = ast.parse(source)
+    modules, classes = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            modules |= {a.asname or a.name for a in node.names if a.name == "datetime"}
+        elif isinstance(node, ast.ImportFrom) and node.module == "datetime" and not node.level:
+            classes |= {a.asname or a.name for a in node.names if a.name in ("datetime", "date")}
+    found = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Attribute) and node.attr in CLOCK_READS):
+            continue
+        on = node.value
+        if (isinstance(on, ast.Name) and on.id in classes) or (
+            isinstance(on, ast.Attribute)
+            and on.attr in ("datetime", "date")
+            and isinstance(on.value, ast.Name)
+            and on.value.id in modules
+        ):
+            found.append(f"reads the clock: {ast.unparse(node)} (line {node.lineno})")
+    return found
+
+
 def impure_imports(name: str, source: str) -> list[str]:
-    return [i for i in imports(name, source) if any(under(i, bad) for bad in IMPURE)]
+    """A module's imports of ``IMPURE`` libraries, and its clock reads (``clock_reads``)."""
+    bad = [i for i in imports(name, source) if any(under(i, lib) for lib in IMPURE)]
+    return bad + clock_reads(source)
 
 
 def walk(name: str, source: str) -> dict[str, tuple[str, ...]]:
@@ -349,6 +445,24 @@ BREAKS = [
     ("purity", "drivers.codec", "import socket, selectors\n"),
     ("purity", "drivers.modbus_rtu", "from .links import serial_port\n"),
     ("purity", "drivers.regmap", "import subprocess\n"),
+    ("purity", "drivers.codec", "import os\n"),
+    ("purity", "drivers.codec", "from os import environ\n"),
+    ("purity", "linecontrol.model.events", "import signal\n"),
+    ("purity", "linecontrol.model.events", "from http.client import HTTPConnection\n"),
+    ("purity", "linecontrol.config.line", "import ssl\n"),
+    ("purity", "linecontrol.config.line", "from urllib.request import urlopen\n"),
+    ("purity", "linecontrol.process.derive", "import multiprocessing\n"),
+    ("purity", "linecontrol.process.derive", "from concurrent.futures import Future\n"),
+    ("purity", "drivers.regmap", "import _socket, _thread\n"),
+    # a dynamic import of a string literal is an import
+    ("purity", "drivers.codec", "import importlib\nimportlib.import_module('asyncio')\n"),
+    ("purity", "drivers.codec", "from importlib import import_module as im\nim('socket')\n"),
+    ("purity", "drivers.regmap", "def f():\n    return __import__('threading')\n"),
+    ("purity", "drivers.spec", "import importlib\nimportlib.import_module('.links', 'drivers')\n"),
+    # the wall clock read through datetime
+    ("purity", "linecontrol.model.events", "from datetime import datetime\nx = datetime.now()\n"),
+    ("purity", "linecontrol.process.derive", "import datetime as dt\nx = dt.datetime.utcnow\n"),
+    ("purity", "linecontrol.alarms.engine", "from datetime import date as d\nx = d.today()\n"),
     # through first-party modules: a shell's module, a driver, the runtime room
     ("purity", "linecontrol.process.bindings", "from drivers.factories import make_device\n"),
     ("purity", "drivers.spec", "from drivers.ascii.dc_psu import make\n"),
@@ -487,11 +601,13 @@ import builtins, importlib, json, sys
 args = json.loads(sys.argv[1])
 top = lambda n: n.partition(".")[0]
 libs, first = set(args["libraries"]), tuple(args["first_party"])
+hit = lambda n: [lib for lib in libs if n == lib or n.startswith(lib + ".")]
 pulls = []
 real = builtins.__import__
 def traced(name, globals=None, locals=None, fromlist=(), level=0):
     importer = (globals or {}).get("__name__") or "?"
-    if level == 0 and top(name) in libs and top(importer) in first:
+    named = [name, *(f"{name}.{f}" for f in fromlist or ())]
+    if level == 0 and top(importer) in first and any(hit(n) for n in named):
         pulls.append(f"{importer} imports {name}")
     return real(name, globals, locals, fromlist, level)
 for dep in args["dependencies"]:
@@ -503,7 +619,7 @@ builtins.__import__ = traced
 for module in args["modules"]:
     importlib.import_module(module)
 builtins.__import__ = real
-loaded = sorted({top(m) for m in set(sys.modules) - before if top(m) in libs})
+loaded = sorted({lib for m in set(sys.modules) - before for lib in hit(m)})
 own = sorted(m for m in sys.modules if any(m == p or m.startswith(p + ".") for p in args["own_io"]))
 print(json.dumps({"pulls": pulls, "loaded": loaded, "own_io": own}))
 """
@@ -581,13 +697,20 @@ def test_the_import_check_counts_what_a_dependency_loads_in_use(tmp_path: Path) 
     assert found == []
 
 
-DYNAMIC = "import importlib\nimportlib.import_module('drivers.links.serial_port')\n"
+# A name computed at run time, which the walk cannot read (a literal it can).
+DYNAMIC = (
+    "import importlib\nimportlib.import_module('.'.join(['drivers', 'links', 'serial_port']))\n"
+)
 # Synthetic packages that break the rule at import time: (files, the package imported).
 LOAD_BREAKS = [
     ({"brk/__init__.py": "import asyncio\n"}, "brk"),
     ({"brk/__init__.py": "from time import monotonic\n"}, "brk"),  # time is always loaded
-    # a name in a string: the walk cannot see it
+    # a name computed at run time: the walk cannot see it
     ({"brk/__init__.py": DYNAMIC}, "brk"),
+    # loaded at start-up, but imported by first-party code
+    ({"brk/__init__.py": "import os\n"}, "brk"),
+    ({"brk/__init__.py": "from concurrent import futures\n"}, "brk"),
+    ({"brk/__init__.py": "from http.client import HTTPConnection\n"}, "brk"),
     # a third-party library that is no pure core's dependency brings its sockets
     ({"brk/__init__.py": "import brklib\n", "brklib.py": "import socket, selectors\n"}, "brk"),
 ]
