@@ -143,7 +143,7 @@ def _check_window(w: Window, s: Samples, t0: float, t1: float, report: Report) -
         if t_in < t0 or t_out > t1:
             continue
         i0 = max(0, int(np.searchsorted(s.t_mono, t_in, side="right")) - 1)
-        i1 = int(np.searchsorted(s.t_mono, t_out, side="right"))
+        i1 = int(np.searchsorted(s.t_mono, t_out, side="left"))  # the last before it left
         sel = good[i0:i1]
         v = values[i0:i1][sel]
         checked += 1
