@@ -29,13 +29,22 @@ class Clock(Protocol):
 
 
 class ClockError(LinecontrolError, ValueError):
-    """A manual clock asked to go backwards or by a non-finite step."""
+    """A clock asked to go backwards, by a non-finite step, to sleep until a non-finite
+    time, or built on a non-finite one."""
+
+
+def _finite_deadline(t_mono: float) -> None:
+    # NaN never compares: it would never be due (and breaks a queue ordered by deadline);
+    # an infinite deadline is never, or always, reached.
+    if not math.isfinite(t_mono):
+        raise ClockError(f"sleep_until({t_mono!r}): a finite monotonic time")
 
 
 class SystemClock:
     """The system's monotonic clock (the one asyncio's event loop runs on, so a
     ``sleep_until`` deadline and ``monotonic()`` agree) and its wall clock. Safe to
-    read from any thread: the run log's writer thread stamps its error events with it."""
+    read from any thread: the run log's writer thread stamps its error events with it.
+    ``sleep_until`` a non-finite time is a ``ClockError``."""
 
     def monotonic(self) -> float:
         return time.monotonic()
@@ -44,6 +53,7 @@ class SystemClock:
         return time.time()
 
     async def sleep_until(self, t_mono: float) -> None:
+        _finite_deadline(t_mono)
         delay = t_mono - self.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
@@ -138,13 +148,16 @@ class ManualClock:
     wakes every ``sleep_until`` whose deadline has come (in deadline order); the
     woken tasks run at the test's next ``await``. ``sleep_until`` a time already
     reached only yields to the loop once. The wall clock is ``wall_at_zero`` plus
-    the monotonic time."""
+    the monotonic time. A non-finite ``start``, ``wall_at_zero`` or ``sleep_until``
+    deadline is a ``ClockError`` (the sleepers already waiting are unaffected)."""
 
     def __init__(self, start: float = 0.0, *, wall_at_zero: float = 1.7e9) -> None:
         if not math.isfinite(start):
             raise ClockError(f"start {start!r}: a finite time")
+        if not math.isfinite(wall_at_zero):
+            raise ClockError(f"wall_at_zero {wall_at_zero!r}: a finite wall time")
         self._now = float(start)
-        self._wall_at_zero = wall_at_zero
+        self._wall_at_zero = float(wall_at_zero)
         self._waiters: list[tuple[float, int, asyncio.Future[None]]] = []
         self._seq = itertools.count()
 
@@ -158,6 +171,7 @@ class ManualClock:
         return self.monotonic(), self.wall()
 
     async def sleep_until(self, t_mono: float) -> None:
+        _finite_deadline(t_mono)
         if t_mono <= self._now:
             await asyncio.sleep(0)
             return

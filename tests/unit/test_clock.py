@@ -80,6 +80,36 @@ def test_time_never_goes_back_nor_jumps_by_a_non_finite_step(dt: float) -> None:
     assert clock.monotonic() == 1.0
 
 
+NON_FINITE = [math.nan, math.inf, -math.inf]
+
+
+@pytest.mark.parametrize("t", NON_FINITE)
+async def test_a_sleep_until_a_non_finite_time_is_refused_and_the_sleepers_still_wake(
+    t: float,
+) -> None:
+    clock = ManualClock(0.0)
+    sleepers = [asyncio.create_task(clock.sleep_until(d)) for d in (1.0, 2.0, 3.0, 4.0)]
+    await settled(clock, 4)
+    with pytest.raises(ClockError):
+        await clock.sleep_until(t)
+    assert clock.waiting == 4 and clock.next_deadline() == 1.0
+    assert clock.advance(10.0) == 4
+    await asyncio.gather(*sleepers)
+
+
+@pytest.mark.parametrize("wall", NON_FINITE)
+def test_a_manual_clock_refuses_a_non_finite_wall_time(wall: float) -> None:
+    with pytest.raises(ClockError):
+        ManualClock(0.0, wall_at_zero=wall)
+
+
+@pytest.mark.parametrize("t", NON_FINITE)
+async def test_the_system_clock_refuses_to_sleep_until_a_non_finite_time(t: float) -> None:
+    with pytest.raises(ClockError) as err:
+        await SystemClock().sleep_until(t)
+    assert isinstance(err.value, ValueError)
+
+
 def test_the_system_clock_can_be_read_off_the_event_loop() -> None:
     # The run log's writer thread stamps events with it: no running loop there.
     mono, wall = SystemClock().both()
