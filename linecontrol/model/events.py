@@ -113,13 +113,31 @@ class DeviceStats(BaseModel):
     polls: int
     good_polls: int
     errors: int
-    kinds: dict[str, int]
+    kinds: Mapping[str, int]  # read-only (a MappingProxyType), like every event's fields
     answered: bool
     state: DeviceState
 
+    @field_validator("kinds", mode="after")
+    @classmethod
+    def _frozen(cls, value: Mapping[str, int]) -> Mapping[str, int]:
+        return MappingProxyType(dict(value))
+
+    @field_serializer("kinds")
+    def _plain(self, value: Mapping[str, int]) -> dict[str, int]:
+        return dict(value)
+
 
 class DeviceSummary(Event):
-    devices: dict[str, DeviceStats]
+    devices: Mapping[str, DeviceStats]  # read-only (a MappingProxyType)
+
+    @field_validator("devices", mode="after")
+    @classmethod
+    def _frozen(cls, value: Mapping[str, DeviceStats]) -> Mapping[str, DeviceStats]:
+        return MappingProxyType(dict(value))
+
+    @field_serializer("devices")
+    def _plain(self, value: Mapping[str, DeviceStats]) -> dict[str, Any]:
+        return {n: d.model_dump(mode="json") for n, d in value.items()}
 
 
 class RunLogBacklog(Event):
@@ -160,7 +178,9 @@ class RunLogRecovered(Event):
 
 class UnknownEvent(Event):
     """An event this reader cannot type: kept as it was read (``problem``: why).
-    It is an alarm when its type is one (a newer version of an alarm is shown)."""
+    It is an alarm when its type is one (a newer version of an alarm is shown).
+    ``data`` is read-only all the way down (objects as ``MappingProxyType``, arrays
+    as tuples); ``to_data`` gives it back in plain JSON types."""
 
     name: str
     v: int
@@ -174,7 +194,7 @@ class UnknownEvent(Event):
     @property
     def is_alarm(self) -> bool:
         if self.name == "QualityChanged":
-            return isinstance(self.data, dict) and self.data.get("new") in ("STALE", "INVALID")
+            return isinstance(self.data, Mapping) and self.data.get("new") in ("STALE", "INVALID")
         return self.name in ALARM_TYPES
 
     @property
@@ -182,17 +202,49 @@ class UnknownEvent(Event):
         return self.v
 
     def to_data(self) -> Any:
-        return self.data
+        """``data`` as it was read, in plain JSON types (a fresh copy)."""
+        return _thawed(self.data)
 
     @field_validator("data", mode="after")
     @classmethod
     def _json_only(cls, value: Any) -> Any:
         json.dumps(value, allow_nan=True)  # TypeError for what JSON cannot hold
-        return value
+        return _frozen(value)
 
     @field_serializer("data")
     def _keep(self, value: Any) -> Any:
-        return value
+        return _thawed(value)
+
+
+def _frozen(value: Any) -> Any:
+    """JSON data made read-only all the way down: objects as ``MappingProxyType``,
+    arrays as tuples (an event may be shared by every subscriber of a fan-out).
+    One frame a level (no comprehension), so data as deep as ``json`` reads fits."""
+    if isinstance(value, dict | MappingProxyType):
+        out = {}
+        for k, v in value.items():
+            out[k] = _frozen(v)
+        return MappingProxyType(out)
+    if isinstance(value, list | tuple):
+        items = []
+        for v in value:
+            items.append(_frozen(v))
+        return tuple(items)
+    return value
+
+
+def _thawed(value: Any) -> Any:
+    if isinstance(value, dict | MappingProxyType):
+        out = {}
+        for k, v in value.items():
+            out[k] = _thawed(v)
+        return out
+    if isinstance(value, list | tuple):
+        items = []
+        for v in value:
+            items.append(_thawed(v))
+        return items
+    return value
 
 
 CORE_TYPES: tuple[type[Event], ...] = (

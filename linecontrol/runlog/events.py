@@ -56,12 +56,12 @@ def encode_event(
 def _check(line: bytes) -> dict[str, Any] | None:
     try:
         obj = json.loads(line)
+        if not isinstance(obj, dict) or "crc32" not in obj:
+            return None
+        crc = obj.pop("crc32")
+        body = json.dumps(obj, separators=(",", ":"), default=str, sort_keys=True)
     except (ValueError, RecursionError):  # JSONDecodeError, UnicodeDecodeError; too deep
         return None
-    if not isinstance(obj, dict) or "crc32" not in obj:
-        return None
-    crc = obj.pop("crc32")
-    body = json.dumps(obj, separators=(",", ":"), default=str, sort_keys=True)
     return obj if zlib.crc32(body.encode()) == crc else None
 
 
@@ -168,5 +168,8 @@ def decode_line(line: bytes) -> LoggedEvent | None:
     if not all(math.isfinite(t) for t in times):  # NaN, 1e400: what encode_event refuses
         return None
     extra = {k: v for k, v in obj.items() if k not in ENVELOPE_KEYS}
-    event = decode_event(type_, v, obj["data"])
+    try:
+        event = decode_event(type_, v, obj["data"])
+    except RecursionError:  # data nested about as deep as json reads: no event of ours
+        return None
     return LoggedEvent(seq, *times, event, MappingProxyType(extra) if extra else _NO_EXTRA)

@@ -287,7 +287,7 @@ def test_read_back_never_drops_what_it_cannot_type() -> None:
     cmd = decode_event("CommandGiven", 1, {"command": "explode", "by": "x"})
     assert isinstance(cmd, UnknownEvent) and "unknown command 'explode'" in cmd.problem
     listed = decode_event("RunStopped", 1, ["ok"])
-    assert isinstance(listed, UnknownEvent) and listed.data == ["ok"]
+    assert isinstance(listed, UnknownEvent) and listed.to_data() == ["ok"]
 
 
 def test_a_line_without_an_envelope_is_reported_not_read(tmp_path: Path) -> None:
@@ -566,3 +566,40 @@ def test_runs_show_json_is_strict_with_nan_in_an_unknown_event(
     out = capsys.readouterr().out
     shown = json.loads(out, parse_constant=lambda c: pytest.fail(f"non-strict JSON: {c}"))
     assert shown["alarms"][0]["data"] == {"x": "NaN", "y": ["Infinity"]}
+
+
+def test_events_are_read_only_all_the_way_down_and_their_json_is_unchanged() -> None:
+    """B11: a fan-out shares one event with every subscriber; none can change it."""
+    stats = DeviceStats(
+        polls=3, good_polls=2, errors=1, kinds={"timeout": 1}, answered=True, state="ok"
+    )
+    summary = DeviceSummary(devices={"press": stats})
+    unknown = decode_event("Newer", 1, {"a": {"b": [1, {"c": 2}]}})
+    assert isinstance(unknown, UnknownEvent)
+    with pytest.raises(TypeError):
+        summary.devices["drive"] = stats  # type: ignore[index]
+    with pytest.raises(TypeError):
+        summary.devices["press"].kinds["timeout"] = 9  # type: ignore[index]
+    with pytest.raises(TypeError):
+        unknown.data["a"]["x"] = 1
+    with pytest.raises(AttributeError):
+        unknown.data["a"]["b"].append(3)
+    with pytest.raises(TypeError):
+        unknown.data["a"]["b"][1]["c"] = 3
+    # The wire form is as it was with plain dicts and lists, byte for byte.
+    line = encode_event(1, 0.5, 1.8e9, summary)
+    assert json.loads(line)["data"] == {
+        "devices": {"press": {"polls": 3, "good_polls": 2, "errors": 1,
+                              "kinds": {"timeout": 1}, "answered": True, "state": "ok"}}
+    }  # fmt: skip
+    assert line == (
+        b'{"data":{"devices":{"press":{"answered":true,"errors":1,"good_polls":2,'
+        b'"kinds":{"timeout":1},"polls":3,"state":"ok"}}},"seq":1,"t_mono":0.5,'
+        b'"t_wall":1800000000.0,"type":"DeviceSummary","v":1,"crc32":'
+        + str(zlib.crc32(line[:-1].rsplit(b',"crc32":', 1)[0] + b"}")).encode()
+        + b"}\n"
+    )
+    assert unknown.to_data() == {"a": {"b": [1, {"c": 2}]}}
+    assert json.loads(encode_event(1, 0.0, 0.0, unknown))["data"] == unknown.to_data()
+    got = decode_line(encode_event(1, 0.5, 1.8e9, summary)[:-1])
+    assert got is not None and got.event == summary
