@@ -26,8 +26,10 @@ and the serial ports ``pty`` and ``socket`` (each device or bus gets its own).
 from __future__ import annotations
 
 import re
+import sys
+import tomllib
 from collections.abc import Mapping
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -67,6 +69,38 @@ class FieldProblem(DriverError, ValueError):
     def __init__(self, problems: list[tuple[tuple[int | str, ...], str]]) -> None:
         self.problems = problems
         super().__init__("; ".join(f"{_dotted(loc)}: {msg}" for loc, msg in problems))
+
+
+class TomlError(DriverError, ValueError):
+    """A file that is not TOML the loaders can take: ``message`` says why, ``line``
+    (or None) where."""
+
+    def __init__(self, message: str, line: int | None = None) -> None:
+        self.message = message
+        self.line = line
+        super().__init__(message if line is None else f"line {line}: {message}")
+
+
+_AT_LINE = re.compile(r"at line (\d+)")
+
+
+def parse_toml(text: str) -> dict[str, Any]:
+    """The tables of a TOML document, for the application and the simulators alike; a
+    leading UTF-8 byte-order mark is skipped (editors on Windows write one). Every
+    failure is a :class:`TomlError`: syntax (with its line), nesting too deep for the
+    parser, an integer longer than Python converts (4300 digits)."""
+    try:
+        return tomllib.loads(text.removeprefix("\ufeff"))
+    except tomllib.TOMLDecodeError as exc:
+        m = _AT_LINE.search(str(exc))
+        # "Invalid value (at line 3, column 1)" -> "Invalid value (column 1)"
+        msg = _AT_LINE.sub("", str(exc)).replace("(, ", "(").replace("()", "").strip(" (,")
+        raise TomlError(f"TOML syntax error: {msg}", int(m.group(1)) if m else None) from exc
+    except RecursionError as exc:
+        raise TomlError("TOML nested too deeply (arrays or inline tables)") from exc
+    except ValueError as exc:  # int(): "Exceeds the limit (4300 digits) ..."
+        limit = sys.get_int_max_str_digits()
+        raise TomlError(f"TOML value out of range: an integer of more than {limit} digits") from exc
 
 
 def _dotted(loc: tuple[int | str, ...]) -> str:

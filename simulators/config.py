@@ -10,7 +10,6 @@ TCP device without a ``port`` gets any free port (the address map says which).
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,9 @@ from drivers.config import (
     FieldProblem,
     RtuDevice,
     TcpDevice,
+    TomlError,
     drop_union_tags,
+    parse_toml,
     tables_problems,
 )
 from simulators.ascii_devices import ASCII_MODELS
@@ -95,9 +96,14 @@ class SimConfig:
 
 def load_config(path: Path) -> SimConfig:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise SimConfigError([f"{path}: {exc}"]) from exc
+        data = parse_toml(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SimConfigError([f"{path}: cannot read file: {exc.strerror}"]) from exc
+    except UnicodeDecodeError as exc:
+        raise SimConfigError([f"{path}: not UTF-8 text"]) from exc
+    except TomlError as exc:
+        where = f"{path}:{exc.line}" if exc.line is not None else str(path)
+        raise SimConfigError([f"{where}: {exc.message}"]) from exc
     tables = _validate(str(path), data)
     return SimConfig(_devices(str(path), tables), _buses(tables))
 

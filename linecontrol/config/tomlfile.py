@@ -8,19 +8,15 @@ for TOML syntax errors, the line. No traceback reaches the user.
 from __future__ import annotations
 
 import math
-import re
-import tomllib
 from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from drivers.config import FieldProblem, drop_union_tags
+from drivers.config import FieldProblem, TomlError, drop_union_tags, parse_toml
 from linecontrol.errors import InputFileError, Problem
 
 M = TypeVar("M", bound=BaseModel)
-
-_LINE_RE = re.compile(r"at line (\d+)")
 
 
 class StrictModel(BaseModel):
@@ -109,13 +105,9 @@ def read_toml(path: Path) -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         raise InputFileError([Problem(file, None, "not UTF-8 text")]) from exc
     try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        m = _LINE_RE.search(str(exc))
-        line = int(m.group(1)) if m else None
-        # "Invalid value (at line 3, column 1)" -> "Invalid value (column 1)"
-        msg = _LINE_RE.sub("", str(exc)).replace("(, ", "(").replace("()", "").strip(" (,")
-        raise InputFileError([Problem(file, None, f"TOML syntax error: {msg}", line)]) from exc
+        return parse_toml(text)
+    except TomlError as exc:
+        raise InputFileError([Problem(file, None, exc.message, exc.line)]) from exc
 
 
 def load_model(path: Path, model: type[M]) -> M:
