@@ -3,9 +3,12 @@
 Each module ``drivers/devices/<model>.py`` declares ``MODEL`` (a
 ``drivers.spec.ModelSpec``: protocol, channels, register map or command table, and
 the dotted path of its factory). This package finds them by walking its own modules,
-so adding a model is adding its module (and its simulator; an ASCII model also its
-driver, ``drivers/ascii/<model>.py``): the config validation, ``linecontrol regmap``,
-the recipe bindings, acquisition and the simulators' checks all read ``MODELS``.
+so no list of models is kept anywhere: the config validation, ``linecontrol regmap``,
+the recipe bindings, acquisition and the simulators' checks all read ``MODELS``. Adding
+a model is adding its module, its simulator (an ASCII model also its driver,
+``drivers/ascii/<model>.py``), and, because the tests run every model, a device of it
+with its ``comm_loss`` alarm in both shipped line configs (the README, "Adding an
+instrument model").
 
 Pure: a declaration is data, so importing the registry imports no driver, device or
 link (``drivers.factories`` builds the drivers).
