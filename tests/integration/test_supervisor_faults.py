@@ -432,8 +432,9 @@ async def test_a_press_overload_above_its_rating_opens_the_nip_and_aborts(
     """``press_overload``: the press shows 42,000 kg (its relief's trip), above the
     station's 40,000 kg rating: high-high, Abort; the safe state opens the nip. Bound:
     Aborting within 2.5 poll periods of the press from the injection (as the web break:
-    its next poll, that poll's transaction, the next row). The overload below the rating (Hold) has no fault in the simulators:
-    the forced overload always reads above the rating."""
+    its next poll, that poll's transaction, the next row). The overload below the
+    rating (Hold) has no fault in the simulators: the forced overload always reads
+    above the rating (tests/unit/test_supervisor_core.py covers the Hold)."""
     script = fault_script(
         trace, [("press", {"press_overload": True})], reacted=state_is("Aborted"),
     )  # fmt: skip
