@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from linecontrol.cli.options import group_option, require_command, seconds
 from linecontrol.cli.output import EXIT_BAD_INPUT, EXIT_OK, EXIT_RUN_LOG, error, utc, write_json
@@ -110,24 +110,30 @@ def list_runs(args: argparse.Namespace) -> int:
     print(f"{'run':<24} {'start (UTC)':<20} {'duration':>9} {'rows':>8} {'ch':>4}  status")
     for r in runs:
         try:
-            row = run_listing(r)
+            shown = _listing_line(run_listing(r))
         except UNREADABLE as exc:
             error(f"run {r.name} cannot be read: {exc}")
             status = EXIT_RUN_LOG
             continue
-        notes = []
-        if row["torn"]:
-            notes.append("torn tail")
-        if row["corrupt"]:
-            notes.append(f"{len(row['corrupt'])} corrupt")
-        if row["problems"]:
-            notes.append("; ".join(row["problems"]))
-        print(
-            f"{row['run_id']:<24} {row['start_utc'][:19] + 'Z':<20} {row['duration_s']:>8.1f}s "
-            f"{row['rows']:>8} {row['channels']:>4}  {row['exit_status']}"
-            + (f" ({'; '.join(notes)})" if notes else "")
-        )
+        print(shown)
     return status
+
+
+def _listing_line(row: dict[str, Any]) -> str:
+    """One row of ``runs list``; ``TypeError``/``ValueError`` for a listing whose fields
+    are not what a summary holds (a crafted ``summary.json`` that passes its CRC)."""
+    notes = []
+    if row["torn"]:
+        notes.append("torn tail")
+    if row["corrupt"]:
+        notes.append(f"{len(row['corrupt'])} corrupt")
+    if row["problems"]:
+        notes.append("; ".join(row["problems"]))
+    return (
+        f"{row['run_id']:<24} {row['start_utc'][:19] + 'Z':<20} {row['duration_s']:>8.1f}s "
+        f"{row['rows']:>8} {row['channels']:>4}  {row['exit_status']}"
+        + (f" ({'; '.join(notes)})" if notes else "")
+    )
 
 
 def show_run(args: argparse.Namespace) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -361,6 +362,26 @@ def write_summary(run_dir: Path, s: RunSummary | None = None) -> dict[str, Any]:
     return listing
 
 
+def _listing_ok(listing: Any) -> bool:
+    """A listing with every field of the type a summary writes (else it is rebuilt,
+    also when a crafted one passes its CRC)."""
+    if not isinstance(listing, dict) or not all(k in listing for k in LISTING_KEYS):
+        return False
+    texts = all(isinstance(listing[k], str) for k in ("run_id", "exit_status", "start_utc"))
+    counts = all(
+        isinstance(listing[k], int) and not isinstance(listing[k], bool)
+        for k in ("rows", "channels")
+    )
+    d = listing["duration_s"]
+    duration = isinstance(d, int | float) and not isinstance(d, bool) and math.isfinite(d)
+    lists = all(
+        isinstance(listing[k], list) and all(isinstance(x, str) for x in listing[k])
+        for k in ("corrupt", "problems")
+    )
+    torn = isinstance(listing["torn"], list) and all(isinstance(x, str) for x in listing["torn"])
+    return texts and counts and duration and lists and torn
+
+
 def run_listing(run_dir: Path) -> dict[str, Any]:
     """What ``runs list`` shows of one run: from ``summary.json`` when the files it
     was made from are unchanged and it passes its CRC (no sample is read), else
@@ -369,12 +390,9 @@ def run_listing(run_dir: Path) -> dict[str, Any]:
         saved = json.loads((run_dir / "summary.json").read_text())
         if saved.get("format") == SUMMARY_FORMAT and saved.get("sources") == _sources(run_dir):
             listing = saved["listing"]
-            if (
-                isinstance(listing, dict)
-                and all(k in listing for k in LISTING_KEYS)
-                and saved.get("crc32") == _listing_crc(listing)
-            ):
-                return listing
+            if _listing_ok(listing) and saved.get("crc32") == _listing_crc(listing):
+                checked: dict[str, Any] = listing
+                return checked
     except (OSError, ValueError, AttributeError, TypeError, RecursionError):
         pass
     sources = _sources(run_dir)

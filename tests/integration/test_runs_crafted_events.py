@@ -6,6 +6,7 @@ B4), and a recorded recipe is never shown as "no recipe recorded" (B3)."""
 from __future__ import annotations
 
 import json
+import os
 import zlib
 from pathlib import Path
 from typing import Any
@@ -126,3 +127,22 @@ def test_a_recorded_recipe_without_bands_is_never_no_recipe_recorded(
     assert "no recipe recorded" not in out
     assert "time in band: none for the recorded recipe (see the problems below)" in out
     assert "problem   time in band: no bands, the stored recipe or line is not valid" in out
+
+
+@pytest.mark.parametrize(
+    "patch",
+    [{"duration_s": "x"}, {"rows": None}, {"start_utc": 5}, {"problems": [1]}, {"torn": "x"}],
+)
+def test_a_crafted_summary_that_passes_its_crc_is_rebuilt_never_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], patch: dict[str, Any]
+) -> None:
+    run = _fake_run(tmp_path, RUN)
+    saved = json.loads((run / "summary.json").read_text())
+    saved["listing"] |= patch
+    saved["crc32"] = store._listing_crc(saved["listing"])
+    st = (run / "summary.json").stat()
+    (run / "summary.json").write_text(json.dumps(saved))
+    os.utime(run / "summary.json", ns=(st.st_atime_ns, st.st_mtime_ns))
+    code, out, err = _cli(capsys, "runs", "--data-dir", str(tmp_path), "list")
+    assert (code, err) == (0, ""), err
+    assert f"{RUN} " in out and " 30 " in out  # rebuilt from the run: its 30 samples
