@@ -62,7 +62,8 @@ async def _run(recipe_name: str, data_dir: Path) -> Path:
         deadline_s=RUN_DEADLINE_S,
     )
     result = await run_recipe(opts)
-    assert result.status == "complete", (result.status, notable(result.run_dir))
+    if result.status != "complete":  # what the run log shows of why, in full
+        pytest.fail("\n".join([result.status, *notable(result.run_dir)]), pytrace=False)
     assert result.final_state == "Complete"
     assert result.states == STATES
     assert result.run_log_errors == []
@@ -83,7 +84,9 @@ def test_001_ex1_through_the_command(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=TEST_DEADLINE_S,
     )  # fmt: skip
     run_id = proc.stdout.strip()
-    assert proc.returncode == 0, (proc.stderr, run_id and notable(tmp_path / run_id))
+    if proc.returncode != 0:
+        why = notable(tmp_path / run_id) if run_id else []
+        pytest.fail("\n".join([proc.stderr, *why]), pytrace=False)
     assert (tmp_path / run_id / "meta.json").is_file()
     report = _checked(tmp_path / run_id, "001-ex1")
     lo, hi = report.extremes["press nip linear pressure (kg/cm)"]
