@@ -134,6 +134,7 @@ class ScaledClock:
         return max(0.0, (t_mono - self.monotonic()) / self.speedup)
 
     async def sleep_until(self, t_mono: float) -> None:
+        _finite_deadline(t_mono)  # max(0, NaN) is 0: a NaN deadline would never sleep
         delay = self.real_delay(t_mono)
         if delay <= 0:
             await self._sleep(0)

@@ -20,7 +20,7 @@ from linecontrol.acquisition import BACKOFF_CAP_S, Acquisition, LinkScheduler, Q
 from linecontrol.config import DEFAULT_LINE, load_line
 from linecontrol.errors import LinecontrolError
 from linecontrol.runlog import Batch, Channel, RunLog, RunMeta, SegmentWriter
-from linecontrol.runtime import ClockError, ManualClock, SystemClock
+from linecontrol.runtime import ClockError, ManualClock, ScaledClock, SystemClock
 
 
 async def settled(clock: ManualClock, sleepers: int) -> None:
@@ -108,6 +108,12 @@ async def test_the_system_clock_refuses_to_sleep_until_a_non_finite_time(t: floa
     with pytest.raises(ClockError) as err:
         await SystemClock().sleep_until(t)
     assert isinstance(err.value, ValueError)
+
+
+@pytest.mark.parametrize("t", [math.nan, math.inf, -math.inf])
+async def test_the_scaled_clock_refuses_to_sleep_until_a_non_finite_time(t: float) -> None:
+    with pytest.raises(ClockError):
+        await ScaledClock(10.0).sleep_until(t)
 
 
 def test_the_system_clock_can_be_read_off_the_event_loop() -> None:

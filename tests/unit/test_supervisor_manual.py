@@ -28,7 +28,7 @@ def reasons(r: Run) -> list[str]:
     return [e.reason for e in r.of(CommandRejected)]
 
 
-def test_values_are_set_without_a_recipe_inside_the_instrument_range() -> None:
+def test_values_are_set_without_a_recipe_inside_the_equipment_limit() -> None:
     r = manual()
     r.step(ChangeSetpoint(by="ana", request_id="c1", field="zone_D1-1.temp_sp_c", value=120.0))
     r.step()
@@ -37,7 +37,7 @@ def test_values_are_set_without_a_recipe_inside_the_instrument_range() -> None:
     r.step(ChangeSetpoint(by="ana", request_id="c3", field="drive.status", value=1.0))
     r.step(ChangeSetpoint(by="ana", request_id="c4", field="nope.temp_sp_c", value=1.0))
     assert len(reasons(r)) == 3
-    assert "range" in reasons(r)[0] and "not a setpoint" in reasons(r)[1]
+    assert "equipment limit 0..250" in reasons(r)[0] and "not a setpoint" in reasons(r)[1]
 
 
 def test_a_cure_zone_stays_under_the_purge_gate_in_manual() -> None:
