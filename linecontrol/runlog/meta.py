@@ -52,12 +52,13 @@ def write_json_atomic(path: Path, obj: Any) -> None:
 def iso_utc(t_wall: float, timespec: str = "auto") -> str:
     """A wall time as an ISO 8601 UTC string, or a note saying it is none (NaN, a
     time before 1970 or after 9999 read from a damaged file): never an exception."""
+    note = f"(not a date: {t_wall!r})"
     try:
         if not 0 <= t_wall < 253402300800:  # before year 10000; False for NaN
-            raise ValueError(t_wall)
+            return note
         return datetime.fromtimestamp(t_wall, UTC).isoformat(timespec=timespec)
     except (OverflowError, ValueError, OSError, TypeError):
-        return f"(not a date: {t_wall!r})"
+        return note
 
 
 @dataclass

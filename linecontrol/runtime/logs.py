@@ -23,7 +23,7 @@ from collections.abc import Iterator, MutableMapping
 from pathlib import Path
 from typing import Any
 
-from linecontrol.errors import InvalidArgument
+from linecontrol.errors import InvalidArgument, LinecontrolError
 
 LEVELS = ("debug", "info", "warning", "error")
 DEFAULT_LEVEL = "warning"
@@ -108,6 +108,10 @@ class LogFileHandler(logging.FileHandler):
         )
 
 
+class LogFileError(LinecontrolError, OSError):
+    """A log file that takes no line (``probe_log_file``)."""
+
+
 def probe_log_file(path: Path) -> None:
     """Raise ``OSError`` unless a line can be appended to ``path``: one newline is
     written, and for a regular file cut off again (a device such as a terminal keeps
@@ -117,7 +121,7 @@ def probe_log_file(path: Path) -> None:
     try:
         st = os.fstat(fd)
         if os.write(fd, b"\n") != 1:
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            raise LogFileError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         if stat.S_ISREG(st.st_mode):
             os.ftruncate(fd, st.st_size)
     finally:
