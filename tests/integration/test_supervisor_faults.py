@@ -10,17 +10,18 @@ How the bounds are counted. Acquisition polls each device at its configured rate
 real time (its period on the line clock is stretched by the speed-up), and the
 supervisor steps once per sampled row. A spy around the pure ``core.step`` records
 every step (its ``now``, the actions and events). The injection time is read from the
-clock *before* the fault line is sent (so a measured latency is never shorter than
-the true one); the reaction is the first step whose events show it. Latencies are
-given in poll periods of the device concerned (``period_s`` of its poller, stretched)
-and in supervisor steps.
+clock *before* the fault line is sent (the last one, where a test sends two), so a
+measured latency is never shorter than the true one; the reaction is the first step
+whose events show it. Latencies are given in poll periods of the device concerned
+(``period_s`` of its poller, stretched); each test keeps what it measured as its
+``measured`` property (``--junitxml``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,17 +71,26 @@ class Trace:
     """What the spy and the script saw."""
 
     steps: list[StepSeen] = field(default_factory=list)
-    injected_at: float = math.nan  # line clock, just before the fault line went out
-    injected_step: int = -1  # steps taken before the fault line went out
+    injected_at: float = math.nan  # line clock, just before the last fault line went out
+    injected_step: int = -1  # steps taken before the first fault line went out
     periods: dict[str, float] = field(default_factory=dict)  # device -> poll period
     row_s: float = math.nan  # the sampler's period: one supervisor step
+    measured: list[str] = field(default_factory=list)
     watch: tuple[str, ...] = ()  # channels whose sample value each step keeps
 
     def first(self, pred: Callable[[StepSeen], bool]) -> StepSeen:
         for s in self.steps:
             if s.index >= self.injected_step and pred(s):
                 return s
-        raise AssertionError(f"no step after the injection matched; states {self.states()}")
+        trips = [
+            f"{e.interlock}: {e.detail}"
+            for s in self.steps
+            for e in s.events
+            if isinstance(e, InterlockTripped)
+        ]
+        raise AssertionError(
+            f"no step after the injection matched; states {self.states()}, trips {trips}"
+        )
 
     def states(self) -> list[str]:
         out: list[str] = []
@@ -89,8 +99,13 @@ class Trace:
                 out.append(s.state)
         return out
 
-    def periods_since(self, s: StepSeen, device: str) -> float:
-        return (s.now - self.injected_at) / self.periods[device]
+    def periods_since(self, s: StepSeen, device: str, since: float | None = None) -> float:
+        """Poll periods of ``device`` from the injection (or ``since``) to step ``s``;
+        kept in ``measured`` (the test's junit property ``measured``)."""
+        t0 = self.injected_at if since is None else since
+        x = (s.now - t0) / self.periods[device]
+        self.measured.append(f"{x:.2f} periods of {device}")
+        return x
 
 
 def tripped(name: str) -> Callable[[StepSeen], bool]:
@@ -106,7 +121,7 @@ def entered(*states: str) -> Callable[[StepSeen], bool]:
 
 
 @pytest.fixture
-def trace(monkeypatch: pytest.MonkeyPatch) -> Trace:
+def trace(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Iterator[Trace]:
     """A spy around the pure core's ``step`` (the shell calls it through the module)."""
     t = Trace()
     real = sup_core.step
@@ -122,7 +137,8 @@ def trace(monkeypatch: pytest.MonkeyPatch) -> Trace:
         return out
 
     monkeypatch.setattr(sup_core, "step", spy)
-    return t
+    yield t
+    request.node.user_properties.append(("measured", "; ".join(t.measured)))
 
 
 async def until(h: RunHandle, pred: Callable[[], bool], deadline_s: float, what: str) -> None:
@@ -154,9 +170,11 @@ def fault_script(
         trace.periods = {n: p.period_s for n, p in acq.pollers.items()}
         trace.row_s = acq.rate_factor / acq.sample_hz
         assert h.sim is not None
-        trace.injected_at = h.clock.monotonic()
         trace.injected_step = len(trace.steps)
         for device, f in faults:
+            # Latencies count from the last fault line (the one a test measures), read
+            # just before it goes out.
+            trace.injected_at = h.clock.monotonic()
             await inject_faults(h.sim, device, f, REQUEST_DEADLINE_S)
         await until(h, lambda: reacted(h), REACT_DEADLINE_S, "the supervisor's reaction")
         if then is not None:
@@ -256,7 +274,7 @@ async def test_o2_above_the_limit_in_cure_alarms_then_holds_with_the_cure_heater
     above = trace.first(lambda s: (s.seen[O2] or 0.0) > trip_ppm)
     trip = trace.first(tripped("o2_trip"))
     assert trip.state == "Holding", trip.state
-    assert (trip.now - above.now) / trace.periods["o2_cure"] <= 1.0
+    assert trace.periods_since(trip, "o2_cure", since=above.now) <= 1.0
     raised = [e for e in logged(result, AlarmRaised) if e.alarm.startswith("o2_cure")]
     assert raised, "no O2 alarm raised"
     alarm_step = trace.first(
@@ -340,7 +358,8 @@ async def test_a_zone_that_fails_to_heat_goes_to_its_safe_setpoint_and_the_line_
     assert trip.state == "Holding"
     window = max(s.heat_check_time_s, 3 * trace.periods["zone_C07"])
     limit = trace.first(lambda st: st.now - first.now >= window)
-    assert trip.index <= limit.index, (trip.now - first.now) / trace.periods["zone_C07"]
+    after = trace.periods_since(trip, "zone_C07", since=first.now)
+    assert trip.index <= limit.index, after
     assert any(
         isinstance(a, sup_core.Write) and a.channel == "zone_C07.temp_sp_c" and a.value == STANDBY_C
         for t in trace.steps[trip.index:] for a in t.actions
@@ -382,12 +401,12 @@ async def test_a_web_break_is_a_coordinated_stop_in_one_step(
     """Bound: the step that sees the drive's web-break flag trips the interlock and
     writes the whole safe state (every drive stopped, the nip open, the heaters to
     standby, the coater pumps and the sputter power off) in that same step, within 2.5
-    poll periods of the drive from the injection (its next poll, up to 1 period, that
-    poll's own transaction, under half a period, then the next sampled row, up to 1
-    period: the drive's rate is the sampler's); the web position is logged with the
-    trip. With a coater refusing every
-    request (Modbus exception 4 at its pump register, injected first), every other
-    device still takes its safe writes and the coater is reported."""
+    poll periods of the drive from the break's injection (its next poll, up to 1
+    period, that poll's own transaction, under half a period, then the next sampled
+    row, up to 1 period: the drive's rate is the sampler's); the web position is
+    logged with the trip. With a coater refusing every request (Modbus exception 4 at
+    its pump register, injected first), every other device still takes its safe
+    writes and the coater is reported."""
     line = load_line(DEFAULT_LINE)
     faults: list[Injection] = []
     if refusing:
