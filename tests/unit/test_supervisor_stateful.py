@@ -73,7 +73,7 @@ from linecontrol.model import (
     Unsuspend,
 )
 from linecontrol.supervisor import core as sup
-from linecontrol.supervisor.plan import build_plan, equipment_limit
+from linecontrol.supervisor.plan import build_plan, equipment_limit, register_range
 from tests.supervision_plant import LINE, RECIPE, Plant
 
 PLAN = build_plan(load_recipe(RECIPE), LINE, source_text=RECIPE.read_text(encoding="utf-8"))
@@ -99,6 +99,11 @@ def _limits() -> dict[str, tuple[float, float]]:
 
 LIMITS = _limits()
 WRITABLE = sorted(LIMITS)
+# The channels whose station rating is narrower than their register's range.
+NARROWED = sorted(
+    c for c in WRITABLE if c.split(".", 1)[1] != "output"
+    and LIMITS[c] != register_range(LINE.devices[c.split(".", 1)[0]].model, c.split(".", 1)[1])
+)  # fmt: skip
 
 
 def _safe_values() -> dict[str, float]:
@@ -143,11 +148,13 @@ def setpoint_values(draw: Any, target: str) -> float:
     choices = [floats_any]
     if ts and ts[0].band is not None:
         lo, hi = ts[0].band
-        choices += [st.floats(lo, hi), st.sampled_from([lo, hi, lo - 1e-3, hi + 1e-3])]
+        choices += [st.floats(lo, hi), st.sampled_from([lo, hi, lo - 1e-3, hi + 1e-3]),
+                    st.sampled_from([hi + (hi - lo), lo - (hi - lo)])]  # fmt: skip
     if target in LIMITS:
         lo, hi = LIMITS[target]
         lo, hi = max(lo, -1e6), min(hi, 1e6)
-        choices += [st.floats(lo, hi), st.sampled_from([lo, hi, lo - 1, hi + 1, 2 * hi + 1])]
+        choices += [st.floats(lo, hi), st.sampled_from([lo, hi, lo - 1, hi + 1]),
+                    st.sampled_from([hi + 1, 2 * hi + 1])]  # fmt: skip
     return float(draw(st.one_of(*choices)))
 
 
@@ -184,15 +191,16 @@ class Supervision(RuleBasedStateMachine):
         self.counter = 0
 
     # ------------------------------------------------------------ set-up
-    @initialize(clean=st.booleans(), run=st.booleans())
-    def boot(self, clean: bool, run: bool) -> None:
+    @initialize(clean=st.booleans(), run=st.booleans(), clear=st.booleans())
+    def boot(self, clean: bool, run: bool, clear: bool) -> None:
         self.core, events = sup.boot(LINE, 0.0, clean=clean)
         self.check_step(events)
         if not clean:
             self.need_clear = self.need_reset = True
         if run:
-            self.operator_starts()  # no fault yet: the start must get there
-            assert self.state == "Execute", (self.state, self.core.waiting_for)
+            self.operator_starts(clear)  # no fault yet: the start must get there
+            if clean or clear:
+                assert self.state == "Execute", (self.state, self.core.waiting_for)
 
     # ------------------------------------------------------------ one step of the core
     def step(self, dt: float) -> None:
@@ -337,11 +345,11 @@ class Supervision(RuleBasedStateMachine):
         self.counter += 1
         return f"op-{self.counter}"
 
-    def operator_starts(self) -> None:
-        """What an operator does to run the recipe: Clear if Aborted, load it if none,
-        Reset, Start;
-        then time at a minute a step until the start ends one way or another."""
-        if self.state == "Aborted":
+    def operator_starts(self, clear: bool = True) -> None:
+        """What an operator does to run the recipe: Clear if Aborted (``clear``: or
+        forgets to), load it if none, Reset, Start; then time at a minute a step until
+        the start ends one way or another."""
+        if self.state == "Aborted" and clear:
             self.inbox.append(Clear(by="ana", request_id=self.rid()))
             self.advance(2, 1.0)
         if self.core.plan is None:
@@ -356,9 +364,17 @@ class Supervision(RuleBasedStateMachine):
             if self.state not in ("Starting", "Unholding", "Unsuspending"):
                 break
 
-    @rule()
-    def run_the_recipe(self) -> None:
-        self.operator_starts()
+    @rule(data=st.data(), clear=st.booleans(), change=st.booleans())
+    def run_the_recipe(self, data: st.DataObject, clear: bool, change: bool) -> None:
+        """The start, then (``change``) an operator's setpoint change in the run."""
+        self.operator_starts(clear)
+        if change:
+            where = data.draw(st.sampled_from(FIELDS))
+            value = data.draw(setpoint_values(where))
+            self.inbox.append(
+                _command(ChangeSetpoint, by="ana", request_id=self.rid(), field=where, value=value)
+            )
+            self.advance(3, 1.0)
 
     @rule(path=st.sampled_from(["ok", "refused"]), request_id=ids)
     def load_recipe(self, path: str, request_id: str) -> None:
@@ -372,21 +388,35 @@ class Supervision(RuleBasedStateMachine):
     def packml_command(self, name: str, request_id: str) -> None:
         self.inbox.append(_command(PACKML[name], by="ana", request_id=request_id))
 
-    @rule()
-    def abort(self) -> None:
-        """Abort, the command this test is most about, more often than the others."""
+    @rule(away=st.one_of(st.none(), st.sampled_from(sorted({c.split(".")[0] for c in SAFE}))))
+    def abort(self, away: str | None) -> None:
+        """Abort, the command this test is most about, more often than the others;
+        ``away``: with that device just lost (reported), the case of a comm loss."""
+        if away is not None:
+            self.device_fails(away, True)
         self.inbox.append(Abort(by="ana", request_id=self.rid()))
 
     @rule(mode=st.sampled_from(["production", "maintenance", "manual"]), request_id=ids)
     def set_mode(self, mode: str, request_id: str) -> None:
         self.inbox.append(_command(SetMode, by="ana", request_id=request_id, mode=mode))
 
-    @rule(data=st.data(), where=st.sampled_from([*FIELDS, *WRITABLE, "nowhere.x"]),
-          request_id=ids)  # fmt: skip
-    def change_setpoint(self, data: st.DataObject, where: str, request_id: str) -> None:
+    @rule(data=st.data(), recipe=st.booleans(), request_id=ids)
+    def change_setpoint(self, data: st.DataObject, recipe: bool, request_id: str) -> None:
+        """A recipe field (half the time) or a channel by name, as in Manual mode."""
+        where = data.draw(st.sampled_from(FIELDS if recipe else [*WRITABLE, "nowhere.x"]))
         value = data.draw(setpoint_values(where))
         cmd = _command(ChangeSetpoint, by="ana", request_id=request_id, field=where, value=value)
         self.inbox.append(cmd)
+
+    @rule(data=st.data())
+    def manual_setpoint(self, data: st.DataObject) -> None:
+        """Manual mode and a value set by hand in one go (refused outside Stopped or Idle)."""
+        where = data.draw(st.one_of(st.sampled_from(NARROWED), st.sampled_from(WRITABLE)))
+        value = data.draw(setpoint_values(where))
+        self.inbox.append(SetMode(by="ana", request_id=self.rid(), mode="manual"))
+        self.inbox.append(
+            _command(ChangeSetpoint, by="ana", request_id=self.rid(), field=where, value=value)
+        )
 
     @rule(speed=st.one_of(st.floats(-0.5, 1.5), floats_any), request_id=ids)
     def jog(self, speed: float, request_id: str) -> None:
@@ -469,6 +499,11 @@ class Supervision(RuleBasedStateMachine):
     @invariant()
     def settled(self) -> None:
         self.check_safe()
+
+    def teardown(self) -> None:
+        """A few more steps, so what the last rules did is judged too."""
+        if hasattr(self, "core"):
+            self.advance(ABORT_STEPS, 1.0)
 
 
 Supervision.TestCase.settings = settings(
