@@ -22,14 +22,17 @@ the step budget). After every step of the core, not only after every rule:
 - after Abort, the line is Aborted within ``ABORT_STEPS`` steps and the plant holds
   the safe value on every safe channel of every device that accepts writes (drive
   stopped, nip open and unloaded, pumps and sputter off, heaters at standby, zone
-  outputs off), a device back from a failure included, within ``ABORT_STEPS`` steps of
-  its return;
+  outputs off; a channel that refused a write since the Abort, or a device away that
+  was never reported failed, is excused), a device reported back (``DeviceRecovered``)
+  included, within ``ABORT_STEPS`` steps of its return;
 - every write is to a writable channel, finite, inside the equipment limit (the
   station's rating and the register's range), and, outside Manual mode, never above
   the top of the recipe band of a recipe setpoint;
 - every command with a new request id is answered once (``CommandGiven`` or
   ``CommandRejected``); one with an id given before changes nothing and is answered
   not at all;
+- no interlock is tripped and cleared in the same step (a trip that does not stay
+  active is no interlock);
 - the core never raises, and time never goes back (a ``now`` before the last, or not
   finite, is an ``InvalidArgument`` and changes nothing).
 """
