@@ -910,8 +910,12 @@ class _Step:
         if not self._web_stopped():
             waits.append("the web to stop")
         press = self.plan.press if self.plan is not None else None
-        if press and self.c.devices.flag(self.sample, press, "nip_closed") is not False:
-            waits.append("the nip to open")
+        # A press that does not answer cannot say its nip is open: the stop does not wait
+        # for it (its loss is an alarm and an interlock of its own), it waits for the web.
+        if press:
+            nip = self.c.devices.flag(self.sample, press, "nip_closed")
+            if nip is True or (nip is None and press not in self.failing):
+                waits.append("the nip to open")
         if st in (S.STOPPING, S.COMPLETING) and self.plan is not None:
             run = f"{self.plan.drive}.run_cmd"
             if self.written.get(run, 0.0) != 0.0 or run in self.inflight:

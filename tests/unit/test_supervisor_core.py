@@ -34,6 +34,7 @@ from linecontrol.model import (
     SetpointFailed,
     Start,
     StateChanged,
+    Stop,
     Unhold,
 )
 from linecontrol.supervisor import core as sup
@@ -497,3 +498,11 @@ def test_a_purge_that_does_not_end_still_times_the_start_out() -> None:
     r.until("Held", int((timeout + 100.0) / r.dt))
     assert "readiness_timeout" in tripped(r)
     assert "purge of cure_oven" in r.core.machine.first_out  # what it waited for first
+
+
+def test_a_stop_does_not_wait_for_the_nip_of_a_press_that_does_not_answer() -> None:
+    r = Run.boot().executing()
+    r.step(DeviceFailed(device="press", state="failing", error="timeout"))
+    r.plant.bad |= {n for n in r.plant.names if n.startswith("press.")}
+    r.step(Stop(by="ana", request_id="st1"))
+    r.until("Stopped", 50)
