@@ -73,7 +73,9 @@ async def test_o2_follows_the_purge_and_the_leak() -> None:
         for _ in range(10):
             line.step(30.0)
         assert (await o2.poll()).values["o2_ppm"] == stuck
-        assert line.devices["o2_cure"].state.o2_ppm > stuck + 1000.0
+        analyzer = line.devices["o2_cure"]
+        assert isinstance(analyzer, O2AnalyzerSim)
+        assert analyzer.state.o2_ppm > stuck + 1000.0
         await bus.close()
 
 
