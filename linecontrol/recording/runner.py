@@ -153,10 +153,13 @@ async def run_recipe(opts: RunOptions) -> RunResult:
         acq.sinks.append(log.append)
         by = opts.operator or "cli"
         status = "ok"
+        # Settled before the line is polled, not during it: the one full collection it does
+        # (tens of ms, more on a loaded machine) must not age the fastest devices' values
+        # into STALE, which holds a running line (3 poll periods: 0.3 s for the drive).
+        settle_runtime()
         acq_task = asyncio.create_task(acq.run(), name="acquisition")
         sup_task = asyncio.create_task(supervisor.run(), name="supervisor")
         stopped = asyncio.create_task(stop.wait(), name="stop-signal")
-        loop.call_later(1.0, settle_runtime)
         requests = ChildRequests(sim.proc) if sim is not None else None
         scripts: list[asyncio.Task[None]] = []
 
