@@ -192,6 +192,7 @@ class Supervision(RuleBasedStateMachine):
         self.go_given = False  # a Start/Unhold/Unsuspend since the line was at rest
         self.seen_execute = False
         self.counter = 0
+        self.broken = False  # a step failed its checks (no more steps at teardown)
 
     # ------------------------------------------------------------ set-up
     @initialize(clean=st.booleans(), run=st.booleans(), clear=st.booleans())
@@ -207,6 +208,7 @@ class Supervision(RuleBasedStateMachine):
 
     # ------------------------------------------------------------ one step of the core
     def step(self, dt: float) -> None:
+        self.broken = True  # until this step has passed its checks
         self.now += dt
         self.n += 1
         self.plant.physics(dt)
@@ -229,6 +231,7 @@ class Supervision(RuleBasedStateMachine):
         self.pending = self.plant.act(actions)
         self.check_answers(events, fresh)
         self.check_step(events, sample)
+        self.broken = False
 
     def see_command(self, cmd: Command) -> None:
         if cmd.name == "clear":
@@ -505,8 +508,8 @@ class Supervision(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         """A few more steps, so what the last rules did is judged too."""
-        if hasattr(self, "core"):
-            self.advance(ABORT_STEPS, 1.0)
+        if hasattr(self, "core") and not self.broken:
+            self.advance(ABORT_STEPS, 1.0)  # not after a failure: it is the news
 
 
 Supervision.TestCase.settings = settings(
