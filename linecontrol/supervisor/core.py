@@ -83,7 +83,7 @@ from linecontrol.model import (
 )
 from linecontrol.supervisor import packml
 from linecontrol.supervisor.packml import Mode, PackML, State, TripTo
-from linecontrol.supervisor.plan import Plan, Target, equipment_limit
+from linecontrol.supervisor.plan import Plan, PurgedOven, Target, equipment_limit
 
 S = State
 EPS_SPEED = 0.005  # m/min: the web counts as stopped below this
@@ -279,6 +279,29 @@ class LineDevices:
         if word is None or bit is None:
             return None
         return bool(int(word) >> bit & 1)
+
+
+def safe_writes(d: LineDevices, standby_temp_c: float, *, heaters: bool = True) -> list[Write]:
+    """The safe state of every device of the line: drive stopped, nip open, load off, pumps
+    and sputter off, heaters at standby and disabled (what Abort and a web break write,
+    and what the shell writes without the core when the core itself failed)."""
+    out: list[Write] = []
+    if d.drive is not None:
+        out += [Write(f"{d.drive}.speed_sp_m_min", 0.0), Write(f"{d.drive}.run_cmd", 0.0)]
+    for p in d.presses:
+        out += [Write(f"{p}.nip_cmd", 0.0), Write(f"{p}.roll_load_sp_kg", 0.0)]
+        if heaters:
+            out += [Write(f"{p}.top_temp_sp_c", standby_temp_c),
+                    Write(f"{p}.bottom_temp_sp_c", standby_temp_c)]  # fmt: skip
+    for c in d.coaters:
+        out.append(Write(f"{c}.pump_run_cmd", 0.0))
+    for s in d.psus:
+        out.append(Write(f"{s}.output", 0.0))
+    if heaters:
+        for z in d.zones:
+            out += [Write(f"{z}.temp_sp_c", standby_temp_c),
+                    Write(f"{z}.output_enable", 0.0)]  # fmt: skip
+    return out
 
 
 # ------------------------------------------------------------------ the state
@@ -566,6 +589,15 @@ class _Step:
         self.alarms, events = result
         self.emit(CommandGiven(command=cmd), *events)
 
+    def _curing(self, p: PurgedOven) -> bool:
+        """Whether a zone of the purged oven is past the purge gate (read or set)."""
+        gate = self.c.settings.purge_gate_c
+        return any(
+            (self.good(ch.replace("temp_sp_c", "temp_pv_c")) or 0.0) > gate
+            or (self.written.get(ch) or 0.0) > gate
+            for ch in p.gated
+        )
+
     def run_alarms(self) -> None:
         """The alarm engine on this sample; what active alarms demand trips the machine."""
         defs = self.c.alarm_defs
@@ -576,9 +608,13 @@ class _Step:
         setpoints: dict[str, float] = {}
         if plan is not None:
             # Equipment the recipe does not use raises nothing that would stop its run.
-            suppressed = frozenset(
-                k for k, d in defs.items() if d.channel.split(".", 1)[0] not in plan.needed
-            )
+            unused = {k for k, d in defs.items() if d.channel.split(".", 1)[0] not in plan.needed}
+            # An oven not yet purged and not curing is expected to hold air: its O2 alarms
+            # say nothing then (a purge that fails is the readiness timeout's business).
+            airy = {
+                p.o2 for p in plan.purges if p.station not in self.purged and not self._curing(p)
+            }
+            suppressed = frozenset(unused | {k for k, d in defs.items() if d.channel in airy})
             setpoints = {t.reads: self.target_value(t) for t in plan.targets}
         ctx = alarm_engine.AlarmContext(
             state=self.state.label,
@@ -720,24 +756,7 @@ class _Step:
 
     # ---------------------------------------------------------------- safe states
     def safe_writes(self, *, heaters: bool = True) -> list[Write]:
-        d = self.c.devices
-        out: list[Write] = []
-        if d.drive is not None:
-            out += [Write(f"{d.drive}.speed_sp_m_min", 0.0), Write(f"{d.drive}.run_cmd", 0.0)]
-        for p in d.presses:
-            out += [Write(f"{p}.nip_cmd", 0.0), Write(f"{p}.roll_load_sp_kg", 0.0)]
-            if heaters:
-                out += [Write(f"{p}.top_temp_sp_c", self.c.standby_temp_c),
-                        Write(f"{p}.bottom_temp_sp_c", self.c.standby_temp_c)]  # fmt: skip
-        for c in d.coaters:
-            out.append(Write(f"{c}.pump_run_cmd", 0.0))
-        for s in d.psus:
-            out.append(Write(f"{s}.output", 0.0))
-        if heaters:
-            for z in d.zones:
-                out += [Write(f"{z}.temp_sp_c", self.c.standby_temp_c),
-                        Write(f"{z}.output_enable", 0.0)]  # fmt: skip
-        return out
+        return safe_writes(self.c.devices, self.c.standby_temp_c, heaters=heaters)
 
     def safe_state(self, why: str) -> None:
         """Every safe write at once, to every device (a failing one too: it may answer)."""
@@ -1148,11 +1167,7 @@ class _Step:
                     self.emit(SequenceStepped(state=self.state.label, step=f"purged {p.station}"))
             else:
                 self.purge_since.pop(p.station, None)
-            hot = any(
-                (self.good(ch.replace("temp_sp_c", "temp_pv_c")) or 0.0) > s.purge_gate_c
-                or (self.written.get(ch) or 0.0) > s.purge_gate_c
-                for ch in p.gated
-            )
+            hot = self._curing(p)
             worst = o2 is None or o2 > s.o2_trip_ppm
             key = f"o2_trip:{p.station}"
             if hot and worst:

@@ -247,6 +247,7 @@ class Supervisor:
             alarms_from=now + grace,
         )
         self._log(events)
+        crashed = False
         try:
             while True:
                 row = await slot.get()
@@ -259,6 +260,9 @@ class Supervisor:
                 try:
                     self.core, actions, events = sup.step(self.core, now, sample, inputs)
                 except Exception as exc:  # the core is pure: this is a bug; stop safely
+                    crashed = True
+                    self.log.critical("supervisor core failed: %r; writing the safe state", exc)
+                    await self.emergency_safe_state()
                     raise SupervisorError(f"supervisor core failed: {exc!r}") from exc
                 self._steps += 1
                 self._log(events)
@@ -276,7 +280,8 @@ class Supervisor:
             self.acq.unsubscribe(slot)
             await self._stop_writers()
             self.save_alarms()
-            self.ended_cleanly()
+            if not crashed:  # a crash is an unclean stop: the next start boots into Aborted
+                self.ended_cleanly()
 
     def _log(self, events: Iterable[Event]) -> None:
         for e in events:
@@ -363,6 +368,16 @@ class Supervisor:
             for t in pending:
                 self.log.error("%s did not stop within %g s", t.get_name(), self.cancel_deadline_s)
         self._writers.clear()
+
+    async def emergency_safe_state(self) -> None:
+        """The safe state of every device, written without the core (which failed): each
+        device tried, within the write deadline each; what did not answer is logged."""
+        assert self.core is not None
+        await self._cancel_work()
+        writes = tuple(sup.safe_writes(self.core.devices, self.core.standby_temp_c))
+        self._inputs.clear()
+        await self._safe_state(sup.ApplySafeState(writes, "supervisor core failed"))
+        self._inputs.clear()
 
     async def _safe_state(self, a: sup.ApplySafeState) -> None:
         by_device: dict[str, list[sup.Write]] = {}

@@ -4,6 +4,7 @@ shelves and latches survive; a damaged file is set aside and logged, never used)
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,7 +15,7 @@ from linecontrol.acquisition import Acquisition
 from linecontrol.config import DEFAULT_LINE, load_line
 from linecontrol.model import Event, ShelveAlarm
 from linecontrol.runtime import ManualClock
-from linecontrol.supervisor import Supervisor
+from linecontrol.supervisor import Supervisor, SupervisorError
 from linecontrol.supervisor import core as sup
 from tests.supervision_plant import Plant
 
@@ -77,3 +78,30 @@ async def test_a_damaged_alarm_file_is_set_aside_and_logged(
     aside = list(tmp_path.glob("alarms.damaged.*.json"))
     assert len(aside) == 1 and aside[0].read_text(encoding="utf-8").startswith('{"alarms"')
     assert not (tmp_path / "alarms.json").exists()
+
+
+async def test_a_core_failure_writes_the_safe_state_and_is_an_unclean_stop(
+    acq: Acquisition, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ZeroDivisionError("a bug in the core")
+
+    s = shell(acq, tmp_path)
+    task = asyncio.create_task(s.run())
+    for _ in range(1000):  # until it has booted (bounded in loop turns)
+        if s.core is not None:
+            break
+        await asyncio.sleep(0)
+    assert s.core is not None
+    monkeypatch.setattr(sup, "step", broken)
+    with caplog.at_level(logging.ERROR, logger="linecontrol.supervisor"):
+        acq.sample()  # one row: the core is stepped on it and fails
+        with pytest.raises(SupervisorError, match="a bug in the core"):
+            await asyncio.wait_for(task, 30)
+    # Every device was tried (none answers here: nothing serves the placeholders).
+    assert "safe state (supervisor core failed): no answer from" in caplog.text
+    assert (tmp_path / "supervisor.running").exists()  # the next start boots into Aborted
+    nxt = shell(acq, tmp_path)
+    nxt.boot_state(0.0)
+    assert not nxt.clean_boot
