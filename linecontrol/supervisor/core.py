@@ -87,6 +87,7 @@ from linecontrol.supervisor.plan import Plan, PurgedOven, Target, equipment_limi
 
 S = State
 EPS_SPEED = 0.005  # m/min: the web counts as stopped below this
+WRITE_RETRY_POLLS = 10  # a failed write is tried again after this many polls of its device
 LATCHED = ("setpoint_failed:", "readiness_timeout:", "heater_failed:")
 RAMP_WRITE_S = 1.0  # a ramping setpoint is written once it moved this many seconds' worth
 # The failure-to-heat window spans at least this many poll periods of the zone: at a
@@ -334,6 +335,7 @@ class Core:
     written: Mapping[str, float] = field(default_factory=dict)
     inflight: Mapping[str, float] = field(default_factory=dict)
     failed_writes: Mapping[str, float] = field(default_factory=dict)
+    failed_at: Mapping[str, float] = field(default_factory=dict)  # when each write failed
     overrides: Mapping[str, float] = field(default_factory=dict)  # recipe field -> value
     manual: Mapping[str, float] = field(default_factory=dict)  # channel -> value (Manual)
     ramped: Mapping[str, float] = field(default_factory=dict)  # channel -> ramp position
@@ -411,6 +413,7 @@ class _Step:
         self.written = dict(core.written)
         self.inflight = dict(core.inflight)
         self.failed_writes = dict(core.failed_writes)
+        self.failed_at = dict(core.failed_at)
         self.overrides = dict(core.overrides)
         self.manual = dict(core.manual)
         self.ramped = dict(core.ramped)
@@ -551,6 +554,7 @@ class _Step:
         elif isinstance(item, WriteFailed):
             self.inflight.pop(item.channel, None)
             self.failed_writes[item.channel] = item.value
+            self.failed_at[item.channel] = self.now
             dev, _, ch = item.channel.partition(".")
             self.emit(
                 SetpointFailed(
@@ -885,7 +889,11 @@ class _Step:
             dev = ch.split(".", 1)[0]
             if dev in self.failing or dev in self.unverified or ch in self.inflight:
                 continue
-            if self.failed_writes.get(ch) == v:
+            # A write that failed is not repeated at every step; the same value is tried
+            # again after WRITE_RETRY_POLLS of its device's polls (a safe write refused
+            # once must not leave the channel unsafe for good).
+            retry = WRITE_RETRY_POLLS * self.c.devices.period_s.get(dev, 1.0)
+            if self.failed_writes.get(ch) == v and self.now - self.failed_at.get(ch, 0.0) < retry:
                 continue
             have = self.written.get(ch)
             tol = self.c.devices.resolution.get(ch, 1e-6)
@@ -1307,6 +1315,7 @@ class _Step:
             written=self.written,
             inflight=self.inflight,
             failed_writes=self.failed_writes,
+            failed_at=self.failed_at,
             overrides=self.overrides,
             manual=self.manual,
             ramped=self.ramped,

@@ -506,3 +506,15 @@ def test_a_stop_does_not_wait_for_the_nip_of_a_press_that_does_not_answer() -> N
     r.plant.bad |= {n for n in r.plant.names if n.startswith("press.")}
     r.step(Stop(by="ana", request_id="st1"))
     r.until("Stopped", 50)
+
+
+def test_a_safe_write_refused_once_is_tried_again_after_some_polls() -> None:
+    r = Run.boot().executing()
+    r.plant.refuse.add("coater_1.pump_run_cmd")
+    r.step(Abort(by="ana", request_id="a1"))
+    r.until("Aborted")
+    assert r.plant.values["coater_1.pump_run_cmd"] == 1.0  # refused: still running
+    r.plant.refuse.clear()  # the coater takes writes again (no failure reported)
+    for _ in range(20):  # 20 steps of 5 s: past 10 polls of a 0.2 s coater
+        r.step()
+    assert r.plant.values["coater_1.pump_run_cmd"] == 0.0
