@@ -29,7 +29,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def check(args: argparse.Namespace) -> int:
     from linecontrol.config import load_recipe
-    from linecontrol.process import check, report_json, report_text
+    from linecontrol.process import check, report_json, report_text, with_run_end
 
     line_file = str(args.line)
     line = load_line(args.line)
@@ -50,7 +50,7 @@ def check(args: argparse.Namespace) -> int:
                 "\n".join([f"{path}: cannot be checked"] + [f"  ✗ {p}" for p in exc.problems])
             )
             continue
-        report = check(recipe, line)
+        report = with_run_end(check(recipe, line))  # no [run]: checked, but not runnable
         if not report.ok and status == EXIT_OK:
             status = EXIT_VIOLATION
         results.append(report_json(str(path), line_file, report))

@@ -9,7 +9,7 @@ from pathlib import Path
 from linecontrol import runtime
 from linecontrol.cli.options import line_option, seconds, sim_log_args
 from linecontrol.cli.output import EXIT_BAD_INPUT, EXIT_OK, EXIT_RUN_LOG, error, load_line
-from linecontrol.config import RECIPES
+from linecontrol.config import RECIPES, LineConfig
 from linecontrol.errors import InputFileError
 
 EXIT_NOT_COMPLETE = 6  # run: the line did not reach Complete (a fault, a signal, the deadline)
@@ -65,10 +65,32 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.set_defaults(func=run)
 
 
+def simulator_placeholders(line: LineConfig) -> list[str]:
+    """The addresses of ``line`` only a simulated line gives a meaning: TCP port 0
+    and the serial ports ``pty`` and ``socket`` (``--sim`` replaces them)."""
+    from drivers.config import SIMULATED_PORTS, AsciiDevice, TcpDevice
+
+    out = [
+        f"buses.{n}.port = {b.port!r}" for n, b in line.buses.items() if b.port in SIMULATED_PORTS
+    ]
+    for name, d in line.devices.items():
+        if isinstance(d, TcpDevice) and d.port == 0:
+            out.append(f"devices.{name}.port = 0")
+        elif isinstance(d, AsciiDevice) and d.serial_port in SIMULATED_PORTS:
+            out.append(f"devices.{name}.serial_port = {d.serial_port!r}")
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
     import asyncio
 
-    from linecontrol.recording import RecordError, RunOptions, run_recipe
+    from linecontrol.recording import (
+        RecipeRefusedError,
+        RecordError,
+        RunOptions,
+        SupervisorRunning,
+        run_recipe,
+    )
     from linecontrol.runlog import RunLogError, data_root
 
     if not 0 < args.speedup <= SPEEDUP_MAX:
@@ -82,6 +104,14 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     line = load_line(args.config, need_devices="run")
     if line is None:
+        return EXIT_BAD_INPUT
+    placeholders = simulator_placeholders(line)
+    if placeholders and not args.sim:
+        error(
+            f"{args.config}: the config's addresses are the simulator's placeholders "
+            f"({', '.join(placeholders[:3])}{', ...' if len(placeholders) > 3 else ''}): "
+            "use --sim"
+        )
         return EXIT_BAD_INPUT
     opts = RunOptions(
         config=args.config,
@@ -101,6 +131,14 @@ def run(args: argparse.Namespace) -> int:
     except InputFileError as exc:
         for p in exc.problems:
             error(f"recipe: {p}")
+        return EXIT_BAD_INPUT
+    except RecipeRefusedError as exc:
+        for problem in exc.problems:
+            error(f"recipe {exc.path}: {problem}")
+        error("nothing run")
+        return EXIT_BAD_INPUT
+    except SupervisorRunning as exc:
+        error(f"{exc}; nothing run")
         return EXIT_BAD_INPUT
     except RunLogError as exc:
         error(f"{exc}; nothing run")

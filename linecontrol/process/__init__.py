@@ -13,7 +13,12 @@ from linecontrol.process.bindings import (
     bind,
 )
 from linecontrol.process.derive import Derived, derive, linear_pressure_kg_cm
-from linecontrol.process.recipe_report import report_json, report_text
+from linecontrol.process.recipe_report import (
+    report_json,
+    report_text,
+    violation_text,
+    with_run_end,
+)
 from linecontrol.process.rules import Report, Violation, check
 from linecontrol.process.tracking import metre_at_station, when_metre_at_station
 
@@ -34,5 +39,7 @@ __all__ = [
     "metre_at_station",
     "report_json",
     "report_text",
+    "violation_text",
     "when_metre_at_station",
+    "with_run_end",
 ]

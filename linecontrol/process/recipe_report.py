@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
 from linecontrol.config import ROUTES
@@ -46,9 +47,33 @@ def report_json(file: str, line_file: str, report: Report) -> dict[str, Any]:
     return out
 
 
+def violation_text(v: Violation) -> str:
+    """One violation on one line, as ``recipe check`` prints it: ``[rule] message``."""
+    return f"[{v.rule}] {v.message}"
+
+
+NO_RUN_END = Violation(
+    rule="run.end",
+    severity="warning",
+    field="run",
+    value=None,
+    window="length_m or time_min",
+    source="linecontrol run",
+    message="no [run] end (length_m or time_min): it can be checked, not run",
+)
+
+
+def with_run_end(report: Report) -> Report:
+    """``report`` with a warning if its recipe has no ``[run]`` end: ``linecontrol run``
+    (the supervisor) refuses such a recipe, since it would never end."""
+    if report.recipe.run is not None:
+        return report
+    return replace(report, violations=[*report.violations, NO_RUN_END])
+
+
 def _violations(title: str, items: list[Violation], mark: str) -> list[str]:
     out = [f"  {title} ({len(items)})"]
-    out += [f"    {mark} [{v.rule}] {v.message}" for v in items]
+    out += [f"    {mark} {violation_text(v)}" for v in items]
     return out
 
 

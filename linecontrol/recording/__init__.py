@@ -3,15 +3,24 @@ only, ``record``) and supervised runs of a recipe (``run_recipe``), with the sim
 line as a child process on request."""
 
 from linecontrol.recording.recorder import RecordError, RecordOptions, RecordResult, record
-from linecontrol.recording.runner import RunHandle, RunOptions, RunResult, run_recipe
+from linecontrol.recording.runner import (
+    RecipeRefusedError,
+    RunHandle,
+    RunOptions,
+    RunResult,
+    SupervisorRunning,
+    run_recipe,
+)
 
 __all__ = [
+    "RecipeRefusedError",
     "RecordError",
     "RecordOptions",
     "RecordResult",
     "RunHandle",
     "RunOptions",
     "RunResult",
+    "SupervisorRunning",
     "record",
     "run_recipe",
 ]

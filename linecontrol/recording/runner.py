@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from linecontrol.acquisition import Acquisition, apply_address_map
-from linecontrol.config import LineConfig, load_recipe
-from linecontrol.errors import AddressMapError, InputFileError
+from linecontrol.config import LineConfig, Recipe, load_recipe
+from linecontrol.errors import AddressMapError, InputFileError, LinecontrolError
 from linecontrol.model import (
     Abort,
     Clear,
@@ -50,12 +50,22 @@ from linecontrol.recording.recorder import (
 )
 from linecontrol.runlog import RunLog, RunMeta, check_data_dir, new_run_id
 from linecontrol.runtime import ChildRequests, ScaledClock, context_logger, settle_runtime
-from linecontrol.supervisor import Supervisor
+from linecontrol.supervisor import StateLock, Supervisor, SupervisorRunning, plan_recipe
 
 logger = logging.getLogger("linecontrol.run")
 END_STATES = ("Complete", "Held", "Stopped", "Aborted")
 SAFE_DEADLINE_S = 30.0  # real seconds for the line to stop at the end of a run
 STATE_DIR = ".supervisor"  # under the data root: alarm states, the running marker
+
+
+class RecipeRefusedError(LinecontrolError, ValueError):
+    """The recipe cannot run on this line (a rule violated, no ``[run]`` end, a field
+    the line cannot set): ``problems``, one line each; nothing was started."""
+
+    def __init__(self, path: Path, problems: list[str]) -> None:
+        self.path = path
+        self.problems = problems
+        super().__init__(f"{path}: " + "; ".join(problems))
 
 
 @dataclass
@@ -100,10 +110,29 @@ class RunResult:
 
 async def run_recipe(opts: RunOptions) -> RunResult:
     """Run ``opts.recipe``; ``RecordError`` if the simulated line does not start,
-    ``InputFileError`` for a recipe that cannot be read, ``RunLogError`` for a data dir
-    that cannot hold a run."""
+    ``InputFileError`` for a recipe that cannot be read, ``RecipeRefusedError`` for one
+    that cannot run on the line, ``RunLogError`` for a data dir that cannot hold a run,
+    ``SupervisorRunning`` if another supervisor runs on the data root. The last four
+    are raised before anything starts (no simulator, no run)."""
     check_data_dir(opts.data_dir)
     recipe = load_recipe(opts.recipe)  # InputFileError before anything starts
+    text = opts.recipe.read_text(encoding="utf-8")
+    _, problems, _ = plan_recipe(recipe, opts.line, text)
+    if problems:
+        raise RecipeRefusedError(opts.recipe, problems)
+    # One supervisor per data root: taken before anything starts, held to the end.
+    lock = StateLock(opts.data_dir / STATE_DIR)
+    try:
+        lock.acquire()
+    except OSError as exc:
+        raise RecordError(f"state directory {lock.path.parent}: {exc.strerror or exc}") from exc
+    try:
+        return await _run_locked(opts, recipe, lock)
+    finally:
+        lock.release()
+
+
+async def _run_locked(opts: RunOptions, recipe: Recipe, lock: StateLock) -> RunResult:
     epoch = time.monotonic()
     clock = ScaledClock(opts.speedup, epoch)
     sim: SimChild | None = None
@@ -119,15 +148,19 @@ async def run_recipe(opts: RunOptions) -> RunResult:
                 line = apply_address_map(line, amap)
             except AddressMapError as exc:
                 raise RecordError(str(exc)) from exc
+        # The run id and start are real wall time: the scaled clock's wall runs N times
+        # faster from its epoch (taken before the simulator's start-up), so its times
+        # would be in the future and out of order between runs.
+        start_wall = time.time()
         meta = RunMeta(
-            run_id=new_run_id(clock.wall()),
+            run_id=new_run_id(start_wall),
             line=opts.line.model_dump(mode="json"),
             recipe=recipe.model_dump(mode="json"),
             operator=opts.operator,
             roll_id=opts.roll_id,
             lot_id=opts.lot_id,
             sample_hz=opts.sample_hz,
-            start_wall=clock.wall(),
+            start_wall=start_wall,
             start_mono=clock.monotonic(),
         )
         log: RunLog | None = None
@@ -150,6 +183,7 @@ async def run_recipe(opts: RunOptions) -> RunResult:
         # The supervisor keeps its alarm states and its running marker by the runs.
         state_dir = opts.data_dir / STATE_DIR
         supervisor = Supervisor(line, acq, clock, on_event=on_event, state_dir=state_dir)
+        supervisor.state_lock = lock  # already held: boot takes it over
         acq.sinks.append(log.append)
         by = opts.operator or "cli"
         status = "ok"
@@ -310,4 +344,11 @@ async def _make_safe(supervisor: Supervisor, by: str, clock: ScaledClock) -> Non
             await supervisor.wait_for(lambda s: s.state.label == "Aborted")
 
 
-__all__ = ["InputFileError", "RunOptions", "RunResult", "run_recipe"]
+__all__ = [
+    "InputFileError",
+    "RecipeRefusedError",
+    "RunOptions",
+    "RunResult",
+    "SupervisorRunning",
+    "run_recipe",
+]

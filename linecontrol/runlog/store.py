@@ -31,7 +31,7 @@ from linecontrol.config import (
     validate_model,
 )
 from linecontrol.errors import InputFileError, InvalidArgument, LinecontrolError
-from linecontrol.model import RunStarted, RunStopped
+from linecontrol.model import RunStarted, RunStopped, StateChanged
 from linecontrol.process import bind
 from linecontrol.runlog.events import Events, read_events
 from linecontrol.runlog.meta import RunMeta, iso_utc, write_json_atomic
@@ -244,6 +244,33 @@ class RunSummary:
         return dict(self.__dict__)
 
 
+def sample_spans(t_mono: np.ndarray, sample_hz: float) -> np.ndarray:
+    """The time each sample stands for, on the line's clock: to the next sample (the
+    last one: the median spacing, or 1/sample_hz for a single sample). A run at a
+    speed-up N has its samples N/sample_hz s of process apart, not 1/sample_hz."""
+    n = len(t_mono)
+    if n == 0:
+        return np.zeros(0)
+    gaps = np.diff(t_mono.astype(float))
+    last = float(np.median(gaps)) if len(gaps) else (1.0 / sample_hz if sample_hz else 0.0)
+    spans: np.ndarray = np.clip(np.append(gaps, last), 0.0, None)
+    return spans
+
+
+def execute_mask(t_mono: np.ndarray, states: list[tuple[float, str]]) -> np.ndarray:
+    """Which samples fall while the machine was in Execute (``states``: each
+    StateChanged's time and new state, in order)."""
+    mask = np.zeros(len(t_mono), bool)
+    since: float | None = None
+    for t, new in [*states, (math.inf, "")]:
+        if since is not None:
+            mask |= (t_mono >= since) & (t_mono < t)
+            since = None
+        if new == "Execute":
+            since = t
+    return mask
+
+
 def summarize(run_dir: Path, samples: Samples | None = None) -> RunSummary:
     meta, problem = read_meta(run_dir)
     s = samples if samples is not None else load_samples(run_dir)
@@ -258,22 +285,26 @@ def summarize(run_dir: Path, samples: Samples | None = None) -> RunSummary:
         duration = meta.stop_mono - meta.start_mono
     else:
         duration = 0.0
-    dt = 1.0 / meta.sample_hz if meta.sample_hz else 0.0
     names = [c.name for c in s.channels]
     tib: dict[str, dict[str, float]] = {}
     recipe_bands, band_problems = bands(meta)
+    span = sample_spans(s.t_mono, meta.sample_hz)
+    states: list[tuple[float, str]] = [
+        (e.t_mono, e.event.new) for e in ev.events if isinstance(e.event, StateChanged)
+    ]
+    in_window = execute_mask(s.t_mono, states) if states else np.ones(len(s.t_mono), bool)
     for ch, (lo, hi) in recipe_bands.items():
         if ch not in names:  # bound on the line, not recorded in this run
             continue
         i = names.index(ch)
-        good = s.quality[:, i] == 0
+        good = (s.quality[:, i] == 0) & in_window
         v = s.values[good, i]
         inside = (v >= lo) & (v <= hi)
         tib[ch] = {
             "low": lo,
             "high": hi,
             "good_samples": int(good.sum()),
-            "in_band_s": float(inside.sum() * dt),
+            "in_band_s": float(span[good][inside].sum()),
             "in_band_pct": float(100.0 * inside.mean()) if len(v) else 0.0,
         }
     quality = {}

@@ -37,7 +37,14 @@ from linecontrol.supervisor.packml import (
     trip,
 )
 from linecontrol.supervisor.plan import Plan, PlanError, Target, build_plan
-from linecontrol.supervisor.shell import Supervisor, SupervisorError, load_recipe_for
+from linecontrol.supervisor.shell import (
+    StateLock,
+    Supervisor,
+    SupervisorError,
+    SupervisorRunning,
+    load_recipe_for,
+    plan_recipe,
+)
 
 __all__ = [
     "ABORTABLE",
@@ -62,8 +69,10 @@ __all__ = [
     "PlanError",
     "Result",
     "State",
+    "StateLock",
     "Supervisor",
     "SupervisorError",
+    "SupervisorRunning",
     "Target",
     "Trigger",
     "TripTo",
@@ -75,6 +84,7 @@ __all__ = [
     "is_duplicate",
     "load_recipe_for",
     "next_state",
+    "plan_recipe",
     "remember",
     "trip",
 ]

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import logging
 import math
 import os
@@ -37,7 +38,7 @@ from drivers.device import Device
 from drivers.errors import DriverError, ReadbackMismatch
 from linecontrol import alarms as alarm_engine
 from linecontrol.acquisition import STALE_PERIODS, Acquisition
-from linecontrol.config import LineConfig, load_recipe
+from linecontrol.config import LineConfig, Recipe, load_recipe
 from linecontrol.errors import InputFileError, LinecontrolError
 from linecontrol.model import (
     Command,
@@ -49,17 +50,68 @@ from linecontrol.model import (
     Sample,
     StateChanged,
 )
-from linecontrol.process import UnboundField, check
+from linecontrol.process import UnboundField, check, violation_text
 from linecontrol.runtime import Clock, context_logger
 from linecontrol.supervisor import core as sup
 from linecontrol.supervisor.packml import State
-from linecontrol.supervisor.plan import PlanError, build_plan
+from linecontrol.supervisor.plan import Plan, PlanError, build_plan
 
 logger = logging.getLogger("linecontrol.supervisor")
 
 
 class SupervisorError(LinecontrolError, RuntimeError):
     """The supervisor cannot go on (its core raised: a programming error)."""
+
+
+class SupervisorRunning(LinecontrolError, RuntimeError):
+    """Another supervisor holds this state directory (one supervisor per data root)."""
+
+
+LOCK_FILE = "supervisor.lock"
+
+
+class StateLock:
+    """An exclusive lock on a supervisor's state directory (``fcntl.flock`` on its
+    ``supervisor.lock``), held for the supervisor's life. The kernel releases it when
+    its process ends, however it ends (SIGKILL too); the descriptor is not inherited by
+    child processes, so a simulator left behind holds nothing."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.path = state_dir / LOCK_FILE
+        self._fd: int | None = None
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    def acquire(self) -> None:
+        """Take the lock (again: nothing); ``SupervisorRunning`` if another process
+        holds it, ``OSError`` if the directory or file cannot be made."""
+        if self._fd is not None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 32).decode("ascii", "replace").strip()
+            os.close(fd)
+            who = f" (pid {holder})" if holder.isdigit() else ""
+            raise SupervisorRunning(
+                f"another supervisor{who} is running on {self.path.parent.parent}: "
+                "one supervisor per data root"
+            ) from None
+        except OSError:
+            os.close(fd)
+            raise
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode("ascii"))
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing the descriptor releases the flock
+            self._fd = None
 
 
 def load_recipe_for(command: LoadRecipe, line: LineConfig) -> sup.RecipeReady | sup.RecipeRefused:
@@ -73,15 +125,28 @@ def load_recipe_for(command: LoadRecipe, line: LineConfig) -> sup.RecipeReady | 
         return sup.RecipeRefused(command, f"{path}: {problems}")
     except OSError as exc:
         return sup.RecipeRefused(command, f"{path}: {exc.strerror or exc}")
+    plan, refusals, warnings = plan_recipe(recipe, line, text)
+    if plan is None:
+        return sup.RecipeRefused(command, f"{path}: {'; '.join(refusals[:10])}")
+    return sup.RecipeReady(command, plan, tuple(warnings))
+
+
+def plan_recipe(
+    recipe: Recipe, line: LineConfig, text: str
+) -> tuple[Plan | None, list[str], list[str]]:
+    """``(plan, problems, warnings)`` of a parsed recipe on ``line``: checked against
+    the process rules (an error refuses it) and planned (no ``[run]`` end, a field the
+    line cannot set refuse it). The plan is None when ``problems`` is not empty; each
+    problem and warning is one line, ``[rule] message`` as ``recipe check`` prints it."""
     report = check(recipe, line)
+    warnings = [violation_text(v) for v in report.warnings]
     if report.errors:
-        listed = "; ".join(str(v) for v in report.errors[:10])
-        return sup.RecipeRefused(command, f"{path}: violates the process rules: {listed}")
+        problems = [f"violates the process rules: {violation_text(v)}" for v in report.errors]
+        return None, problems, warnings
     try:
-        plan = build_plan(recipe, line, source_text=text)
+        return build_plan(recipe, line, source_text=text), [], warnings
     except (PlanError, UnboundField) as exc:
-        return sup.RecipeRefused(command, f"{path}: {exc}")
-    return sup.RecipeReady(command, plan, tuple(str(v) for v in report.warnings))
+        return None, [str(exc)], warnings
 
 
 class Supervisor:
@@ -102,6 +167,9 @@ class Supervisor:
         self.on_event = on_event
         self.state_dir = state_dir
         self.clean_boot = True  # known after boot: False when the last one did not end
+        # Held from boot to a clean end (or the process's end); the caller may take it
+        # earlier, before anything starts, and hand it over here.
+        self.state_lock: StateLock | None = None
         s = line.supervisor
         self.write_deadline_s = s.write_deadline_s
         self.cancel_deadline_s = s.cancel_deadline_s
@@ -167,11 +235,16 @@ class Supervisor:
 
     def boot_state(self, now: float) -> alarm_engine.Alarms | None:
         """Whether the last supervisor ended cleanly (its marker file is gone) and the
-        alarm states it kept; a damaged alarm file is set aside and logged, never used."""
+        alarm states it kept; a damaged alarm file is set aside and logged, never used.
+        Takes the state directory's lock first: ``SupervisorRunning`` if another
+        supervisor has it (its marker is no unclean end, its alarms are its own)."""
         marker, path = self._marker(), self._alarm_file()
         if marker is None or path is None:
             return None
+        if self.state_lock is None:
+            self.state_lock = StateLock(marker.parent)
         try:
+            self.state_lock.acquire()
             marker.parent.mkdir(parents=True, exist_ok=True)
             self.clean_boot = not marker.exists()
             marker.write_text(f"{os.getpid()}\n", encoding="utf-8")
@@ -228,6 +301,12 @@ class Supervisor:
         if marker is not None:
             with contextlib.suppress(OSError):
                 marker.unlink()
+        self.release_lock()
+
+    def release_lock(self) -> None:
+        """Let another supervisor have the state directory (the process's end does too)."""
+        if self.state_lock is not None:
+            self.state_lock.release()
 
     async def run(self) -> None:
         """Step on every sampled row until cancelled; then stop the writers."""
@@ -282,6 +361,7 @@ class Supervisor:
             self.save_alarms()
             if not crashed:  # a crash is an unclean stop: the next start boots into Aborted
                 self.ended_cleanly()
+            self.release_lock()  # a crash too: its marker stays, the directory is free
 
     def _log(self, events: Iterable[Event]) -> None:
         for e in events:

@@ -39,7 +39,8 @@ async def test_a_supervisor_that_did_not_end_cleanly_is_known_at_the_next_boot(
 ) -> None:
     first = shell(acq, tmp_path)
     assert first.boot_state(0.0) is None and first.clean_boot
-    # Killed here: the marker stays.
+    # Killed here: the marker stays (and the kernel releases the lock).
+    first.release_lock()
     second = shell(acq, tmp_path)
     second.boot_state(0.0)
     assert not second.clean_boot
@@ -105,3 +106,22 @@ async def test_a_core_failure_writes_the_safe_state_and_is_an_unclean_stop(
     nxt = shell(acq, tmp_path)
     nxt.boot_state(0.0)
     assert not nxt.clean_boot
+
+
+async def test_a_second_supervisor_on_one_state_dir_is_refused_and_leaves_it_alone(
+    acq: Acquisition, tmp_path: Path
+) -> None:
+    from linecontrol.supervisor import SupervisorRunning
+
+    first = shell(acq, tmp_path)
+    first.boot_state(0.0)
+    second = shell(acq, tmp_path)
+    with pytest.raises(SupervisorRunning, match="another supervisor"):
+        second.boot_state(0.0)
+    assert second.clean_boot  # the first's marker is no unclean end
+    assert (tmp_path / "supervisor.running").exists()
+    first.ended_cleanly()  # releases the lock
+    third = shell(acq, tmp_path)
+    third.boot_state(0.0)
+    assert third.clean_boot
+    third.ended_cleanly()

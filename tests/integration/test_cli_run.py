@@ -1,0 +1,142 @@
+"""``linecontrol run`` as a user runs it: what is refused before anything starts (a
+recipe the rules or the plan reject, a config of simulator placeholders without
+``--sim``, a data root another supervisor holds), and the run id's real wall time."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from contextlib import suppress
+from pathlib import Path
+
+import pytest
+
+from linecontrol.config import RECIPES
+from linecontrol.supervisor import StateLock
+
+pytestmark = pytest.mark.integration
+
+
+def cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "linecontrol", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def runs_in(data: Path) -> list[Path]:
+    return [p for p in data.iterdir() if not p.name.startswith(".")] if data.exists() else []
+
+
+@pytest.mark.parametrize(
+    ("recipe", "rules"),
+    [
+        ("001-comp1.toml", ["press.temp_vs_tg"]),
+        ("001-comp2.toml", ["press.thermoplastic_surface", "equip.press"]),
+        ("002-thick-layer.toml", ["film.thin_layer"]),
+    ],
+)
+def test_a_recipe_the_rules_reject_is_refused_before_anything_starts(
+    tmp_path: Path, recipe: str, rules: list[str]
+) -> None:
+    data = tmp_path / "data"
+    p = cli("run", "--sim", "--recipe", str(RECIPES / recipe), "--data-dir", str(data))
+    assert p.returncode == 2, p.stderr
+    lines = p.stderr.splitlines()
+    for rule in rules:
+        hits = [ln for ln in lines if f"[{rule}] " in ln]
+        assert len(hits) == 1, p.stderr
+        assert hits[0].startswith("error: recipe ") and "Violation(" not in hits[0]
+    assert "simulators" not in p.stderr and p.stdout == ""
+    assert runs_in(data) == []  # no run directory
+
+
+def test_a_recipe_without_a_run_end_is_refused_and_recipe_check_warns(tmp_path: Path) -> None:
+    text = (RECIPES / "001-ex1.toml").read_text(encoding="utf-8")
+    kept, inside = [], False
+    for ln in text.splitlines(keepends=True):
+        if ln.startswith("["):
+            inside = ln.strip() == "[run]"
+        if not inside:
+            kept.append(ln)
+    cut = "".join(kept)
+    assert "[run]" not in cut
+    recipe = tmp_path / "no-end.toml"
+    recipe.write_text(cut, encoding="utf-8")
+    data = tmp_path / "data"
+    p = cli("run", "--sim", "--recipe", str(recipe), "--data-dir", str(data))
+    assert p.returncode == 2, p.stderr
+    assert "no [run] end" in p.stderr and p.stdout == ""
+    assert runs_in(data) == []
+    chk = cli("recipe", "check", str(recipe))
+    assert chk.returncode == 0, chk.stdout + chk.stderr
+    assert "! [run.end] no [run] end" in chk.stdout
+    assert "PASS (with warnings)" in chk.stdout
+
+
+def test_placeholder_addresses_without_sim_are_refused(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    p = cli("run", "--data-dir", str(data))  # the embedded line.sim.toml: port 0, pty
+    assert p.returncode == 2, p.stderr
+    assert "the config's addresses are the simulator's placeholders" in p.stderr
+    assert "use --sim" in p.stderr
+    assert runs_in(data) == []
+
+
+def wait_until(cond: object, deadline_s: float, what: str) -> None:
+    end = time.monotonic() + deadline_s
+    while not cond():  # type: ignore[operator]
+        if time.monotonic() > end:
+            raise AssertionError(f"not within {deadline_s} s: {what}")
+        time.sleep(0.01)  # polling interval, not synchronisation: the condition decides
+
+
+def test_a_second_supervisor_on_one_data_root_is_refused_and_run_ids_are_real_time(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "data"
+    before = time.time()
+    first = subprocess.Popen(
+        [sys.executable, "-m", "linecontrol", "run", "--sim", "--speedup", "1000",
+         "--deadline", "60", "--data-dir", str(data)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        wait_until(
+            lambda: any(data.glob("*/meta.json")) or first.poll() is not None,
+            60,
+            "the first run starts",
+        )
+        assert first.poll() is None, first.communicate()
+        second = cli("run", "--sim", "--data-dir", str(data))
+        assert second.returncode == 2, second.stderr
+        assert "another supervisor" in second.stderr and "nothing run" in second.stderr
+        assert "did not end cleanly" not in second.stderr
+        assert len(runs_in(data)) == 1  # the second made no run
+        (run_dir,) = runs_in(data)
+        meta = json.loads((run_dir / "meta.json").read_text(encoding="utf-8"))
+        # Real wall time, not the scaled clock's (1000 x the start-up seconds ahead).
+        assert before <= meta["start_wall"] <= time.time()
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(meta["start_wall"]))
+        assert run_dir.name.startswith(stamp), (run_dir.name, stamp)
+    finally:
+        with suppress(ProcessLookupError):
+            os.killpg(first.pid, signal.SIGTERM)
+        try:
+            first.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(first.pid, signal.SIGKILL)
+            first.communicate()
+    # The lock went with the first: another supervisor may have the data root now.
+    lock = StateLock(data / ".supervisor")
+    lock.acquire()
+    lock.release()
