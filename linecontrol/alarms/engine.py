@@ -22,8 +22,29 @@ Rules the engine keeps:
   the first sample with ``now >= t + on_delay_s`` still true), and be clear for
   ``off_delay_s`` before the alarm clears; a condition that flips back cancels the delay
   (chatter shorter than the delay never annunciates).
-- Entering a shelve, design suppression or out of service hides the alarm; leaving the
-  last of them gives ``NORM`` if the condition is clear, else ``UNACK`` (anchors 2.2).
+- Hiding hides the annunciation, never an obligation (OPC UA Part 9: shelved,
+  suppressed and out of service are sub-states beside active, acknowledged and latched,
+  not resets of them). A shelve, design suppression or out of service keeps the latch
+  and a pending acknowledgement as they were; leaving the last of them shows the flags
+  again: ``LATCHED_UNACK`` / ``LATCHED_ACK``, ``UNACK`` / ``ACKED``, ``RTNUN`` or ``NORM``
+  by the active, latched and acknowledged flags. Only ``ResetAlarm`` clears a latch,
+  only ``AcknowledgeAlarm`` (or a new activation) moves the acknowledgement.
+- In use and out of use: a shelved alarm is in use (the operator hides what it says, the
+  line still relies on it); one suppressed by design or out of service is not. A
+  condition that comes while the alarm is out of use is tracked (``active``) but raised
+  to nobody: it asks no acknowledgement and latches nothing (``raised_hidden``), so the
+  air in a cold, stopped oven is no O2 trip to reset. When the alarm comes back into
+  use with that condition still present, it is raised then (``UNACK``, and latched if
+  latching).
+- The latch rule: a latching alarm raised in use is latched from that moment
+  (``latched``) until ``ResetAlarm``, which it takes only once acknowledged and clear.
+  A latch demands its consequence whatever hides it (shelve, design suppression, out of
+  service) and is not hidden by design suppression: ``o2_cure_trip`` tripped in Execute
+  still shows ``LATCHED_UNACK`` and still demands its hold in Stopped (where
+  ``suppress_in`` lists it), so it blocks a restart until acknowledged and reset; the
+  operator can do both there. Shelved or out of service, a latch is hidden and still
+  demands: unshelve it or return it to service to acknowledge and reset it. An alarm
+  that is not latched demands its consequence when active and in use (shelved too).
 """
 
 from __future__ import annotations
@@ -91,9 +112,12 @@ class AlarmState:
     """One alarm: the OPC UA Part 9 sub-states as flags, and what its evaluation keeps.
 
     ``active``: the condition holds (after its delays); ``acked``: no acknowledgement
-    is due; ``latched``: a latching alarm whose condition cleared, annunciated until
-    reset; ``shelved_until``: a timed shelve's expiry (monotonic seconds) or None;
-    ``suppressed``: suppressed by design at the last step; ``out_of_service``. The
+    is due; ``latched``: a latching alarm raised in use, held (and demanding its
+    consequence) until reset, whatever hides it; ``raised_hidden``: the current
+    activation came while the alarm was suppressed by design or out of service (raised
+    to nobody: no acknowledgement due, no latch); ``shelved_until``: a timed shelve's
+    expiry (monotonic seconds) or None; ``suppressed``: suppressed by design at the last
+    step; ``out_of_service``. The
     rest is evaluation: ``condition`` the deadband (hysteresis) state of the raw
     condition, ``deadline`` when a pending on- or off-delay ends, ``history`` the
     (time, value) points of a rate-of-change window. A state that nothing changed is
@@ -111,6 +135,7 @@ class AlarmState:
     out_of_service: bool = False
     oos_by: str = ""
     oos_reason: str = ""
+    raised_hidden: bool = False
     condition: bool = False
     deadline: float | None = None
     history: tuple[tuple[float, float], ...] = ()
@@ -124,13 +149,18 @@ class AlarmState:
         return self.out_of_service or self.shelved or self.suppressed
 
     @property
+    def in_use(self) -> bool:
+        """Neither suppressed by design nor out of service (a shelved alarm is in use)."""
+        return not (self.out_of_service or self.suppressed)
+
+    @property
     def label(self) -> AlarmLabel:
         if self.out_of_service:
             return "OOSRV"
         if self.shelved:
             return "SHLVD"
-        if self.suppressed:
-            return "DSUPR"
+        if self.suppressed and not self.latched:
+            return "DSUPR"  # a latch is not suppressed by design: it demands a reset
         if self.active:
             return "ACKED" if self.acked else "UNACK"
         if self.latched:
@@ -282,18 +312,29 @@ def _event(
     return AlarmChanged(**fields)
 
 
-def _unhide(s: AlarmState) -> AlarmState:
-    """Leaving the last of shelve, suppression and out of service: NORM if the condition
-    is clear, else UNACK."""
-    if s.hidden:
+def _into_use(d: AlarmDefinition, s: AlarmState) -> AlarmState:
+    """Back in use (neither suppressed nor out of service): a condition raised to nobody
+    while out of use and still present is raised now (unacknowledged, latched if
+    latching). Everything else (latch, acknowledgement) is kept as it was."""
+    if not s.in_use or not s.raised_hidden:
         return s
-    return replace(s, acked=not s.active, latched=False)
+    if not s.active:
+        return replace(s, raised_hidden=False)
+    return replace(s, acked=False, latched=s.latched or d.latching, raised_hidden=False)
 
 
 def _flip(d: AlarmDefinition, s: AlarmState, active: bool) -> AlarmState:
+    """The condition becomes ``active`` (or clears). In use, an activation asks an
+    acknowledgement and latches a latching alarm; out of use it does neither. A latch is
+    never cleared here."""
     if active:
-        return replace(s, active=True, acked=False, latched=False)
-    return replace(s, active=False, latched=d.latching or s.latched)
+        if s.in_use:
+            return replace(s, active=True, acked=False, latched=s.latched or d.latching)
+        return replace(s, active=True, raised_hidden=True)
+    # A latching alarm raised in use is latched already; this also latches one read
+    # back from an older file, which kept a latch only once the condition had cleared.
+    latched = s.latched or (d.latching and not s.raised_hidden)
+    return replace(s, active=False, latched=latched, raised_hidden=False)
 
 
 def _step_one(
@@ -309,8 +350,15 @@ def _step_one(
     changes: list[tuple[AlarmState, str]] = []
     # Shelve expiry first: a timed shelve ends at its deadline.
     if s.shelved_until is not None and now >= s.shelved_until:
-        s = _unhide(replace(s, shelved_until=None, shelved_by="", shelve_reason=""))
+        s = replace(s, shelved_until=None, shelved_by="", shelve_reason="")
         changes.append((s, "shelve expired"))
+    # Design suppression starts before the condition is judged and ends after it: a
+    # condition at the step the state changes is judged out of use (raised to nobody,
+    # latching nothing); one still present once in use is raised then.
+    suppressed = ctx.state in d.suppress_in or alarm_id in ctx.suppressed
+    if suppressed and not s.suppressed:
+        s = replace(s, suppressed=True)
+        changes.append((s, "suppressed by design"))
     cond, value, history = _observe(d, s, row, now, ctx)
     if history is not None:
         s = replace(s, history=history)
@@ -328,12 +376,12 @@ def _step_one(
                 changes.append((s, "condition" if cond else "cleared"))
             elif deadline != s.deadline:
                 s = replace(s, deadline=deadline)
-    suppressed = ctx.state in d.suppress_in or alarm_id in ctx.suppressed
-    if suppressed != s.suppressed:
-        s = replace(s, suppressed=suppressed)
-        if not suppressed:
-            s = _unhide(s)
-        changes.append((s, "suppressed by design" if suppressed else "suppression ended"))
+    if not suppressed and s.suppressed:
+        s = _into_use(d, replace(s, suppressed=False))
+        changes.append((s, "suppression ended"))
+    elif s.raised_hidden and s.in_use:  # read back from a file without its suppression
+        s = _into_use(d, s)
+        changes.append((s, "in use"))
     return s, changes, value
 
 
@@ -384,10 +432,12 @@ def act(
     - ``AcknowledgeAlarm``: UNACK -> ACKED, RTNUN -> NORM, LATCHED_UNACK -> LATCHED_ACK.
     - ``ShelveAlarm``: from NORM, UNACK, ACKED or RTNUN, for ``duration_s`` up to the
       alarm's ``max_shelve_s`` (longer is refused, not cut short), with a reason.
-    - ``UnshelveAlarm``: SHLVD -> NORM if the condition is clear, else UNACK.
-    - ``ResetAlarm``: LATCHED_ACK -> NORM (a latched alarm, acknowledged, condition clear).
+    - ``UnshelveAlarm``: SHLVD -> the label its flags give (latch and acknowledgement
+      kept: ``LATCHED_UNACK``/``LATCHED_ACK``, ``UNACK``/``ACKED``, ``RTNUN``, ``NORM``).
+    - ``ResetAlarm``: LATCHED_ACK -> NORM (a latched alarm, acknowledged, condition clear;
+      ``DSUPR`` if it is suppressed by design). The only command that clears a latch.
     - ``RemoveAlarmFromService`` (with a reason) / ``ReturnAlarmToService``: OOSRV and back
-      (NORM if the condition is clear, else UNACK).
+      (the label its flags give; a condition that came while out of service: UNACK).
     """
     _finite_now(now)
     alarm_id = command.alarm
@@ -423,12 +473,14 @@ def act(
         if not old.shelved:
             new = f"{alarm_id} is {label}: not shelved"
         else:
-            new = _unhide(replace(old, shelved_until=None, shelved_by="", shelve_reason=""))
+            new = replace(old, shelved_until=None, shelved_by="", shelve_reason="")
     elif isinstance(command, ResetAlarm):
         if label == "LATCHED_ACK":
             new = replace(old, latched=False)
         elif label == "LATCHED_UNACK":
             new = f"{alarm_id} is LATCHED_UNACK: acknowledge it before the reset"
+        elif label in HIDDEN and old.latched:
+            new = f"{alarm_id} is {label}: unshelve it or return it to service before the reset"
         elif old.latched or (d.latching and old.active):
             new = f"{alarm_id} is {label}: its condition is still present"
         else:
@@ -442,7 +494,7 @@ def act(
         if not old.out_of_service:
             new = f"{alarm_id} is {label}: not out of service"
         else:
-            new = _unhide(replace(old, out_of_service=False, oos_by="", oos_reason=""))
+            new = _into_use(d, replace(old, out_of_service=False, oos_by="", oos_reason=""))
     else:
         new = f"{command.name or type(command).__name__}: not an alarm command the engine knows"
     if isinstance(new, str):
@@ -455,10 +507,11 @@ def act(
 
 # ------------------------------------------------------------------ consequences
 def demands(state: AlarmState) -> bool:
-    """Whether the alarm demands its consequence: active or latched, in service and
-    not suppressed by design. A shelve hides the annunciation only: a shelved alarm
-    still demands its consequence."""
-    return (state.active or state.latched) and not state.out_of_service and not state.suppressed
+    """Whether the alarm demands its consequence: latched (a latching alarm raised in
+    use, until reset), whatever hides it; else active, raised in use and in use (in
+    service, not suppressed by design; a shelve hides the annunciation only, so a
+    shelved alarm still demands)."""
+    return state.latched or (state.active and state.in_use and not state.raised_hidden)
 
 
 def consequences(

@@ -2,10 +2,12 @@
 survive a restart of the supervisor (pure: text in, text out; the shell writes the file
 atomically and reads it back).
 
-Kept for each alarm: active, acknowledged, latched, the shelve (its expiry as wall-clock
-seconds, who and why) and out of service (who and why). Not kept: design suppression
-(it follows the PackML state, given again at the next step) and the evaluation memory
-(deadband state, pending delays, rate history), which the next samples rebuild.
+Kept for each alarm: active, acknowledged, latched, whether the activation was raised to
+nobody (``raised_hidden``: written only when true, absent in older files), the shelve (its
+expiry as wall-clock seconds, who and why) and out of service (who and why). Not kept:
+design suppression (it follows the PackML state, given again at the next step) and the
+evaluation memory (deadband state, pending delays, rate history), which the next samples
+rebuild.
 
 A shelve's expiry is written as wall time because monotonic time does not carry over a
 restart: ``to_json`` takes ``wall``, the wall-clock time at ``now``, and ``from_json``
@@ -61,6 +63,7 @@ class _Saved(_Strict):
     active: bool
     acked: bool
     latched: bool
+    raised_hidden: bool = False
     shelve: _Shelve | None = None
     out_of_service: _OutOfService | None = None
 
@@ -98,6 +101,8 @@ def to_json(alarms: Alarms, now: float, wall: float) -> str:
             "acked": s.acked,
             "latched": s.latched,
         }
+        if s.raised_hidden:
+            item["raised_hidden"] = True
         if s.shelved_until is not None:
             item["shelve"] = {
                 "until_wall": wall + (s.shelved_until - now),
@@ -160,6 +165,7 @@ def from_json(
             active=saved.active,
             acked=saved.acked,
             latched=saved.latched and d.latching,
+            raised_hidden=saved.raised_hidden and saved.active,
             condition=saved.active,
         )
         if saved.shelve is not None:

@@ -25,6 +25,7 @@ from linecontrol.alarms import (
     Rejected,
     act,
     consequences,
+    demands,
     from_json,
     initial,
     step,
@@ -138,16 +139,16 @@ TRANSITIONS: list[tuple[str, dict[str, Any], list[Any], list[str]]] = [
     ("NORM -> SHLVD -> NORM", {}, ["shelve", "unshelve"], ["SHLVD", "NORM"]),
     ("UNACK -> SHLVD -> UNACK", {}, [11, "shelve", "unshelve"], ["UNACK", "SHLVD", "UNACK"]),
     (
-        "ACKED -> SHLVD -> UNACK",
+        "ACKED -> SHLVD -> ACKED (the acknowledgement is kept)",
         {},
         [11, "ack", "shelve", "unshelve"],
-        ["UNACK", "ACKED", "SHLVD", "UNACK"],
+        ["UNACK", "ACKED", "SHLVD", "ACKED"],
     ),
     (
-        "RTNUN -> SHLVD -> NORM",
+        "RTNUN -> SHLVD -> RTNUN (the pending acknowledgement is kept)",
         {},
         [11, 5, "shelve", "unshelve"],
-        ["UNACK", "RTNUN", "SHLVD", "NORM"],
+        ["UNACK", "RTNUN", "SHLVD", "RTNUN"],
     ),
     (
         "SHLVD: condition comes, unshelve -> UNACK",
@@ -156,10 +157,28 @@ TRANSITIONS: list[tuple[str, dict[str, Any], list[Any], list[str]]] = [
         ["SHLVD", "SHLVD", "UNACK"],
     ),
     (
-        "SHLVD: condition goes, unshelve -> NORM",
+        "SHLVD: condition goes, unshelve -> RTNUN (never acknowledged)",
         {},
         [11, "shelve", 5, "unshelve"],
-        ["UNACK", "SHLVD", "SHLVD", "NORM"],
+        ["UNACK", "SHLVD", "SHLVD", "RTNUN"],
+    ),
+    (
+        "latched: UNACK -> SHLVD, clears, unshelve -> LATCHED_UNACK, ack, reset",
+        {"latching": True},
+        [11, "shelve", 5, "unshelve", "ack", "reset"],
+        ["UNACK", "SHLVD", "SHLVD", "LATCHED_UNACK", "LATCHED_ACK", "NORM"],
+    ),
+    (
+        "latched: SHLVD, comes and goes, unshelve -> LATCHED_UNACK",
+        {"latching": True},
+        ["shelve", 11, 5, "unshelve"],
+        ["SHLVD", "SHLVD", "SHLVD", "LATCHED_UNACK"],
+    ),
+    (
+        "latched: UNACK -> SHLVD, clears, the shelve expires -> LATCHED_UNACK",
+        {"latching": True},
+        [11, "shelve:2", 5, 5, 5],
+        ["UNACK", "SHLVD", "SHLVD", "LATCHED_UNACK", "LATCHED_UNACK"],
     ),
     (
         "NORM -> DSUPR -> NORM",
@@ -180,18 +199,72 @@ TRANSITIONS: list[tuple[str, dict[str, Any], list[Any], list[str]]] = [
         ["UNACK", "ACKED", "ACKED", "DSUPR", "DSUPR", "DSUPR", "NORM"],
     ),
     (
-        "RTNUN -> DSUPR -> NORM",
+        "RTNUN -> DSUPR -> RTNUN (the pending acknowledgement is kept)",
         {"suppress_in": ["Stopped"]},
         [11, 5, "state:Stopped", 5, "state:Idle", 5],
-        ["UNACK", "RTNUN", "RTNUN", "DSUPR", "DSUPR", "NORM"],
+        ["UNACK", "RTNUN", "RTNUN", "DSUPR", "DSUPR", "RTNUN"],
+    ),
+    (
+        "UNACK -> DSUPR, clears while suppressed -> RTNUN",
+        {"suppress_in": ["Held"]},
+        [11, "state:Held", 11, 5, "state:Execute", 5],
+        ["UNACK", "UNACK", "DSUPR", "DSUPR", "DSUPR", "RTNUN"],
+    ),
+    (
+        "latched: LATCHED_UNACK is not suppressed by design, stays until ack and reset",
+        {"latching": True, "suppress_in": ["Stopped"]},
+        [11, 5, "state:Stopped", 5, "state:Execute", 5, "ack", "reset"],
+        ["UNACK", *["LATCHED_UNACK"] * 5, "LATCHED_ACK", "NORM"],
+    ),
+    (
+        "latched: acknowledged and reset while suppressed -> DSUPR",
+        {"latching": True, "suppress_in": ["Stopped"]},
+        [11, 5, "state:Stopped", 5, "ack", "reset", 5, "state:Execute", 5],
+        ["UNACK", *["LATCHED_UNACK"] * 3, "LATCHED_ACK", *["DSUPR"] * 3, "NORM"],
+    ),
+    (
+        "latched: active at the stop, clears while suppressed -> LATCHED_UNACK",
+        {"latching": True, "suppress_in": ["Stopped"]},
+        [11, "state:Stopped", 11, 5, "state:Execute", 5],
+        ["UNACK", "UNACK", "UNACK", "LATCHED_UNACK", "LATCHED_UNACK", "LATCHED_UNACK"],
+    ),
+    (
+        "latching: raised while suppressed, gone before use -> nothing to reset",
+        {"latching": True, "suppress_in": ["Stopped"]},
+        ["state:Stopped", 11, 5, "state:Execute", 5],
+        ["NORM", "DSUPR", "DSUPR", "DSUPR", "NORM"],
+    ),
+    (
+        "latching: raised while suppressed, still there in use -> UNACK, latches",
+        {"latching": True, "suppress_in": ["Stopped"]},
+        ["state:Stopped", 11, "state:Execute", 11, 5],
+        ["NORM", "DSUPR", "DSUPR", "UNACK", "LATCHED_UNACK"],
     ),
     ("NORM -> OOSRV -> NORM", {}, ["oos", 11, 5, "rts"], ["OOSRV", "OOSRV", "OOSRV", "NORM"]),
     ("UNACK -> OOSRV -> UNACK", {}, [11, "oos", "rts"], ["UNACK", "OOSRV", "UNACK"]),
     (
-        "ACKED -> OOSRV -> UNACK",
+        "ACKED -> OOSRV -> ACKED (the acknowledgement is kept)",
         {},
         [11, "ack", "oos", "rts"],
-        ["UNACK", "ACKED", "OOSRV", "UNACK"],
+        ["UNACK", "ACKED", "OOSRV", "ACKED"],
+    ),
+    (
+        "latched: UNACK -> OOSRV, clears, return -> LATCHED_UNACK, ack, reset",
+        {"latching": True},
+        [11, "oos", 5, "rts", "ack", "reset"],
+        ["UNACK", "OOSRV", "OOSRV", "LATCHED_UNACK", "LATCHED_ACK", "NORM"],
+    ),
+    (
+        "latched: LATCHED_ACK -> OOSRV -> LATCHED_ACK",
+        {"latching": True},
+        [11, "ack", 5, "oos", "rts", "reset"],
+        ["UNACK", "ACKED", "LATCHED_ACK", "OOSRV", "LATCHED_ACK", "NORM"],
+    ),
+    (
+        "latching: raised out of service, gone before return -> nothing to reset",
+        {"latching": True},
+        ["oos", 11, 5, "rts"],
+        ["OOSRV", "OOSRV", "OOSRV", "NORM"],
     ),
     (
         "RTNUN -> OOSRV, active again -> UNACK",
@@ -219,6 +292,8 @@ def _drive(r: Run, steps: Sequence[Any]) -> list[str]:
         elif s.startswith("state:"):
             r.ctx = replace(r.ctx, state=s.split(":")[1])
             got = r.label
+        elif s.startswith("shelve:"):
+            got = r.shelve(now, float(s.split(":")[1]))
         else:
             command = {
                 "ack": AcknowledgeAlarm(by="ana", alarm="a"),
@@ -259,6 +334,9 @@ REJECTIONS: list[tuple[dict[str, Any], list[Any], Any, str]] = [
     ({}, ["shelve"], "shelve", "only NORM, UNACK, ACKED or RTNUN"),
     ({"latching": True}, [11, 5], "shelve", "only NORM, UNACK, ACKED or RTNUN"),
     ({}, ["shelve"], "ack", "hidden"),
+    ({"latching": True}, [11, 5, "ack", "oos"], "reset", "return it to service"),
+    ({"latching": True}, [11, "shelve", 5], "reset", "unshelve it"),
+    ({"latching": True}, [11, 5, "oos"], "ack", "hidden"),
     ({}, [], "rts", "not out of service"),
     ({}, ["oos"], "oos", "already out of service"),
 ]
@@ -559,15 +637,59 @@ def test_consequences_are_what_active_and_latched_alarms_demand() -> None:
     assert consequences(defs, got[0])["abort"] == ("trip",)
     alarms, _ = step(defs, alarms, sample(2, {CH: 20.0}), 2)
     assert consequences(defs, alarms) == {"abort": ("trip",)}  # latched until reset
-    # out of service removes it
+    # out of service lifts an active alarm's demand, never a latch's
     got = act(defs, alarms, RemoveAlarmFromService(by="a", alarm="trip", reason="r"), 3)
     assert not isinstance(got, Rejected)
-    assert consequences(defs, got[0]) == {}
+    assert consequences(defs, got[0]) == {"abort": ("trip",)}
+    oos = act(defs, alarms, RemoveAlarmFromService(by="a", alarm="hold", reason="r"), 3)
+    assert not isinstance(oos, Rejected)
+    hot, _ = step(defs, oos[0], sample(3, {CH: 70.0}), 3)
+    assert consequences(defs, hot)["hold"] == ("hold2",)
     # suppressed by design: no demand
     alarms, _ = step(defs, alarms, sample(4, {CH: 0.0}), 4, AlarmContext(state="Held"))
     assert "stop" not in consequences(defs, alarms)
     alarms, _ = step(defs, alarms, sample(5, {CH: 0.0}), 5, AlarmContext(state="Execute"))
     assert consequences(defs, alarms)["stop"] == ("low",)
+
+
+def test_a_latch_demands_its_consequence_whatever_hides_it() -> None:
+    defs = {"trip": definition(consequence="hold", latching=True, suppress_in=["Stopped"])}
+    execute, stopped = AlarmContext(state="Execute"), AlarmContext(state="Stopped")
+    unused = AlarmContext(state="Execute", suppressed=frozenset({"trip"}))
+    alarms = initial(defs)
+    alarms, _ = step(defs, alarms, sample(0, {CH: 11.0}), 0, execute)  # tripped in use
+    alarms, _ = step(defs, alarms, sample(1, {CH: 5.0}), 1, execute)
+    for t, ctx in enumerate((stopped, unused), start=2):  # suppressed by design, both ways
+        out, _ = step(defs, alarms, sample(t, {CH: 5.0}), float(t), ctx)
+        assert out["trip"].label == "LATCHED_UNACK"
+        assert consequences(defs, out) == {"hold": ("trip",)}
+    got = act(defs, alarms, RemoveAlarmFromService(by="a", alarm="trip", reason="r"), 4)
+    assert not isinstance(got, Rejected) and got[0]["trip"].label == "OOSRV"
+    assert consequences(defs, got[0]) == {"hold": ("trip",)}
+    # shelved while active, clears while shelved: latched, still demanding
+    fresh, _ = step(defs, initial(defs), sample(0, {CH: 11.0}), 0, execute)
+    got = act(defs, fresh, ShelveAlarm(by="a", alarm="trip", reason="r", duration_s=9.0), 0)
+    assert not isinstance(got, Rejected)
+    shelved, _ = step(defs, got[0], sample(1, {CH: 5.0}), 1, execute)
+    assert shelved["trip"].label == "SHLVD" and consequences(defs, shelved) == {"hold": ("trip",)}
+    # a condition raised while suppressed, gone before use: demands nothing, ever
+    quiet, _ = step(defs, initial(defs), sample(0, {CH: 11.0}), 0, stopped)
+    assert consequences(defs, quiet) == {}
+    quiet, _ = step(defs, quiet, sample(1, {CH: 5.0}), 1, stopped)
+    quiet, _ = step(defs, quiet, sample(2, {CH: 5.0}), 2, execute)
+    assert quiet["trip"].label == "NORM" and consequences(defs, quiet) == {}
+
+
+def test_a_condition_raised_while_suppressed_survives_a_restart_unraised() -> None:
+    defs = {"trip": definition(consequence="hold", latching=True, suppress_in=["Stopped"])}
+    stopped = AlarmContext(state="Stopped")
+    alarms, _ = step(defs, initial(defs), sample(0, {CH: 11.0}), 0, stopped)
+    assert alarms["trip"].raised_hidden
+    back = from_json(to_json(alarms, 0.0, 100.0), defs, 0.0, 200.0).alarms
+    assert back["trip"].raised_hidden and consequences(defs, back) == {}
+    back, _ = step(defs, back, sample(1, {CH: 5.0}), 1, stopped)
+    back, _ = step(defs, back, sample(2, {CH: 5.0}), 2, AlarmContext(state="Execute"))
+    assert back["trip"].label == "NORM"
 
 
 def test_the_supervisor_suppresses_alarms_of_unused_equipment() -> None:
@@ -623,8 +745,8 @@ def _busy() -> tuple[dict[str, AlarmDefinition], dict[str, AlarmState]]:
     return defs, alarms
 
 
-LASTING = ("alarm_class", "active", "acked", "latched", "out_of_service", "oos_by", "oos_reason",
-           "shelved_by", "shelve_reason")  # fmt: skip
+LASTING = ("alarm_class", "active", "acked", "latched", "raised_hidden", "out_of_service", "oos_by",
+           "oos_reason", "shelved_by", "shelve_reason")  # fmt: skip
 
 
 def test_acks_shelves_latches_and_out_of_service_survive_a_restart() -> None:
@@ -650,7 +772,7 @@ def test_acks_shelves_latches_and_out_of_service_survive_a_restart() -> None:
     # the shelve ran until 101 (monotonic) = wall 1_800_000_099: 69 s after the restart
     assert back.alarms["shelved"].shelved_until == pytest.approx(7.0 + 69.0)
     after, _ = step(defs, back.alarms, sample(76.0, {CH: 5.0}), 76.0)
-    assert after["shelved"].label == "NORM"
+    assert after["shelved"].label == "RTNUN"  # raised before the shelve, never acknowledged
     assert to_json(back.alarms, now=7.0, wall=1_800_000_030.0) == text.replace(
         '"written_wall": 1800000000.0', '"written_wall": 1800000030.0'
     )
@@ -745,13 +867,18 @@ PROPERTY_DEFS = {
 values = st.floats(min_value=-50.0, max_value=50.0, allow_nan=False)
 qualities = st.sampled_from(list(Quality))
 sample_op = st.tuples(
-    st.just("sample"), values, qualities, st.sampled_from(["Execute", "Held", "Idle"])
+    st.just("sample"),
+    values,
+    qualities,
+    st.sampled_from(["Execute", "Held", "Idle"]),
+    st.sampled_from([frozenset(), frozenset({"a"}), frozenset({"b"})]),  # unused equipment
 )
 command_op = st.tuples(
     st.sampled_from(["ack", "shelve", "unshelve", "reset", "oos", "rts"]),
     st.sampled_from(IDS),
     st.floats(min_value=0.1, max_value=10.0),
     st.just(""),
+    st.just(frozenset[str]()),
 )
 ops = st.lists(
     st.tuples(st.floats(min_value=0.0, max_value=2.0), sample_op | command_op), max_size=60
@@ -776,14 +903,13 @@ def test_properties_over_random_samples_and_actions(program: list[tuple[float, A
     now = 0.0
     for dt, op in program:
         now += dt
-        kind, x, y, z = op
+        kind, x, y, z, unused = op
+        before = alarms
         if kind == "sample":
             s = sample(now, {CH: x}, {CH: y})
-            alarms, ev = step(
-                PROPERTY_DEFS, alarms, s, now, AlarmContext(state=z, startup_until=1.0)
-            )
+            ctx = AlarmContext(state=z, suppressed=unused, startup_until=1.0)
+            alarms, ev = step(PROPERTY_DEFS, alarms, s, now, ctx)
         else:
-            before = alarms
             got = act(PROPERTY_DEFS, alarms, _command(kind, x, y), now)
             if isinstance(got, Rejected):
                 continue
@@ -793,8 +919,17 @@ def test_properties_over_random_samples_and_actions(program: list[tuple[float, A
             assert {k: v for k, v in alarms.items() if k != x} == {
                 k: v for k, v in before.items() if k != x
             }
-        for state in alarms.values():
+        for k, state in alarms.items():
             assert state.label in LABELS
+            was = before.get(k)
+            # no path but ResetAlarm clears a latch, none but AcknowledgeAlarm acknowledges
+            if was is not None and was.latched and not state.latched:
+                assert kind == "reset" and x == k
+            if was is not None and not was.acked and state.acked:
+                assert kind == "ack" and x == k
+            # a latch demands its consequence, whatever hides it
+            assert not state.latched or demands(state)
+            assert not state.raised_hidden or (state.active and not state.in_use)
         # a condition never true never annunciates (an action may hide it, never raise it)
         assert alarms["never"].label in ("NORM", "SHLVD", "OOSRV", "DSUPR")
         assert not alarms["never"].active and alarms["never"].acked

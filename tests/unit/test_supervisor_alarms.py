@@ -20,6 +20,7 @@ from linecontrol.model import (
     Sample,
     Start,
     StateChanged,
+    Stop,
 )
 from linecontrol.supervisor import core as sup
 from tests.supervision_plant import LINE, Plant, Run
@@ -27,6 +28,10 @@ from tests.supervision_plant import LINE, Plant, Run
 
 def raised(r: Run) -> list[str]:
     return [e.alarm for e in r.of(AlarmRaised)]
+
+
+def label(r: Run, alarm: str) -> str:
+    return r.core.alarms[alarm].label
 
 
 def test_an_alarm_that_demands_a_hold_holds_the_line_with_its_id_as_first_out() -> None:
@@ -115,4 +120,42 @@ def test_a_latched_alarm_that_demands_a_stop_keeps_the_line_from_starting() -> N
     r.step(Reset(by="ana", request_id="r2"))
     r.until("Idle")
     r.step(Start(by="ana", request_id="s2"))
+    assert r.state == "Starting"
+
+
+def test_a_latched_o2_trip_survives_a_stop_and_blocks_the_restart_until_reset() -> None:
+    # o2_cure_trip: hold, latching, suppressed by design in Stopped, Idle, Resetting...
+    r = Run.boot().executing()
+    r.plant.pinned["o2_cure.o2_ppm"] = 5_000.0  # the purge lost: air in the cure oven
+    for _ in range(4):
+        r.step()
+    assert "o2_cure_trip" in raised(r)
+    assert r.state in ("Holding", "Held")
+    del r.plant.pinned["o2_cure.o2_ppm"]  # the purge back: O2 at 20 ppm, the trip clears
+    r.step()
+    assert label(r, "o2_cure_trip") == "LATCHED_UNACK"
+    r.step(Stop(by="ana", request_id="x1"))
+    r.until("Stopped")
+    for _ in range(3):
+        r.step()
+    # suppressed by design in Stopped, the latch still shows and demands its hold
+    assert label(r, "o2_cure_trip") == "LATCHED_UNACK"
+    r.step(Reset(by="ana", request_id="r2"))
+    for _ in range(5):
+        r.step()
+    assert r.state == "Stopped"  # the latch stopped the reset again
+    r.step(Start(by="ana", request_id="s2"))
+    rejected = [e for e in r.of(CommandRejected) if e.command.request_id == "s2"]
+    assert rejected and "alarm:o2_cure_trip" in rejected[0].reason
+    n = len(r.of(StateChanged))
+    for _ in range(3):
+        r.step()
+    assert "Starting" not in [e.new for e in r.of(StateChanged)[n:]]
+    r.step(AcknowledgeAlarm(by="ana", request_id="k1", alarm="o2_cure_trip"))
+    assert label(r, "o2_cure_trip") == "LATCHED_ACK"
+    r.step(ResetAlarm(by="ana", request_id="k2", alarm="o2_cure_trip"))
+    assert label(r, "o2_cure_trip") == "DSUPR"
+    r.step(Reset(by="ana", request_id="r3"))
+    r.until("Idle")
+    r.step(Start(by="ana", request_id="s3"))
     assert r.state == "Starting"
