@@ -3,9 +3,10 @@
 
 ``step(definitions, alarms, sample, now, context)`` evaluates one sample; ``act``
 applies an operator command (acknowledge, shelve, unshelve, reset, out of service and
-back) or rejects it with a reason; ``consequences`` says what the active alarms demand
-(suspend, hold, stop, abort); ``to_json``/``from_json`` keep the states across a
-restart. No clock, no I/O: ``now`` is passed in, timers are deadlines.
+back) or rejects it with a reason; ``consequences`` says what the active and latched
+alarms demand (suspend, hold, stop, abort; a latch whatever hides it);
+``to_json``/``from_json`` keep the states across a restart. No clock, no I/O: ``now`` is
+passed in, timers are deadlines.
 """
 
 from linecontrol.alarms.engine import (
