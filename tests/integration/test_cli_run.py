@@ -10,13 +10,13 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
 
 import pytest
 
 from linecontrol.config import RECIPES
-from linecontrol.supervisor import StateLock
 
 pytestmark = pytest.mark.integration
 
@@ -90,9 +90,9 @@ def test_placeholder_addresses_without_sim_are_refused(tmp_path: Path) -> None:
     assert runs_in(data) == []
 
 
-def wait_until(cond: object, deadline_s: float, what: str) -> None:
+def wait_until(cond: Callable[[], bool], deadline_s: float, what: str) -> None:
     end = time.monotonic() + deadline_s
-    while not cond():  # type: ignore[operator]
+    while not cond():
         if time.monotonic() > end:
             raise AssertionError(f"not within {deadline_s} s: {what}")
         time.sleep(0.01)  # polling interval, not synchronisation: the condition decides
@@ -137,6 +137,23 @@ def test_a_second_supervisor_on_one_data_root_is_refused_and_run_ids_are_real_ti
             os.killpg(first.pid, signal.SIGKILL)
             first.communicate()
     # The lock went with the first: another supervisor may have the data root now.
+    from linecontrol.supervisor import StateLock
+
     lock = StateLock(data / ".supervisor")
     lock.acquire()
     lock.release()
+
+
+def test_run_ids_and_start_are_real_wall_time_at_a_speedup(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    before = time.time()
+    p = cli("run", "--sim", "--speedup", "1000", "--deadline", "2", "--data-dir", str(data))
+    after = time.time()
+    assert p.returncode == 6, p.stderr  # ended by the deadline
+    (run_dir,) = runs_in(data)
+    assert p.stdout.strip() == run_dir.name
+    meta = json.loads((run_dir / "meta.json").read_text(encoding="utf-8"))
+    # The scaled clock's wall had run 1000 x the simulator's start-up seconds ahead.
+    assert before <= meta["start_wall"] <= after
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(meta["start_wall"]))
+    assert run_dir.name.startswith(stamp), (run_dir.name, stamp)
