@@ -134,6 +134,7 @@ class FaultsConfig(StrictModel):
     exception_addresses: dict[str, int] = Field(default_factory=dict)
     stuck_sensor: StrictBool = False
     heater_failure: StrictBool = False
+    heater_stuck_on: StrictBool = False
     o2_leak_m3_min: NonNegativeFloat = 0.0
     web_break: StrictBool = False
     press_overload: StrictBool = False

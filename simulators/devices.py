@@ -167,6 +167,7 @@ class PressSim(SimDevice):
             top_sp_c=float(b.get("top_temp_sp_c")),
             bottom_sp_c=float(b.get("bottom_temp_sp_c")),
             heater_failed=self.faults.heater_failure,
+            heater_stuck_on=self.faults.heater_stuck_on,
             force_overload=self.faults.press_overload,
         )
         prev_top = self.state.top.temp_c
@@ -212,6 +213,7 @@ class OvenZoneSim(SimDevice):
             ramp_c_per_min=float(b.get("ramp_c_per_min")),
             enabled=bool(b.get("output_enable")),
             heater_failed=self.faults.heater_failure,
+            heater_stuck_on=self.faults.heater_stuck_on,
         )
         prev = self.state.temp_c
         self.state = thermal.step(self.params, self.state, u, dt)

@@ -2,8 +2,8 @@
 
 Link faults act on the protocol (the instrument stops answering, answers late,
 drops the connection, answers garbage or with a bad CRC, refuses an address);
-process faults act on the physics (stuck sensor, heater failure, O2 leak, web
-break, press overload). All are plain attributes: set them, clear them.
+process faults act on the physics (stuck sensor, heater failure, heater stuck
+on, O2 leak, web break, press overload). All are plain attributes: set them, clear them.
 ``update`` (the sim config's ``faults`` table, a fault line on the simulators'
 standard input) checks every value first and sets none if one is wrong.
 """
@@ -29,6 +29,7 @@ class Faults:
     # process
     stuck_sensor: bool = False
     heater_failure: bool = False
+    heater_stuck_on: bool = False  # welded SSR: full heater power whatever the controller asks
     o2_leak_m3_min: float = 0.0
     web_break: bool = False
     press_overload: bool = False

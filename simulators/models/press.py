@@ -39,6 +39,7 @@ class PressInputs:
     top_sp_c: float
     bottom_sp_c: float
     heater_failed: bool = False
+    heater_stuck_on: bool = False  # the top roll's heater, as heater_failed
     force_overload: bool = False
 
 
@@ -53,9 +54,10 @@ def step(p: PressParams, s: PressState, u: PressInputs, dt: float) -> PressState
     if u.force_overload:
         load = p.overload_kg
     overload = overload or load >= p.overload_kg
-    top = thermal.step(
-        p.roll, s.top, thermal.ThermalInputs(u.top_sp_c, 0.0, True, u.heater_failed), dt
+    top_u = thermal.ThermalInputs(
+        u.top_sp_c, 0.0, True, u.heater_failed, heater_stuck_on=u.heater_stuck_on
     )
+    top = thermal.step(p.roll, s.top, top_u, dt)
     bottom = thermal.step(p.roll, s.bottom, thermal.ThermalInputs(u.bottom_sp_c), dt)
     return replace(s, top=top, bottom=bottom, load_kg=load, nip_closed=closed, overload=overload)
 

@@ -1,10 +1,13 @@
 """A heated zone or roll with its own single-loop controller (pure).
 
 First order: C dT/dt = P_heater - G (T - T_ambient) - extra load, heater power
-limited to ``heater_max_w`` and cut by a heater failure. The controller ramps its
-working setpoint at the configured rate and runs a PI loop with anti-windup on
-the output (0-100 %). Large ``dt`` is integrated in sub-steps so accelerated time
-stays stable.
+limited to ``heater_max_w`` and cut by a heater failure. A heater stuck on (a
+welded solid-state relay) delivers ``heater_max_w`` whatever the controller asks,
+output enabled or not, while the controller's output still reads what its PI loop
+asks; a failed heater (open element) delivers nothing, stuck on or not. The
+controller ramps its working setpoint at the configured rate and runs a PI loop
+with anti-windup on the output (0-100 %). Large ``dt`` is integrated in sub-steps
+so accelerated time stays stable.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ class ThermalInputs:
     ramp_c_per_min: float = 0.0  # 0: step change of the working setpoint
     enabled: bool = True
     heater_failed: bool = False
+    heater_stuck_on: bool = False  # welded SSR: full power whatever the output
     extra_load_w: float = 0.0
 
 
@@ -61,7 +65,12 @@ def step(p: ThermalParams, s: ThermalState, u: ThermalInputs, dt: float) -> Ther
                 integ += p.ki_pct_k_s * err * h
         else:
             out, integ = 0.0, 0.0
-        power = 0.0 if u.heater_failed else out / 100.0 * p.heater_max_w
+        if u.heater_failed:
+            power = 0.0
+        elif u.heater_stuck_on:
+            power = p.heater_max_w
+        else:
+            power = out / 100.0 * p.heater_max_w
         dtemp = (power - p.loss_w_k * (temp - p.ambient_c) - u.extra_load_w) / p.heat_capacity_j_k
         temp += dtemp * h
     return replace(s, temp_c=temp, working_sp_c=wsp, integral_pct=integ, output_pct=out)
