@@ -329,14 +329,14 @@ async def test_a_silent_o2_analyzer_holds_the_line_within_three_of_its_poll_peri
 async def test_a_zone_that_fails_to_heat_goes_to_its_safe_setpoint_and_the_line_holds(
     trace: Trace, tmp_path: Path
 ) -> None:
-    """The simulators have no stuck-on heater (no runaway to inject: ``heater_failure``
-    cuts the heater, ``stuck_sensor`` freezes the reading); failure to heat is tested.
-    zone_C07 at 350 °C loses its heater and cools. Bound: from the first sample where
-    the zone is ``heat_check_below_c`` under its working setpoint with its output at
-    ``heat_check_output_pct`` or more, the zone's setpoint goes to standby and the line
-    holds at the first step after the check's window: ``heat_check_time_s`` or, at a
-    speed-up, 3 poll periods of the zone (the core's HEAT_CHECK_POLLS: a reading held
-    between two polls is no zone failing to gain)."""
+    """Failure to heat (``heater_failure`` cuts the heater; the runaway, with
+    ``heater_stuck_on``, is the next test). zone_C07 at 350 °C loses its heater and
+    cools. Bound: from the first sample where the zone is ``heat_check_below_c``
+    under its working setpoint with its output at ``heat_check_output_pct`` or more,
+    the zone's setpoint goes to standby and the line holds at the first step after
+    the check's window: ``heat_check_time_s`` or, at a speed-up, 3 poll periods of
+    the zone (the core's HEAT_CHECK_POLLS: a reading held between two polls is no
+    zone failing to gain)."""
     line = load_line(DEFAULT_LINE)
     s = line.supervisor
     pv, wsp, out = "zone_C07.temp_pv_c", "zone_C07.working_sp_c", "zone_C07.output_pct"
@@ -364,6 +364,73 @@ async def test_a_zone_that_fails_to_heat_goes_to_its_safe_setpoint_and_the_line_
         isinstance(a, sup_core.Write) and a.channel == "zone_C07.temp_sp_c" and a.value == STANDBY_C
         for t in trace.steps[trip.index:] for a in t.actions
     )  # fmt: skip
+    assert result.final_state == "Stopped"
+
+
+async def test_a_heater_stuck_on_trips_the_runaway_interlock_and_alarms(
+    trace: Trace, tmp_path: Path
+) -> None:
+    """``heater_stuck_on`` (a welded SSR): zone_C07 at 350 °C gets full heater power
+    whatever its controller asks (its output reads the PI loop's 0 %) and climbs
+    toward 505 °C. Bound: from the first step whose sample shows the zone above its
+    (working) setpoint by ``runaway_margin_c``, the interlock trips at the
+    ``runaway_cycles``-th step that sees it there and still heating: with the output
+    at 0 % only a new, higher reading counts, and a reading changes once per poll of
+    the zone, so within ``runaway_cycles - 1`` poll periods of the zone plus one
+    sampled row. The zone's setpoint goes to standby, the line holds, and the trip
+    is an alarm event in the run log, as is the zone's shipped high-high alarm (the
+    zone passes 445 °C: stuck on, it climbs at standby too). At this speed-up a poll
+    period is 1000 s of process, so the first new reading can already be above 445 °C
+    and the alarm's own Hold come first: the trip is then taken in Holding or Held."""
+    line = load_line(DEFAULT_LINE)
+    s = line.supervisor
+    zone = "zone_C07"
+    pv, wsp = f"{zone}.temp_pv_c", f"{zone}.working_sp_c"
+    hh = line.alarms[f"{zone}_temp_hh"]
+    trace.watch = (pv, wsp)
+
+    def runaway(h: RunHandle) -> bool:
+        return has_tripped(trace, "heater_runaway") and h.supervisor.state.label == "Held"
+
+    def hh_raised() -> bool:
+        return any(
+            isinstance(e, AlarmRaised) and e.alarm == f"{zone}_temp_hh"
+            for st in trace.steps for e in st.events
+        )  # fmt: skip
+
+    async def then(h: RunHandle) -> None:
+        await until(h, hh_raised, REACT_DEADLINE_S, "the zone's high-high alarm")
+        await clear(zone)(h)
+
+    script = fault_script(
+        trace, [(zone, {"heater_stuck_on": True})], reacted=runaway, then=then
+    )  # fmt: skip
+    result = await run(script, tmp_path)
+
+    def above(st: StepSeen) -> bool:
+        p, w = st.seen[pv], st.seen[wsp]
+        sp = 350.0  # zone C07's setpoint in the recipe
+        return p is not None and p > max(sp, w or sp) + s.runaway_margin_c
+
+    first = trace.first(above)
+    trip = trace.first(tripped("heater_runaway"))
+    (ev,) = [e for e in trip.events if isinstance(e, InterlockTripped)
+             and e.interlock == "heater_runaway"]  # fmt: skip
+    assert ev.detail == zone and ev.action == "hold" and ev.is_alarm
+    assert trip.state in ("Holding", "Held"), trip.state
+    periods = trace.periods_since(trip, zone, since=first.now)
+    bound = (s.runaway_cycles - 1) + trace.row_s / trace.periods[zone]
+    assert periods <= bound, f"trip {periods:.2f} poll periods of {zone} after the crossing"
+    trace.periods_since(trip, zone)  # from the injection, for the record
+    assert any(
+        isinstance(a, sup_core.Write) and a.channel == f"{zone}.temp_sp_c" and a.value == STANDBY_C
+        for t in trace.steps[trip.index:] for a in t.actions
+    )  # fmt: skip
+    assert "Held" in trace.states()[trace.states().index("Execute") :]
+    assert any(e.interlock == "heater_runaway" for e in logged(result, InterlockTripped))
+    assert hh.limit is not None
+    assert max(st.seen[pv] or 0.0 for st in trace.steps) > hh.limit
+    assert any(e.alarm == f"{zone}_temp_hh" for e in logged(result, AlarmRaised))
     assert result.final_state == "Stopped"
 
 
