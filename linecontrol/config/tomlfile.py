@@ -100,6 +100,11 @@ def read_toml(path: Path) -> dict[str, Any]:
         raw = path.read_bytes()
     except OSError as exc:
         raise InputFileError([Problem(file, None, f"cannot read file: {exc.strerror}")]) from exc
+    return parse_toml_bytes(file, raw)
+
+
+def parse_toml_bytes(file: str, raw: bytes) -> dict[str, Any]:
+    """The TOML document of ``raw``, already read from ``file`` (named in the errors)."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -113,6 +118,11 @@ def read_toml(path: Path) -> dict[str, Any]:
 def load_model(path: Path, model: type[M]) -> M:
     data = read_toml(path)
     return validate_model(str(path), data, model)
+
+
+def load_model_bytes(file: str, raw: bytes, model: type[M]) -> M:
+    """``load_model`` of bytes already read from ``file``: the same checks and messages."""
+    return validate_model(file, parse_toml_bytes(file, raw), model)
 
 
 def validate_model(file: str, data: dict[str, Any], model: type[M]) -> M:

@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from linecontrol.acquisition import Acquisition, apply_address_map
-from linecontrol.config import LineConfig, Recipe, load_recipe
+from linecontrol.config import LineConfig, Recipe
+from linecontrol.config.tomlfile import load_model_bytes
 from linecontrol.errors import AddressMapError, InputFileError, LinecontrolError
 from linecontrol.model import (
     Abort,
@@ -51,6 +52,7 @@ from linecontrol.recording.recorder import (
 from linecontrol.runlog import RunLog, RunMeta, check_data_dir, new_run_id
 from linecontrol.runtime import ChildRequests, ScaledClock, context_logger, settle_runtime
 from linecontrol.supervisor import StateLock, Supervisor, SupervisorRunning, plan_recipe
+from linecontrol.supervisor.shell import read_recipe_bytes
 
 logger = logging.getLogger("linecontrol.run")
 END_STATES = ("Complete", "Held", "Stopped", "Aborted")
@@ -115,9 +117,9 @@ async def run_recipe(opts: RunOptions) -> RunResult:
     ``SupervisorRunning`` if another supervisor runs on the data root. The last four
     are raised before anything starts (no simulator, no run)."""
     check_data_dir(opts.data_dir)
-    recipe = load_recipe(opts.recipe)  # InputFileError before anything starts
-    text = opts.recipe.read_text(encoding="utf-8")
-    _, problems, _ = plan_recipe(recipe, opts.line, text)
+    raw = read_recipe_bytes(opts.recipe)  # InputFileError before anything starts
+    recipe = load_model_bytes(str(opts.recipe), raw, Recipe)
+    _, problems, _ = plan_recipe(recipe, opts.line, raw.decode("utf-8"))
     if problems:
         raise RecipeRefusedError(opts.recipe, problems)
     # One supervisor per data root: taken before anything starts, held to the end.
@@ -282,6 +284,14 @@ async def _drive(
         supervisor.submit(Clear(by=by, request_id="run-clear", at=clock.wall(), reason=why))
         await _until(supervisor, lambda s: s.state.label == "Stopped" or bool(s.rejected), *tasks)
     supervisor.submit(LoadRecipe(by=by, request_id="run-load", at=clock.wall(), path=str(recipe)))
+    # The load is read in a thread: Reset after it is taken, not before.
+    await _until(
+        supervisor,
+        lambda s: s.core is not None and (s.core.plan is not None or "run-load" in s.rejected),
+        *tasks,
+    )
+    if "run-load" in supervisor.rejected:
+        return f"not started: {supervisor.rejected['run-load']}"
     supervisor.submit(Reset(by=by, request_id="run-reset", at=clock.wall()))
 
     def idle_or_not(s: Supervisor) -> bool:

@@ -15,8 +15,10 @@ writes the core returns:
 - A safe state (Abort, web break) is written to every device at once, each device's
   writes in their own task, every one tried even if another device refuses or times
   out; the core gets every result and then ``SafeStateDone``.
-- A recipe is loaded from its file here (the core does no I/O): parsed, checked
-  against the process rules (errors refuse it, warnings go with it) and planned.
+- A recipe is loaded from its file here (the core does no I/O): read once in a thread
+  of its own within a deadline (only a regular file of at most 1 MiB), parsed, checked
+  against the process rules (errors refuse it, warnings go with it) and planned; a load
+  in a state that loads no recipe is refused before the file is touched.
 
 The shell is the only writer to devices. ``status()`` gives what an operator sees: the
 state, mode, allowed commands, first-out cause, the step and what it waits for.
@@ -30,16 +32,19 @@ import fcntl
 import logging
 import math
 import os
+import stat
+import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from drivers.device import Device
 from drivers.errors import DriverError, ReadbackMismatch
 from linecontrol import alarms as alarm_engine
 from linecontrol.acquisition import STALE_PERIODS, Acquisition
-from linecontrol.config import LineConfig, Recipe, load_recipe
-from linecontrol.errors import InputFileError, LinecontrolError
+from linecontrol.config import LineConfig, Recipe
+from linecontrol.config.tomlfile import load_model_bytes
+from linecontrol.errors import InputFileError, LinecontrolError, Problem
 from linecontrol.model import (
     Command,
     CommandRejected,
@@ -56,6 +61,7 @@ from linecontrol.supervisor import core as sup
 from linecontrol.supervisor.packml import State
 from linecontrol.supervisor.plan import Plan, PlanError, build_plan
 
+T = TypeVar("T")
 logger = logging.getLogger("linecontrol.supervisor")
 
 
@@ -114,21 +120,93 @@ class StateLock:
             self._fd = None
 
 
+RECIPE_MAX_BYTES = 1 << 20  # a recipe is a few kB; anything above 1 MiB is no recipe
+RECIPE_READ_DEADLINE_S = 5.0  # real seconds for a recipe file to be read and planned
+# The states a recipe loads in (as core's _recipe_ready): refused here before any I/O.
+LOADABLE = (State.STOPPED, State.IDLE, State.ABORTED, State.COMPLETE)
+
+
+def read_recipe_bytes(path: Path, limit: int = RECIPE_MAX_BYTES) -> bytes:
+    """The bytes of a recipe file: ``InputFileError`` for what is not a regular file
+    (a FIFO, a device such as ``/dev/zero``) or is larger than ``limit``, before it is
+    read. Opened without blocking (a FIFO swapped in after the check does not block the
+    open) and checked again on the descriptor; never more than ``limit`` bytes read."""
+    file = str(path)
+
+    def refused(message: str) -> InputFileError:
+        return InputFileError([Problem(file, None, message)])
+
+    def check(st: os.stat_result) -> None:
+        if not stat.S_ISREG(st.st_mode):
+            raise refused("not a regular file")
+        if st.st_size > limit:
+            raise refused(f"larger than {limit} bytes ({st.st_size} bytes): no recipe")
+
+    try:
+        check(os.stat(path))
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        raise refused(f"cannot read file: {exc.strerror or exc}") from exc
+    try:
+        check(os.fstat(fd))
+        chunks: list[bytes] = []
+        size = 0
+        while size <= limit:
+            chunk = os.read(fd, limit + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        raise refused(f"cannot read file: {exc.strerror or exc}") from exc
+    finally:
+        os.close(fd)
+    if size > limit:  # it grew after the check
+        raise refused(f"larger than {limit} bytes: no recipe")
+    return b"".join(chunks)
+
+
 def load_recipe_for(command: LoadRecipe, line: LineConfig) -> sup.RecipeReady | sup.RecipeRefused:
-    """Read, check and plan the recipe file of ``command`` (I/O: the file)."""
+    """Read (once), check and plan the recipe file of ``command`` (I/O: the file; blocks,
+    so the supervisor runs it in a thread). The plan's hash is of the bytes parsed."""
     path = Path(command.path)
     try:
-        recipe = load_recipe(path)
-        text = path.read_text(encoding="utf-8")
+        raw = read_recipe_bytes(path)
+        recipe = load_model_bytes(str(path), raw, Recipe)
     except InputFileError as exc:
         problems = "; ".join(str(p) for p in exc.problems) or str(exc)
         return sup.RecipeRefused(command, f"{path}: {problems}")
-    except OSError as exc:
-        return sup.RecipeRefused(command, f"{path}: {exc.strerror or exc}")
-    plan, refusals, warnings = plan_recipe(recipe, line, text)
+    plan, refusals, warnings = plan_recipe(recipe, line, raw.decode("utf-8"))
     if plan is None:
         return sup.RecipeRefused(command, f"{path}: {'; '.join(refusals[:10])}")
     return sup.RecipeReady(command, plan, tuple(warnings))
+
+
+async def _in_thread(fn: Callable[..., T], *args: Any) -> T:
+    """``fn(*args)`` in a daemon thread of its own: cancelling the wait leaves the thread
+    behind (it may be stuck in the kernel), and nothing ever joins it, not even the
+    loop's shutdown (which ``asyncio.to_thread``'s default executor would block)."""
+    loop = asyncio.get_running_loop()
+    fut: asyncio.Future[T] = loop.create_future()
+
+    def settle(ok: bool, value: Any) -> None:
+        if fut.done():  # the wait was cancelled
+            return
+        if ok:
+            fut.set_result(value)
+        else:
+            fut.set_exception(value)
+
+    def work() -> None:
+        try:
+            out: tuple[bool, Any] = (True, fn(*args))
+        except Exception as exc:
+            out = (False, exc)
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
+            loop.call_soon_threadsafe(settle, *out)
+
+    threading.Thread(target=work, name=f"{getattr(fn, '__name__', 'work')}", daemon=True).start()
+    return await fut
 
 
 def plan_recipe(
@@ -178,6 +256,8 @@ class Supervisor:
         self._writers: dict[str, asyncio.Task[None]] = {}
         self._queues: dict[str, asyncio.Queue[sup.Write]] = {}
         self._safe: set[asyncio.Task[None]] = set()
+        self._loads: set[asyncio.Task[None]] = set()  # recipe loads under way
+        self.load_deadline_s = RECIPE_READ_DEADLINE_S
         self._changed = asyncio.Condition()
         self._steps = 0
         self.rejected: dict[str, str] = {}  # request id -> reason, of refused commands
@@ -186,11 +266,36 @@ class Supervisor:
     # -------------------------------------------------------------- inputs
     def submit(self, item: Command | sup.Input) -> None:
         """Give the supervisor a command (or an input); it is taken at the next step.
-        A recipe load is read from its file here, before the step."""
-        if isinstance(item, LoadRecipe):
-            self._inputs.append(load_recipe_for(item, self.line))
-        else:
+
+        A recipe load is refused at once, without touching its file, in a state that
+        loads no recipe; otherwise its file is read, checked and planned in a thread
+        (the loop never waits for the file) and the result is taken at the first step
+        after it is ready, so commands submitted after the load may be taken before it.
+        A file not read within ``load_deadline_s`` is refused. Call from the loop."""
+        if not isinstance(item, LoadRecipe):
             self._inputs.append(item)
+            return
+        if self.core is not None and self.state not in LOADABLE:
+            why = f"a recipe loads only in Stopped or Idle, not in {self.state.label}"
+            self._inputs.append(sup.RecipeRefused(item, why))
+            return
+        task = asyncio.get_running_loop().create_task(
+            self._load(item), name=f"recipe load {item.path}"
+        )
+        self._loads.add(task)
+        task.add_done_callback(self._loads.discard)
+
+    async def _load(self, cmd: LoadRecipe) -> None:
+        try:
+            async with asyncio.timeout(self.load_deadline_s):
+                result = await _in_thread(load_recipe_for, cmd, self.line)
+        except TimeoutError:
+            late = f"{cmd.path}: not read within {self.load_deadline_s:g} s"
+            result = sup.RecipeRefused(cmd, late)
+        except Exception as exc:  # a bug in the planning: the load is refused, not lost
+            self.log.exception("recipe %s: loading failed", cmd.path)
+            result = sup.RecipeRefused(cmd, f"{cmd.path}: loading failed: {exc!r}")
+        self._inputs.append(result)
 
     def device_event(self, event: Event) -> None:
         """Acquisition's device events: failures and recoveries are core inputs."""
@@ -357,6 +462,10 @@ class Supervisor:
                     self._changed.notify_all()
         finally:
             self.acq.unsubscribe(slot)
+            loads = list(self._loads)
+            for t in loads:
+                t.cancel()
+            await asyncio.gather(*loads, return_exceptions=True)
             await self._stop_writers()
             self.save_alarms()
             if not crashed:  # a crash is an unclean stop: the next start boots into Aborted
