@@ -34,6 +34,7 @@ from linecontrol.supervisor.packml import (
     is_duplicate,
     next_state,
     remember,
+    request_key,
     trip,
 )
 from linecontrol.supervisor.plan import Plan, PlanError, Target, build_plan
@@ -86,5 +87,6 @@ __all__ = [
     "next_state",
     "plan_recipe",
     "remember",
+    "request_key",
     "trip",
 ]

@@ -88,7 +88,10 @@ from linecontrol.supervisor.plan import Plan, PurgedOven, Target, equipment_limi
 S = State
 EPS_SPEED = 0.005  # m/min: the web counts as stopped below this
 WRITE_RETRY_POLLS = 10  # a failed write is tried again after this many polls of its device
+SETPOINT_STATES = frozenset({S.STARTING, S.EXECUTE, S.HELD, S.SUSPENDED})
 LATCHED = ("setpoint_failed:", "readiness_timeout:", "heater_failed:")
+# Channels that move the web or close the nip: never set by hand in Manual mode.
+MOTION_CHANNELS = frozenset({"run_cmd", "speed_sp_m_min", "nip_cmd", "roll_load_sp_kg"})
 RAMP_WRITE_S = 1.0  # a ramping setpoint is written once it moved this many seconds' worth
 # The failure-to-heat window spans at least this many poll periods of the zone: at a
 # speed-up a zone's reading is refreshed only once per (stretched) period, and a reading
@@ -436,6 +439,7 @@ class _Step:
         self.execute_s = core.execute_s
         self.waiting_for: tuple[str, ...] = ()
         self.still: set[str] = set()  # the interlocks asserted in this step
+        self.extra: dict[str, float] = {}  # writes of this step beside the state's own
         self.quanta: dict[str, float] = {}  # this step's write quantum of a ramping channel
         self.last_pv = dict(core.last_pv)
         self.alarms = dict(core.alarms)
@@ -473,6 +477,8 @@ class _Step:
         if state in (S.RESETTING, S.CLEARING, S.STOPPED):
             self.run_start_m = None
             self.execute_s = 0.0
+        if state is S.RESETTING:
+            self.overrides.clear()  # an operator's change is for the run it was made in
         if state is S.ABORTING:
             self.safe_state("abort")
         elif state is S.STOPPING and self.machine.mode is Mode.MANUAL:
@@ -516,14 +522,17 @@ class _Step:
     # ---------------------------------------------------------------- inputs
     def take(self, item: Input) -> None:
         if isinstance(item, PackMLCommand | SetMode):
-            if packml.is_duplicate(self.machine, item.request_id):
+            if packml.is_duplicate(self.machine, packml.request_key(item)):
                 return  # the same request twice acts once
             reason = self._refuse_start(item) if isinstance(item, PackMLCommand) else ""
             if reason:
                 self._once(item, reason)
                 return
             before = len(self.events)
+            was_manual = self.machine.mode is Mode.MANUAL
             self.apply(packml.handle(self.machine, item, self.now))
+            if was_manual and self.machine.mode is not Mode.MANUAL:
+                self._leave_manual()
             if not any(isinstance(e, CommandRejected) for e in self.events[before:]):
                 self.events.insert(before, CommandGiven(command=item))
         elif isinstance(item, AlarmCommand):
@@ -569,7 +578,8 @@ class _Step:
             self.written.pop(item.channel, None)  # unknown: written again when wanted
         elif isinstance(item, SafeStateDone):
             # Each of its writes was answered by a WriteDone or WriteFailed before this.
-            self.safe_pending = ""
+            if item.why == self.safe_pending:  # an older safe state's answer is not this one's
+                self.safe_pending = ""
             self.emit(SafeStateApplied(why=item.why, answered=item.answered, failed=item.failed))
         elif isinstance(item, DeviceFailed):
             self.failing.add(item.device)
@@ -583,7 +593,7 @@ class _Step:
                 del self.failed_writes[ch]
 
     def _alarm_command(self, cmd: AlarmCommand) -> None:
-        if packml.is_duplicate(self.machine, cmd.request_id):
+        if packml.is_duplicate(self.machine, packml.request_key(cmd)):
             return
         result = alarm_engine.act(self.c.alarm_defs, self.alarms, cmd, self.now)
         if isinstance(result, alarm_engine.Rejected):
@@ -636,16 +646,16 @@ class _Step:
             self.trip(consequence, "alarm", ids[0])
 
     def _once(self, command: Command, reason: str) -> None:
-        if packml.is_duplicate(self.machine, command.request_id):
+        if packml.is_duplicate(self.machine, packml.request_key(command)):
             return
-        self.machine = packml.remember(self.machine, command.request_id)
+        self.machine = packml.remember(self.machine, packml.request_key(command))
         self.emit(CommandRejected(command=command, reason=reason))
 
     def _accept(self, command: Command) -> bool:
         """Remember a supervisor command's request id; False for a duplicate."""
-        if packml.is_duplicate(self.machine, command.request_id):
+        if packml.is_duplicate(self.machine, packml.request_key(command)):
             return False
-        self.machine = packml.remember(self.machine, command.request_id)
+        self.machine = packml.remember(self.machine, packml.request_key(command))
         return True
 
     def _refuse_start(self, command: PackMLCommand) -> str:
@@ -677,7 +687,7 @@ class _Step:
         )  # fmt: skip
 
     def _change_setpoint(self, cmd: ChangeSetpoint) -> None:
-        if packml.is_duplicate(self.machine, cmd.request_id):
+        if packml.is_duplicate(self.machine, packml.request_key(cmd)):
             return
         if self.machine.mode is Mode.MANUAL:
             reason = self._manual_value(cmd.field, cmd.value)
@@ -690,6 +700,10 @@ class _Step:
             return
         if self.plan is None:
             self._once(cmd, "no recipe is loaded")
+            return
+        if self.state not in SETPOINT_STATES:
+            self._once(cmd, f"setpoints change in Starting, Execute, Held or Suspended, "
+                            f"not in {self.state.label}")  # fmt: skip
             return
         targets = [t for t in self.plan.by_field(cmd.field) if t.sets is not None]
         if not targets:
@@ -711,7 +725,13 @@ class _Step:
     def _manual_value(self, channel: str, value: float) -> str:
         if self.state not in (S.IDLE, S.STOPPED):
             return f"manual values are set in Idle or Stopped, not in {self.state.label}"
+        if self.active:
+            active = ", ".join(sorted(self.active))
+            return f"manual values are refused while interlocks are active: {active}"
         dev, _, ch = channel.partition(".")
+        if ch in MOTION_CHANNELS:
+            # The web moves only by jog_web (0..1 m/min); the nip and its load not by hand.
+            return f"{channel}: not set by hand (the web moves by jog_web only, the nip never)"
         model = self.c.devices.models.get(dev)
         if model is None:
             return f"{channel!r}: no device {dev!r} on the line"
@@ -738,12 +758,25 @@ class _Step:
                 return f"{channel} = {value:g}: outside the instrument's range {reg.min}..{reg.max}"
         return ""
 
+    def _leave_manual(self) -> None:
+        """Out of Manual mode: the web stops and the zones set by hand go to standby."""
+        drive = self.c.devices.drive
+        for ch in self.manual:
+            if ch.endswith(".temp_sp_c"):
+                self.extra[ch] = self.c.standby_temp_c
+        if drive is not None:
+            self.extra.update({f"{drive}.speed_sp_m_min": 0.0, f"{drive}.run_cmd": 0.0})
+        self.manual.clear()
+
     def _jog(self, cmd: JogWeb) -> None:
-        if packml.is_duplicate(self.machine, cmd.request_id):
+        if packml.is_duplicate(self.machine, packml.request_key(cmd)):
             return
         drive = self.c.devices.drive
         if self.machine.mode is not Mode.MANUAL or drive is None:
             self._once(cmd, "the web is jogged in Manual mode only")
+            return
+        if self.state not in (S.IDLE, S.STOPPED):
+            self._once(cmd, f"the web is jogged in Idle or Stopped, not in {self.state.label}")
             return
         if not math.isfinite(cmd.speed_m_min) or not 0.0 <= cmd.speed_m_min <= 1.0:
             self._once(cmd, f"jog speed {cmd.speed_m_min!r} m/min: 0..1 m/min")
@@ -1007,7 +1040,7 @@ class _Step:
                 since = max([since, *(e + purge_s for e in ends if e is not None)])
             if not waits:
                 self.set_step("tension")
-            elif self.now - since > plan.readiness_timeout_s and st is S.STARTING:
+            elif self.now - since > plan.readiness_timeout_s:
                 self.trip("hold", "readiness_timeout", "; ".join(waits[:5]))
         elif step == "tension":
             waits = self._not_in_band(("unwind_tension", "rewind_tension"))
@@ -1376,5 +1409,5 @@ def step(
         s.ramped.clear()
         s.tension_seen.clear()
     if not s.safe_pending:
-        s.writes(s.desired())
+        s.writes({**s.desired(), **s.extra})
     return s.freeze(), tuple(s.actions), tuple(s.events)

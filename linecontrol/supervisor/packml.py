@@ -36,13 +36,14 @@ a new machine and the events to log:
 
 - ``handle`` answers a PackML command or ``SetMode``. A command not allowed now
   changes nothing and gives a ``CommandRejected`` with its reason.
-- Request ids: a command whose non-empty request id was handled before (applied or
-  rejected) is a duplicate: ``handle`` returns the machine unchanged and no event
-  (neither applied again nor rejected as invalid); ``is_duplicate`` tells the shell
-  so it can answer "duplicate". The last ``REMEMBERED`` ids are kept, the oldest
-  forgotten first. An empty request id is never a duplicate. ``remember`` lets the
-  supervisor core keep the ids of its own commands (recipes, setpoints) in the same
-  memory.
+- Request ids: the same command (wire name) with a non-empty request id handled
+  before (applied or rejected) is a duplicate: ``handle`` returns the machine unchanged
+  and no event (neither applied again nor rejected as invalid); ``is_duplicate`` of its
+  ``request_key`` tells the shell so it can answer "duplicate". The same id on another
+  command is a new request (an Abort is never lost to an old Reset's id). The last
+  ``REMEMBERED`` keys are kept, the oldest forgotten first. An empty request id is never
+  a duplicate. ``remember`` lets the supervisor core keep the keys of its own commands
+  (recipes, setpoints) in the same memory.
 - ``complete`` is state complete of the acting state (it does nothing in a wait
   state, in a state it is not for, or where the mode has no SC row).
 - ``trip`` is an interlock or alarm: hold, stop, abort or suspend, with its cause.
@@ -71,6 +72,7 @@ from typing import Final, Literal, cast
 
 from linecontrol.errors import InvalidArgument, LinecontrolError
 from linecontrol.model import (
+    Command,
     CommandRejected,
     Event,
     ModeChanged,
@@ -350,6 +352,13 @@ def boot(clean: bool, now: float, mode: Mode = Mode.PRODUCTION) -> Result:
     return machine, (_changed(S.UNDEFINED, machine, cause, ""),)
 
 
+def request_key(command: Command) -> str:
+    """What a request is remembered by: its command's wire name and its request id ("" for
+    a command without one). The same id on another command is another request: a client
+    that restarts its counter must never lose an Abort to an old Reset's id."""
+    return f"{command.name}:{command.request_id}" if command.request_id else ""
+
+
 def is_duplicate(machine: PackML, request_id: str) -> bool:
     """Whether a command with this request id was handled already (never for "")."""
     return request_id != "" and request_id in machine.handled
@@ -380,9 +389,10 @@ def handle(machine: PackML, command: PackMLCommand | SetMode, now: float) -> Res
     _check_now(now)
     if not isinstance(command, PackMLCommand | SetMode):
         raise InvalidArgument(f"the PackML machine does not handle {command.name!r}")
-    if is_duplicate(machine, command.request_id):
+    key = request_key(command)
+    if is_duplicate(machine, key):
         return machine, ()
-    after = remember(machine, command.request_id)
+    after = remember(machine, key)
     if isinstance(command, SetMode):
         return _set_mode(after, command)
     name = cast(Trigger, command.name)

@@ -47,6 +47,7 @@ from linecontrol.supervisor import (
     is_duplicate,
     next_state,
     remember,
+    request_key,
     trip,
 )
 
@@ -188,7 +189,8 @@ def test_a_command_the_table_has_no_row_for_is_rejected_with_no_change(
     before = PackML(state, P, "web break", ("r0",), 3.0)
     command = cmd(name, "r1")
     after, events = handle(before, command, 9.0)
-    assert after == PackML(state, P, "web break", ("r0", "r1"), 3.0)  # only the id kept
+    key = request_key(command)
+    assert after == PackML(state, P, "web break", ("r0", key), 3.0)  # only the request kept
     assert events == (
         CommandRejected(command=command, reason=f"{name} is not allowed in {state.label}"),
     )
@@ -272,7 +274,7 @@ def test_manual_goes_no_further_than_idle() -> None:
 def test_the_mode_changes_in_stopped_idle_and_aborted(state: State) -> None:
     before = PackML(state, P, "o2 trip", (), 2.0)
     after, events = handle(before, SetMode(by="eve", request_id="m1", mode="manual"), 9.0)
-    assert after == PackML(state, Mode.MANUAL, "o2 trip", ("m1",), 2.0)
+    assert after == PackML(state, Mode.MANUAL, "o2 trip", ("set_mode:m1",), 2.0)
     assert events == (ModeChanged(old="production", new="manual", by="eve"),)
 
 
@@ -406,7 +408,9 @@ def test_the_same_request_twice_acts_once() -> None:
     assert m.state is S.RESETTING and isinstance(e, StateChanged)
     m, _ = complete(m, 2.0)
     assert m.state is S.IDLE
-    assert is_duplicate(m, "r1")
+    assert is_duplicate(m, request_key(cmd("reset", "r1")))
+    # The same id on another command is another request (an Abort is never lost to it).
+    assert not is_duplicate(m, request_key(cmd("abort", "r1")))
     # Sent again (a client retrying): neither applied nor rejected as invalid.
     assert handle(m, cmd("reset", "r1"), 3.0) == (m, ())
     # A rejected request is handled too: its retry is a duplicate, not a second rejection.
@@ -415,7 +419,7 @@ def test_the_same_request_twice_acts_once() -> None:
     assert handle(m, cmd("unhold", "r2"), 5.0) == (m, ())
     # An empty request id is never a duplicate.
     m, _ = handle(m, cmd("stop", ""), 6.0)
-    assert m.state is S.STOPPING and m.handled == ("r1", "r2")
+    assert m.state is S.STOPPING and m.handled == ("reset:r1", "unhold:r2")
     assert not is_duplicate(m, "")
 
 
@@ -426,8 +430,10 @@ def test_the_oldest_request_ids_are_forgotten_first() -> None:
     assert len(m.handled) == REMEMBERED
     assert not is_duplicate(m, "r0") and is_duplicate(m, "r1") and is_duplicate(m, f"r{REMEMBERED}")
     assert remember(m, "r5") is m  # known already: kept where it was
-    after, events = handle(m, cmd("reset", "r0"), 1.0)  # forgotten: acts
-    assert after.state is S.RESETTING and after.handled[-1] == "r0" and events
+    m = remember(m, "reset:r9")
+    assert handle(m, cmd("reset", "r9"), 1.0) == (m, ())  # remembered: a duplicate
+    after, events = handle(m, cmd("reset", "r0"), 1.0)  # never seen as reset:r0: acts
+    assert after.state is S.RESETTING and after.handled[-1] == "reset:r0" and events
 
 
 # ------------------------------------------------------------------ boot, bad input
@@ -549,7 +555,7 @@ class Sequences(RuleBasedStateMachine):
         before = self.m
         buttons = allowed_commands(before)
         after, events = handle(before, cmd(name, request_id), self._tick())
-        if is_duplicate(before, request_id):
+        if is_duplicate(before, request_key(cmd(name, request_id))):
             assert (after, events) == (before, ())
             return
         accepted = [e for e in events if isinstance(e, StateChanged)]

@@ -4,7 +4,9 @@ interlock still active."""
 from __future__ import annotations
 
 from linecontrol.model import (
+    Abort,
     ChangeSetpoint,
+    Clear,
     CommandRejected,
     InterlockTripped,
     JogWeb,
@@ -80,3 +82,39 @@ def test_every_interlock_is_active_in_manual() -> None:
     assert "press_overload" in [e.interlock for e in r2.of(InterlockTripped)]
     r2.step(JogWeb(by="ana", request_id="j1", speed_m_min=0.2))
     assert any("interlocks are active" in x for x in reasons(r2))
+
+
+def test_manual_mode_cannot_move_the_web_or_close_the_nip_by_a_setpoint() -> None:
+    # Found by the hostile review: 10 m/min and a closed nip at 30 t were set by hand.
+    r = manual()
+    for i, (ch, v) in enumerate(
+        [("drive.speed_sp_m_min", 10.0), ("drive.run_cmd", 1.0), ("press.nip_cmd", 1.0),
+         ("press.roll_load_sp_kg", 30000.0)]
+    ):  # fmt: skip
+        r.step(ChangeSetpoint(by="ana", request_id=f"c{i}", field=ch, value=v))
+    assert len(reasons(r)) == 4 and all("not set by hand" in why for why in reasons(r))
+    r.step()
+    assert r.plant.values["drive.run_cmd"] == 0.0 and r.plant.values["press.nip_cmd"] == 0.0
+
+
+def test_a_jog_outside_idle_or_stopped_is_refused() -> None:
+    r = manual()
+    r.step(Abort(by="ana", request_id="a1"))
+    r.until("Aborted")
+    r.step(JogWeb(by="ana", request_id="j1", speed_m_min=0.8))
+    assert "Idle or Stopped" in reasons(r)[-1]
+    r.step(Clear(by="ana", request_id="c1"))
+    r.until("Stopped")
+    assert r.plant.values["drive.run_cmd"] == 0.0  # nothing runs after the Clear
+
+
+def test_leaving_manual_stops_the_web_and_puts_the_hand_set_zones_to_standby() -> None:
+    r = manual()
+    r.step(ChangeSetpoint(by="ana", request_id="c1", field="zone_D1-1.temp_sp_c", value=200.0))
+    r.step(JogWeb(by="ana", request_id="j1", speed_m_min=0.5))
+    r.step()
+    assert r.plant.values["drive.run_cmd"] == 1.0
+    r.step(SetMode(by="ana", request_id="m2", mode="production"))
+    r.step()
+    assert r.plant.values["drive.run_cmd"] == 0.0
+    assert r.plant.values["zone_D1-1.temp_sp_c"] == LINE.supervisor.standby_temp_c
