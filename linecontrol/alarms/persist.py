@@ -12,7 +12,9 @@ rebuild.
 A shelve's expiry is written as wall time because monotonic time does not carry over a
 restart: ``to_json`` takes ``wall``, the wall-clock time at ``now``, and ``from_json``
 maps it back onto the new monotonic clock, so time spent stopped counts against the
-shelve (one that expired meanwhile ends at the first step).
+shelve (one that expired meanwhile ends at the first step). A shelve read back lasts at
+most the alarm's ``max_shelve_s``, and a file written at a wall time later than ``wall``
+(a simulated run's clock runs ahead of real time at a speed-up) counts as written now.
 
 A file that is not this format (not JSON, another format or version, a field of the wrong
 type, a non-finite number) is an ``AlarmStateError`` naming what is wrong: never a
@@ -169,9 +171,14 @@ def from_json(
             condition=saved.active,
         )
         if saved.shelve is not None:
+            # What was left when written, less the wall time since; a file written "in
+            # the future" (a simulated clock runs ahead at a speed-up) counts as now, and
+            # no shelve comes back longer than the alarm may be shelved for.
+            left = saved.shelve.until_wall - doc.written_wall
+            left -= max(0.0, wall - doc.written_wall)
             s = replace(
                 s,
-                shelved_until=now + (saved.shelve.until_wall - wall),
+                shelved_until=now + min(left, d.max_shelve_s),
                 shelved_by=saved.shelve.by,
                 shelve_reason=saved.shelve.reason,
             )
