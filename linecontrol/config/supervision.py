@@ -2,8 +2,9 @@
 
 Every field has a default (an engineering choice, stated here, to be replaced by the
 line's hazard analysis); a line config names only what it changes. Times are seconds
-of the line's clock (simulated seconds in an accelerated run); counts are poll cycles,
-so a detection bound holds at any speed-up.
+of the line's clock (simulated seconds in an accelerated run), but for the two I/O
+deadlines (``write_deadline_s``, ``cancel_deadline_s``: real seconds); counts are poll
+cycles, so a detection bound holds at any speed-up.
 """
 
 from __future__ import annotations
@@ -50,7 +51,11 @@ class SupervisorSettings(StrictModel):
     # Press overload: roll load above its setpoint by overload_margin_kg (or the PLC's
     # overload flag): open the nip and Hold; above the station's max roll load: Abort.
     overload_margin_kg: PositiveFloat = 500.0
-    # A command or write to a device that takes longer than this is failed.
+    # Stopping, Holding, Suspending or Completing not confirmed after this (the web not seen
+    # to stop: the drive does not answer): Abort (at least 20 of the drive's polls).
+    stop_timeout_s: PositiveFloat = 300.0
+    # A command or write to a device that takes longer than this is failed (REAL seconds,
+    # as are cancel_deadline_s: they bound I/O, which does not run faster at a speed-up).
     write_deadline_s: PositiveFloat = 2.0
     # Stop and Abort cancel the work of the acting state before them within this.
     cancel_deadline_s: PositiveFloat = 1.0

@@ -92,6 +92,7 @@ SETPOINT_STATES = frozenset({S.STARTING, S.EXECUTE, S.HELD, S.SUSPENDED})
 LATCHED = ("setpoint_failed:", "readiness_timeout:", "heater_failed:")
 # Channels that move the web or close the nip: never set by hand in Manual mode.
 MOTION_CHANNELS = frozenset({"run_cmd", "speed_sp_m_min", "nip_cmd", "roll_load_sp_kg"})
+STOP_TIMEOUT_POLLS = 20  # a stop not confirmed within this many drive polls is aborted
 RAMP_WRITE_S = 1.0  # a ramping setpoint is written once it moved this many seconds' worth
 # The failure-to-heat window spans at least this many poll periods of the zone: at a
 # speed-up a zone's reading is refreshed only once per (stretched) period, and a reading
@@ -320,6 +321,7 @@ Interlock = Literal[
     "press_overload_hh",
     "setpoint_failed",
     "readiness_timeout",
+    "stop_timeout",
     "alarm",
 ]
 
@@ -983,6 +985,14 @@ class _Step:
         self.waiting_for = tuple(waits)
         if not waits:
             self.apply(packml.complete(self.machine, self.now, st))
+            return
+        # A stop that cannot be confirmed (the drive does not answer) must not wait for
+        # ever: after the stop timeout (at least STOP_TIMEOUT_POLLS of the drive's polls)
+        # it becomes an Abort, which writes the safe state to every device and ends.
+        drive = self.c.devices.drive
+        polls = STOP_TIMEOUT_POLLS * self.c.devices.period_s.get(drive or "", 0.0)
+        if self.now - self.machine.entered_at > max(self.c.settings.stop_timeout_s, polls):
+            self.trip("abort", "stop_timeout", f"{st.label}: waiting for {', '.join(waits)}")
 
     def _band(self, t: Target) -> tuple[float, float] | None:
         """The window the read value must be in: the recipe band; for a tapered rewind

@@ -574,3 +574,16 @@ def test_an_older_safe_state_answer_does_not_complete_an_abort() -> None:
                             [sup.SafeStateDone("web break", (), ())])  # fmt: skip
     r.now += 1
     assert r.state == "Aborting" and r.core.safe_pending == "abort"
+
+
+def test_a_hold_that_cannot_see_the_web_stop_becomes_an_abort_after_the_stop_timeout() -> None:
+    # Found by the hostile review: with the drive lost, Holding waited for ever.
+    r = Run.boot().executing()
+    r.plant.bad |= {n for n in r.plant.names if n.startswith("drive.")}
+    r.step(DeviceFailed(device="drive", state="failing", error="timeout"))
+    assert r.state == "Holding"
+    r.dt = 30.0
+    for _ in range(int(LINE.supervisor.stop_timeout_s / r.dt) + 2):
+        r.step()
+    assert "stop_timeout" in tripped(r)
+    r.until("Aborted", 20)
