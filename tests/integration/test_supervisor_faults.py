@@ -376,12 +376,15 @@ async def test_a_heater_stuck_on_trips_the_runaway_interlock_and_alarms(
     (working) setpoint by ``runaway_margin_c``, the interlock trips at the
     ``runaway_cycles``-th step that sees it there and still heating: with the output
     at 0 % only a new, higher reading counts, and a reading changes once per poll of
-    the zone, so within ``runaway_cycles - 1`` poll periods of the zone plus one
-    sampled row. The zone's setpoint goes to standby, the line holds, and the trip
-    is an alarm event in the run log, as is the zone's shipped high-high alarm (the
-    zone passes 445 °C: stuck on, it climbs at standby too). At this speed-up a poll
-    period is 1000 s of process, so the first new reading can already be above 445 °C
-    and the alarm's own Hold come first: the trip is then taken in Holding or Held."""
+    the zone, so within ``runaway_cycles - 1`` poll periods of the zone, plus how much
+    later the next poll's answer may land than the crossing one's (its transaction,
+    under the zone's ``timeout_s``: half a period at 1 Hz; polls are due at a fixed
+    rate), plus the sampled row that sees it. The zone's setpoint goes to standby,
+    the line holds, and the trip is an alarm event in the run log, as is the zone's
+    shipped high-high alarm (the zone passes 445 °C: stuck on, it climbs at standby
+    too). At this speed-up a poll period is 1000 s of process, so the first new
+    reading can already be above 445 °C and the alarm's own Hold come first: the trip
+    is then taken in Holding or Held."""
     line = load_line(DEFAULT_LINE)
     s = line.supervisor
     zone = "zone_C07"
@@ -419,7 +422,8 @@ async def test_a_heater_stuck_on_trips_the_runaway_interlock_and_alarms(
     assert ev.detail == zone and ev.action == "hold" and ev.is_alarm
     assert trip.state in ("Holding", "Held"), trip.state
     periods = trace.periods_since(trip, zone, since=first.now)
-    bound = (s.runaway_cycles - 1) + trace.row_s / trace.periods[zone]
+    timeout_periods = line.devices[zone].timeout_s * line.devices[zone].poll_hz
+    bound = (s.runaway_cycles - 1) + timeout_periods + trace.row_s / trace.periods[zone]
     assert periods <= bound, f"trip {periods:.2f} poll periods of {zone} after the crossing"
     trace.periods_since(trip, zone)  # from the injection, for the record
     assert any(
