@@ -868,7 +868,7 @@ class _Step:
                 want[t.sets] = v
                 want[f"{t.device}.output_enable"] = 1.0
             elif t.kind == "press_temp":
-                want[t.sets] = self.ramp(t, v)
+                want[t.sets] = self.c.standby_temp_c if t.sets in self.standby else self.ramp(t, v)
             elif t.kind in ("n2_flow", "ar_flow"):
                 want[t.sets] = v
             elif t.kind in ("unwind_tension", "rewind_tension"):
@@ -1237,7 +1237,8 @@ class _Step:
         """(sets, reads, device) of the zones the heater checks watch: the recipe's, or
         without a recipe (Manual mode) every zone a setpoint was written to."""
         if self.plan is not None:
-            return [(t.sets, t.reads, t.device) for t in self.plan.of_kind("zone_temp") if t.sets]
+            heated = self.plan.of_kind("zone_temp", "press_temp")  # ovens and the press rolls
+            return [(t.sets, t.reads, t.device) for t in heated if t.sets]
         zones = [(f"{z}.temp_sp_c", f"{z}.temp_pv_c", z) for z in self.c.devices.zones]
         return [z for z in zones if z[0] in self.written]
 

@@ -587,3 +587,16 @@ def test_a_hold_that_cannot_see_the_web_stop_becomes_an_abort_after_the_stop_tim
         r.step()
     assert "stop_timeout" in tripped(r)
     r.until("Aborted", 20)
+
+
+def test_a_press_roll_running_away_is_caught_too() -> None:
+    # Found by the stuck-on heater's author: only the oven zones were watched.
+    r = Run.boot().executing()
+    r.plant.follow = False
+    hot = 400.0 + LINE.supervisor.runaway_margin_c
+    for i in range(LINE.supervisor.runaway_cycles + 2):
+        r.plant.values["press.top_temp_pv_c"] = hot + 5.0 * (i + 1)  # still climbing
+        r.step()
+    assert "heater_runaway" in tripped(r)
+    r.step()
+    assert r.plant.values["press.top_temp_sp_c"] == LINE.supervisor.standby_temp_c
