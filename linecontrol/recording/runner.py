@@ -6,7 +6,9 @@ run log. The run loads the recipe, resets and starts, and ends when the machine
 reaches Complete, or at the first fault that takes it to Held, Stopped or Aborted, or
 when the wall-clock deadline passes (then it is aborted). Before it ends the line is
 brought to a safe state: a run that did not complete is stopped (Abort if Stop does
-not end within its deadline).
+not end within its deadline). A stop signal (SIGINT, SIGTERM) ends it too; one that comes
+before the line is driven (while the simulators start) loads and writes nothing, and no
+command is given once one has come.
 
 One clock: ``ScaledClock(speedup, epoch)`` drives acquisition, the supervisor and the
 run log, and the simulators are started with the same ``--speedup`` and ``--epoch``,
@@ -33,6 +35,7 @@ from linecontrol.errors import AddressMapError, InputFileError, LinecontrolError
 from linecontrol.model import (
     Abort,
     Clear,
+    Command,
     DeviceStats,
     DeviceSummary,
     Event,
@@ -68,6 +71,10 @@ class RecipeRefusedError(LinecontrolError, ValueError):
         self.path = path
         self.problems = problems
         super().__init__(f"{path}: " + "; ".join(problems))
+
+
+class _StoppedBeforeStart(Exception):
+    """A stop signal came before the line was driven (or before the next command)."""
 
 
 @dataclass
@@ -205,9 +212,19 @@ async def _run_locked(opts: RunOptions, recipe: Recipe, lock: StateLock) -> RunR
                 scripts.append(asyncio.create_task(opts.script(handle), name="run script"))
 
         try:
+            if stop.is_set():  # a signal while the simulators started: drive nothing
+                raise _StoppedBeforeStart
             ended = asyncio.create_task(
                 _drive(
-                    supervisor, states, by, clock, opts.recipe, start_script, sup_task, acq_task
+                    supervisor,
+                    states,
+                    by,
+                    clock,
+                    opts.recipe,
+                    start_script,
+                    stop,
+                    sup_task,
+                    acq_task,
                 ),
                 name="run",
             )
@@ -230,6 +247,8 @@ async def _run_locked(opts: RunOptions, recipe: Recipe, lock: StateLock) -> RunR
                 "Aborted",
             ):
                 await _make_safe(supervisor, by, clock)
+        except _StoppedBeforeStart:
+            status = "stopped by signal"
         finally:
             for t in (*scripts, stopped, sup_task, acq_task):
                 t.cancel()
@@ -272,18 +291,26 @@ async def _drive(
     clock: ScaledClock,
     recipe: Path,
     start_script: Callable[[], None],
+    stop: asyncio.Event,
     *tasks: asyncio.Task[Any],
 ) -> str:
-    """Load, Reset, Start and wait for the end; the run's status."""
+    """Load, Reset, Start and wait for the end; the run's status. No command is given
+    once ``stop`` is set (a signal): the run ends there (``_StoppedBeforeStart``)."""
+
+    def give(command: Command) -> None:
+        if stop.is_set():
+            raise _StoppedBeforeStart
+        supervisor.submit(command)
+
     await _until(supervisor, lambda s: s.core is not None, *tasks)
     if supervisor.state.label == "Aborted":
         # The last supervisor did not end cleanly. Running a recipe is the user's command,
         # so it clears the abort as an operator would, in the run log under their name.
         logger.warning("the last run did not end cleanly: clearing the abort before this run")
         why = "the last run did not end cleanly"
-        supervisor.submit(Clear(by=by, request_id="run-clear", at=clock.wall(), reason=why))
+        give(Clear(by=by, request_id="run-clear", at=clock.wall(), reason=why))
         await _until(supervisor, lambda s: s.state.label == "Stopped" or bool(s.rejected), *tasks)
-    supervisor.submit(LoadRecipe(by=by, request_id="run-load", at=clock.wall(), path=str(recipe)))
+    give(LoadRecipe(by=by, request_id="run-load", at=clock.wall(), path=str(recipe)))
     # The load is read in a thread: Reset after it is taken, not before.
     await _until(
         supervisor,
@@ -292,7 +319,7 @@ async def _drive(
     )
     if "run-load" in supervisor.rejected:
         return f"not started: {supervisor.rejected['run-load']}"
-    supervisor.submit(Reset(by=by, request_id="run-reset", at=clock.wall()))
+    give(Reset(by=by, request_id="run-reset", at=clock.wall()))
 
     def idle_or_not(s: Supervisor) -> bool:
         gone = s.state.label in ("Stopped", "Aborted") and "Resetting" in states
@@ -305,7 +332,7 @@ async def _drive(
     if supervisor.state.label != "Idle":
         st = supervisor.status()
         return f"not started: {st['state']}: {st['first_out'] or 'no first-out cause'}"
-    supervisor.submit(Start(by=by, request_id="run-start", at=clock.wall()))
+    give(Start(by=by, request_id="run-start", at=clock.wall()))
     start_script()
     await _until(
         supervisor,
