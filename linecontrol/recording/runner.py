@@ -8,7 +8,7 @@ when the wall-clock deadline passes (then it is aborted). Before it ends the lin
 brought to a safe state: a run that did not complete is stopped (Abort if Stop does
 not end within its deadline). A stop signal (SIGINT, SIGTERM) ends it too; one that comes
 before the line is driven (while the simulators start) loads and writes nothing, and no
-command is given once one has come.
+Clear, Load, Reset or Start is given once one has come (the line is stopped instead).
 
 One clock: ``ScaledClock(speedup, epoch)`` drives acquisition, the supervisor and the
 run log, and the simulators are started with the same ``--speedup`` and ``--epoch``,
@@ -294,7 +294,7 @@ async def _drive(
     stop: asyncio.Event,
     *tasks: asyncio.Task[Any],
 ) -> str:
-    """Load, Reset, Start and wait for the end; the run's status. No command is given
+    """Load, Reset, Start and wait for the end; the run's status. None of them is given
     once ``stop`` is set (a signal): the run ends there (``_StoppedBeforeStart``)."""
 
     def give(command: Command) -> None:
