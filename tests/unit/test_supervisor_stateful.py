@@ -28,9 +28,9 @@ the step budget). After every step of the core, not only after every rule:
 - every write is to a writable channel, finite, inside the equipment limit (the
   station's rating and the register's range), and, outside Manual mode, never above
   the top of the recipe band of a recipe setpoint;
-- every command with a new request id is answered once (``CommandGiven`` or
-  ``CommandRejected``); one with an id given before changes nothing and is answered
-  not at all;
+- every command with a new request (its command and its id, ``request_key``) is
+  answered once (``CommandGiven`` or ``CommandRejected``); the same command with an id
+  given before changes nothing and is answered not at all;
 - no interlock is tripped and cleared in the same step (a trip that does not stay
   active is no interlock);
 - the core never raises, and time never goes back (a ``now`` before the last, or not
@@ -76,6 +76,7 @@ from linecontrol.model import (
     Unsuspend,
 )
 from linecontrol.supervisor import core as sup
+from linecontrol.supervisor import request_key
 from linecontrol.supervisor.plan import build_plan, equipment_limit, register_range
 from tests.supervision_plant import LINE, RECIPE, Plant
 
@@ -181,7 +182,7 @@ class Supervision(RuleBasedStateMachine):
         self.n = 0  # steps made
         self.inbox: list[sup.Input] = []
         self.pending: list[sup.Input] = []  # the plant's answers, for the next step
-        self.used: set[str] = set()  # request ids given so far
+        self.used: set[str] = set()  # requests (command and id) given so far
         self.told_failed: set[str] = set()  # devices reported failed, not back
         self.back_at: dict[str, int] = {}  # device -> step of its DeviceRecovered
         self.refused_since_abort: set[str] = set()
@@ -219,11 +220,13 @@ class Supervision(RuleBasedStateMachine):
         for item in given:
             cmd = item.command if isinstance(item, sup.RecipeReady | sup.RecipeRefused) else item
             if isinstance(cmd, Command):
-                rid = cmd.request_id
-                if rid == "" or rid not in self.used:
+                # A request is its command and its id (packml.request_key): the same id on
+                # another command is a new request.
+                key = request_key(cmd)
+                if key == "" or key not in self.used:
                     fresh.append(cmd)
                     self.see_command(cmd)
-                self.used.add(rid)
+                self.used.add(key)
         before = self.core
         self.core, actions, events = sup.step(before, self.now, sample, [*self.pending, *given])
         assert self.core.last_now == self.now >= (before.last_now or 0.0)
