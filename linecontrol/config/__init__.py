@@ -41,6 +41,7 @@ from linecontrol.config.supervision import SupervisorSettings
 from linecontrol.config.tomlfile import (
     StrictModel,
     load_model,
+    load_model_bytes,
     read_toml,
     validate_model,
     validation_problems,
@@ -86,6 +87,7 @@ __all__ = [
     "Zone",
     "load_line",
     "load_model",
+    "load_model_bytes",
     "load_recipe",
     "read_toml",
     "validate_model",

@@ -29,8 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from linecontrol.acquisition import Acquisition, apply_address_map
-from linecontrol.config import LineConfig, Recipe
-from linecontrol.config.tomlfile import load_model_bytes
+from linecontrol.config import LineConfig, Recipe, load_model_bytes
 from linecontrol.errors import AddressMapError, InputFileError, LinecontrolError
 from linecontrol.model import (
     Abort,
@@ -54,8 +53,13 @@ from linecontrol.recording.recorder import (
 )
 from linecontrol.runlog import RunLog, RunMeta, check_data_dir, new_run_id
 from linecontrol.runtime import ChildRequests, ScaledClock, context_logger, settle_runtime
-from linecontrol.supervisor import StateLock, Supervisor, SupervisorRunning, plan_recipe
-from linecontrol.supervisor.shell import read_recipe_bytes
+from linecontrol.supervisor import (
+    StateLock,
+    Supervisor,
+    SupervisorRunning,
+    plan_recipe,
+    read_recipe_bytes,
+)
 
 logger = logging.getLogger("linecontrol.run")
 END_STATES = ("Complete", "Held", "Stopped", "Aborted")
@@ -73,7 +77,7 @@ class RecipeRefusedError(LinecontrolError, ValueError):
         super().__init__(f"{path}: " + "; ".join(problems))
 
 
-class _StoppedBeforeStart(Exception):
+class _StoppedBeforeStart(LinecontrolError, RuntimeError):
     """A stop signal came before the line was driven (or before the next command)."""
 
 

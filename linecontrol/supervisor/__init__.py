@@ -45,6 +45,7 @@ from linecontrol.supervisor.shell import (
     SupervisorRunning,
     load_recipe_for,
     plan_recipe,
+    read_recipe_bytes,
 )
 
 __all__ = [
@@ -86,6 +87,7 @@ __all__ = [
     "load_recipe_for",
     "next_state",
     "plan_recipe",
+    "read_recipe_bytes",
     "remember",
     "request_key",
     "trip",

@@ -42,8 +42,7 @@ from drivers.device import Device
 from drivers.errors import DriverError, ReadbackMismatch
 from linecontrol import alarms as alarm_engine
 from linecontrol.acquisition import STALE_PERIODS, Acquisition
-from linecontrol.config import LineConfig, Recipe
-from linecontrol.config.tomlfile import load_model_bytes
+from linecontrol.config import LineConfig, Recipe, load_model_bytes
 from linecontrol.errors import InputFileError, LinecontrolError, Problem
 from linecontrol.model import (
     Command,
