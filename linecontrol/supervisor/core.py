@@ -615,7 +615,8 @@ class _Step:
         )
 
     def run_alarms(self) -> None:
-        """The alarm engine on this sample; what active alarms demand trips the machine."""
+        """The alarm engine on this sample; what active or latched alarms demand trips the
+        machine."""
         defs = self.c.alarm_defs
         if not defs:
             return
