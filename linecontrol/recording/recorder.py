@@ -14,6 +14,7 @@ import json
 import logging
 import signal
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,14 @@ from linecontrol.config import LineConfig, Recipe
 from linecontrol.errors import AddressMapError, LinecontrolError
 from linecontrol.model import CommandGiven, DeviceStats, DeviceSummary, Event, StartRecording
 from linecontrol.runlog import RunLog, RunMeta, check_data_dir, new_run_id
-from linecontrol.runtime import SystemClock, context_logger, settle_runtime, start_child, stop_child
+from linecontrol.runtime import (
+    ScaledClock,
+    SystemClock,
+    context_logger,
+    settle_runtime,
+    start_child,
+    stop_child,
+)
 
 logger = logging.getLogger("linecontrol.record")
 # The simulated line's own log lines, read from its stderr.
@@ -122,8 +130,12 @@ async def start_sim(config: Path, args: list[str]) -> tuple[SimChild, dict[str, 
     return sim, amap
 
 
-async def _start_sim(opts: RecordOptions) -> tuple[SimChild, dict[str, Any]]:
-    return await start_sim(opts.config, ["--time-scale", str(opts.time_scale), *opts.sim_log_args])
+async def _start_sim(
+    opts: RecordOptions, clock: SystemClock | ScaledClock
+) -> tuple[SimChild, dict[str, Any]]:
+    # On the recorder's own clock: a ScaledClock at a time scale, the system's otherwise.
+    args = clock.simulator_args() if isinstance(clock, ScaledClock) else []
+    return await start_sim(opts.config, [*args, *opts.sim_log_args])
 
 
 async def stop_sim(sim: SimChild) -> None:
@@ -167,7 +179,11 @@ async def record(opts: RecordOptions) -> RecordResult:
     create the run raises ``RunLogError`` too; later write failures end up in the
     result, never raised."""
     check_data_dir(opts.data_dir)
-    clock = SystemClock()
+    # One clock for acquisition, the run log and the simulators: at a time scale the
+    # samples are stamped in process time, as the simulated physics runs.
+    clock: SystemClock | ScaledClock = (
+        ScaledClock(opts.time_scale) if opts.sim and opts.time_scale != 1.0 else SystemClock()
+    )
     sim: SimChild | None = None
     line = opts.line
     # From here to the end: a signal during start-up ends the run as soon as it starts.
@@ -176,20 +192,20 @@ async def record(opts: RecordOptions) -> RecordResult:
     signals = StopSignals(loop, stop)
     try:
         if opts.sim:
-            sim, amap = await _start_sim(opts)
+            sim, amap = await _start_sim(opts, clock)
             try:
                 line = apply_address_map(line, amap)
             except AddressMapError as exc:
                 raise RecordError(str(exc)) from exc
         meta = RunMeta(
-            run_id=new_run_id(clock.wall()),
+            run_id=new_run_id(time.time()),  # real time, as run's: ids sort by start
             line=opts.line.model_dump(mode="json"),
             recipe=opts.recipe.model_dump(mode="json") if opts.recipe else None,
             operator=opts.operator,
             roll_id=opts.roll_id,
             lot_id=opts.lot_id,
             sample_hz=opts.sample_hz,
-            start_wall=clock.wall(),
+            start_wall=time.time(),
             start_mono=clock.monotonic(),
         )
         log: RunLog | None = None
