@@ -511,6 +511,13 @@ class _Step:
                 InterlockTripped(interlock=interlock, detail=detail, action=to, web_position_m=pos)
             )
         self.apply(packml.trip(self.machine, to, f"{interlock}: {detail}", self.now))
+        drive = self.c.devices.drive
+        if self.machine.mode is Mode.MANUAL and drive is not None:
+            # Stopped meets a hold or a stop, so the machine may not move: a web jogged by
+            # hand stops all the same (in Production no web runs in Stopped).
+            for ch in (f"{drive}.speed_sp_m_min", f"{drive}.run_cmd"):
+                if ch in self.manual:
+                    self.manual[ch] = 0.0
 
     def clear_interlocks(self, still: set[str]) -> None:
         for key in sorted(self.active - still):
@@ -1235,13 +1242,23 @@ class _Step:
                     pass  # cleared: the zones stay at standby until Unhold/Start re-arms them
 
     def _zones(self) -> list[tuple[str, str, str]]:
-        """(sets, reads, device) of the zones the heater checks watch: the recipe's, or
-        without a recipe (Manual mode) every zone a setpoint was written to."""
+        """(sets, reads, device) of the heaters the heater checks watch: the recipe's
+        zones and press rolls, and every oven zone or press roll a setpoint was written to
+        (in Manual mode by hand, with or without a recipe loaded)."""
+        out: dict[str, tuple[str, str, str]] = {}
         if self.plan is not None:
             heated = self.plan.of_kind("zone_temp", "press_temp")  # ovens and the press rolls
-            return [(t.sets, t.reads, t.device) for t in heated if t.sets]
-        zones = [(f"{z}.temp_sp_c", f"{z}.temp_pv_c", z) for z in self.c.devices.zones]
-        return [z for z in zones if z[0] in self.written]
+            out.update({t.sets: (t.sets, t.reads, t.device) for t in heated if t.sets})
+        heaters = [(f"{z}.temp_sp_c", f"{z}.temp_pv_c", z) for z in self.c.devices.zones]
+        heaters += [
+            (f"{p}.{roll}_temp_sp_c", f"{p}.{roll}_temp_pv_c", p)
+            for p in self.c.devices.presses
+            for roll in ("top", "bottom")
+        ]
+        for h in heaters:
+            if h[0] in self.written and h[0] not in out:
+                out[h[0]] = h
+        return list(out.values())
 
     def _heaters(self, still: set[str]) -> None:
         s = self.c.settings
