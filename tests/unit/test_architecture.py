@@ -35,8 +35,9 @@ anywhere in the file (inside functions and ``if TYPE_CHECKING:`` too), relative 
   back-off jitter from ``random``). The import check sees only what is loaded, not what
   is used: a library the interpreter has loaded at start-up (``os``; ``threading`` on some
   installations) is caught only by the walk and the traced imports of first-party code.
-- Each third-party I/O library has its owners (``OWNERS``); a library whose owner is still
-  to be named (aiohttp, textual, aiomqtt) may be imported nowhere yet. Inside linecontrol,
+- Each third-party I/O library has its owners (``OWNERS``: aiohttp the API's server and
+  client modules, textual the TUI's); a library whose owner is still to be named
+  (aiomqtt) may be imported nowhere yet. Inside linecontrol,
   only acquisition's wiring imports ``drivers.links``.
 """
 
@@ -169,6 +170,8 @@ def layer_violations(name: str, source: str) -> list[str]:
 # ``__version__``). Entries are rooms of linecontrol or modules of drivers (a prefix).
 ROOM_ORDER = (
     "cli",
+    "tui",
+    "server",
     "recording",
     "supervisor",
     "acquisition",
@@ -177,11 +180,28 @@ ROOM_ORDER = (
     "process",
     "runtime",
     "config",
+    "api",
     "model",
 )
 ROOM_IMPORTS: dict[str, set[str]] = {
     # the cli wires everything; regmap prints the drivers' register maps and command tables
     "cli": {*ROOM_ORDER[1:], "drivers"},
+    # the operator's terminal: a client of the local API and nothing else
+    "tui": {"api", "model"},
+    # the serve process: the supervised line behind the local API
+    "server": {
+        "recording",
+        "supervisor",
+        "acquisition",
+        "runlog",
+        "alarms",
+        "process",
+        "runtime",
+        "config",
+        "api",
+        "model",
+        "drivers",
+    },
     # headless runs: recording, and a recipe run under the supervisor
     "recording": {"supervisor", "acquisition", "runlog", "runtime", "config", "model"},
     # runs the line: the PackML machine, the alarms, setpoints through acquisition's drivers
@@ -206,6 +226,8 @@ ROOM_IMPORTS: dict[str, set[str]] = {
     # the device and bus models, shared with the simulators so a line is validated once
     # and the registry, whose channel declarations the alarm definitions are checked against
     "config": {"model", "drivers.config", "drivers.devices"},
+    # the wire protocol of the local API (pure) and its client
+    "api": {"model"},
     "model": set(),
 }
 ROOMS = sorted(p.parent.name for p in LC.glob("*/__init__.py"))
@@ -378,8 +400,8 @@ OWNERS: dict[str, set[str] | None] = {
     "serial": {"drivers.links.serial_port"},
     "pyarrow": {"linecontrol.runlog.samples"},
     "pymodbus": set(),
-    "aiohttp": None,
-    "textual": None,
+    "aiohttp": {"linecontrol.server.http", "linecontrol.api.client"},
+    "textual": {"linecontrol.tui.app", "linecontrol.tui.screens", "linecontrol.tui.widgets"},
     "aiomqtt": None,
 }
 

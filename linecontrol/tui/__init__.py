@@ -1,0 +1,3 @@
+"""The operator's terminal UI: a client of the local API and nothing else (issue 10)."""
+
+__all__ = []
