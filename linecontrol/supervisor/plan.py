@@ -257,6 +257,37 @@ def _target(b: Binding, line: LineConfig) -> Target:
     )
 
 
+MAX_RAMP_S = 24 * 3600.0
+"""The longest a ramp may take to bring its value up from 0: a slower one is refused (the
+readiness timeout grows with the ramps, and a start must not wait a day)."""
+
+
+def _check_ramp(t: Target, line: LineConfig) -> None:
+    """``PlanError`` for a ramp the line cannot follow: a controller's ramp outside its
+    register's range or below one count of it (written, it reads 0, which the controller
+    takes as no ramp at all), or any ramp too slow to reach its value within
+    ``MAX_RAMP_S``."""
+    rate_per_s = t.ramp_per_s
+    if t.device_ramp is not None:
+        ch, rate = t.device_ramp
+        model = line.devices[t.device].model
+        name = ch.split(".", 1)[1]
+        lo, hi = register_range(model, name)
+        regmap = MODELS[model].regmap
+        count = regmap[name].scale if regmap is not None else 0.0
+        if not max(lo, count) <= rate <= hi:
+            raise PlanError(
+                f"{t.field}: ramp {rate:g} °C/min: {t.device} ramps at {max(lo, count):g}.."
+                f"{hi:g} °C/min (below one count its register reads 0: no ramp at all)"
+            )
+        rate_per_s = rate / 60.0
+    if rate_per_s is not None and not abs(t.value) / rate_per_s <= MAX_RAMP_S:
+        raise PlanError(
+            f"{t.field}: ramp {rate_per_s:g} per s takes {abs(t.value) / rate_per_s:.3g} s "
+            f"to reach {t.value:g}: at most {MAX_RAMP_S:g} s"
+        )
+
+
 def recipe_sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -280,6 +311,8 @@ def build_plan(recipe: Recipe, line: LineConfig, *, source_text: str = "") -> Pl
                 f"{t.field} = {t.value:g}: outside the equipment limit "
                 f"{t.limits[0]:g}..{t.limits[1]:g} of {t.device}"
             )
+    for t in targets:
+        _check_ramp(t, line)
     d = process.derive(recipe, line)
     cap = line.line.speed_max_m_min
     if d.max_speed_m_min is not None:

@@ -1,9 +1,17 @@
-"""Second hostile review of the supervisor (issue 9): Manual mode's interlocks."""
+"""Second hostile review of the supervisor (issue 9): Manual mode's interlocks, ramps a
+recipe may ask for."""
 
 from __future__ import annotations
 
-from linecontrol.model import ChangeSetpoint, JogWeb, Reset, SetMode
-from tests.supervision_plant import LINE, Run
+import re
+from pathlib import Path
+
+import pytest
+
+from linecontrol.model import ChangeSetpoint, JogWeb, LoadRecipe, Reset, SetMode
+from linecontrol.supervisor import core as sup
+from linecontrol.supervisor.shell import load_recipe_for
+from tests.supervision_plant import LINE, RECIPE, Run
 from tests.unit.test_supervisor_manual import manual
 
 S = LINE.supervisor
@@ -63,3 +71,42 @@ def test_a_zone_outside_the_loaded_recipe_set_by_hand_is_watched() -> None:
         r.step()
     assert f"heater_runaway:{zone}" in r.core.active
     assert r.plant.values[f"{zone}.temp_sp_c"] == S.standby_temp_c
+
+
+def _recipe_with(field: str, value: str) -> str:
+    """The seed recipe's text with the first ``field = number`` set to ``value``."""
+    text = RECIPE.read_text(encoding="utf-8")
+    new, n = re.subn(rf"^({field}\s*=\s*)[0-9.]+", rf"\g<1>{value}", text, count=1, flags=re.M)
+    assert n == 1
+    return new
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "why"),
+    [
+        # 0.04 °C/min is 0 counts of a 0.1 °C/min register: 0 is "step", no ramp at all
+        ("ramp_c_per_min", "0.04", "no ramp"),
+        ("ramp_c_per_min", "1e-300", "no ramp"),
+        ("ramp_c_per_min", "1e300", "ramps at"),
+        # a ramp that never gets there: the readiness timeout would be ~1e300 s
+        ("temperature_ramp_c_per_min", "1e-300", "to reach"),
+        ("speed_ramp_m_min_per_s", "5e-324", "to reach"),
+        ("roll_load_ramp_kg_per_s", "1e-12", "to reach"),
+    ],
+)
+def test_a_ramp_the_line_cannot_follow_is_refused(
+    tmp_path: Path, field: str, value: str, why: str
+) -> None:
+    path = tmp_path / "r.toml"
+    path.write_text(_recipe_with(field, value), encoding="utf-8")
+    result = load_recipe_for(LoadRecipe(by="ana", request_id="l1", path=str(path)), LINE)
+    assert isinstance(result, sup.RecipeRefused), result
+    assert why in result.reason and field.split("_")[0] in result.reason
+
+
+def test_the_seed_recipes_ramps_still_plan() -> None:
+    from linecontrol.config import RECIPES
+
+    for path in sorted(RECIPES.glob("*.toml")):
+        result = load_recipe_for(LoadRecipe(by="ana", request_id="l1", path=str(path)), LINE)
+        assert "ramp" not in getattr(result, "reason", ""), (path, result)
