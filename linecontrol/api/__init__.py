@@ -1,3 +1,5 @@
 """The local API's room: the wire protocol (pure) and the client (issue 10)."""
 
-__all__ = []
+from linecontrol.api.view import HEARTBEAT_LOST_S, LineView, Sample
+
+__all__ = ["HEARTBEAT_LOST_S", "LineView", "Sample"]

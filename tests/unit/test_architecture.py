@@ -272,6 +272,7 @@ PURE = (
     "linecontrol.supervisor.plan",  # a recipe's plan on a line
     "linecontrol.supervisor.core",  # the supervisor's step
     "linecontrol.alarms",  # the alarm engine and its JSON form
+    "linecontrol.api.view",  # the client's mirror of the line
     "drivers.codec",
     "drivers.regmap",
     "drivers.setpoints",
@@ -612,6 +613,7 @@ PURE_IN_A_SHELL = (
     "linecontrol.supervisor.packml",  # its package holds the async shell too
     "linecontrol.supervisor.plan",
     "linecontrol.supervisor.core",
+    "linecontrol.api.view",  # its package holds the aiohttp client too
 )
 PURE_PACKAGES = tuple(p for p in PURE if p not in PURE_IN_A_SHELL)
 
