@@ -600,6 +600,8 @@ class _Step:
             # (a drive away when Abort came would run on in Aborted otherwise).
             for ch in [ch for ch in self.failed_writes if ch.split(".", 1)[0] == item.device]:
                 del self.failed_writes[ch]
+        elif isinstance(item, Command):  # no command vanishes unanswered
+            self._once(item, f"{item.name}: not a command the supervisor takes")
 
     def _alarm_command(self, cmd: AlarmCommand) -> None:
         if packml.is_duplicate(self.machine, packml.request_key(cmd)):

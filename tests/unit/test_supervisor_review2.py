@@ -1,5 +1,5 @@
 """Second hostile review of the supervisor (issue 9): Manual mode's interlocks, ramps a
-recipe may ask for."""
+recipe may ask for, commands it does not take."""
 
 from __future__ import annotations
 
@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from linecontrol.model import ChangeSetpoint, JogWeb, LoadRecipe, Reset, SetMode
+from linecontrol.model import (
+    ChangeSetpoint,
+    CommandRejected,
+    JogWeb,
+    LoadRecipe,
+    Reset,
+    SetMode,
+    StartRecording,
+)
 from linecontrol.supervisor import core as sup
 from linecontrol.supervisor.shell import load_recipe_for
 from tests.supervision_plant import LINE, RECIPE, Run
@@ -110,3 +118,12 @@ def test_the_seed_recipes_ramps_still_plan() -> None:
     for path in sorted(RECIPES.glob("*.toml")):
         result = load_recipe_for(LoadRecipe(by="ana", request_id="l1", path=str(path)), LINE)
         assert "ramp" not in getattr(result, "reason", ""), (path, result)
+
+
+def test_a_command_the_supervisor_does_not_take_is_rejected_with_its_reason() -> None:
+    r = Run.boot()
+    cmd = StartRecording(by="ana", request_id="x1", duration_s=1.0, simulated=True)
+    events = r.step(cmd)
+    [rejected] = [e for e in events if isinstance(e, CommandRejected)]
+    assert rejected.command == cmd and "record" in rejected.reason
+    assert not [e for e in r.step(cmd) if isinstance(e, CommandRejected)]  # the same request
