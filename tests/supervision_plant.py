@@ -40,6 +40,7 @@ class Plant:
     flags: dict[str, int] = field(default_factory=dict)  # extra status bits per device
     down: set[str] = field(default_factory=set)  # devices away: read STALE, writes time out
     pinned: dict[str, float] = field(default_factory=dict)  # values physics does not move
+    silent: dict[str, float] = field(default_factory=dict)  # device -> its last answer
 
     def __post_init__(self) -> None:
         self.names = [c.name for n, d in self.line.devices.items() for c in device_channels(n, d)]
@@ -62,7 +63,8 @@ class Plant:
             ],
             np.uint8,
         )
-        return Sample(now, self.index, vals, q, self.values["drive.web_position_m"])
+        answered = np.array([self.silent.get(n.split(".", 1)[0], now) for n in self.names])
+        return Sample(now, self.index, vals, q, self.values["drive.web_position_m"], answered)
 
     def act(self, actions: Iterable[sup.Action]) -> list[sup.Input]:
         out: list[sup.Input] = []
@@ -126,8 +128,8 @@ class Run:
     pending: list[sup.Input] = field(default_factory=list)
 
     @classmethod
-    def boot(cls, *, clean: bool = True) -> Run:
-        core, events = sup.boot(LINE, 0.0, clean=clean)
+    def boot(cls, *, clean: bool = True, row_s: float = 0.0) -> Run:
+        core, events = sup.boot(LINE, 0.0, clean=clean, row_s=row_s)
         r = cls(Plant(LINE), core)
         r.events += events
         return r

@@ -240,8 +240,9 @@ class Acquisition:
             for p in self.pollers.values():
                 self._report_quality(p)
         row = Row(
-            now, self.clock.wall(), snap.web_position_m, snap.values.copy(), snap.quality.copy()
-        )
+            now, self.clock.wall(), snap.web_position_m, snap.values.copy(), snap.quality.copy(),
+            snap.t_good.copy(),
+        )  # fmt: skip
         for s in self._subscribers:
             s.put(row)
         return row

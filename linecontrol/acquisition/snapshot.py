@@ -47,3 +47,4 @@ class Row:
     web_position_m: float
     values: np.ndarray
     quality: np.ndarray
+    t_good: np.ndarray | None = None  # when each channel was last answered (-inf: never)

@@ -95,7 +95,8 @@ class Sample:
 
     ``good(name)`` is the value only if its quality is GOOD and it is finite, else None:
     a STALE or INVALID value is never handed out as if it were measured. ``value`` and
-    ``quality`` give the raw pair for display and logging.
+    ``quality`` give the raw pair for display and logging. ``t_good`` (optional): when
+    each channel was last answered (monotonic, ``-inf`` for never), for watchdogs.
     """
 
     t_mono: float
@@ -103,12 +104,23 @@ class Sample:
     values: np.ndarray
     quality_codes: np.ndarray
     web_position_m: float = math.nan
+    t_good: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.values.shape != self.quality_codes.shape or self.values.ndim != 1:
             raise BatchShapeError(
                 f"Sample: values {self.values.shape} and quality {self.quality_codes.shape}"
             )
+        if self.t_good is not None and self.t_good.shape != self.values.shape:
+            raise BatchShapeError(
+                f"Sample: values {self.values.shape} and t_good {self.t_good.shape}"
+            )
+
+    def answered_at(self, name: str) -> float | None:
+        """When ``name`` was last answered (``-inf``: never); None when not carried."""
+        if self.t_good is None:
+            return None
+        return float(self.t_good[self.index[name]])
 
     def __contains__(self, name: object) -> bool:
         return name in self.index

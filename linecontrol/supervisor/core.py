@@ -364,6 +364,11 @@ class Core:
     alarm_defs: Mapping[str, AlarmDefinition] = field(default_factory=dict)
     alarms: alarm_engine.Alarms = field(default_factory=dict)
     alarms_from: float = -math.inf  # a WAITING channel is a communication loss from then
+    # The device-loss watchdog: a needed device is lost once its newest answer is older
+    # than ``stale_periods`` of its poll periods less one sampled row (``row_s``), so the
+    # row that sees it comes within ``stale_periods`` of its going silent.
+    row_s: float = 0.0
+    stale_periods: float = 3.0
 
 
 def boot(
@@ -374,11 +379,16 @@ def boot(
     rate_factor: float = 1.0,
     alarms: alarm_engine.Alarms | None = None,
     alarms_from: float = -math.inf,
+    row_s: float = 0.0,
+    stale_periods: float = 3.0,
 ) -> tuple[Core, tuple[Event, ...]]:
     """The core at start: Stopped after a clean stop, Aborted after an unclean one.
     ``alarms``: the alarm states kept from before (acknowledgements, shelves, latches);
     ``alarms_from``: until then a channel not yet polled raises no communication loss.
-    ``rate_factor``: how much acquisition stretches the poll periods (at a speed-up)."""
+    ``rate_factor``: how much acquisition stretches the poll periods (at a speed-up).
+    ``row_s``, ``stale_periods``: the sampled row's period on the line's clock and the
+    poll periods a device may stay silent (acquisition's stale time): the device-loss
+    watchdog holds a row before a needed device would turn STALE."""
     machine, events = packml.boot(clean, now)
     core = Core(
         machine,
@@ -389,6 +399,8 @@ def boot(
         alarm_defs=MappingProxyType(dict(line.alarms)),
         alarms=dict(alarms) if alarms is not None else alarm_engine.initial(line.alarms),
         alarms_from=alarms_from,
+        row_s=row_s,
+        stale_periods=stale_periods,
     )
     return core, events
 
@@ -1164,13 +1176,17 @@ class _Step:
                 if dev in self.failing:
                     hold("hold", "device_lost", f"{dev} does not answer")
                     continue
+                reads = [
+                    t.reads for t in plan.targets if t.device == dev and t.reads in self.sample
+                ]
                 bad = [
-                    t.reads for t in plan.targets
-                    if t.device == dev and t.reads in self.sample
-                    and self.sample.quality(t.reads) in (Quality.STALE, Quality.INVALID)
+                    ch for ch in reads
+                    if self.sample.quality(ch) in (Quality.STALE, Quality.INVALID)
                 ]  # fmt: skip
                 if bad:
                     hold("hold", "device_lost", f"{dev}: {bad[0]} not GOOD")
+                elif (silent := self._silent_s(dev, reads)) is not None:
+                    hold("hold", "device_lost", f"{dev} silent for {silent:.3g} s")
         if plan is not None:
             self._purge_and_o2(still)
         self._heaters(still)  # with or without a recipe: Manual mode keeps every interlock
@@ -1186,6 +1202,18 @@ class _Step:
                 still.add(key)
         self.run_alarms()
         self.clear_interlocks(still)
+
+    def _silent_s(self, dev: str, reads: list[str]) -> float | None:
+        """How long ``dev`` has not answered, when that is past the watchdog's limit
+        (its stale time less one row); None while it answers, or when the sample carries
+        no answer times. A channel never answered is the readiness check's, not this."""
+        times = [t for ch in reads if (t := self.sample.answered_at(ch)) is not None]
+        newest = max(times, default=-math.inf)
+        if newest == -math.inf:
+            return None
+        silent = self.now - newest
+        limit = self.c.stale_periods * self.c.devices.period_s.get(dev, math.inf) - self.c.row_s
+        return silent if silent > limit else None
 
     def _tension_collapse(self, still: set[str]) -> None:
         assert self.plan is not None

@@ -428,6 +428,8 @@ class Supervisor:
             rate_factor=self.acq.rate_factor,
             alarms=kept,
             alarms_from=now + grace,
+            row_s=self.acq.rate_factor / self.acq.sample_hz,
+            stale_periods=STALE_PERIODS,
         )
         self._log(events)
         crashed = False
@@ -436,7 +438,7 @@ class Supervisor:
                 row = await slot.get()
                 sample = Sample(
                     row.t_mono, self.acq.snapshot.index, row.values, row.quality,
-                    row.web_position_m,
+                    row.web_position_m, row.t_good,
                 )  # fmt: skip
                 inputs, self._inputs = self._inputs, []
                 now = max(row.t_mono, self.core.last_now or -math.inf)

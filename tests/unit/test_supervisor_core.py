@@ -208,6 +208,31 @@ def test_a_stale_value_of_a_needed_device_holds_the_line() -> None:
     assert r.state in ("Holding", "Held") and "device_lost" in r.core.machine.first_out
 
 
+@pytest.mark.parametrize("device", ["press", "zone_C07"])
+def test_a_silent_needed_device_holds_a_row_before_it_would_turn_stale(device: str) -> None:
+    """The watchdog: a needed device whose newest answer is older than its stale time
+    (3 poll periods) less one row holds the line at that row, so the Hold comes within
+    3 of its poll periods of its last answer; one row earlier it does not."""
+    row = 0.1
+    r = Run.boot(row_s=row).executing()
+    r.dt = row
+    period = LINE.devices[device].period_s
+    r.plant.silent[device] = last = r.now
+    limit = 3 * period - row
+    while r.now + r.dt - last < limit - 1e-6:
+        r.step()
+        assert r.state == "Execute", f"held {r.now - last:.2f} s after the last answer"
+    for _ in range(2):  # the row on the limit (float rounding decides) or the next
+        if r.step() and r.state != "Execute":
+            break
+    assert r.state in ("Holding", "Held"), r.state
+    assert r.now - last <= 3 * period + 1e-9
+    assert any(
+        e.interlock == "device_lost" and f"{device} silent" in e.detail
+        for e in r.of(InterlockTripped)
+    )
+
+
 def test_web_break_from_the_drive_flag_stops_every_device_in_one_step() -> None:
     r = Run.boot().executing()
     r.plant.refuse.add("coater_1.pump_run_cmd")  # one device refuses: the others still stop
