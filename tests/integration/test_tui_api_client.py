@@ -1,0 +1,264 @@
+"""The API client (linecontrol.api.client) against a real aiohttp server on a Unix socket
+(tests/integration/tui_server.py): commands and verdicts, the stream into a LineView,
+gaps and malformed messages reconnecting, the server's resync, heartbeat loss."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from linecontrol.api.client import (
+    Address,
+    ApiClient,
+    ApiUnreachable,
+    CommandResult,
+    parse_address,
+)
+from linecontrol.api.view import LineView
+from linecontrol.errors import InvalidArgument
+from tests.integration.tui_server import Verdict, serving
+
+pytestmark = pytest.mark.integration
+
+
+@asynccontextmanager
+async def following(
+    server_path: Path, **kwargs: Any
+) -> AsyncIterator[tuple[ApiClient, LineView, asyncio.Task[None]]]:
+    client = ApiClient(Address(path=server_path), "tui-test", **kwargs)
+    view = LineView()
+    task = asyncio.create_task(client.follow(view))
+    try:
+        yield client, view, task
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await client.close()
+
+
+# ------------------------------------------------------------------ addresses
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("/run/lc.sock", Address(path=Path("/run/lc.sock"))),
+        ("lc.sock", Address(path=Path("lc.sock"))),
+        ("http://127.0.0.1:8080", Address(host="127.0.0.1", port=8080)),
+        ("http://127.3.0.1:8080/", Address(host="127.3.0.1", port=8080)),
+        ("http://localhost:1", Address(host="localhost", port=1)),
+        ("http://[::1]:9000", Address(host="::1", port=9000)),
+    ],
+)
+def test_addresses(text: str, expected: Address) -> None:
+    assert parse_address(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "http://10.0.0.5:8080",
+        "http://example.com:8080",
+        "https://127.0.0.1:8080",
+        "http://127.0.0.1",
+        "http://127.0.0.1:0",
+        "http://127.0.0.1:99999",
+        "http://127.0.0.1:80/v1",
+        "ftp://127.0.0.1:21",
+    ],
+)
+def test_bad_addresses_are_refused(text: str) -> None:
+    with pytest.raises(InvalidArgument):
+        parse_address(text)
+
+
+def test_base_url() -> None:
+    assert Address(path=Path("/x")).base_url == "http://localhost"
+    assert Address(host="::1", port=5).base_url == "http://[::1]:5"
+
+
+# ------------------------------------------------------------------ requests
+async def test_state_and_recipes(tmp_path: Path) -> None:
+    async with serving(tmp_path / "api.sock") as server:
+        server.recipes = [{"path": "a.toml", "name": "a", "ok": True, "violations": []}]
+        async with ApiClient(Address(path=tmp_path / "api.sock"), "tui-test") as client:
+            state = await client.state()
+            assert state["supervisor"]["state"] == "Stopped"
+            assert await client.recipes() == server.recipes
+
+
+async def test_a_command_carries_its_name_fields_request_id_and_client_id(tmp_path: Path) -> None:
+    async with (
+        serving(tmp_path / "api.sock") as server,
+        ApiClient(Address(path=tmp_path / "api.sock"), "tui-7") as client,
+    ):
+        result = await client.command("shelve_alarm", reason="sensor", alarm="a", duration_s=60.0)
+        again = await client.command("start")
+    first, second = server.commands
+    assert first == {
+        "command": "shelve_alarm",
+        "request_id": result.request_id,
+        "reason": "sensor",
+        "alarm": "a",
+        "duration_s": 60.0,
+    }
+    assert result.ok and result.status == 200 and str(result) == "accepted"
+    assert second["command"] == "start"
+    assert second["request_id"] != first["request_id"]
+    assert 1 <= len(second["request_id"]) <= 64
+    assert again.ok
+    assert server.headers[0]["X-Client-Id"] == "tui-7"
+    assert "Authorization" not in server.headers[0]
+
+
+async def test_a_retry_reuses_the_request_id_given(tmp_path: Path) -> None:
+    async with (
+        serving(tmp_path / "api.sock") as server,
+        ApiClient(Address(path=tmp_path / "api.sock"), "t") as client,
+    ):
+        await client.command("hold", request_id="r-1")
+        await client.command("hold", request_id="r-1")
+    assert [c["request_id"] for c in server.commands] == ["r-1", "r-1"]
+
+
+async def test_a_token_is_sent_as_a_bearer(tmp_path: Path) -> None:
+    async with (
+        serving(tmp_path / "api.sock") as server,
+        ApiClient(Address(path=tmp_path / "api.sock"), "t", token="s3cret") as client,
+    ):
+        await client.command("stop")
+    assert server.headers[0]["Authorization"] == "Bearer s3cret"
+
+
+@pytest.mark.parametrize(
+    ("verdict", "code"),
+    [
+        (Verdict(409, "rejected", "start is not allowed in Stopped"), "rejected"),
+        (Verdict(403, "forbidden", "viewer may not start"), "forbidden"),
+        (Verdict(423, "no_control", "bob@tui-2 holds control"), "no_control"),
+        (Verdict(504, "timeout", "no verdict within 5 s"), "timeout"),
+    ],
+)
+async def test_a_refusal_is_a_result_with_its_code_and_message(
+    tmp_path: Path, verdict: Verdict, code: str
+) -> None:
+    async with serving(tmp_path / "api.sock") as server:
+        server.verdicts["start"] = verdict
+        async with ApiClient(Address(path=tmp_path / "api.sock"), "t") as client:
+            result = await client.command("start")
+    assert result == CommandResult(False, result.request_id, verdict.status, code, verdict.message)
+    assert str(result) == f"{code}: {verdict.message}"
+
+
+async def test_no_server_is_unreachable(tmp_path: Path) -> None:
+    async with ApiClient(Address(path=tmp_path / "nobody.sock"), "t") as client:
+        with pytest.raises(ApiUnreachable, match="start"):
+            await client.command("start")
+        with pytest.raises(ApiUnreachable, match="/v1/state"):
+            await client.state()
+
+
+# ------------------------------------------------------------------ the stream
+async def test_the_stream_mirrors_full_values_status_and_events(tmp_path: Path) -> None:
+    async with (
+        serving(tmp_path / "api.sock") as server,
+        following(tmp_path / "api.sock") as (client, view, _),
+    ):
+        await client.until(lambda: view.connection(client.now()) == "live", 5.0)
+        assert view.sample("zone_C01.temp_c").quality == "STALE"
+        server.send(
+            {"type": "values", "t": 1.0, "values": {"unwind.tension_n": [99.0, "GOOD", 1.0]}}
+        )
+        server.send(
+            {
+                "type": "status",
+                "supervisor": {"state": "Idle", "allowed": ["start"]},
+                "control": {"holder": None},
+            }
+        )
+        server.send({"type": "event", "event": {"type": "StateChanged", "data": {"new": "Idle"}}})
+        await client.until(lambda: len(view.events) == 1, 5.0)
+        assert view.sample("unwind.tension_n").value == 99.0
+        assert view.allowed == frozenset({"start"})
+        assert view.control == {"holder": None}
+        assert client.streams_opened == 1
+
+
+async def test_a_seq_gap_opens_a_fresh_stream(tmp_path: Path) -> None:
+    async with (
+        serving(tmp_path / "api.sock") as server,
+        following(tmp_path / "api.sock", retry_s=0.05) as (client, view, _),
+    ):
+        await client.until(lambda: view.connection(client.now()) == "live", 5.0)
+        server.state["supervisor"]["state"] = "Idle"
+        server.send_raw({"type": "heartbeat", "seq": 7, "t": 1.0})
+        await server.until_streams(2)
+        await client.until(lambda: view.supervisor.get("state") == "Idle", 5.0)
+        assert view.connection(client.now()) == "live"
+        assert view.resyncs == 1
+
+
+async def test_a_malformed_message_opens_a_fresh_stream(tmp_path: Path) -> None:
+    async with (
+        serving(tmp_path / "api.sock") as server,
+        following(tmp_path / "api.sock", retry_s=0.05) as (client, view, _),
+    ):
+        await client.until(lambda: view.connection(client.now()) == "live", 5.0)
+        server.send_raw("{not json")
+        await server.until_streams(2)
+        await client.until(lambda: view.connection(client.now()) == "live", 5.0)
+
+
+async def test_the_servers_resync_keeps_the_stream_for_its_full(tmp_path: Path) -> None:
+    async with (
+        serving(tmp_path / "api.sock") as server,
+        following(tmp_path / "api.sock", retry_s=0.05) as (client, view, _),
+    ):
+        await client.until(lambda: view.connection(client.now()) == "live", 5.0)
+        server.send({"type": "resync", "reason": "queue full"})
+        await client.until(lambda: view.needs_resync, 5.0)
+        assert view.connection(client.now()) == "resyncing"
+        state = {**server.state, "supervisor": {"state": "Held", "allowed": []}}
+        server.send({"type": "full", "state": state})
+        await client.until(lambda: view.supervisor.get("state") == "Held", 5.0)
+        assert not view.needs_resync
+        assert client.streams_opened == 1
+        assert server.streams == 1
+
+
+async def test_heartbeat_loss_shows_lost_and_reconnects(tmp_path: Path) -> None:
+    path = tmp_path / "api.sock"
+    async with (
+        serving(path, heartbeat_s=None) as server,
+        following(path, lost_after_s=0.3, retry_s=0.05) as (client, view, _),
+    ):
+        await client.until(lambda: view.connection(client.now()) == "live", 5.0)
+        await client.until(lambda: view.connection(client.now()) == "lost", 5.0)
+        assert "nothing from the server for 0.3 s" in view.closed_reason
+        await server.until_streams(2)
+
+
+async def test_a_closed_stream_is_lost_at_once_then_back(tmp_path: Path) -> None:
+    async with (
+        serving(tmp_path / "api.sock") as server,
+        following(tmp_path / "api.sock", retry_s=0.05) as (client, view, _),
+    ):
+        await client.until(lambda: view.connection(client.now()) == "live", 5.0)
+        server.close_streams()
+        await client.until(lambda: view.connection(client.now()) == "lost", 5.0)
+        await server.until_streams(2)
+        await client.until(lambda: view.connection(client.now()) == "live", 5.0)
+
+
+async def test_no_server_yet_is_lost_until_it_comes(tmp_path: Path) -> None:
+    path = tmp_path / "api.sock"
+    async with following(path, retry_s=0.05) as (client, view, _):
+        await client.until(lambda: view.connection(client.now()) == "lost", 5.0)
+        assert "cannot reach" in view.closed_reason
+        async with serving(path):
+            await client.until(lambda: view.connection(client.now()) == "live", 5.0)
