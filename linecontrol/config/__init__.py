@@ -11,6 +11,7 @@ from linecontrol.config.alarms import (
     Consequence,
     PackMLStateName,
 )
+from linecontrol.config.api import ROLES, ApiSettings, ApiToken, RoleName
 from linecontrol.config.devices import (
     AnyDevice,
     AsciiDevice,
@@ -54,11 +55,14 @@ __all__ = [
     "DEFAULT_LINE",
     "INERT",
     "RECIPES",
+    "ROLES",
     "ROUTES",
     "AlarmDefinition",
     "AlarmKind",
     "AlarmPriority",
     "AnyDevice",
+    "ApiSettings",
+    "ApiToken",
     "AsciiDevice",
     "BusConfig",
     "CoatSide",
@@ -73,6 +77,7 @@ __all__ = [
     "PressStation",
     "Recipe",
     "RewindStation",
+    "RoleName",
     "Route",
     "RtuDevice",
     "RunEnd",

@@ -15,6 +15,7 @@ from pydantic import Field, PositiveFloat, model_validator
 
 from drivers.config import FieldProblem, tables_problems
 from linecontrol.config.alarms import AlarmDefinition, AlarmId, alarm_channel_problem
+from linecontrol.config.api import ApiSettings
 from linecontrol.config.devices import BusConfig, DeviceConfig
 from linecontrol.config.supervision import SupervisorSettings
 from linecontrol.config.tomlfile import StrictModel, load_model, register_union_list
@@ -161,6 +162,8 @@ class LineConfig(StrictModel):
     supervisor: SupervisorSettings = Field(default_factory=SupervisorSettings)
     # Alarm definitions, each on a channel of the devices above (linecontrol.config.alarms).
     alarms: dict[AlarmId, AlarmDefinition] = Field(default_factory=dict)
+    # Who may do what through the local API (linecontrol.config.api, docs/api.md).
+    api: ApiSettings = Field(default_factory=ApiSettings)
 
     @model_validator(mode="after")
     def _web_order(self) -> LineConfig:
