@@ -54,6 +54,8 @@ from linecontrol.recording.recorder import (
 from linecontrol.runlog import RunLog, RunMeta, check_data_dir, new_run_id
 from linecontrol.runtime import ChildRequests, ScaledClock, context_logger, settle_runtime
 from linecontrol.supervisor import (
+    Plan,
+    RecipeReady,
     StateLock,
     Supervisor,
     SupervisorRunning,
@@ -130,8 +132,8 @@ async def run_recipe(opts: RunOptions) -> RunResult:
     check_data_dir(opts.data_dir)
     raw = read_recipe_bytes(opts.recipe)  # InputFileError before anything starts
     recipe = load_model_bytes(str(opts.recipe), raw, Recipe)
-    _, problems, _ = plan_recipe(recipe, opts.line, raw.decode("utf-8"))
-    if problems:
+    plan, problems, warnings = plan_recipe(recipe, opts.line, raw.decode("utf-8"))
+    if plan is None:
         raise RecipeRefusedError(opts.recipe, problems)
     # One supervisor per data root: taken before anything starts, held to the end.
     lock = StateLock(opts.data_dir / STATE_DIR)
@@ -140,12 +142,14 @@ async def run_recipe(opts: RunOptions) -> RunResult:
     except OSError as exc:
         raise RecordError(f"state directory {lock.path.parent}: {exc.strerror or exc}") from exc
     try:
-        return await _run_locked(opts, recipe, lock)
+        return await _run_locked(opts, recipe, (plan, tuple(warnings)), lock)
     finally:
         lock.release()
 
 
-async def _run_locked(opts: RunOptions, recipe: Recipe, lock: StateLock) -> RunResult:
+async def _run_locked(
+    opts: RunOptions, recipe: Recipe, planned: tuple[Plan, tuple[str, ...]], lock: StateLock
+) -> RunResult:
     epoch = time.monotonic()
     clock = ScaledClock(opts.speedup, epoch)
     sim: SimChild | None = None
@@ -218,13 +222,17 @@ async def _run_locked(opts: RunOptions, recipe: Recipe, lock: StateLock) -> RunR
         try:
             if stop.is_set():  # a signal while the simulators started: drive nothing
                 raise _StoppedBeforeStart
+            # The recipe run is the one read, checked and planned before anything started
+            # (a plan names devices, not addresses), never read again from a file that may
+            # have changed since.
+            load = LoadRecipe(by=by, request_id="run-load", at=clock.wall(), path=str(opts.recipe))
             ended = asyncio.create_task(
                 _drive(
                     supervisor,
                     states,
                     by,
                     clock,
-                    opts.recipe,
+                    RecipeReady(load, *planned),
                     start_script,
                     stop,
                     sup_task,
@@ -293,7 +301,7 @@ async def _drive(
     states: list[str],
     by: str,
     clock: ScaledClock,
-    recipe: Path,
+    recipe: RecipeReady,
     start_script: Callable[[], None],
     stop: asyncio.Event,
     *tasks: asyncio.Task[Any],
@@ -301,7 +309,7 @@ async def _drive(
     """Load, Reset, Start and wait for the end; the run's status. None of them is given
     once ``stop`` is set (a signal): the run ends there (``_StoppedBeforeStart``)."""
 
-    def give(command: Command) -> None:
+    def give(command: Command | RecipeReady) -> None:
         if stop.is_set():
             raise _StoppedBeforeStart
         supervisor.submit(command)
@@ -314,8 +322,8 @@ async def _drive(
         why = "the last run did not end cleanly"
         give(Clear(by=by, request_id="run-clear", at=clock.wall(), reason=why))
         await _until(supervisor, lambda s: s.state.label == "Stopped" or bool(s.rejected), *tasks)
-    give(LoadRecipe(by=by, request_id="run-load", at=clock.wall(), path=str(recipe)))
-    # The load is read in a thread: Reset after it is taken, not before.
+    give(recipe)  # planned from the bytes checked before the start, not read again
+    # Reset after the load is taken, not before.
     await _until(
         supervisor,
         lambda s: s.core is not None and (s.core.plan is not None or "run-load" in s.rejected),
