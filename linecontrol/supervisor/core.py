@@ -453,7 +453,6 @@ class _Step:
         self.execute_s = core.execute_s
         self.waiting_for: tuple[str, ...] = ()
         self.still: set[str] = set()  # the interlocks asserted in this step
-        self.extra: dict[str, float] = {}  # writes of this step beside the state's own
         self.quanta: dict[str, float] = {}  # this step's write quantum of a ramping channel
         self.last_pv = dict(core.last_pv)
         self.alarms = dict(core.alarms)
@@ -783,14 +782,15 @@ class _Step:
         return ""
 
     def _leave_manual(self) -> None:
-        """Out of Manual mode: the web stops and the zones set by hand go to standby."""
+        """Out of Manual mode: the web stops and the zones set by hand go to standby. These
+        stay wanted (``manual`` keeps them) until each is written: a jog still being
+        written when the mode changed must not leave the web running."""
         drive = self.c.devices.drive
-        for ch in self.manual:
-            if ch.endswith(".temp_sp_c"):
-                self.extra[ch] = self.c.standby_temp_c
+        leave = {ch: self.c.standby_temp_c for ch in self.manual if ch.endswith(".temp_sp_c")}
         if drive is not None:
-            self.extra.update({f"{drive}.speed_sp_m_min": 0.0, f"{drive}.run_cmd": 0.0})
+            leave.update({f"{drive}.speed_sp_m_min": 0.0, f"{drive}.run_cmd": 0.0})
         self.manual.clear()
+        self.manual.update(leave)
 
     def _jog(self, cmd: JogWeb) -> None:
         if packml.is_duplicate(self.machine, packml.request_key(cmd)):
@@ -830,6 +830,18 @@ class _Step:
 
     # ---------------------------------------------------------------- desired values
     def desired(self) -> dict[str, float]:
+        want = self._desired()
+        if self.machine.mode is not Mode.MANUAL and self.state not in (S.ABORTING, S.ABORTED):
+            # What leaving Manual mode must still write, until it is written (the state's
+            # own values come first).
+            for ch, v in list(self.manual.items()):
+                if self.written.get(ch) == v:
+                    del self.manual[ch]
+                else:
+                    want.setdefault(ch, v)
+        return want
+
+    def _desired(self) -> dict[str, float]:
         st = self.state
         if st in (S.ABORTING, S.ABORTED):
             return {w.channel: w.value for w in self.safe_writes()}
@@ -1468,5 +1480,5 @@ def step(
         s.ramped.clear()
         s.tension_seen.clear()
     if not s.safe_pending:
-        s.writes({**s.desired(), **s.extra})
+        s.writes(s.desired())
     return s.freeze(), tuple(s.actions), tuple(s.events)

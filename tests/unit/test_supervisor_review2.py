@@ -127,3 +127,19 @@ def test_a_command_the_supervisor_does_not_take_is_rejected_with_its_reason() ->
     [rejected] = [e for e in events if isinstance(e, CommandRejected)]
     assert rejected.command == cmd and "record" in rejected.reason
     assert not [e for e in r.step(cmd) if isinstance(e, CommandRejected)]  # the same request
+
+
+def test_leaving_manual_while_the_jog_is_being_written_still_stops_the_web() -> None:
+    r = Run.boot()
+    r.step(SetMode(by="ana", request_id="m1", mode="manual"))
+    r.step(ChangeSetpoint(by="ana", request_id="c1", field="zone_D1-1.temp_sp_c", value=100.0))
+    r.step(JogWeb(by="ana", request_id="j1", speed_m_min=0.5))
+    in_flight, r.pending = r.pending, []  # the jog's writes not answered yet
+    r.step(SetMode(by="ana", request_id="m2", mode="production"))
+    r.pending = in_flight
+    for _ in range(3):
+        r.step()
+    assert r.core.machine.mode.wire == "production"
+    assert r.plant.values["drive.run_cmd"] == 0.0
+    assert r.plant.values["drive.speed_sp_m_min"] == 0.0
+    assert r.plant.values["zone_D1-1.temp_sp_c"] == S.standby_temp_c
