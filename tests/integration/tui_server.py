@@ -123,6 +123,7 @@ class ProtoServer:
     headers: list[dict[str, str]] = field(default_factory=list)
     verdicts: dict[str, Verdict] = field(default_factory=dict)
     streams: int = 0
+    refuse_streams: bool = False
     recipes: list[dict[str, Any]] = field(default_factory=list)
     _queues: list[asyncio.Queue[tuple[bool, Any]]] = field(default_factory=list)
     _received: asyncio.Condition = field(default_factory=asyncio.Condition)
@@ -181,7 +182,9 @@ class ProtoServer:
             {"ok": False, "request_id": rid, "error": error}, status=verdict.status
         )
 
-    async def _stream(self, request: web.Request) -> web.WebSocketResponse:
+    async def _stream(self, request: web.Request) -> web.StreamResponse:
+        if self.refuse_streams:
+            return web.json_response({"ok": False}, status=503)
         ws = web.WebSocketResponse()
         await ws.prepare(request)
         queue: asyncio.Queue[tuple[bool, Any]] = asyncio.Queue()

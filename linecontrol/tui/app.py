@@ -1,0 +1,186 @@
+"""The operator's terminal (Textual): a client of the local API and nothing else.
+
+One worker reads the stream into a ``LineView`` (``ApiClient.follow``); a timer
+(``REPAINT_S``, 4 Hz) repaints the active screen from it, so a fast line with many
+channels costs a repaint a quarter second, not one per message. Commands go out as
+their own workers and their verdicts come back to the message line (a refusal with its
+reason, also as a notification). Every action has a key, shown in the footer or, for
+the nine PackML commands, in the overview's command bar; a command the supervisor does
+not allow now (or that this client may not send: not live, a viewer, control held
+elsewhere) is disabled.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.css.query import NoMatches
+
+from linecontrol.api import ApiClient, ApiUnreachable, LineView
+from linecontrol.tui import present
+from linecontrol.tui.screens import SCREENS, LineScreen, OverviewScreen, StationScreen
+
+REPAINT_S = 0.25
+TREND_POINTS = 1200
+"""Per channel: 5 minutes at the stream's 4 value messages a second."""
+
+
+class LineApp(App[None]):
+    TITLE = "linecontrol"
+    SCREENS: ClassVar[dict[str, Callable[[], Any]]] = dict(SCREENS)
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("1", "show('overview')", "Overview"),
+        Binding("2", "show('alarms')", "Alarms"),
+        Binding("3", "station", "Station"),
+        Binding("4", "show('recipes')", "Recipes"),
+        Binding("5", "show('run')", "Run"),
+        Binding("t", "take_control", "Take control"),
+        Binding("T", "take_control(True)", "Force take", show=False),
+        Binding("ctrl+r", "release_control", "Release", show=False),
+        Binding("q", "quit", "Quit"),
+        *(
+            Binding(key, f"packml('{name}')", label, show=False)
+            for name, key, label in present.PACKML_KEYS
+        ),
+    ]
+
+    def __init__(
+        self,
+        client: ApiClient,
+        *,
+        now: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+        repaint_s: float = REPAINT_S,
+    ) -> None:
+        super().__init__()
+        self.client = client
+        self.view = LineView()
+        self._now = now
+        self._wall = wall
+        self.repaint_s = repaint_s
+        self.history: dict[str, deque[tuple[float, float]]] = {}
+        self.recipes: list[dict[str, Any]] = []
+        self.sent: list[tuple[str, dict[str, Any]]] = []
+        self.last_message = ""
+        self.repaints = 0
+        self._painted: tuple[int, str, frozenset[str]] | None = None
+
+    def now(self) -> float:
+        return self._now()
+
+    def wall(self) -> float:
+        return self._wall()
+
+    # ---------------------------------------------------------------- running
+    async def on_mount(self) -> None:
+        self.run_worker(self.client.follow(self.view), name="stream", group="stream")
+        self.set_interval(self.repaint_s, self.repaint)
+        await self.push_screen("overview")
+        self.repaint(force=True)
+
+    async def on_unmount(self) -> None:
+        await self.client.close()
+
+    def repaint(self, force: bool = False) -> None:
+        """The timer's tick: record trends, repaint the active screen if anything shown
+        may have changed (the view, the connection, the commands enabled)."""
+        now = self.now()
+        connection = self.view.connection(now)
+        enabled = present.enabled_commands(self.view, now)
+        key = (self.view.changed, connection, enabled)
+        if key == self._painted and not force:
+            return
+        if self._painted is None or enabled != self._painted[2]:
+            self.refresh_bindings()
+        self._painted = key
+        self._record_trends()
+        screen = self.screen
+        if isinstance(screen, LineScreen):
+            try:
+                screen.paint()
+            except NoMatches:  # the screen is still composing: the next tick paints it
+                self._painted = None
+                return
+            self.repaints += 1
+
+    def _record_trends(self) -> None:
+        for channel, sample in self.view.values.items():
+            if not sample.good or sample.value is None or sample.t_wall is None:
+                continue
+            points = self.history.get(channel)
+            if points is None:
+                points = self.history[channel] = deque(maxlen=TREND_POINTS)
+            if not points or points[-1][0] != sample.t_wall:
+                points.append((sample.t_wall, sample.value))
+
+    # ---------------------------------------------------------------- actions
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "packml":
+            name = str(parameters[0]) if parameters else ""
+            return True if name in present.enabled_commands(self.view, self.now()) else None
+        return True
+
+    def action_packml(self, name: str) -> None:
+        if name in present.enabled_commands(self.view, self.now()):
+            self.send(name)
+
+    def action_show(self, name: str) -> None:
+        self.switch_screen(name)
+
+    def action_station(self) -> None:
+        stations = present.stations(self.view)
+        if not stations:
+            self.say("no stations yet")
+            return
+        if isinstance(self.screen, OverviewScreen):
+            self.screen.action_detail()
+            return
+        self.push_screen(StationScreen(str(stations[0]["name"])))
+
+    def action_take_control(self, force: bool = False) -> None:
+        self.send("take_control", force=force)
+
+    def action_release_control(self) -> None:
+        self.send("release_control")
+
+    # ---------------------------------------------------------------- commands
+    def send(self, command: str, **fields: Any) -> None:
+        """Send a command in a worker; its verdict goes to the message line."""
+        self.sent.append((command, fields))
+        self.say(f"{command}: sent…")
+        self.run_worker(self._send(command, fields), group="commands")
+
+    async def _send(self, command: str, fields: dict[str, Any]) -> None:
+        try:
+            result = await self.client.command(command, **fields)
+        except ApiUnreachable as exc:
+            self.say(f"{command}: not sent: {exc}", "bold red")
+            return
+        if result.ok:
+            self.say(f"{command}: accepted", "green")
+        else:
+            text = f"{command} refused ({result.code}): {result.message}"
+            self.say(text, "bold red")
+            self.notify(text, severity="error", timeout=6)
+
+    def say(self, text: str, style: str = "") -> None:
+        self.last_message = text
+        screen = self.screen
+        if isinstance(screen, LineScreen):
+            screen.say(text, style)
+
+    def load_recipes(self) -> None:
+        self.run_worker(self._load_recipes(), group="recipes", exclusive=True)
+
+    async def _load_recipes(self) -> None:
+        try:
+            self.recipes = await self.client.recipes()
+        except ApiUnreachable as exc:
+            self.say(f"recipes: {exc}", "bold red")
+            return
+        self.repaint(force=True)

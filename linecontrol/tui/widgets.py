@@ -1,0 +1,100 @@
+"""The TUI's widgets (Textual): the header every screen carries, the command bar, and a
+table that repaints only the cells that changed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.text import Text
+from textual.widgets import DataTable, Static
+
+from linecontrol.api import LineView
+from linecontrol.tui.present import Cell, command_bar, command_block, header_lines
+
+
+def rich(cell: Cell) -> Text:
+    return Text(cell.text, style=cell.style)
+
+
+class LineHeader(Static):
+    """PackML state, mode, control holder and the connection, on every screen."""
+
+    DEFAULT_CSS = """
+    LineHeader { height: 2; dock: top; background: $panel; }
+    """
+
+    def paint(self, view: LineView, now: float) -> None:
+        first, second = header_lines(view, now)
+        self.update(Text.assemble(rich(first), "\n", rich(second)))
+
+
+class MessageLine(Static):
+    """The last command's verdict (a refusal with its reason)."""
+
+    DEFAULT_CSS = """
+    MessageLine { height: 1; dock: bottom; }
+    """
+
+    def say(self, text: str, style: str = "") -> None:
+        self.update(Text(text, style=style))
+
+
+class CommandBar(Static):
+    """The PackML commands with their keys: the ones allowed now bold, the rest dimmed."""
+
+    DEFAULT_CSS = """
+    CommandBar { height: auto; }
+    """
+
+    def paint(self, view: LineView, now: float) -> None:
+        parts: list[str | Text | tuple[str, str]] = []
+        for key, label, enabled in command_bar(view, now):
+            style = "bold reverse" if enabled else "dim strike"
+            parts.append(Text(f" {key} {label} ", style=style))
+            parts.append(" ")
+        block = command_block(view, now)
+        if block:
+            parts.append(Text(f"({block})", style="italic"))
+        self.update(Text.assemble(*parts))
+
+
+class CellTable(DataTable[Text]):
+    """A DataTable painted from (row key, cells) rows; only changed cells are updated,
+    and the rows are rebuilt only when their keys change."""
+
+    def __init__(self, columns: Sequence[str], **kwargs: object) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)  # type: ignore[arg-type]
+        self._columns = tuple(columns)
+        self._shown: dict[str, tuple[Cell, ...]] = {}
+        self._order: list[str] = []
+
+    def on_mount(self) -> None:
+        for name in self._columns:
+            self.add_column(name, key=name)
+
+    def sync(self, rows: Sequence[tuple[str, tuple[Cell, ...]]]) -> None:
+        keys = [key for key, _ in rows]
+        if keys != self._order:
+            cursor = self.cursor_row
+            self.clear()
+            self._shown = {}
+            for key, cells in rows:
+                self.add_row(*(rich(c) for c in cells), key=key)
+                self._shown[key] = cells
+            self._order = keys
+            if rows:
+                self.move_cursor(row=min(max(cursor, 0), len(rows) - 1))
+            return
+        for key, cells in rows:
+            old = self._shown.get(key)
+            if old == cells:
+                continue
+            for column, (was, cell) in enumerate(zip(old or (), cells, strict=False)):
+                if was != cell:
+                    self.update_cell(key, self._columns[column], rich(cell))
+            self._shown[key] = cells
+
+    def selected_key(self) -> str | None:
+        if not self._order or self.cursor_row < 0 or self.cursor_row >= len(self._order):
+            return None
+        return self._order[self.cursor_row]

@@ -1,0 +1,262 @@
+"""The TUI (linecontrol.tui) driven by Textual's Pilot against a real aiohttp server on a
+Unix socket (tests/integration/tui_server.py) for its own behaviour: a key sends the
+right command, a refusal shows its reason, a disabled command sends nothing, a lost
+connection shows at once on every screen, STALE/INVALID never shown as numbers. The
+same app against the real ``linecontrol serve``: test_tui_serve.py."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.css.query import NoMatches
+from textual.pilot import Pilot
+from textual.widgets import DataTable
+
+from linecontrol.api import Address, ApiClient
+from linecontrol.tui.app import LineApp
+from linecontrol.tui.screens import AlarmsScreen, LineScreen, OverviewScreen, StationScreen
+from linecontrol.tui.widgets import CommandBar, LineHeader, MessageLine
+from tests.integration.tui_server import ProtoServer, Verdict, serving
+
+pytestmark = pytest.mark.integration
+
+
+async def until(pilot: Pilot[None], predicate: Callable[[], bool], timeout_s: float = 5.0) -> None:
+    """Let the app run until ``predicate()`` holds (a deadline, never a bare sleep)."""
+    async with asyncio.timeout(timeout_s):
+        while not predicate():
+            await pilot.pause(0.02)
+
+
+def text_of(app: LineApp, widget: type[Any]) -> str:
+    """The widget's text on the active screen ('' while that screen is composing)."""
+    try:
+        return str(app.screen.query_one(widget).render())
+    except NoMatches:
+        return ""
+
+
+@asynccontextmanager
+async def tui(
+    tmp_path: Path, size: tuple[int, int] = (80, 24), **server_kw: Any
+) -> AsyncIterator[tuple[ProtoServer, LineApp, Pilot[None]]]:
+    path = tmp_path / "api.sock"
+    async with serving(path, **server_kw) as server:
+        client = ApiClient(Address(path=path), "tui-test", lost_after_s=0.5, retry_s=0.05)
+        app = LineApp(client, repaint_s=0.05)
+        async with app.run_test(size=size) as pilot:
+            await until(pilot, lambda: app.view.connection(app.now()) == "live")
+            await until(pilot, lambda: "connected" in text_of(app, LineHeader))
+            yield server, app, pilot
+
+
+def allow(server: ProtoServer, *commands: str, state: str = "Idle") -> None:
+    server.send(
+        {
+            "type": "status",
+            "supervisor": {**server.state["supervisor"], "state": state, "allowed": list(commands)},
+            "control": {"holder": "ana@tui-test"},
+        }
+    )
+
+
+async def test_header_shows_state_mode_and_control(tmp_path: Path) -> None:
+    async with tui(tmp_path) as (_, app, _pilot):
+        header = text_of(app, LineHeader)
+        assert "Stopped" in header and "production" in header
+        assert "control: ana@tui-test" in header
+
+
+async def test_a_key_sends_its_packml_command(tmp_path: Path) -> None:
+    async with tui(tmp_path) as (server, app, pilot):
+        allow(server, "start", "stop", "abort")
+        await until(pilot, lambda: "start" in app.view.allowed)
+        await pilot.press("s")
+        commands = await server.until_commands(1)
+        assert commands[0]["command"] == "start"
+        await until(pilot, lambda: "start: accepted" in text_of(app, MessageLine))
+        await pilot.press("A")
+        commands = await server.until_commands(2)
+        assert commands[1]["command"] == "abort"
+
+
+async def test_a_command_not_allowed_now_sends_nothing_and_is_shown_disabled(
+    tmp_path: Path,
+) -> None:
+    async with tui(tmp_path) as (server, app, pilot):
+        # Stopped allows reset and abort only
+        await pilot.press("s")
+        await pilot.press("h")
+        await pilot.press("r")
+        commands = await server.until_commands(1)
+        await pilot.pause(0.1)
+        assert [c["command"] for c in server.commands] == ["reset"]
+        assert commands[0]["command"] == "reset"
+        bar = app.screen.query_one(CommandBar).render()
+        assert "s Start" in str(bar)
+
+
+async def test_a_rejected_command_shows_its_reason(tmp_path: Path) -> None:
+    async with tui(tmp_path) as (server, app, pilot):
+        server.verdicts["reset"] = Verdict(409, "rejected", "reset is not allowed now: E-stop")
+        await pilot.press("r")
+        await server.until_commands(1)
+        await until(pilot, lambda: "E-stop" in text_of(app, MessageLine))
+        assert "reset refused (rejected): reset is not allowed now: E-stop" in app.last_message
+
+
+async def test_a_viewer_cannot_start(tmp_path: Path) -> None:
+    async with tui(tmp_path) as (server, app, pilot):
+        state = {**server.state, "you": {"user": "bob", "role": "viewer", "client": "tui-test"}}
+        server.send({"type": "full", "state": state})
+        allow(server, "start", "reset")
+        await until(pilot, lambda: "start" in app.view.allowed)
+        await until(pilot, lambda: "viewer: watching only" in text_of(app, CommandBar))
+        await pilot.press("s")
+        await pilot.press("r")
+        await pilot.pause(0.1)
+        assert server.commands == []
+
+
+async def test_control_held_elsewhere_disables_the_commands(tmp_path: Path) -> None:
+    async with tui(tmp_path) as (server, app, pilot):
+        server.send(
+            {
+                "type": "status",
+                "supervisor": server.state["supervisor"],
+                "control": {"holder": "bob@x"},
+            }
+        )
+        await until(pilot, lambda: "control held by bob@x" in text_of(app, CommandBar))
+        await pilot.press("r")
+        await pilot.press("t")
+        commands = await server.until_commands(1)
+        assert commands[0]["command"] == "take_control"
+        assert commands[0]["force"] is False
+
+
+async def test_connection_lost_is_shown_at_once_on_every_screen(tmp_path: Path) -> None:
+    async with tui(tmp_path) as (server, app, pilot):
+        server.refuse_streams = True
+        server.close_streams()
+        await until(pilot, lambda: "CONNECTION LOST" in text_of(app, LineHeader))
+        for key in ("2", "4", "5", "1"):
+            await pilot.press(key)
+            await until(pilot, lambda: "CONNECTION LOST" in text_of(app, LineHeader), 1.0)
+        # and every command is disabled while lost
+        await pilot.press("r")
+        await pilot.pause(0.05)
+        assert all(c["command"] != "reset" for c in server.commands)
+
+
+async def test_heartbeat_loss_is_shown(tmp_path: Path) -> None:
+    async with tui(tmp_path, heartbeat_s=None) as (_, app, pilot):
+        await until(pilot, lambda: "CONNECTION LOST" in text_of(app, LineHeader))
+
+
+def cells(app: LineApp, table_id: str) -> list[list[str]]:
+    table: DataTable[Any] = app.screen.query_one(f"#{table_id}", DataTable)
+    return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+async def test_overview_stations_in_web_order_with_quality_never_as_numbers(
+    tmp_path: Path,
+) -> None:
+    async with tui(tmp_path) as (_, app, pilot):
+        await until(pilot, lambda: len(cells(app, "stations")) == 4)
+        rows = cells(app, "stations")
+        assert [r[0] for r in rows if r[0]] == ["unwind", "zone_C01", "press"]
+        by_channel = {r[1].rstrip(" ✎"): r for r in rows}
+        assert by_channel["tension_n"][2] == "120.5 N"
+        assert by_channel["temp_c"][2] == "STALE"
+        assert by_channel["roll_load_kg"][2] == "INVALID"  # 812.0 sent, INVALID: no number
+        assert "812" not in " ".join(by_channel["roll_load_kg"])
+        assert by_channel["setpoint_c"][4] == "180.0 [170.0..190.0]"
+
+
+async def test_values_repaint_on_the_timer(tmp_path: Path) -> None:
+    async with tui(tmp_path) as (server, app, pilot):
+        server.send(
+            {"type": "values", "t": 1.0, "values": {"zone_C01.temp_c": [181.5, "GOOD", 1.0]}}
+        )
+        await until(pilot, lambda: any("181.5 °C" in r for r in cells(app, "stations")))
+
+
+async def test_alarms_acknowledge_and_shelve_with_a_reason(tmp_path: Path) -> None:
+    async with tui(tmp_path) as (server, app, pilot):
+        await pilot.press("2")
+        await until(pilot, lambda: isinstance(app.screen, AlarmsScreen))
+        await until(pilot, lambda: len(cells(app, "alarms")) == 1)
+        assert cells(app, "alarms")[0][:3] == ["UNACK", "high", "zone_C01_high"]
+        await pilot.press("k")
+        commands = await server.until_commands(1)
+        assert commands[0]["command"] == "acknowledge_alarm"
+        assert commands[0]["alarm"] == "zone_C01_high"
+        await pilot.press("v")
+        await pilot.press("enter")  # no reason: refused in the dialog
+        await pilot.press("enter")
+        await pilot.pause(0.05)
+        assert len(server.commands) == 1
+        await pilot.press("escape")
+        await pilot.press("v")
+        await pilot.press(*"sensor swap", "enter")
+        await pilot.press("backspace", "backspace", "3", "0", "enter")
+        commands = await server.until_commands(2)
+        assert commands[1]["command"] == "shelve_alarm"
+        assert commands[1]["reason"] == "sensor swap"
+        assert commands[1]["duration_s"] == 1800.0
+
+
+async def test_station_detail_and_a_setpoint_change(tmp_path: Path) -> None:
+    async with tui(tmp_path) as (server, app, pilot):
+        await until(pilot, lambda: len(cells(app, "stations")) == 4)
+        await pilot.press("down", "enter")  # zone_C01's first channel
+        await until(pilot, lambda: isinstance(app.screen, StationScreen))
+        assert isinstance(app.screen, StationScreen) and app.screen.station == "zone_C01"
+        await until(pilot, lambda: len(cells(app, "channels")) == 2)
+        await pilot.press("down", "e")
+        await pilot.press(*"185", "enter")
+        commands = await server.until_commands(1)
+        assert commands[0]["command"] == "change_setpoint"
+        assert commands[0]["field"] == "oven.zones.zone_C01.setpoint_c"
+        assert commands[0]["value"] == 185.0
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, OverviewScreen))
+
+
+async def test_recipes_listed_and_loaded(tmp_path: Path) -> None:
+    async with tui(tmp_path) as (server, app, pilot):
+        server.recipes = [
+            {"path": "/r/a.toml", "name": "a", "ok": True, "violations": [], "derived": {}},
+            {"path": "/r/b.toml", "name": "b", "ok": False, "violations": ["too hot"]},
+        ]
+        await pilot.press("4")
+        await until(pilot, lambda: len(cells(app, "recipes")) == 2)
+        assert cells(app, "recipes")[1][:3] == ["b", "VIOLATES", "too hot"]
+        await pilot.press("l")
+        commands = await server.until_commands(1)
+        assert commands[0] == {**commands[0], "command": "load_recipe", "path": "/r/a.toml"}
+
+
+async def test_run_screen(tmp_path: Path) -> None:
+    async with tui(tmp_path) as (_, app, pilot):
+        await pilot.press("5")
+        await until(
+            pilot, lambda: "20261202-000000-abcd" in str(app.screen.query_one("#run").render())
+        )
+
+
+async def test_every_screen_fits_80x24(tmp_path: Path) -> None:
+    async with tui(tmp_path) as (_, app, pilot):
+        for key in ("1", "2", "4", "5"):
+            await pilot.press(key)
+            await pilot.pause(0.05)
+            assert isinstance(app.screen, LineScreen)
+            assert app.screen.query_one(LineHeader).region.y == 0
+            footer = app.screen.query_one("Footer")
+            assert footer.region.bottom == 24
