@@ -6,10 +6,10 @@ from __future__ import annotations
 import argparse
 
 from linecontrol import __version__
-from linecontrol.cli import recipe, record, regmap, run, runs, sim
+from linecontrol.cli import recipe, record, regmap, run, runs, sim, tui
 from linecontrol.cli.options import require_command
 
-COMMANDS = (recipe, sim, regmap, record, run, runs)
+COMMANDS = (recipe, sim, regmap, record, run, runs, tui)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,3 +1,5 @@
 """The operator's terminal UI: a client of the local API and nothing else (issue 10)."""
 
-__all__ = []
+from linecontrol.tui.app import LineApp
+
+__all__ = ["LineApp"]

@@ -1,0 +1,93 @@
+"""What the TUI shows (linecontrol.tui.present), from a LineView: no terminal."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+
+from linecontrol.api import LineView, Sample
+from linecontrol.tui import present
+
+
+def view_of(**over: Any) -> LineView:
+    state: dict[str, Any] = {
+        "you": {"user": "ana", "role": "operator", "client": "t"},
+        "control": {"holder": "ana@t"},
+        "line": {
+            "name": "L",
+            "stations": [{"name": "b"}, {"name": "a"}],
+            "channels": {
+                "a.x": {"unit": "kg", "station": "a", "writable": True},
+                "b.y": {"unit": "°C", "station": "b", "writable": False},
+            },
+        },
+        "supervisor": {"state": "Idle", "mode": "production", "allowed": ["start", "abort"]},
+        "bands": {"a.x": {"setpoint": 800, "low": 700, "high": 900, "field": "press.load"}},
+        "values": {"a.x": [812.0, "GOOD", 1.0], "b.y": [180.0, "STALE", 1.0]},
+        "alarms": [],
+    }
+    state.update(over)
+    view = LineView()
+    view.apply({"type": "full", "seq": 1, "state": state}, now=0.0)
+    return view
+
+
+@pytest.mark.parametrize("quality", ["STALE", "INVALID", "WAITING"])
+def test_a_value_not_good_is_shown_as_its_quality_never_a_number(quality: str) -> None:
+    cell = present.value_cell(Sample(123.4, quality, 1.0), "°C")
+    assert cell.text == quality
+    assert "123" not in cell.text
+
+
+def test_a_good_value_is_its_number_and_unit() -> None:
+    assert present.value_cell(Sample(123.45, "GOOD", 1.0), "°C").text == "123.5 °C"
+    assert present.number(math.nan) == "INVALID"
+    assert present.number(0.001) == "0.001"
+
+
+def test_stations_in_web_order_as_the_server_gives_them() -> None:
+    rows = present.station_rows(view_of())
+    assert [key for key, _ in rows] == ["b.y", "a.x"]
+    b, a = (cells for _, cells in rows)
+    assert (b[0].text, b[2].text, b[3].text) == ("b", "STALE", "STALE")
+    assert (a[2].text, a[4].text) == ("812.0 kg", "800.0 [700.0..900.0]")
+
+
+def test_commands_enabled_only_allowed_live_with_control_and_a_role() -> None:
+    view = view_of()
+    assert present.enabled_commands(view, 0.0) == {"start", "abort"}
+    assert present.enabled_commands(view, 10.0) == frozenset()  # heartbeat lost
+    assert present.command_block(view, 10.0) == "connection lost"
+    viewer = view_of(you={"user": "bob", "role": "viewer", "client": "t"})
+    assert present.enabled_commands(viewer, 0.0) == frozenset()
+    elsewhere = view_of(control={"holder": "bob@x"})
+    assert present.enabled_commands(elsewhere, 0.0) == frozenset()
+    assert present.command_block(elsewhere, 0.0) == "control held by bob@x"
+    nobody = view_of(control={"holder": None})
+    assert "take it" in present.command_block(nobody, 0.0)
+    bar = present.command_bar(view, 0.0)
+    assert ("s", "Start", True) in bar and ("h", "Hold", False) in bar
+
+
+def test_header_says_lost_and_resyncing() -> None:
+    view = view_of()
+    assert present.header_lines(view, 0.0)[1].text == "connected"
+    assert "CONNECTION LOST" in present.header_lines(view, 5.0)[1].text
+    view.apply({"type": "heartbeat", "seq": 9}, now=1.0)
+    assert "RESYNCING" in present.header_lines(view, 1.0)[1].text
+    view.disconnected("refused")
+    assert "CONNECTION LOST: refused" in present.header_lines(view, 1.0)[1].text
+
+
+def test_alarm_rows_unacknowledged_first() -> None:
+    view = view_of(
+        alarms=[
+            {"name": "a", "state": "ACKED", "priority": "urgent", "value": 1.0, "since": 0.0},
+            {"name": "b", "state": "UNACK", "priority": "low", "value": None, "since": 3661.0},
+        ]
+    )
+    rows = present.alarm_rows(view)
+    assert [k for k, _ in rows] == ["b", "a"]
+    assert [c.text for c in rows[0][1]][:5] == ["UNACK", "low", "b", "—", "01:01:01"]
