@@ -53,8 +53,8 @@ a new machine and the events to log:
 
 First out. The first cause that takes the machine into Stopping, Holding,
 Suspending or Aborting (a command's wire name or a trip's cause) is recorded as
-``first_out``; later causes (the cascade) do not replace it. Accepting Reset or
-Clear forgets it. Every ``StateChanged`` carries it.
+``first_out``; later causes (the cascade) do not replace it. Accepting Reset,
+Clear, Unhold or Unsuspend forgets it. Every ``StateChanged`` carries it.
 
 The machine never goes to Execute by itself: the only rows into Execute are SC of
 Starting, Unholding and Unsuspending, which are entered by Start, Unhold and
@@ -399,7 +399,10 @@ def handle(machine: PackML, command: PackMLCommand | SetMode, now: float) -> Res
     target = next_state(machine.state, machine.mode, name)
     if target is None:
         return after, (CommandRejected(command=command, reason=_why_not(machine, name)),)
-    return _enter(after, target, name, command.by, now, forget=name in ("reset", "clear"))
+    # Reset and Clear end an episode; Unhold and Unsuspend take the line back towards
+    # Execute, so the next stop's first-out cause is its own, not the hold's.
+    forget = name in ("reset", "clear", "unhold", "unsuspend")
+    return _enter(after, target, name, command.by, now, forget=forget)
 
 
 def complete(machine: PackML, now: float, state: State | None = None) -> Result:
@@ -442,7 +445,8 @@ def trip(machine: PackML, to: TripTo, cause: str, now: float) -> Result:
 def _enter(
     machine: PackML, target: State, cause: str, by: str, now: float, forget: bool = False
 ) -> Result:
-    """Into ``target``; ``forget``: the first-out cause is forgotten (Reset, Clear)."""
+    """Into ``target``; ``forget``: the first-out cause is forgotten (Reset, Clear,
+    Unhold, Unsuspend)."""
     first_out = machine.first_out
     if forget:
         first_out = ""

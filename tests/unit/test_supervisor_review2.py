@@ -11,11 +11,13 @@ import pytest
 from linecontrol.model import (
     ChangeSetpoint,
     CommandRejected,
+    Hold,
     JogWeb,
     LoadRecipe,
     Reset,
     SetMode,
     StartRecording,
+    Unhold,
 )
 from linecontrol.supervisor import core as sup
 from linecontrol.supervisor.shell import load_recipe_for
@@ -143,3 +145,15 @@ def test_leaving_manual_while_the_jog_is_being_written_still_stops_the_web() -> 
     assert r.plant.values["drive.run_cmd"] == 0.0
     assert r.plant.values["drive.speed_sp_m_min"] == 0.0
     assert r.plant.values["zone_D1-1.temp_sp_c"] == S.standby_temp_c
+
+
+def test_the_first_out_cause_is_this_stops_not_an_earlier_hold_the_line_came_back_from() -> None:
+    r = Run.boot().executing()
+    r.step(Hold(by="ana", request_id="h1"))
+    r.until("Held")
+    assert r.core.machine.first_out == "hold"
+    r.step(Unhold(by="ana", request_id="u1"))
+    r.until("Execute")
+    r.plant.flags["drive.web_break"] = 1
+    r.until("Stopped")
+    assert r.core.machine.first_out.startswith("web_break"), r.core.machine.first_out
