@@ -5,6 +5,7 @@ happens to the file afterwards."""
 from __future__ import annotations
 
 import hashlib
+import importlib
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ import pytest
 
 from linecontrol.config import DEFAULT_LINE, RECIPES, load_line
 from linecontrol.model import RecipeLoaded
-from linecontrol.recording import RunOptions, run_recipe, runner
+from linecontrol.recording import RunOptions, run_recipe
 from linecontrol.recording.recorder import start_sim as real_start_sim
 from linecontrol.runlog import load_events
 
@@ -37,7 +38,13 @@ async def test_the_recipe_run_is_the_one_read_before_the_start(
             path.unlink()
         return await real_start_sim(config, args)
 
-    monkeypatch.setattr(runner, "start_sim", start_sim)
+    # The module that starts the simulators for a run (the runner, or the session wiring
+    # that run and serve share once it is split out).
+    try:
+        wiring = importlib.import_module("linecontrol.recording.session")
+    except ModuleNotFoundError:
+        wiring = importlib.import_module("linecontrol.recording.runner")
+    monkeypatch.setattr(wiring, "start_sim", start_sim)
     opts = RunOptions(
         config=DEFAULT_LINE, line=load_line(DEFAULT_LINE), recipe=path, data_dir=tmp_path / "d",
         sim=True, speedup=1000.0, deadline_s=4.0,
