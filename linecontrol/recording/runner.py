@@ -20,39 +20,34 @@ speed-up), so detection bounds counted in poll cycles hold at any speed-up.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from linecontrol.acquisition import Acquisition, apply_address_map
 from linecontrol.config import LineConfig, Recipe, load_model_bytes
-from linecontrol.errors import AddressMapError, InputFileError, LinecontrolError
+from linecontrol.errors import InputFileError, LinecontrolError
 from linecontrol.model import (
-    Abort,
     Clear,
     Command,
-    DeviceStats,
-    DeviceSummary,
-    Event,
     LoadRecipe,
     Reset,
     Start,
-    StateChanged,
-    Stop,
 )
 from linecontrol.recording.recorder import (
     RecordError,
-    SimChild,
     StopSignals,
-    start_sim,
-    stop_sim,
 )
-from linecontrol.runlog import RunLog, RunMeta, check_data_dir, new_run_id
-from linecontrol.runtime import ChildRequests, ScaledClock, context_logger, settle_runtime
+from linecontrol.recording.session import (
+    LineSession,
+    LineSetup,
+    make_safe,
+    open_line,
+    take_state_lock,
+)
+from linecontrol.runlog import RunLog, check_data_dir
+from linecontrol.runtime import ChildRequests, ScaledClock
 from linecontrol.supervisor import (
     Plan,
     RecipeReady,
@@ -65,8 +60,6 @@ from linecontrol.supervisor import (
 
 logger = logging.getLogger("linecontrol.run")
 END_STATES = ("Complete", "Held", "Stopped", "Aborted")
-SAFE_DEADLINE_S = 30.0  # real seconds for the line to stop at the end of a run
-STATE_DIR = ".supervisor"  # under the data root: alarm states, the running marker
 
 
 class RecipeRefusedError(LinecontrolError, ValueError):
@@ -136,11 +129,7 @@ async def run_recipe(opts: RunOptions) -> RunResult:
     if plan is None:
         raise RecipeRefusedError(opts.recipe, problems)
     # One supervisor per data root: taken before anything starts, held to the end.
-    lock = StateLock(opts.data_dir / STATE_DIR)
-    try:
-        lock.acquire()
-    except OSError as exc:
-        raise RecordError(f"state directory {lock.path.parent}: {exc.strerror or exc}") from exc
+    lock = take_state_lock(opts.data_dir)
     try:
         return await _run_locked(opts, recipe, (plan, tuple(warnings)), lock)
     finally:
@@ -150,150 +139,101 @@ async def run_recipe(opts: RunOptions) -> RunResult:
 async def _run_locked(
     opts: RunOptions, recipe: Recipe, planned: tuple[Plan, tuple[str, ...]], lock: StateLock
 ) -> RunResult:
-    epoch = time.monotonic()
-    clock = ScaledClock(opts.speedup, epoch)
-    sim: SimChild | None = None
-    line = opts.line
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     signals = StopSignals(loop, stop)
+    setup = LineSetup(
+        config=opts.config,
+        line=opts.line,
+        data_dir=opts.data_dir,
+        lock=lock,
+        sim=opts.sim,
+        speedup=opts.speedup,
+        sample_hz=opts.sample_hz,
+        recipe=recipe.model_dump(mode="json"),
+        operator=opts.operator,
+        roll_id=opts.roll_id,
+        lot_id=opts.lot_id,
+        sim_log_args=opts.sim_log_args,
+    )
     try:
-        if opts.sim:
-            args = [*clock.simulator_args(), *opts.sim_log_args]
-            sim, amap = await start_sim(opts.config, args)
-            try:
-                line = apply_address_map(line, amap)
-            except AddressMapError as exc:
-                raise RecordError(str(exc)) from exc
-        # The run id and start are real wall time: the scaled clock's wall runs N times
-        # faster from its epoch (taken before the simulator's start-up), so its times
-        # would be in the future and out of order between runs.
-        start_wall = time.time()
-        meta = RunMeta(
-            run_id=new_run_id(start_wall),
-            line=opts.line.model_dump(mode="json"),
-            recipe=recipe.model_dump(mode="json"),
-            operator=opts.operator,
-            roll_id=opts.roll_id,
-            lot_id=opts.lot_id,
-            sample_hz=opts.sample_hz,
-            start_wall=start_wall,
-            start_mono=clock.monotonic(),
-        )
-        log: RunLog | None = None
-        states: list[str] = []
-        supervisor: Supervisor | None = None
-
-        def on_event(event: Event) -> None:
-            if log is not None:
-                log.event(event)
-            if isinstance(event, StateChanged):
-                states.append(event.new)
-            if supervisor is not None:
-                supervisor.device_event(event)
-
-        acq = Acquisition(line, clock, sample_hz=opts.sample_hz, on_event=on_event)
-        meta.channels = acq.channels
-        log = RunLog(opts.data_dir, meta, clock=clock.both)
-        await log.start()
-        run_log = context_logger(logger, run=log.meta.run_id)
-        # The supervisor keeps its alarm states and its running marker by the runs.
-        state_dir = opts.data_dir / STATE_DIR
-        supervisor = Supervisor(line, acq, clock, on_event=on_event, state_dir=state_dir)
-        supervisor.state_lock = lock  # already held: boot takes it over
-        acq.sinks.append(log.append)
-        by = opts.operator or "cli"
-        status = "ok"
-        # Settled before the line is polled, not during it: the one full collection it does
-        # (tens of ms, more on a loaded machine) must not age the fastest devices' values
-        # into STALE, which holds a running line (3 poll periods: 0.3 s for the drive).
-        settle_runtime()
-        acq_task = asyncio.create_task(acq.run(), name="acquisition")
-        sup_task = asyncio.create_task(supervisor.run(), name="supervisor")
-        stopped = asyncio.create_task(stop.wait(), name="stop-signal")
-        requests = ChildRequests(sim.proc) if sim is not None else None
-        scripts: list[asyncio.Task[None]] = []
-
-        def start_script() -> None:
-            if opts.script is not None:
-                handle = RunHandle(supervisor, clock, requests, log)
-                scripts.append(asyncio.create_task(opts.script(handle), name="run script"))
-
-        try:
-            if stop.is_set():  # a signal while the simulators started: drive nothing
-                raise _StoppedBeforeStart
-            # The recipe run is the one read, checked and planned before anything started
-            # (a plan names devices, not addresses), never read again from a file that may
-            # have changed since.
-            load = LoadRecipe(by=by, request_id="run-load", at=clock.wall(), path=str(opts.recipe))
-            ended = asyncio.create_task(
-                _drive(
-                    supervisor,
-                    states,
-                    by,
-                    clock,
-                    RecipeReady(load, *planned),
-                    start_script,
-                    stop,
-                    sup_task,
-                    acq_task,
-                ),
-                name="run",
-            )
-            done, _ = await asyncio.wait(
-                {ended, stopped}, timeout=opts.deadline_s, return_when=asyncio.FIRST_COMPLETED
-            )
-            if stop.is_set():
-                status = "stopped by signal"
-            elif ended not in done:
-                status = f"deadline: {opts.deadline_s:g} s of wall time passed"
-            elif ended.exception() is not None:
-                status = f"error: {ended.exception()!r}"
-            else:
-                status = ended.result()
-            ended.cancel()
-            await asyncio.gather(ended, return_exceptions=True)
-            if not sup_task.done() and supervisor.state.label not in (
-                "Complete",
-                "Stopped",
-                "Aborted",
-            ):
-                await _make_safe(supervisor, by, clock)
-        except _StoppedBeforeStart:
-            status = "stopped by signal"
-        finally:
-            for t in (*scripts, stopped, sup_task, acq_task):
-                t.cancel()
-            await asyncio.gather(
-                *scripts,
-                stopped,
-                sup_task,
-                acq_task,
-                return_exceptions=True,
-            )
-            report = acq.device_report()
-            log.event(DeviceSummary(
-                devices={n: DeviceStats.model_validate(d) for n, d in report.devices.items()}
-            ))  # fmt: skip
-            await acq.close()
-            final = supervisor.status()
-            status = await log.stop(status)
-            run_log.info("run ended: %s", status)
+        async with open_line(setup) as s:
+            await _supervise(opts, planned, s, stop)
         return RunResult(
-            run_id=meta.run_id,
-            run_dir=log.dir,
-            status=status,
-            final_state=str(final["state"]),
-            first_out=str(final.get("first_out", "")),
-            states=states,
-            run_log_errors=[f"{e['where']}: {e['error']}" for e in log.errors],
+            run_id=s.log.meta.run_id,
+            run_dir=s.log.dir,
+            status=s.status,
+            final_state=str(s.final["state"]),
+            first_out=str(s.final.get("first_out", "")),
+            states=s.states,
+            run_log_errors=[f"{e['where']}: {e['error']}" for e in s.log.errors],
         )
     finally:
-        try:
-            if sim is not None:
-                await stop_sim(sim)
-        finally:
-            signals.remove()
+        signals.remove()
+
+
+async def _supervise(
+    opts: RunOptions, planned: tuple[Plan, tuple[str, ...]], s: LineSession, stop: asyncio.Event
+) -> None:
+    """Drive the session's line through the recipe; its status is ``s.status``."""
+    supervisor, clock, sup_task, acq_task = s.supervisor, s.clock, s.sup_task, s.acq_task
+    by = opts.operator or "cli"
+    if stop.is_set():  # a signal while the simulators started: drive nothing, and end
+        s.status = "stopped by signal"  # before any await lets the supervisor boot
+        return
+    # The recipe run is the one read, checked and planned before anything started (a
+    # plan names devices, not addresses), never read again from a file that may have
+    # changed since.
+    load = LoadRecipe(by=by, request_id="run-load", at=clock.wall(), path=str(opts.recipe))
+    ready = RecipeReady(load, *planned)
+    stopped = asyncio.create_task(stop.wait(), name="stop-signal")
+    scripts: list[asyncio.Task[None]] = []
+
+    def start_script() -> None:
+        if opts.script is not None:
+            handle = RunHandle(supervisor, clock, s.sim, s.log)
+            scripts.append(asyncio.create_task(opts.script(handle), name="run script"))
+
+    try:
+        ended = asyncio.create_task(
+            _drive(
+                supervisor,
+                s.states,
+                by,
+                clock,
+                ready,
+                start_script,
+                stop,
+                sup_task,
+                acq_task,
+            ),
+            name="run",
+        )
+        done, _ = await asyncio.wait(
+            {ended, stopped}, timeout=opts.deadline_s, return_when=asyncio.FIRST_COMPLETED
+        )
+        if stop.is_set():
+            s.status = "stopped by signal"
+        elif ended not in done:
+            s.status = f"deadline: {opts.deadline_s:g} s of wall time passed"
+        elif ended.exception() is not None:
+            s.status = f"error: {ended.exception()!r}"
+        else:
+            s.status = ended.result()
+        ended.cancel()
+        await asyncio.gather(ended, return_exceptions=True)
+        if not sup_task.done() and supervisor.state.label not in (
+            "Complete",
+            "Stopped",
+            "Aborted",
+        ):
+            await make_safe(supervisor, by, clock, "run ended", "run")
+    except _StoppedBeforeStart:
+        s.status = "stopped by signal"
+    finally:
+        for t in (*scripts, stopped):
+            t.cancel()
+        await asyncio.gather(*scripts, stopped, return_exceptions=True)
 
 
 async def _drive(
@@ -375,22 +315,6 @@ async def _until(
     finally:
         waiter.cancel()
         await asyncio.gather(waiter, return_exceptions=True)
-
-
-async def _make_safe(supervisor: Supervisor, by: str, clock: ScaledClock) -> None:
-    """Stop the line (Abort if it does not stop within the deadline)."""
-    supervisor.submit(Stop(by=by, request_id="run-end-stop", at=clock.wall(), reason="run ended"))
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(SAFE_DEADLINE_S):
-            await supervisor.wait_for(lambda s: s.state.label in ("Stopped", "Aborted", "Complete"))
-            return
-    logger.error("the line did not stop within %g s: aborting", SAFE_DEADLINE_S)
-    supervisor.submit(
-        Abort(by=by, request_id="run-end-abort", at=clock.wall(), reason="stop timed out")
-    )
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(SAFE_DEADLINE_S):
-            await supervisor.wait_for(lambda s: s.state.label == "Aborted")
 
 
 __all__ = [

@@ -16,7 +16,7 @@ import pytest
 
 from linecontrol.config import DEFAULT_LINE, load_line
 from linecontrol.model import CommandGiven, RecipeLoaded, SetpointWritten, StateChanged
-from linecontrol.recording import RunOptions, run_recipe, runner
+from linecontrol.recording import RunOptions, run_recipe, session
 from linecontrol.recording.recorder import start_sim as real_start_sim
 from linecontrol.runlog import load_events
 
@@ -33,7 +33,7 @@ async def test_a_sigint_while_the_simulators_start_drives_nothing(
         sent.append(True)
         return await real_start_sim(config, args)
 
-    monkeypatch.setattr(runner, "start_sim", start_sim)
+    monkeypatch.setattr(session, "start_sim", start_sim)  # the wiring run and serve share
     opts = RunOptions(
         config=DEFAULT_LINE, line=load_line(DEFAULT_LINE), recipe=RECIPE, data_dir=tmp_path,
         sim=True, speedup=1000.0, deadline_s=60.0,
