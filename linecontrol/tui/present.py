@@ -186,6 +186,22 @@ def channels_of(view: LineView, station: str) -> list[tuple[str, dict[str, Any]]
     ]
 
 
+OTHER = "(no station)"
+
+
+def unplaced_channels(view: LineView, named: set[str]) -> list[tuple[str, dict[str, Any]]]:
+    """The channels of no station the line lists (the drive, a line-wide instrument)."""
+    line = view.state.get("line", {}) if view.state else {}
+    chans = line.get("channels", {}) if isinstance(line, dict) else {}
+    if not isinstance(chans, dict):
+        return []
+    return [
+        (name, info)
+        for name, info in chans.items()
+        if isinstance(info, dict) and info.get("station") not in named
+    ]
+
+
 def band_text(view: LineView, channel: str) -> str:
     bands = view.state.get("bands", {}) if view.state else {}
     band = bands.get(channel) if isinstance(bands, dict) else None
@@ -204,9 +220,13 @@ ROW_COLUMNS = ("station", "channel", "value", "quality", "setpoint [band]")
 def station_rows(view: LineView) -> list[tuple[str, tuple[Cell, ...]]]:
     """The overview's rows: per station in web order, its channels (key, cells)."""
     rows: list[tuple[str, tuple[Cell, ...]]] = []
-    for station in stations(view):
-        name = station["name"]
-        chans = channels_of(view, name)
+    named = [str(s["name"]) for s in stations(view)]
+    for name, chans in [
+        *((n, channels_of(view, n)) for n in named),
+        (OTHER, unplaced_channels(view, set(named))),
+    ]:
+        if name == OTHER and not chans:
+            continue
         if not chans:
             rows.append((f"{name}:", (Cell(name, "bold"), Cell(""), Cell(""), Cell(""), Cell(""))))
         for i, (channel, info) in enumerate(chans):

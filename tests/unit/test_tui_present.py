@@ -21,6 +21,7 @@ def view_of(**over: Any) -> LineView:
             "channels": {
                 "a.x": {"unit": "kg", "station": "a", "writable": True},
                 "b.y": {"unit": "°C", "station": "b", "writable": False},
+                "drive.speed": {"unit": "m/min", "station": None, "writable": False},
             },
         },
         "supervisor": {"state": "Idle", "mode": "production", "allowed": ["start", "abort"]},
@@ -49,8 +50,9 @@ def test_a_good_value_is_its_number_and_unit() -> None:
 
 def test_stations_in_web_order_as_the_server_gives_them() -> None:
     rows = present.station_rows(view_of())
-    assert [key for key, _ in rows] == ["b.y", "a.x"]
-    b, a = (cells for _, cells in rows)
+    assert [key for key, _ in rows] == ["b.y", "a.x", "drive.speed"]
+    b, a, drive = (cells for _, cells in rows)
+    assert (drive[0].text, drive[2].text) == (present.OTHER, "WAITING")
     assert (b[0].text, b[2].text, b[3].text) == ("b", "STALE", "STALE")
     assert (a[2].text, a[4].text) == ("812.0 kg", "800.0 [700.0..900.0]")
 
