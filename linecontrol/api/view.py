@@ -248,7 +248,9 @@ class LineView:
         return frozenset(a for a in allowed if isinstance(a, str))
 
     def active_alarms(self) -> list[dict[str, Any]]:
-        """Alarms not in NORM: unacknowledged first, then by priority, then oldest first."""
+        """Alarms not in NORM and not suppressed by design (DSUPR: the state the line is
+        in makes them meaningless, ISA-18.2; ``suppressed_alarms`` counts them):
+        unacknowledged first, then by priority, then oldest first."""
         order = {"urgent": 0, "high": 1, "medium": 2, "low": 3}
 
         def key(a: dict[str, Any]) -> tuple[int, int, float]:
@@ -258,4 +260,9 @@ class LineView:
             t = float(since) if isinstance(since, int | float) and math.isfinite(since) else 0.0
             return (unack, order.get(str(a.get("priority", "")).lower(), 4), t)
 
-        return sorted((a for a in self.alarms.values() if a.get("state") != "NORM"), key=key)
+        shown = (a for a in self.alarms.values() if a.get("state") not in ("NORM", "DSUPR"))
+        return sorted(shown, key=key)
+
+    def suppressed_alarms(self) -> int:
+        """How many alarms are suppressed by design (DSUPR) now."""
+        return sum(1 for a in self.alarms.values() if a.get("state") == "DSUPR")

@@ -120,6 +120,11 @@ class AlarmsScreen(LineScreen):
     def paint_body(self) -> None:
         view = self.host.view
         self.query_one(CellTable).sync(present.alarm_rows(view))
+        hidden = view.suppressed_alarms()
+        self.query_one("#alarms-title", Static).update(
+            "Active alarms (unacknowledged first)"
+            + (f"; {hidden} suppressed by design (not listed)" if hidden else "")
+        )
         recent = list(view.events)[-5:]
         self.query_one("#events", Static).update(
             "\n".join(present.event_line(e) for e in recent) or "no events yet"

@@ -207,9 +207,12 @@ def test_active_alarms_unacknowledged_first_then_priority() -> None:
         {"name": "d", "state": "UNACK", "priority": "high", "since": 3.0},
         {"name": "e", "state": "RTNUN", "priority": "high", "since": 1.0},
         {"name": "f", "state": "LATCHED_UNACK", "priority": "medium", "since": 1.0},
+        {"name": "g", "state": "DSUPR", "priority": "urgent", "since": 0.0},
+        {"name": "h", "state": "SHLVD", "priority": "low", "since": 0.0},
     ]
     view = started(alarms=alarms)
-    assert [a["name"] for a in view.active_alarms()] == ["e", "d", "f", "b", "a"]
+    assert [a["name"] for a in view.active_alarms()] == ["e", "d", "f", "b", "a", "h"]
+    assert view.suppressed_alarms() == 1
 
 
 def test_heartbeat_lost_after_three_seconds_of_nothing() -> None:
