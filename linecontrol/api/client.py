@@ -254,7 +254,7 @@ class ApiClient:
             try:
                 reason = await self._stream_once(view)
             except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-                reason = f"cannot reach {self.address}: {exc or type(exc).__name__}"
+                reason = f"cannot reach the server: {exc or type(exc).__name__}"
             view.disconnected(reason)
             await self._notify()
             log.info("stream: %s; again in %.1f s", reason, self.retry_s)

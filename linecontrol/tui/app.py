@@ -32,6 +32,7 @@ TREND_POINTS = 1200
 
 class LineApp(App[None]):
     TITLE = "linecontrol"
+    ENABLE_COMMAND_PALETTE = False  # every action has its own key; the footer needs the room
     SCREENS: ClassVar[dict[str, Callable[[], Any]]] = dict(SCREENS)
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("1", "show('overview')", "Overview"),
@@ -39,7 +40,7 @@ class LineApp(App[None]):
         Binding("3", "station", "Station"),
         Binding("4", "show('recipes')", "Recipes"),
         Binding("5", "show('run')", "Run"),
-        Binding("t", "take_control", "Take control"),
+        Binding("t", "take_control", "Control"),
         Binding("T", "take_control(True)", "Force take", show=False),
         Binding("ctrl+r", "release_control", "Release", show=False),
         Binding("q", "quit", "Quit"),

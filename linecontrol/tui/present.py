@@ -117,20 +117,17 @@ def header_lines(view: LineView, now: float) -> list[Cell]:
     state = str(sup.get("state", "?"))
     mode = str(sup.get("mode", "?"))
     held = holder(view) or "nobody"
-    first = Cell(
-        f"{name or 'line'} │ {state} │ {mode} │ control: {held} │ you: {me(view)} "
-        f"({role(view) or '?'})",
-        "bold",
-    )
+    first = Cell(f"{name or 'line'} │ {state} │ {mode} │ control: {held}", "bold")
+    you = f" │ you: {me(view)} ({role(view) or '?'})"
     if connection == "live":
-        second = Cell("connected", "green")
+        second = Cell("connected" + you, "green")
     elif connection == "connecting":
-        second = Cell("connecting…", "yellow")
+        second = Cell("connecting…" + you, "yellow")
     elif connection == "resyncing":
         second = Cell(f"RESYNCING: {view.resync_reason}", "bold black on yellow")
     else:
         why = view.closed_reason or "no heartbeat for 3 s"
-        second = Cell(f"CONNECTION LOST: {why} (values below are old)", "bold white on red")
+        second = Cell(f"CONNECTION LOST (values are old): {why}", "bold white on red")
     return [first, second]
 
 
@@ -217,7 +214,16 @@ def band_text(view: LineView, channel: str) -> str:
 ROW_COLUMNS = ("station", "channel", "value", "quality", "setpoint [band]")
 
 
-def station_rows(view: LineView) -> list[tuple[str, tuple[Cell, ...]]]:
+def shown_sample(view: LineView, channel: str, now: float) -> Sample:
+    """A channel's value as shown: STALE (its last number not shown) while the connection
+    is not live, since nothing says it still holds."""
+    sample = view.sample(channel)
+    if view.connection(now) in ("live", "connecting") or sample.quality != "GOOD":
+        return sample
+    return Sample(None, "STALE", sample.t_wall)
+
+
+def station_rows(view: LineView, now: float) -> list[tuple[str, tuple[Cell, ...]]]:
     """The overview's rows: per station in web order, its channels (key, cells)."""
     rows: list[tuple[str, tuple[Cell, ...]]] = []
     named = [str(s["name"]) for s in stations(view)]
@@ -230,7 +236,7 @@ def station_rows(view: LineView) -> list[tuple[str, tuple[Cell, ...]]]:
         if not chans:
             rows.append((f"{name}:", (Cell(name, "bold"), Cell(""), Cell(""), Cell(""), Cell(""))))
         for i, (channel, info) in enumerate(chans):
-            sample = view.sample(channel)
+            sample = shown_sample(view, channel, now)
             unit = str(info.get("unit") or "")
             cell = value_cell(sample, unit)
             quality = Cell(sample.quality, QUALITY_STYLE.get(sample.quality, "bold red"))

@@ -51,7 +51,7 @@ class LineScreen(Screen[None]):
         yield LineHeader(id="line-header")
         yield from self.body()
         yield MessageLine(id="message")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def body(self) -> ComposeResult:
         yield from ()
@@ -76,7 +76,7 @@ class LineScreen(Screen[None]):
 class OverviewScreen(LineScreen):
     TITLE = "Overview"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "detail", "Station detail"),
+        Binding("enter", "detail", "Detail", show=False),
     ]
 
     def body(self) -> ComposeResult:
@@ -88,7 +88,7 @@ class OverviewScreen(LineScreen):
         view, now = self.host.view, self.host.now()
         self.query_one("#summary", Static).update(present.line_summary(view))
         self.query_one(CommandBar).paint(view, now)
-        self.query_one(CellTable).sync(present.station_rows(view))
+        self.query_one(CellTable).sync(present.station_rows(view, now))
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         self.action_detail()
@@ -108,8 +108,8 @@ class OverviewScreen(LineScreen):
 class AlarmsScreen(LineScreen):
     TITLE = "Alarms"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("k", "acknowledge", "Acknowledge"),
-        Binding("v", "shelve", "Shelve…"),
+        Binding("k", "acknowledge", "Ack"),
+        Binding("v", "shelve", "Shelve"),
     ]
 
     def body(self) -> ComposeResult:
@@ -157,7 +157,7 @@ class StationScreen(LineScreen):
     TITLE = "Station"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back"),
-        Binding("e", "setpoint", "Change setpoint…"),
+        Binding("e", "setpoint", "Setpoint"),
     ]
     COLUMNS = ("channel", "value", "quality", "setpoint [band]", "unit")
 
@@ -175,7 +175,7 @@ class StationScreen(LineScreen):
         view = self.host.view
         out: list[tuple[str, tuple[present.Cell, ...]]] = []
         for channel, info in present.channels_of(view, self.station):
-            sample = view.sample(channel)
+            sample = present.shown_sample(view, channel, self.host.now())
             unit = str(info.get("unit") or "")
             out.append(
                 (
@@ -218,8 +218,8 @@ class StationScreen(LineScreen):
 class RecipesScreen(LineScreen):
     TITLE = "Recipes"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("l", "load", "Load recipe"),
-        Binding("g", "refresh", "Refresh list"),
+        Binding("l", "load", "Load"),
+        Binding("g", "refresh", "Refresh"),
     ]
     COLUMNS = ("name", "check", "violations / derived", "path")
 

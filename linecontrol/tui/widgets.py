@@ -25,7 +25,9 @@ class LineHeader(Static):
 
     def paint(self, view: LineView, now: float) -> None:
         first, second = header_lines(view, now)
-        self.update(Text.assemble(rich(first), "\n", rich(second)))
+        text = Text.assemble(rich(first), "\n", rich(second))
+        text.no_wrap, text.overflow = True, "ellipsis"  # two lines, whatever the width
+        self.update(text)
 
 
 class MessageLine(Static):
@@ -39,6 +41,9 @@ class MessageLine(Static):
         self.update(Text(text, style=style))
 
 
+BAR_BREAK = 4  # the bar's first line ends after Unhold: two lines fit in 80 columns
+
+
 class CommandBar(Static):
     """The PackML commands with their keys: the ones allowed now bold, the rest dimmed."""
 
@@ -48,10 +53,11 @@ class CommandBar(Static):
 
     def paint(self, view: LineView, now: float) -> None:
         parts: list[str | Text | tuple[str, str]] = []
-        for key, label, enabled in command_bar(view, now):
-            style = "bold reverse" if enabled else "dim strike"
-            parts.append(Text(f" {key} {label} ", style=style))
-            parts.append(" ")
+        for i, (key, label, enabled) in enumerate(command_bar(view, now)):
+            # enabled in brackets too, so it reads without colour (and in a text snapshot)
+            text = f"[{key} {label}]" if enabled else f" {key} {label} "
+            parts.append(Text(text, style="bold reverse" if enabled else "dim strike"))
+            parts.append("\n" if i == BAR_BREAK else " ")
         block = command_block(view, now)
         if block:
             parts.append(Text(f"({block})", style="italic"))

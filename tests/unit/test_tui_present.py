@@ -49,7 +49,7 @@ def test_a_good_value_is_its_number_and_unit() -> None:
 
 
 def test_stations_in_web_order_as_the_server_gives_them() -> None:
-    rows = present.station_rows(view_of())
+    rows = present.station_rows(view_of(), 0.0)
     assert [key for key, _ in rows] == ["b.y", "a.x", "drive.speed"]
     b, a, drive = (cells for _, cells in rows)
     assert (drive[0].text, drive[2].text) == (present.OTHER, "WAITING")
@@ -75,12 +75,12 @@ def test_commands_enabled_only_allowed_live_with_control_and_a_role() -> None:
 
 def test_header_says_lost_and_resyncing() -> None:
     view = view_of()
-    assert present.header_lines(view, 0.0)[1].text == "connected"
+    assert present.header_lines(view, 0.0)[1].text == "connected │ you: ana@t (operator)"
     assert "CONNECTION LOST" in present.header_lines(view, 5.0)[1].text
     view.apply({"type": "heartbeat", "seq": 9}, now=1.0)
     assert "RESYNCING" in present.header_lines(view, 1.0)[1].text
     view.disconnected("refused")
-    assert "CONNECTION LOST: refused" in present.header_lines(view, 1.0)[1].text
+    assert "CONNECTION LOST (values are old): refused" in present.header_lines(view, 1.0)[1].text
 
 
 def test_alarm_rows_unacknowledged_first() -> None:
@@ -93,3 +93,14 @@ def test_alarm_rows_unacknowledged_first() -> None:
     rows = present.alarm_rows(view)
     assert [k for k, _ in rows] == ["b", "a"]
     assert [c.text for c in rows[0][1]][:5] == ["UNACK", "low", "b", "—", "01:01:01"]
+
+
+def test_values_are_stale_while_the_connection_is_lost() -> None:
+    view = view_of()
+    view.disconnected("refused")
+    rows = dict(present.station_rows(view, 0.0))
+    assert (rows["a.x"][2].text, rows["a.x"][3].text) == ("STALE", "STALE")
+    assert "812" not in " ".join(c.text for c in rows["a.x"])
+    later = view_of()
+    assert dict(present.station_rows(later, 10.0))["a.x"][2].text == "STALE"  # heartbeat lost
+    assert dict(present.station_rows(later, 0.0))["a.x"][2].text == "812.0 kg"
