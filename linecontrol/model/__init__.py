@@ -12,6 +12,8 @@ from linecontrol.model.alarm_commands import (
     UnshelveAlarm,
 )
 from linecontrol.model.alarm_events import AlarmChanged, AlarmClass, AlarmLabel, AlarmRaised
+from linecontrol.model.api_commands import ReleaseControl, TakeControl
+from linecontrol.model.api_events import ControlChanged
 from linecontrol.model.channels import Batch, BatchShapeError, Channel, Quality, Sample
 from linecontrol.model.command_base import Command
 from linecontrol.model.commands import COMMAND_TYPES, StartRecording, command_from_data
@@ -91,6 +93,7 @@ __all__ = [
     "Command",
     "CommandGiven",
     "CommandRejected",
+    "ControlChanged",
     "DeviceError",
     "DeviceFailed",
     "DeviceRecovered",
@@ -111,6 +114,7 @@ __all__ = [
     "QualityChanged",
     "QualityName",
     "RecipeLoaded",
+    "ReleaseControl",
     "RemoveAlarmFromService",
     "Reset",
     "ResetAlarm",
@@ -133,6 +137,7 @@ __all__ = [
     "StateName",
     "Stop",
     "Suspend",
+    "TakeControl",
     "Unhold",
     "UnknownEvent",
     "UnshelveAlarm",

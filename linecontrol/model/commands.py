@@ -14,7 +14,7 @@ from types import MappingProxyType
 from typing import Any, ClassVar
 
 from linecontrol.errors import InvalidArgument
-from linecontrol.model import alarm_commands, control_commands
+from linecontrol.model import alarm_commands, api_commands, control_commands
 from linecontrol.model.command_base import Command
 
 
@@ -28,9 +28,19 @@ class StartRecording(Command):
     simulated: bool
 
 
-COMMAND_MODULES = (__name__, control_commands.__name__, alarm_commands.__name__)
+COMMAND_MODULES = (
+    __name__,
+    control_commands.__name__,
+    alarm_commands.__name__,
+    api_commands.__name__,
+)
 
-_ALL: tuple[type[Command], ...] = (StartRecording, *control_commands.TYPES, *alarm_commands.TYPES)
+_ALL: tuple[type[Command], ...] = (
+    StartRecording,
+    *control_commands.TYPES,
+    *alarm_commands.TYPES,
+    *api_commands.TYPES,
+)
 COMMAND_TYPES: Mapping[str, type[Command]] = MappingProxyType({c.name: c for c in _ALL})
 
 

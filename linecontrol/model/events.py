@@ -44,7 +44,7 @@ from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ValidationError, field_serializer, field_validator
 
-from linecontrol.model import alarm_events, control_events
+from linecontrol.model import alarm_events, api_events, control_events
 from linecontrol.model.command_base import Command
 from linecontrol.model.commands import command_from_data
 from linecontrol.model.event_base import EVENT_CONFIG as _CONFIG
@@ -263,10 +263,18 @@ CORE_TYPES: tuple[type[Event], ...] = (
 
 # The modules that declare event types, each with its ``Emitted:`` list in its docstring:
 # this one (runs, devices, the run log), the supervisor's and the alarms'.
-EVENT_MODULES = (__name__, control_events.__name__, alarm_events.__name__)
+EVENT_MODULES = (
+    __name__,
+    control_events.__name__,
+    alarm_events.__name__,
+    api_events.__name__,
+)
 
 EVENT_TYPES: Mapping[str, type[Event]] = MappingProxyType(
-    {c.__name__: c for c in (*CORE_TYPES, *control_events.TYPES, *alarm_events.TYPES)}
+    {
+        c.__name__: c
+        for c in (*CORE_TYPES, *control_events.TYPES, *alarm_events.TYPES, *api_events.TYPES)
+    }
 )
 
 

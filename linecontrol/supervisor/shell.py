@@ -21,7 +21,8 @@ writes the core returns:
   in a state that loads no recipe is refused before the file is touched.
 
 The shell is the only writer to devices. ``status()`` gives what an operator sees: the
-state, mode, allowed commands, first-out cause, the step and what it waits for.
+state, mode, allowed commands, first-out cause, the step and what it waits for,
+where the web is (``web``); ``alarm_states`` and ``bands`` what the API shows beside it.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ import math
 import os
 import stat
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -42,7 +43,7 @@ from drivers.device import Device
 from drivers.errors import DriverError, ReadbackMismatch
 from linecontrol import alarms as alarm_engine
 from linecontrol.acquisition import STALE_PERIODS, Acquisition
-from linecontrol.config import LineConfig, Recipe, load_model_bytes
+from linecontrol.config import AlarmDefinition, LineConfig, Recipe, load_model_bytes
 from linecontrol.errors import InputFileError, LinecontrolError, Problem
 from linecontrol.model import (
     Command,
@@ -51,6 +52,7 @@ from linecontrol.model import (
     DeviceRecovered,
     Event,
     LoadRecipe,
+    Quality,
     Sample,
     StateChanged,
 )
@@ -58,7 +60,7 @@ from linecontrol.process import UnboundField, check, violation_text
 from linecontrol.runtime import Clock, context_logger
 from linecontrol.supervisor import core as sup
 from linecontrol.supervisor.packml import State
-from linecontrol.supervisor.plan import Plan, PlanError, build_plan
+from linecontrol.supervisor.plan import Plan, PlanError, Target, build_plan
 
 T = TypeVar("T")
 logger = logging.getLogger("linecontrol.supervisor")
@@ -322,7 +324,48 @@ class Supervisor:
             "waiting_for": list(c.waiting_for),
             "interlocks": sorted(c.active),
             "steps": self._steps,
+            **self.web(),
         }
+
+    def good(self, channel: str | None) -> float | None:
+        """The channel's latest value when it is GOOD and finite (None otherwise)."""
+        snap = self.acq.snapshot
+        i = snap.index.get(channel) if channel is not None else None
+        if i is None or snap.quality[i] != Quality.GOOD:
+            return None
+        value = float(snap.values[i])
+        return value if math.isfinite(value) else None
+
+    def web(self) -> dict[str, float | None]:
+        """Where the web is: its position (m from the unwind), the line speed (m/min,
+        the drive's measured speed), the metres run since this run's Execute began and
+        those still to go to the recipe's ``length_m`` end (None for what is not known:
+        no drive, no GOOD value, no run, an end by time)."""
+        c = self.core
+        drive = c.devices.drive if c is not None else None
+        pos = self.good(f"{drive}.web_position_m" if drive else None)
+        done = to_go = None
+        if c is not None and pos is not None and c.run_start_m is not None:
+            done = pos - c.run_start_m
+            if c.plan is not None and c.plan.end_length_m is not None:
+                to_go = max(0.0, c.plan.end_length_m - done)
+        speed = self.good(f"{drive}.speed_pv_m_min" if drive else None)
+        return {"web_position_m": pos, "line_speed": speed, "metres_done": done,
+                "metres_to_go": to_go}  # fmt: skip
+
+    def alarm_states(self) -> tuple[Mapping[str, AlarmDefinition], alarm_engine.Alarms]:
+        """The line's alarm definitions and their states now (empty before boot)."""
+        if self.core is None:
+            return {}, {}
+        return self.core.alarm_defs, self.core.alarms
+
+    def bands(self) -> list[tuple[Target, float]]:
+        """The loaded recipe's targets, each with its setpoint now (an operator's change
+        included); empty with no recipe."""
+        c = self.core
+        if c is None or c.plan is None:
+            return []
+        return [(t, c.overrides.get(t.field, t.value)) for t in c.plan.targets]
 
     async def wait_for(self, predicate: Callable[[Supervisor], bool]) -> None:
         """Until ``predicate(self)`` holds after a step (the caller bounds the wait)."""

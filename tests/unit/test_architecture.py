@@ -273,6 +273,8 @@ PURE = (
     "linecontrol.supervisor.core",  # the supervisor's step
     "linecontrol.alarms",  # the alarm engine and its JSON form
     "linecontrol.api.view",  # the client's mirror of the line
+    "linecontrol.api.protocol",  # the wire protocol: message shapes, validation
+    "linecontrol.api.schema",  # its JSON schema, from the model's registries
     "drivers.codec",
     "drivers.regmap",
     "drivers.setpoints",
@@ -614,6 +616,8 @@ PURE_IN_A_SHELL = (
     "linecontrol.supervisor.plan",
     "linecontrol.supervisor.core",
     "linecontrol.api.view",  # its package holds the aiohttp client too
+    "linecontrol.api.protocol",
+    "linecontrol.api.schema",
 )
 PURE_PACKAGES = tuple(p for p in PURE if p not in PURE_IN_A_SHELL)
 

@@ -35,6 +35,7 @@ from linecontrol.model import (
     Command,
     CommandGiven,
     CommandRejected,
+    ControlChanged,
     DeviceError,
     DeviceFailed,
     DeviceRecovered,
@@ -55,6 +56,7 @@ from linecontrol.model import (
     StateName,
     UnknownEvent,
     alarm_commands,
+    api_commands,
     control_commands,
     decode_event,
 )
@@ -103,6 +105,7 @@ def _control_strategies() -> dict[type[Event], st.SearchStrategy[Any]]:
             action=st.sampled_from(["suspend", "hold", "stop", "abort"]), web_position_m=maybe,
         ),
         ce.InterlockCleared: st.builds(ce.InterlockCleared, interlock=text, detail=text),
+        ControlChanged: st.builds(ControlChanged, old=text, new=text, by=text),
         ce.RecipeLoaded: st.builds(ce.RecipeLoaded, recipe=text, path=text, sha256=text,
                                    violations=names),
         ce.SafeStateApplied: st.builds(ce.SafeStateApplied, why=text, answered=names,
@@ -346,6 +349,7 @@ def test_commands_are_registered_by_their_wire_name() -> None:
         StartRecording,
         *control_commands.TYPES,
         *alarm_commands.TYPES,
+        *api_commands.TYPES,
     )
     assert dict(COMMAND_TYPES) == {c.name: c for c in declared}
     assert len(COMMAND_TYPES) == len(declared)  # no two share a wire name
