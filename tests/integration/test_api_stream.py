@@ -7,6 +7,7 @@ at once."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import signal
 import subprocess
@@ -73,7 +74,7 @@ async def test_two_clients_get_a_full_state_then_ordered_coalesced_messages(
         assert "heartbeat" in kinds and "values" in kinds
         # At most 4 values (and 4 status) messages between two heartbeats: coalesced.
         beats = [i for i, k in enumerate(kinds) if k == "heartbeat"]
-        for lo, hi in zip(beats, beats[1:], strict=False):
+        for lo, hi in itertools.pairwise(beats):
             between = kinds[lo + 1 : hi]
             assert between.count("values") <= 4 and between.count("status") <= 4, between
         for m in got:
