@@ -100,6 +100,9 @@ class CellTable(DataTable[Text]):
                     self.update_cell(key, self._columns[column], rich(cell))
             self._shown[key] = cells
 
+    def row_keys(self) -> list[str]:
+        return list(self._order)
+
     def selected_key(self) -> str | None:
         if not self._order or self.cursor_row < 0 or self.cursor_row >= len(self._order):
             return None
