@@ -45,6 +45,7 @@ class Served:
     data: Path
     run_id: str
     stderr: Path
+    stdout: list[str]
 
     def client(self, client_id: str = "test-1") -> aiohttp.ClientSession:
         return aiohttp.ClientSession(
@@ -85,8 +86,8 @@ def serving(
             stdout=subprocess.PIPE, stderr=errf, text=True, start_new_session=True,
         )  # fmt: skip
     try:
-        run_id = _ready(proc, err)
-        yield Served(proc, sock, data, run_id, err)
+        lines = _ready(proc, err)
+        yield Served(proc, sock, data, lines[-1].split()[1], err, lines)
     finally:
         if proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):
@@ -96,8 +97,8 @@ def serving(
         proc.stdout.close()
 
 
-def _ready(proc: subprocess.Popen[str], err: Path) -> str:
-    """The run id serve prints once its API serves (its socket line before it)."""
+def _ready(proc: subprocess.Popen[str], err: Path) -> list[str]:
+    """What serve prints once its API serves: the socket, the TCP address, the run id."""
     assert proc.stdout is not None
     fd = proc.stdout.fileno()  # read raw: a buffered readline would hide lines from select
     deadline = time.monotonic() + START_S
@@ -114,7 +115,7 @@ def _ready(proc: subprocess.Popen[str], err: Path) -> str:
         for line in lines:
             if line.startswith("run ") and line.endswith("\n"):
                 assert lines[0].startswith("socket "), lines
-                return line.split()[1]
+                return [ln.strip() for ln in lines]
     raise AssertionError(f"serve did not start: {out!r} {err.read_text(encoding='utf-8')}")
 
 
