@@ -97,7 +97,7 @@ def command_block(view: LineView, now: float) -> str:
         return "viewer: watching only"
     held = holder(view)
     if held != me(view):
-        return f"control held by {held}" if held else "nobody holds control (t: take it)"
+        return f"control held by {held}" if held else "no control: t takes it"
     return ""
 
 

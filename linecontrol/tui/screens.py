@@ -157,7 +157,7 @@ class StationScreen(LineScreen):
     TITLE = "Station"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back"),
-        Binding("e", "setpoint", "Setpoint"),
+        Binding("e", "setpoint", "Set"),
     ]
     COLUMNS = ("channel", "value", "quality", "setpoint [band]", "unit")
 
