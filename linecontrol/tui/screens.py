@@ -18,7 +18,7 @@ from textual.widgets import DataTable, Footer, Input, Label, Sparkline, Static
 
 from linecontrol.api import LineView
 from linecontrol.tui import present
-from linecontrol.tui.widgets import CellTable, CommandBar, LineHeader, MessageLine
+from linecontrol.tui.widgets import CellTable, CommandBar, LineHeader, MessageLine, Quiet
 
 
 class Host(Protocol):
@@ -80,13 +80,13 @@ class OverviewScreen(LineScreen):
     ]
 
     def body(self) -> ComposeResult:
-        yield Static(id="summary")
+        yield Quiet(id="summary")
         yield CommandBar(id="commands")
         yield CellTable(present.ROW_COLUMNS, id="stations")
 
     def paint_body(self) -> None:
         view, now = self.host.view, self.host.now()
-        self.query_one("#summary", Static).update(present.line_summary(view))
+        self.query_one("#summary", Quiet).show(present.line_summary(view))
         self.query_one(CommandBar).paint(view, now)
         self.query_one(CellTable).sync(present.station_rows(view, now))
 
@@ -113,20 +113,20 @@ class AlarmsScreen(LineScreen):
     ]
 
     def body(self) -> ComposeResult:
-        yield Static("Active alarms (unacknowledged first)", id="alarms-title")
+        yield Quiet("Active alarms (unacknowledged first)", id="alarms-title")
         yield CellTable(present.ALARM_COLUMNS, id="alarms")
-        yield Static(id="events")
+        yield Quiet(id="events")
 
     def paint_body(self) -> None:
         view = self.host.view
         self.query_one(CellTable).sync(present.alarm_rows(view))
         hidden = view.suppressed_alarms()
-        self.query_one("#alarms-title", Static).update(
+        self.query_one("#alarms-title", Quiet).show(
             "Active alarms (unacknowledged first)"
             + (f"; {hidden} suppressed by design (not listed)" if hidden else "")
         )
         recent = list(view.events)[-5:]
-        self.query_one("#events", Static).update(
+        self.query_one("#events", Quiet).show(
             "\n".join(present.event_line(e) for e in recent) or "no events yet"
         )
 
@@ -268,14 +268,14 @@ class RunScreen(LineScreen):
     TITLE = "Run"
 
     def body(self) -> ComposeResult:
-        yield Static(id="run")
-        yield Static(id="run-events")
+        yield Quiet(id="run")
+        yield Quiet(id="run-events")
 
     def paint_body(self) -> None:
         view = self.host.view
-        self.query_one("#run", Static).update("\n".join(present.run_lines(view, self.host.wall())))
+        self.query_one("#run", Quiet).show("\n".join(present.run_lines(view, self.host.wall())))
         recent = list(view.events)[-10:]
-        self.query_one("#run-events", Static).update(
+        self.query_one("#run-events", Quiet).show(
             "\n".join(present.event_line(e) for e in recent)
         )
 

@@ -16,7 +16,19 @@ def rich(cell: Cell) -> Text:
     return Text(cell.text, style=cell.style)
 
 
-class LineHeader(Static):
+class Quiet(Static):
+    """A Static updated only when its text changes (an update costs a layout pass)."""
+
+    _shown: Text | str | None = None
+
+    def show(self, content: Text | str) -> None:
+        if content == self._shown:
+            return
+        self._shown = content
+        self.update(content)
+
+
+class LineHeader(Quiet):
     """PackML state, mode, control holder and the connection, on every screen."""
 
     DEFAULT_CSS = """
@@ -27,10 +39,10 @@ class LineHeader(Static):
         first, second = header_lines(view, now)
         text = Text.assemble(rich(first), "\n", rich(second))
         text.no_wrap, text.overflow = True, "ellipsis"  # two lines, whatever the width
-        self.update(text)
+        self.show(text)
 
 
-class MessageLine(Static):
+class MessageLine(Quiet):
     """The last command's verdict (a refusal with its reason)."""
 
     DEFAULT_CSS = """
@@ -38,13 +50,13 @@ class MessageLine(Static):
     """
 
     def say(self, text: str, style: str = "") -> None:
-        self.update(Text(text, style=style))
+        self.show(Text(text, style=style))
 
 
 BAR_BREAK = 4  # the bar's first line ends after Unhold: two lines fit in 80 columns
 
 
-class CommandBar(Static):
+class CommandBar(Quiet):
     """The PackML commands with their keys: the ones allowed now bold, the rest dimmed."""
 
     DEFAULT_CSS = """
@@ -61,7 +73,7 @@ class CommandBar(Static):
         block = command_block(view, now)
         if block:
             parts.append(Text(f"({block})", style="italic"))
-        self.update(Text.assemble(*parts))
+        self.show(Text.assemble(*parts))
 
 
 class CellTable(DataTable[Text]):
