@@ -143,7 +143,7 @@ def decode_body(raw: bytes) -> dict[str, Any]:
 
 
 def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is no JSON number (non-finite numbers are refused)")
+    raise BadRequest(f"{name} is no JSON number (non-finite numbers are refused)")
 
 
 def request_id_of(data: Mapping[str, Any]) -> str:

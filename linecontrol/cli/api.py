@@ -31,7 +31,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         description="Print a fresh token (give it to the client) and the TOML lines to "
         "paste into the line config: only the token's SHA-256 is kept there.",
     )
-    t.add_argument("name", help="the token's name (its user in the run log)")
+    t.add_argument("name", metavar="NAME", help="the token's name (its user in the run log)")
     t.add_argument("--role", choices=ROLES, required=True, help="the role the token gives")
     t.set_defaults(func=token)
 
