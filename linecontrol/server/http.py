@@ -249,12 +249,15 @@ class ApiServer:
         self._made = False
 
     async def start(self) -> None:
+        """Serve; ``ServeError`` if a socket cannot be had (the path, the port in use)."""
         clear_socket_path(self.socket_path)
         await self.runner.setup()
         site = web.UnixSite(self.runner, str(self.socket_path))
         old = os.umask(0o117)  # created 0660: the owner and its group
         try:
             await site.start()
+        except OSError as exc:
+            raise ServeError(f"{self.socket_path}: {exc.strerror or exc}") from exc
         finally:
             os.umask(old)
         self._made = True
@@ -262,7 +265,10 @@ class ApiServer:
         if self.tcp is not None:
             host, port = self.tcp
             tcp_site = web.TCPSite(self.runner, loopback(host), port)
-            await tcp_site.start()
+            try:
+                await tcp_site.start()
+            except OSError as exc:
+                raise ServeError(f"--tcp {host}:{port}: {exc.strerror or exc}") from exc
             server = getattr(tcp_site, "_server", None)
             socks = getattr(server, "sockets", None) or []
             self.tcp_port = socks[0].getsockname()[1] if socks else port

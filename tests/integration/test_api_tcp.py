@@ -4,6 +4,7 @@ and the schema and recipes served, against a real ``linecontrol serve`` child.""
 from __future__ import annotations
 
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -77,4 +78,20 @@ def test_tcp_off_loopback_or_without_tokens_is_refused(
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert p.returncode == 2 and words in p.stderr, p.stderr
+    assert not (tmp_path / "d" / "linecontrol.sock").exists()
+
+
+def test_a_tcp_port_in_use_is_a_clear_error_and_nothing_is_left(tmp_path: Path) -> None:
+    config = line_config(tmp_path, '[api.tokens.a]\nsha256 = "' + "0" * 64 + '"\nrole = "viewer"\n')
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        p = subprocess.run(
+            [sys.executable, "-m", "linecontrol", "serve", "--sim", "--config", str(config),
+             "--data-dir", str(tmp_path / "d"), "--tcp", f"127.0.0.1:{port}"],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+    assert p.returncode == 2 and f"--tcp 127.0.0.1:{port}" in p.stderr, p.stderr
+    assert "Traceback" not in p.stderr
     assert not (tmp_path / "d" / "linecontrol.sock").exists()
