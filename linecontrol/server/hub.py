@@ -77,31 +77,40 @@ class Stream:
         self.quality: np.ndarray = np.empty(0, np.uint8)
         self.status: dict[str, Any] = {}
         self.resyncs = 0
+        self.resync_reason = ""  # set: the queue was dropped, a resync is due
         self.seq = 0
 
     def send(self, message: dict[str, Any]) -> None:
+        """Queue ``message`` (never blocks). A full queue is dropped: the client gets a
+        ``resync`` and a fresh full state, built when its writer is free (never inside
+        the supervisor's step, whose events come here); what comes until then is in
+        that state, so it is not queued."""
+        if self.resync_reason:
+            return
         if len(self.queue) >= self.maxsize:
-            self.resync(f"the client fell {self.maxsize} messages behind")
+            self.resyncs += 1
+            self.queue.clear()
+            self.resync_reason = f"the client fell {self.maxsize} messages behind"
+            logger.warning("stream %s: %s: resync", self.caller.who, self.resync_reason)
+            self.ready.set()
             return
         self.queue.append(message)
         self.ready.set()
 
-    def resync(self, reason: str) -> None:
-        """Drop what is waiting; a ``resync`` then a fresh full state."""
-        self.resyncs += 1
-        self.queue.clear()
-        logger.warning("stream %s: %s: resync", self.caller.who, reason)
-        self.queue.append(p.resync_message(reason))
-        self.queue.append(p.full_message(self.hub.full_state(self.caller, self)))
-        self.ready.set()
-
     async def next(self) -> dict[str, Any]:
         """The next message, with its ``seq`` (+1 per message on this connection)."""
-        while not self.queue:
+        while not self.queue and not self.resync_reason:
             self.ready.clear()
             await self.ready.wait()
+        if self.resync_reason:
+            reason, self.resync_reason = self.resync_reason, ""
+            self.queue.clear()
+            self.queue.append(p.full_message(self.hub.full_state(self.caller, self)))
+            message = p.resync_message(reason)
+        else:
+            message = self.queue.popleft()
         self.seq += 1
-        return p.with_seq(self.queue.popleft(), self.seq)
+        return p.with_seq(message, self.seq)
 
 
 @dataclass
