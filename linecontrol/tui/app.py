@@ -100,8 +100,9 @@ class LineApp(App[None]):
             self.refresh_bindings()
         self._painted = key
         self._record_trends()
-        screen = self.screen
-        if isinstance(screen, LineScreen):
+        # the top line screen: under a dialog too, so its header still shows a loss
+        screen = next((s for s in reversed(self.screen_stack) if isinstance(s, LineScreen)), None)
+        if screen is not None:
             try:
                 screen.paint()
             except NoMatches:  # the screen is still composing: the next tick paints it

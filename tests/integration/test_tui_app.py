@@ -260,3 +260,29 @@ async def test_every_screen_fits_80x24(tmp_path: Path) -> None:
             assert app.screen.query_one(LineHeader).region.y == 0
             footer = app.screen.query_one("Footer")
             assert footer.region.bottom == 24
+
+
+async def test_typing_in_a_dialog_sends_no_command(tmp_path: Path) -> None:
+    async with tui(tmp_path) as (server, app, pilot):
+        allow(server, "start", "stop", "hold", "abort", "clear", "reset")
+        await until(pilot, lambda: "start" in app.view.allowed)
+        await pilot.press("2")
+        await until(pilot, lambda: len(cells(app, "alarms")) == 1)
+        await pilot.press("v")
+        await pilot.press(*"sxhArc", "enter", "enter")  # every PackML key, as text
+        commands = await server.until_commands(1)
+        await pilot.pause(0.1)
+        assert [c["command"] for c in server.commands] == ["shelve_alarm"]
+        assert commands[0]["reason"] == "sxhArc"
+
+
+async def test_a_lost_connection_shows_under_an_open_dialog(tmp_path: Path) -> None:
+    async with tui(tmp_path) as (server, app, pilot):
+        await pilot.press("2")
+        await until(pilot, lambda: len(cells(app, "alarms")) == 1)
+        await pilot.press("v")
+        await until(pilot, lambda: not isinstance(app.screen, LineScreen))
+        server.refuse_streams = True
+        server.close_streams()
+        under = app.screen_stack[-2]
+        await until(pilot, lambda: "CONNECTION LOST" in str(under.query_one(LineHeader).render()))
