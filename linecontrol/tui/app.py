@@ -12,6 +12,7 @@ elsewhere) is disabled.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections import deque
 from collections.abc import Callable
@@ -100,8 +101,7 @@ class LineApp(App[None]):
             self.refresh_bindings()
         self._painted = key
         self._record_trends()
-        # the top line screen: under a dialog too, so its header still shows a loss
-        screen = next((s for s in reversed(self.screen_stack) if isinstance(s, LineScreen)), None)
+        screen = self.line_screen()
         if screen is not None:
             try:
                 screen.paint()
@@ -170,11 +170,18 @@ class LineApp(App[None]):
             self.say(text, "bold red")
             self.notify(text, severity="error", timeout=6)
 
+    def line_screen(self) -> LineScreen | None:
+        """The top line screen: under a dialog too (so its header still shows a loss);
+        None while screens switch (the stack may be empty for a moment)."""
+        return next((s for s in reversed(self.screen_stack) if isinstance(s, LineScreen)), None)
+
     def say(self, text: str, style: str = "") -> None:
         self.last_message = text
-        screen = self.screen
-        if isinstance(screen, LineScreen):
-            screen.say(text, style)
+        screen = self.line_screen()
+        if screen is not None:
+            # still composing: it shows last_message when it resumes
+            with contextlib.suppress(NoMatches):
+                screen.say(text, style)
 
     def load_recipes(self) -> None:
         self.run_worker(self._load_recipes(), group="recipes", exclusive=True)

@@ -275,9 +275,7 @@ class RunScreen(LineScreen):
         view = self.host.view
         self.query_one("#run", Quiet).show("\n".join(present.run_lines(view, self.host.wall())))
         recent = list(view.events)[-10:]
-        self.query_one("#run-events", Quiet).show(
-            "\n".join(present.event_line(e) for e in recent)
-        )
+        self.query_one("#run-events", Quiet).show("\n".join(present.event_line(e) for e in recent))
 
 
 # ---------------------------------------------------------------------- dialogs
