@@ -179,6 +179,14 @@ async def test_serve_runs_the_line_through_the_api_and_stops_cleanly(tmp_path: P
                 status, body = await post(http, {"command": command, "request_id": rid})
                 assert status == 200, body
                 await until_state(ws, want, within)
+                if want == "Execute" and command == "start":
+                    # A setpoint within its band: accepted, the reply names the one before.
+                    bands = (await state(http))["bands"]
+                    band = next(b for b in bands.values() if b["sets"] and b["low"] is not None)
+                    change = {"command": "change_setpoint", "request_id": "p1",
+                              "field": band["field"], "value": band["setpoint"]}  # fmt: skip
+                    status, body = await post(http, change)
+                    assert status == 200 and body["previous"] == band["setpoint"], body
         code = srv.stop(signal.SIGINT)
         assert code == 0, srv.stderr.read_text(encoding="utf-8")
         assert not srv.socket.exists()
@@ -187,7 +195,7 @@ async def test_serve_runs_the_line_through_the_api_and_stops_cleanly(tmp_path: P
     mine = [(c.name, c.request_id) for c in given if c.by.endswith("@tui-1")]
     assert mine == [
         ("take_control", "c1"), ("load_recipe", "l1"), ("reset", "r1"), ("start", "s1"),
-        ("hold", "h1"), ("unhold", "u1"), ("stop", "t1"),
+        ("change_setpoint", "p1"), ("hold", "h1"), ("unhold", "u1"), ("stop", "t1"),
     ]  # fmt: skip
     assert all(c.at is not None for c in given)
     rejected = {e.command.request_id: e.reason for e in events if isinstance(e, CommandRejected)}
