@@ -154,6 +154,7 @@ class ApiClient:
         self._prefix = secrets.token_hex(4)
         self._count = itertools.count(1)
         self._session: aiohttp.ClientSession | None = None
+        self._closed = False
         self._changed = asyncio.Condition()
 
     # ---------------------------------------------------------------- session
@@ -164,6 +165,8 @@ class ApiClient:
         await self.close()
 
     async def close(self) -> None:
+        """Close the session; every later request is ``ApiUnreachable``."""
+        self._closed = True
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -177,6 +180,8 @@ class ApiClient:
         return headers
 
     def session(self) -> aiohttp.ClientSession:
+        if self._closed:
+            raise ApiUnreachable(f"the client of {self.address} is closed")
         if self._session is None:
             connector: aiohttp.BaseConnector
             if self.address.path is not None:

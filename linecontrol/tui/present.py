@@ -224,9 +224,11 @@ def shown_sample(view: LineView, channel: str, now: float) -> Sample:
 
 
 def station_rows(view: LineView, now: float) -> list[tuple[str, tuple[Cell, ...]]]:
-    """The overview's rows: per station in web order, its channels (key, cells)."""
+    """The overview's rows: per station in web order, its channels (key, cells); a
+    channel an active alarm watches is marked ``!`` in red."""
     rows: list[tuple[str, tuple[Cell, ...]]] = []
     named = [str(s["name"]) for s in stations(view)]
+    alarmed = {str(a["channel"]) for a in view.active_alarms() if a.get("channel")}
     for name, chans in [
         *((n, channels_of(view, n)) for n in named),
         (OTHER, unplaced_channels(view, set(named))),
@@ -246,7 +248,12 @@ def station_rows(view: LineView, now: float) -> list[tuple[str, tuple[Cell, ...]
                     channel,
                     (
                         Cell(name if i == 0 else "", "bold"),
-                        Cell(short + (" ✎" if info.get("writable") else "")),
+                        Cell(
+                            short
+                            + (" ✎" if info.get("writable") else "")
+                            + (" !" if channel in alarmed else ""),
+                            "bold red" if channel in alarmed else "",
+                        ),
                         cell,
                         quality,
                         Cell(band_text(view, channel)),

@@ -262,3 +262,14 @@ async def test_no_server_yet_is_lost_until_it_comes(tmp_path: Path) -> None:
         assert "cannot reach" in view.closed_reason
         async with serving(path):
             await client.until(lambda: view.connection(client.now()) == "live", 5.0)
+
+
+async def test_a_closed_client_is_unreachable_not_a_runtime_error(tmp_path: Path) -> None:
+    async with serving(tmp_path / "api.sock"):
+        client = ApiClient(Address(path=tmp_path / "api.sock"), "t")
+        assert (await client.command("stop")).ok
+        await client.close()
+        with pytest.raises(ApiUnreachable, match="closed"):
+            await client.command("stop")
+        with pytest.raises(ApiUnreachable, match="closed"):
+            await client.state()

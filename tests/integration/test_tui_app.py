@@ -171,9 +171,10 @@ async def test_overview_stations_in_web_order_with_quality_never_as_numbers(
         await until(pilot, lambda: len(cells(app, "stations")) == 4)
         rows = cells(app, "stations")
         assert [r[0] for r in rows if r[0]] == ["unwind", "zone_C01", "press"]
-        by_channel = {r[1].rstrip(" ✎"): r for r in rows}
+        by_channel = {r[1].split(" ")[0]: r for r in rows}
         assert by_channel["tension_n"][2] == "120.5 N"
         assert by_channel["temp_c"][2] == "STALE"
+        assert by_channel["temp_c"][1] == "temp_c !"  # its alarm is active
         assert by_channel["roll_load_kg"][2] == "INVALID"  # 812.0 sent, INVALID: no number
         assert "812" not in " ".join(by_channel["roll_load_kg"])
         assert by_channel["setpoint_c"][4] == "180.0 [170.0..190.0]"

@@ -72,6 +72,7 @@ def line_state() -> dict[str, Any]:
         "alarms": [
             {
                 "name": "zone_C01_high",
+                "channel": "zone_C01.temp_c",
                 "state": "UNACK",
                 "priority": "high",
                 "class": "process",

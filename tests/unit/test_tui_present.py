@@ -104,3 +104,13 @@ def test_values_are_stale_while_the_connection_is_lost() -> None:
     later = view_of()
     assert dict(present.station_rows(later, 10.0))["a.x"][2].text == "STALE"  # heartbeat lost
     assert dict(present.station_rows(later, 0.0))["a.x"][2].text == "812.0 kg"
+
+
+def test_a_channel_with_an_active_alarm_is_marked() -> None:
+    alarms = [
+        {"name": "hot", "state": "UNACK", "priority": "high", "channel": "b.y"},
+        {"name": "calm", "state": "NORM", "priority": "high", "channel": "a.x"},
+    ]
+    rows = dict(present.station_rows(view_of(alarms=alarms), 0.0))
+    assert rows["b.y"][1] == present.Cell("y !", "bold red")
+    assert rows["a.x"][1].text == "x ✎"
