@@ -58,6 +58,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         metavar="DIR",
         help="data root (default: $LINECONTROL_DATA or ./runs)",
     )
+    p.add_argument(
+        "--clear",
+        action="store_true",
+        help="after an unclean stop (the machine boots into Aborted), give Clear before the "
+        "run; without it such a run starts nothing",
+    )
     p.add_argument("--operator", default="", help="operator name, kept with the run")
     p.add_argument("--roll-id", default="", help="roll id, kept with the run")
     p.add_argument("--lot-id", default="", help="lot id, kept with the run")
@@ -124,6 +130,7 @@ def run(args: argparse.Namespace) -> int:
         roll_id=args.roll_id,
         lot_id=args.lot_id,
         deadline_s=args.deadline,
+        clear_abort=args.clear,
         sim_log_args=sim_log_args(args),
     )
     try:

@@ -89,6 +89,9 @@ class RunOptions:
     roll_id: str = ""
     lot_id: str = ""
     deadline_s: float | None = None  # real seconds for the whole run
+    # After an unclean stop (the machine boots into Aborted) give Clear before the run;
+    # without it such a run starts nothing and says why (the line needs looking at first).
+    clear_abort: bool = False
     sim_log_args: list[str] = field(default_factory=list)
     # Run alongside the supervisor (tests: inject faults, give commands); its end does
     # not end the run.
@@ -204,6 +207,7 @@ async def _supervise(
                 ready,
                 start_script,
                 stop,
+                opts.clear_abort,
                 sup_task,
                 acq_task,
             ),
@@ -244,10 +248,12 @@ async def _drive(
     recipe: RecipeReady,
     start_script: Callable[[], None],
     stop: asyncio.Event,
+    clear_abort: bool,
     *tasks: asyncio.Task[Any],
 ) -> str:
     """Load, Reset, Start and wait for the end; the run's status. None of them is given
-    once ``stop`` is set (a signal): the run ends there (``_StoppedBeforeStart``)."""
+    once ``stop`` is set (a signal): the run ends there (``_StoppedBeforeStart``). A
+    machine in Aborted (an unclean stop before) is cleared only with ``clear_abort``."""
 
     def give(command: Command | RecipeReady) -> None:
         if stop.is_set():
@@ -256,10 +262,16 @@ async def _drive(
 
     await _until(supervisor, lambda s: s.core is not None, *tasks)
     if supervisor.state.label == "Aborted":
-        # The last supervisor did not end cleanly. Running a recipe is the user's command,
-        # so it clears the abort as an operator would, in the run log under their name.
-        logger.warning("the last run did not end cleanly: clearing the abort before this run")
-        why = "the last run did not end cleanly"
+        # The last supervisor did not end cleanly: the line may be anywhere. Only the
+        # user's explicit --clear clears it, as an operator would, under their name.
+        if not clear_abort:
+            return (
+                "not started: the machine is Aborted (the last supervisor on this data root "
+                "did not end cleanly, or ended in Aborted); check the line, then run again "
+                "with --clear to clear the abort"
+            )
+        logger.warning("the last run did not end cleanly: clearing the abort (--clear)")
+        why = "the last run did not end cleanly; --clear given"
         give(Clear(by=by, request_id="run-clear", at=clock.wall(), reason=why))
         await _until(supervisor, lambda s: s.state.label == "Stopped" or bool(s.rejected), *tasks)
     give(recipe)  # planned from the bytes checked before the start, not read again

@@ -125,6 +125,7 @@ RECIPE_MAX_BYTES = 1 << 20  # a recipe is a few kB; anything above 1 MiB is no r
 RECIPE_READ_DEADLINE_S = 5.0  # real seconds for a recipe file to be read and planned
 # The states a recipe loads in (as core's _recipe_ready): refused here before any I/O.
 LOADABLE = (State.STOPPED, State.IDLE, State.ABORTED, State.COMPLETE)
+ABORTED = "aborted\n"  # the marker of a supervisor that ended in Aborted, never cleared
 
 
 def read_recipe_bytes(path: Path, limit: int = RECIPE_MAX_BYTES) -> bytes:
@@ -394,11 +395,15 @@ class Supervisor:
             self.state_lock.acquire()
             marker.parent.mkdir(parents=True, exist_ok=True)
             self.clean_boot = not marker.exists()
+            left_aborted = not self.clean_boot and marker.read_text(encoding="utf-8") == ABORTED
             marker.write_text(f"{os.getpid()}\n", encoding="utf-8")
-        except OSError as exc:
-            self.log.error("state directory %s: %s", marker.parent, exc.strerror or exc)
+        except (OSError, UnicodeDecodeError) as exc:
+            why = exc.strerror if isinstance(exc, OSError) else None
+            self.log.error("state directory %s: %s", marker.parent, why or exc)
             return None
-        if not self.clean_boot:
+        if left_aborted:
+            self.log.warning("the last supervisor ended in Aborted (not cleared): Aborted")
+        elif not self.clean_boot:
             self.log.warning("the last supervisor did not end cleanly: booting into Aborted")
         try:
             text = path.read_text(encoding="utf-8")
@@ -444,10 +449,15 @@ class Supervisor:
                 tmp.unlink()
 
     def ended_cleanly(self) -> None:
+        """A clean end: the marker goes, unless the machine is in Aborted (an Abort
+        stands until a Clear, across a restart too: the marker then says so)."""
         marker = self._marker()
         if marker is not None:
             with contextlib.suppress(OSError):
-                marker.unlink()
+                if self.core is not None and self.core.machine.state is State.ABORTED:
+                    marker.write_text(ABORTED, encoding="utf-8")
+                else:
+                    marker.unlink()
         self.release_lock()
 
     def release_lock(self) -> None:

@@ -157,3 +157,41 @@ def test_run_ids_and_start_are_real_wall_time_at_a_speedup(tmp_path: Path) -> No
     assert before <= meta["start_wall"] <= after
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(meta["start_wall"]))
     assert run_dir.name.startswith(stamp), (run_dir.name, stamp)
+
+
+def test_after_an_unclean_stop_a_run_starts_nothing_unless_told_to_clear(tmp_path: Path) -> None:
+    """A run killed outright (SIGKILL: no clean-up at all) leaves the machine to boot
+    into Aborted. The next run does not clear that by itself: it starts nothing and
+    says to check the line and give --clear; with --clear it clears, then runs."""
+    data = tmp_path / "data"
+    first = subprocess.Popen(
+        [sys.executable, "-m", "linecontrol", "run", "--sim", "--speedup", "1000",
+         "--deadline", "60", "--data-dir", str(data)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        wait_until(
+            lambda: (data / ".supervisor" / "supervisor.running").exists()
+            or first.poll() is not None,
+            60,
+            "the first run's supervisor runs",
+        )
+        assert first.poll() is None
+    finally:
+        with suppress(ProcessLookupError):
+            os.killpg(first.pid, signal.SIGKILL)  # it and its simulators, no clean-up
+        first.wait(timeout=30)
+    second = cli("run", "--sim", "--speedup", "1000", "--data-dir", str(data))
+    assert second.returncode == 6, second.stderr
+    assert "did not end cleanly" in second.stderr and "--clear" in second.stderr
+    assert "Resetting" not in second.stderr and "Clearing" not in second.stderr
+    # It ended cleanly, but in Aborted: the Abort stands for the next one all the same.
+    again = cli("run", "--sim", "--speedup", "1000", "--data-dir", str(data))
+    assert again.returncode == 6 and "--clear" in again.stderr, again.stderr
+    third = cli(
+        "run", "--sim", "--speedup", "1000", "--deadline", "4", "--clear",
+        "--data-dir", str(data),
+    )  # fmt: skip
+    assert "Aborted -> Clearing -> Stopped -> Resetting" in third.stderr, third.stderr
