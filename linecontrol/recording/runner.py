@@ -295,7 +295,14 @@ async def _drive(
         return f"not started: {refused}"
     if supervisor.state.label != "Idle":
         st = supervisor.status()
-        return f"not started: {st['state']}: {st['first_out'] or 'no first-out cause'}"
+        why = f"not started: {st['state']}: {st['first_out'] or 'no first-out cause'}"
+        if st["first_out"].startswith("alarm:"):
+            why += (
+                " (an alarm that demands a stop stands; a latched one, also from an earlier "
+                "run, until acknowledged and reset: linecontrol serve, then acknowledge_alarm "
+                "and reset_alarm over its API)"
+            )
+        return why
     give(Start(by=by, request_id="run-start", at=clock.wall()))
     start_script()
     await _until(

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from linecontrol.config import RECIPES
+from linecontrol.config import DEFAULT_LINE, RECIPES
 
 pytestmark = pytest.mark.integration
 
@@ -195,3 +195,24 @@ def test_after_an_unclean_stop_a_run_starts_nothing_unless_told_to_clear(tmp_pat
         "--data-dir", str(data),
     )  # fmt: skip
     assert "Aborted -> Clearing -> Stopped -> Resetting" in third.stderr, third.stderr
+
+
+def test_a_latched_alarm_from_an_earlier_run_is_named_with_how_to_clear_it(
+    tmp_path: Path,
+) -> None:
+    """A web break flagged from the start latches the web_break alarm (kept on disk);
+    the next run on the data root, on the normal line, starts nothing and says that the
+    alarm stands and how to acknowledge and reset it."""
+    data = tmp_path / "data"
+    text = DEFAULT_LINE.read_text(encoding="utf-8")
+    head = '[devices.drive]\nmodel = "line_drive"\n'
+    assert head in text
+    broken = tmp_path / "broken.toml"
+    broken.write_text(text.replace(head, head + "faults = { web_break = true }\n", 1), "utf-8")
+    first = cli(
+        "run", "--sim", "--speedup", "1000", "--config", str(broken), "--data-dir", str(data)
+    )  # fmt: skip
+    assert first.returncode == 6 and "alarm: web_break" in first.stderr, first.stderr
+    second = cli("run", "--sim", "--speedup", "1000", "--data-dir", str(data))
+    assert second.returncode == 6, second.stderr
+    assert "alarm: web_break" in second.stderr and "reset_alarm" in second.stderr
