@@ -35,11 +35,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="run the supervised line behind the local API (Unix socket, optional loopback TCP)",
         description="Acquisition, the supervisor, alarms and one run log for the whole "
         "session, driven through the local API (docs/api.md). Boots Stopped (Aborted after "
-        "an unclean stop); nothing is given by itself but the --recipe load. SIGINT or "
-        "SIGTERM stops the line (Stop, then Abort if it does not end in time), closes the "
-        "run log and removes the socket. Prints the socket path and the run id. Exit 0 on "
-        "a clean stop; 2: bad input (a live server on the socket, a TCP address not "
-        "loopback); 3: the run log failed.",
+        "an unclean stop or an Abort not cleared); nothing is given by itself but the "
+        "--recipe load. SIGINT or SIGTERM stops the line (Stop, then Abort if it does not "
+        "end in time), closes the run log and removes the socket. Prints the socket path "
+        "and the run id. Exit 0 on a clean stop; 2: bad input (a live server on the "
+        "socket, a TCP address not loopback); 3: the run log failed.",
     )
     line_option(p, "--config", "FILE", "line config")
     p.add_argument(

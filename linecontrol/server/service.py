@@ -3,7 +3,8 @@
 One session of the line (``linecontrol.recording.open_line``: acquisition, the
 supervisor, alarms and one run log, the simulators with ``sim``) for the whole serve
 process; the API on a Unix socket (and loopback TCP on request) drives it. It boots
-Stopped (Aborted after an unclean stop); with ``recipe`` the recipe is loaded at start
+Stopped (Aborted after an unclean stop, or when the last supervisor ended Aborted
+without a Clear); with ``recipe`` the recipe is loaded at start
 (a ``LoadRecipe`` by ``serve``), and nothing else is given by itself. A stop signal
 (SIGINT, SIGTERM) stops the line (Stop, then Abort if it does not end in time), closes
 the API and the run log, and removes the socket.
