@@ -229,7 +229,8 @@ class ApiClient:
     async def command(
         self, command: str, *, reason: str = "", request_id: str = "", **fields: Any
     ) -> CommandResult:
-        """Post ``command`` (its wire name) with ``fields``; the server's verdict."""
+        """Post ``command`` (its wire name) with ``fields``; the server's verdict. A field
+        that is not finite (NaN, an infinity) or not JSON is ``InvalidArgument``, not sent."""
         rid = request_id or self.new_request_id()
         body: Mapping[str, Any] = {
             "command": command,
@@ -238,8 +239,17 @@ class ApiClient:
             **fields,
         }
         try:
+            payload = json.dumps(body, allow_nan=False)
+        except ValueError as exc:  # NaN or an infinity: refused here, never sent
+            raise InvalidArgument(f"{command}: a number is not finite: {fields}") from exc
+        except TypeError as exc:
+            raise InvalidArgument(f"{command}: a field is not JSON: {exc}") from exc
+        try:
             async with asyncio.timeout(COMMAND_TIMEOUT_S):
-                async with self.session().post("/v1/commands", json=body) as reply:
+                post = self.session().post(
+                    "/v1/commands", data=payload, headers={"Content-Type": "application/json"}
+                )
+                async with post as reply:
                     status = reply.status
                     text = await reply.text()
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:

@@ -23,6 +23,7 @@ from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
 
 from linecontrol.api import ApiClient, ApiUnreachable, LineView
+from linecontrol.errors import InvalidArgument
 from linecontrol.tui import present
 from linecontrol.tui.screens import SCREENS, LineScreen, OverviewScreen, StationScreen
 
@@ -160,7 +161,7 @@ class LineApp(App[None]):
     async def _send(self, command: str, fields: dict[str, Any]) -> None:
         try:
             result = await self.client.command(command, **fields)
-        except ApiUnreachable as exc:
+        except (ApiUnreachable, InvalidArgument) as exc:
             self.say(f"{command}: not sent: {exc}", "bold red")
             return
         if result.ok:

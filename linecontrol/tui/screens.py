@@ -315,7 +315,7 @@ class ShelveDialog(Dialog):
         minutes = parse_number(self.query_one("#minutes", Input).value)
         if not reason:
             self.error("a reason is required")
-        elif minutes is None or minutes <= 0:
+        elif minutes is None or minutes <= 0 or not math.isfinite(minutes * 60.0):
             self.error("minutes: a finite number above 0")
         else:
             self.dismiss((reason, minutes))

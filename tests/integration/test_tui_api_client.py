@@ -5,6 +5,7 @@ gaps and malformed messages reconnecting, the server's resync, heartbeat loss.""
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -273,3 +274,15 @@ async def test_a_closed_client_is_unreachable_not_a_runtime_error(tmp_path: Path
             await client.command("stop")
         with pytest.raises(ApiUnreachable, match="closed"):
             await client.state()
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
+async def test_a_non_finite_number_is_refused_not_sent(tmp_path: Path, value: float) -> None:
+    async with (
+        serving(tmp_path / "api.sock") as server,
+        ApiClient(Address(path=tmp_path / "api.sock"), "t") as client,
+    ):
+        with pytest.raises(InvalidArgument, match="not finite"):
+            await client.command("change_setpoint", field="press.roll_load_kg", value=value)
+        assert (await client.command("stop")).ok
+    assert [c["command"] for c in server.commands] == ["stop"]

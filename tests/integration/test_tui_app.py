@@ -287,3 +287,22 @@ async def test_a_lost_connection_shows_under_an_open_dialog(tmp_path: Path) -> N
         server.close_streams()
         under = app.screen_stack[-2]
         await until(pilot, lambda: "CONNECTION LOST" in str(under.query_one(LineHeader).render()))
+
+
+async def test_a_shelve_too_long_to_be_finite_is_refused_in_the_dialog(tmp_path: Path) -> None:
+    async with tui(tmp_path) as (server, app, pilot):
+        await pilot.press("2")
+        await until(pilot, lambda: len(cells(app, "alarms")) == 1)
+        await pilot.press("v", *"why", "enter", "backspace", "backspace", *"1e308", "enter")
+        await pilot.pause(0.1)
+        assert server.commands == []
+        assert not isinstance(app.screen, LineScreen)  # the dialog stays, saying why
+        await pilot.press("escape")
+
+
+async def test_a_command_the_client_refuses_is_shown_not_a_crash(tmp_path: Path) -> None:
+    async with tui(tmp_path) as (server, app, pilot):
+        app.send("change_setpoint", field="press.roll_load_kg", value=float("nan"))
+        await until(pilot, lambda: "not sent" in app.last_message)
+        assert "not finite" in app.last_message
+        assert app.is_running and server.commands == []
