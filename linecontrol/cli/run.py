@@ -94,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
         RecipeRefusedError,
         RecordError,
         RunOptions,
+        StoppedBeforeStart,
         SupervisorRunning,
         run_recipe,
     )
@@ -147,6 +148,9 @@ def run(args: argparse.Namespace) -> int:
     except SupervisorRunning as exc:
         error(f"{exc}; nothing run")
         return EXIT_BAD_INPUT
+    except StoppedBeforeStart as exc:
+        error(f"{exc}; nothing run")
+        return EXIT_NOT_COMPLETE
     except RunLogError as exc:
         error(f"{exc}; nothing run")
         return EXIT_BAD_INPUT

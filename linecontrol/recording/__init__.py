@@ -15,6 +15,7 @@ from linecontrol.recording.runner import (
     RunHandle,
     RunOptions,
     RunResult,
+    StoppedBeforeStart,
     SupervisorRunning,
     run_recipe,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "RunOptions",
     "RunResult",
     "StopSignals",
+    "StoppedBeforeStart",
     "SupervisorRunning",
     "make_safe",
     "open_line",

@@ -72,6 +72,11 @@ class RecipeRefusedError(LinecontrolError, ValueError):
         super().__init__(f"{path}: " + "; ".join(problems))
 
 
+class StoppedBeforeStart(LinecontrolError, RuntimeError):
+    """A stop signal came while the recipe and the data root were being checked: nothing
+    was started (no simulator, no run)."""
+
+
 class _StoppedBeforeStart(LinecontrolError, RuntimeError):
     """A stop signal came before the line was driven (or before the next command)."""
 
@@ -124,27 +129,41 @@ async def run_recipe(opts: RunOptions) -> RunResult:
     ``InputFileError`` for a recipe that cannot be read, ``RecipeRefusedError`` for one
     that cannot run on the line, ``RunLogError`` for a data dir that cannot hold a run,
     ``SupervisorRunning`` if another supervisor runs on the data root. The last four
-    are raised before anything starts (no simulator, no run)."""
-    check_data_dir(opts.data_dir)
-    raw = read_recipe_bytes(opts.recipe)  # InputFileError before anything starts
-    recipe = load_model_bytes(str(opts.recipe), raw, Recipe)
-    plan, problems, warnings = plan_recipe(recipe, opts.line, raw.decode("utf-8"))
-    if plan is None:
-        raise RecipeRefusedError(opts.recipe, problems)
-    # One supervisor per data root: taken before anything starts, held to the end.
-    lock = take_state_lock(opts.data_dir)
+    are raised before anything starts (no simulator, no run), and so is
+    ``StoppedBeforeStart`` for a stop signal during those checks."""
+    # From the first moment: a signal ends the run (before the start: nothing starts).
+    stop = asyncio.Event()
+    signals = StopSignals(asyncio.get_running_loop(), stop)
     try:
-        return await _run_locked(opts, recipe, (plan, tuple(warnings)), lock)
+        check_data_dir(opts.data_dir)
+        raw = read_recipe_bytes(opts.recipe)  # InputFileError before anything starts
+        recipe = load_model_bytes(str(opts.recipe), raw, Recipe)
+        plan, problems, warnings = plan_recipe(recipe, opts.line, raw.decode("utf-8"))
+        if plan is None:
+            raise RecipeRefusedError(opts.recipe, problems)
+        # A signal that came during the checks is taken now: its handler, queued through
+        # the loop's self-pipe, runs before a timer's wake-up (a bare sleep(0) resumes
+        # this before the loop has read the pipe).
+        await asyncio.sleep(0.001)
+        if stop.is_set():
+            raise StoppedBeforeStart("stopped by a signal before anything started")
+        # One supervisor per data root: taken before anything starts, held to the end.
+        lock = take_state_lock(opts.data_dir)
+        try:
+            return await _run_locked(opts, recipe, (plan, tuple(warnings)), lock, stop)
+        finally:
+            lock.release()
     finally:
-        lock.release()
+        signals.remove()
 
 
 async def _run_locked(
-    opts: RunOptions, recipe: Recipe, planned: tuple[Plan, tuple[str, ...]], lock: StateLock
+    opts: RunOptions,
+    recipe: Recipe,
+    planned: tuple[Plan, tuple[str, ...]],
+    lock: StateLock,
+    stop: asyncio.Event,
 ) -> RunResult:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    signals = StopSignals(loop, stop)
     setup = LineSetup(
         config=opts.config,
         line=opts.line,
@@ -159,20 +178,17 @@ async def _run_locked(
         lot_id=opts.lot_id,
         sim_log_args=opts.sim_log_args,
     )
-    try:
-        async with open_line(setup) as s:
-            await _supervise(opts, planned, s, stop)
-        return RunResult(
-            run_id=s.log.meta.run_id,
-            run_dir=s.log.dir,
-            status=s.status,
-            final_state=str(s.final["state"]),
-            first_out=str(s.final.get("first_out", "")),
-            states=s.states,
-            run_log_errors=[f"{e['where']}: {e['error']}" for e in s.log.errors],
-        )
-    finally:
-        signals.remove()
+    async with open_line(setup) as s:
+        await _supervise(opts, planned, s, stop)
+    return RunResult(
+        run_id=s.log.meta.run_id,
+        run_dir=s.log.dir,
+        status=s.status,
+        final_state=str(s.final["state"]),
+        first_out=str(s.final.get("first_out", "")),
+        states=s.states,
+        run_log_errors=[f"{e['where']}: {e['error']}" for e in s.log.errors],
+    )
 
 
 async def _supervise(

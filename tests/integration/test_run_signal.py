@@ -44,3 +44,33 @@ async def test_a_sigint_while_the_simulators_start_drives_nothing(
     events = [e.event for e in load_events(result.run_dir).events]
     for kind in (CommandGiven, RecipeLoaded, SetpointWritten, StateChanged):
         assert not [e for e in events if isinstance(e, kind)], kind.__name__
+
+
+async def test_a_sigint_while_the_recipe_is_checked_starts_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A SIGINT during the recipe's checks (before the data root's lock, the simulators
+    or the run log): StoppedBeforeStart, nothing started; never a KeyboardInterrupt
+    (``linecontrol run`` exited 130 with no word in that window)."""
+    from linecontrol.recording import StoppedBeforeStart, runner
+
+    real_plan = runner.plan_recipe
+    started: list[bool] = []
+
+    def plan_recipe(*args: Any, **kwargs: Any) -> Any:
+        os.kill(os.getpid(), signal.SIGINT)  # the run's StopSignals takes it
+        return real_plan(*args, **kwargs)
+
+    async def start_sim(config: Path, args: list[str]) -> Any:
+        started.append(True)
+        return await real_start_sim(config, args)
+
+    monkeypatch.setattr(runner, "plan_recipe", plan_recipe)
+    monkeypatch.setattr(session, "start_sim", start_sim)
+    opts = RunOptions(
+        config=DEFAULT_LINE, line=load_line(DEFAULT_LINE), recipe=RECIPE, data_dir=tmp_path,
+        sim=True, speedup=1000.0, deadline_s=60.0,
+    )  # fmt: skip
+    with pytest.raises(StoppedBeforeStart):
+        await run_recipe(opts)
+    assert started == [] and list(tmp_path.iterdir()) == []
