@@ -73,6 +73,7 @@ class CommandBar(Quiet):
         block = command_block(view, now)
         if block:
             parts.append(Text(f"({block})", style="italic"))
+        parts.append("\ncontrol: t take  T take by force (a hand-over)  ctrl+r release")
         self.show(Text.assemble(*parts))
 
 

@@ -306,3 +306,14 @@ async def test_a_command_the_client_refuses_is_shown_not_a_crash(tmp_path: Path)
         await until(pilot, lambda: "not sent" in app.last_message)
         assert "not finite" in app.last_message
         assert app.is_running and server.commands == []
+
+
+async def test_force_take_and_release_control(tmp_path: Path) -> None:
+    async with tui(tmp_path) as (server, _app, pilot):
+        await pilot.press("T")
+        await pilot.press("ctrl+r")
+        commands = await server.until_commands(2)
+        assert [(c["command"], c.get("force")) for c in commands] == [
+            ("take_control", True),
+            ("release_control", None),
+        ]
