@@ -34,6 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return EXIT_OK
     except KeyboardInterrupt:
         # Also one that lands while winding down, after the command's own handlers
-        # are gone (Ctrl-C held through the end of a record): no traceback.
+        # are gone (Ctrl-C held through the end of a record): no traceback, one word.
+        error("interrupted")
         return 130
 
