@@ -1,13 +1,14 @@
 """The operator's terminal (Textual): a client of the local API and nothing else.
 
 One worker reads the stream into a ``LineView`` (``ApiClient.follow``); a timer
-(``REPAINT_S``, 4 Hz) repaints the active screen from it, so a fast line with many
+(``REPAINT_S``, 4 Hz) repaints the top line screen from it (under a dialog too), and only
+when the view, the connection or the commands enabled changed, so a fast line with many
 channels costs a repaint a quarter second, not one per message. Commands go out as
 their own workers and their verdicts come back to the message line (a refusal with its
 reason, also as a notification). Every action has a key, shown in the footer or, for
-the nine PackML commands, in the overview's command bar; a command the supervisor does
-not allow now (or that this client may not send: not live, a viewer, control held
-elsewhere) is disabled.
+the nine PackML commands and the control keys, in the overview's command bar; a command
+the supervisor does not allow now (or that this client may not send: not live, a
+viewer, control held elsewhere) is disabled.
 """
 
 from __future__ import annotations
