@@ -165,6 +165,11 @@ def _show_text(s: RunSummary, run_dir: Path) -> None:
     print(f"status    {s.exit_status}")
     print(f"start     {s.start_utc}")
     print(f"duration  {s.duration_s:.1f} s, {s.rows} samples of {s.channels} channels")
+    if s.speedup != 1.0:
+        print(
+            f"clock     the line's clock ran {s.speedup:g}x real time (a simulated run): "
+            "durations and times after the start are process time"
+        )
     print(f"produced  {s.metres:.3f} m of web")
     print(
         "events    " + (", ".join(f"{k} {v}" for k, v in sorted(s.event_counts.items())) or "none")

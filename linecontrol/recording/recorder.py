@@ -205,6 +205,7 @@ async def record(opts: RecordOptions) -> RecordResult:
             roll_id=opts.roll_id,
             lot_id=opts.lot_id,
             sample_hz=opts.sample_hz,
+            speedup=clock.speedup if isinstance(clock, ScaledClock) else 1.0,
             start_wall=time.time(),
             start_mono=clock.monotonic(),
         )

@@ -112,6 +112,7 @@ async def open_line(setup: LineSetup) -> AsyncIterator[LineSession]:
             roll_id=setup.roll_id,
             lot_id=setup.lot_id,
             sample_hz=setup.sample_hz,
+            speedup=setup.speedup,
             start_wall=start_wall,
             start_mono=clock.monotonic(),
         )

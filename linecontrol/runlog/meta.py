@@ -70,6 +70,9 @@ class RunMeta:
     roll_id: str = ""
     lot_id: str = ""
     sample_hz: float = 10.0
+    # How much faster than real time the line's clock ran (a simulated run at a speed-up):
+    # the samples' and events' times are on that clock from start_mono/start_wall on.
+    speedup: float = 1.0
     channels: list[Channel] = field(default_factory=list)
     software_version: str = __version__
     start_wall: float = 0.0
@@ -118,6 +121,9 @@ class RunMeta:
         number("sample_hz", self.sample_hz)
         if self.sample_hz <= 0:
             raise MalformedMeta(f"sample_hz is {self.sample_hz!r}, not above 0")
+        number("speedup", self.speedup)
+        if self.speedup <= 0:
+            raise MalformedMeta(f"speedup is {self.speedup!r}, not above 0")
         for wall in (self.start_wall, self.stop_wall):
             if wall is not None and not 0 <= wall < 253402300800:  # before year 10000
                 raise MalformedMeta(f"wall time {wall!r} is not a date")

@@ -239,6 +239,7 @@ class RunSummary:
     corrupt: list[str]
     problems: list[str]  # e.g. a missing meta.json, recovered
     recipe_recorded: bool = False  # meta.json holds the recipe run (bands or not)
+    speedup: float = 1.0  # the line's clock against real time (a simulated run)
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -317,6 +318,7 @@ def summarize(run_dir: Path, samples: Samples | None = None) -> RunSummary:
         run_id=meta.run_id,
         exit_status=meta.exit_status or "incomplete (no stop recorded)",
         start_utc=iso_utc(meta.start_wall),
+        speedup=meta.speedup,
         duration_s=duration,
         rows=len(s.t_mono),
         channels=len(s.channels),

@@ -157,6 +157,10 @@ def test_run_ids_and_start_are_real_wall_time_at_a_speedup(tmp_path: Path) -> No
     assert before <= meta["start_wall"] <= after
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(meta["start_wall"]))
     assert run_dir.name.startswith(stamp), (run_dir.name, stamp)
+    # The speed-up is kept with the run and said where its times are shown.
+    assert meta["speedup"] == 1000.0
+    shown = cli("runs", "--data-dir", str(data), "show", run_dir.name)
+    assert "1000x real time" in shown.stdout, shown.stdout
 
 
 def test_after_an_unclean_stop_a_run_starts_nothing_unless_told_to_clear(tmp_path: Path) -> None:

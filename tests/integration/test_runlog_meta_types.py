@@ -22,6 +22,8 @@ from tests.integration.test_cli_runs import _fake_run
         {"start_wall": None},
         {"sample_hz": "x"},
         {"sample_hz": 0},
+        {"speedup": 0},
+        {"speedup": "300"},
         {"recipe": [1]},
         {"line": [1]},
         {"run_id": 7},
