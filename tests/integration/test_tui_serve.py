@@ -201,3 +201,22 @@ async def test_an_alarm_acknowledged_changes_state(tmp_path: Path) -> None:
             "the alarm acknowledged",
         )
         assert ("acknowledge_alarm", {"alarm": "tui_test_warm"}) in app.sent
+
+
+async def test_a_killed_server_is_shown_lost_and_a_new_one_picked_up(tmp_path: Path) -> None:
+    async with tui_on(tmp_path) as (app, pilot, proc):
+        first_run = app.view.state["run"]["id"] if app.view.state else None
+        os.killpg(proc.pid, signal.SIGKILL)  # a crash: no goodbye on the stream
+        await until(pilot, lambda: "CONNECTION LOST" in text_of(app, LineHeader), 10, "lost")
+        assert app.view.allowed == frozenset()
+        # a new server on the same socket (the dead one's file is stale: serve replaces it)
+        with serve(tmp_path):
+
+            def new_run() -> bool:
+                run = app.view.state.get("run", {}) if app.view.state else {}
+                return app.view.connection(app.now()) == "live" and run.get("id") != first_run
+
+            await until(pilot, new_run, 90, "the new server's stream")
+            await until(pilot, lambda: "connected" in text_of(app, LineHeader), 10, "shown")
+            # the killed one did not end cleanly: the new one boots Aborted
+            assert state(app) == "Aborted"
