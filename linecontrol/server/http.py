@@ -174,9 +174,19 @@ _SOCKETS = web.AppKey("sockets", _Sockets)
 async def _close_streams(app: web.Application) -> None:
     """At shutdown: every stream closed (going away), not left to the timeout."""
     sockets: _Sockets = app[_SOCKETS]
-    for ws in list(sockets):
+
+    async def close(ws: web.WebSocketResponse) -> None:
         with contextlib.suppress(Exception):
             await ws.close(code=1001, message=b"server shutting down")
+
+    # All at once, within the shutdown time: a frozen client (reading nothing, its
+    # close frame never answered) does not hold up the others or the exit.
+    closing = [asyncio.create_task(close(ws)) for ws in list(sockets)]
+    if closing:
+        _, late = await asyncio.wait(closing, timeout=SHUTDOWN_S)
+        for t in late:
+            t.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
 
 
 def make_app(hub: Hub, schema: dict[str, Any]) -> web.Application:

@@ -189,3 +189,15 @@ async def test_a_client_killed_mid_command_does_not_disturb_the_line(tmp_path: P
     )
     assert changed[-1].by.endswith("@next")
     assert json.dumps([c.to_data() for c in changed])  # plain JSON in the run log
+
+
+async def test_a_frozen_client_does_not_hold_up_a_clean_stop(tmp_path: Path) -> None:
+    with serving(tmp_path) as srv:
+        async with srv.client("frozen") as frozen, srv.client("flood") as flood:
+            ws = await frozen.ws_connect("/v1/stream")  # never read: its socket fills
+            for i in range(40):
+                body = {"command": "start", "request_id": f"f{i}", "reason": "r" * 30_000}
+                assert (await post(flood, body))[0] == 423
+            assert srv.stop(signal.SIGTERM) == 0
+            assert not srv.socket.exists()
+            await ws.close()
