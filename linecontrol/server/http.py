@@ -158,8 +158,9 @@ async def _stream(request: web.Request) -> web.StreamResponse:
         request.app[_SOCKETS].discard(ws)
         writer.cancel()
         await asyncio.gather(writer, return_exceptions=True)
-        with contextlib.suppress(Exception):
-            await ws.close()
+        with contextlib.suppress(Exception):  # a frozen client never answers the close
+            async with asyncio.timeout(SHUTDOWN_S):
+                await ws.close()
         logger.info("stream closed: %s (resyncs: %d)", caller.who, stream.resyncs)
     return ws
 
