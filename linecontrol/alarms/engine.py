@@ -98,12 +98,14 @@ class AlarmContext:
     need). ``setpoints``: by channel (``device.channel``), the setpoint a deviation
     alarm without a ``setpoint`` channel deviates from (the recipe's value).
     ``startup_until``: until then a WAITING channel (not yet polled since acquisition
-    started) is not a communication loss; from then on it is.
+    started) is not a communication loss; from then on it is. ``limits``: by channel, the
+    loaded recipe's limit, which a ``limit_from_recipe`` alarm of that channel takes.
     """
 
     state: str = ""
     suppressed: frozenset[str] = frozenset()
     setpoints: Mapping[str, float] = field(default_factory=dict)
+    limits: Mapping[str, float] = field(default_factory=dict)
     startup_until: float = -math.inf
 
 
@@ -246,6 +248,8 @@ def _observe(
         return None, None, None
     held = s.condition
     limit = d.limit
+    if d.limit_from_recipe:
+        limit = ctx.limits.get(d.channel, limit)
     if kind == "high" or kind == "high_high":
         assert limit is not None
         return _threshold(d, held, v, limit), v, None

@@ -101,12 +101,16 @@ class AlarmDefinition(StrictModel):
     ``on_delay_s``: the condition must hold that long before the alarm is active;
     ``off_delay_s``: it must be clear that long before the alarm clears. ``latching``: once
     active, the alarm stays annunciated after the condition clears until an operator resets
-    it. ``max_shelve_s``: the longest a shelve may last.
+    it. ``max_shelve_s``: the longest a shelve may last. ``limit_from_recipe`` (``high``
+    and ``low`` only): while a recipe is loaded that sets a limit for the channel (an
+    oven's ``o2_limit_ppm`` for its O2 analyzer), that limit is the alarm's; ``limit`` is
+    used when none is (``AlarmContext.limits``).
     """
 
     channel: ChannelName
     kind: AlarmKind
     limit: float | None = None
+    limit_from_recipe: bool = False
     setpoint: ChannelName | None = None
     window_s: PositiveFloat | None = None
     direction: RateDirection | None = None
@@ -144,6 +148,8 @@ class AlarmDefinition(StrictModel):
             "bit": ("discrete", self.bit),
             "equals": ("discrete", self.equals),
         }
+        if self.limit_from_recipe and kind not in ("high", "low"):
+            raise ValueError(f"limit_from_recipe: only a high or low alarm has it, not {kind}")
         for name, (owner, value) in only.items():
             if value is not None and kind != owner:
                 raise ValueError(f"{name} = {value!r}: only a {owner} alarm has it, not {kind}")

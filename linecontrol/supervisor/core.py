@@ -643,6 +643,7 @@ class _Step:
         plan = self.plan
         suppressed: frozenset[str] = frozenset()
         setpoints: dict[str, float] = {}
+        limits: dict[str, float] = {}
         if plan is not None:
             # Equipment the recipe does not use raises nothing that would stop its run.
             unused = {k for k, d in defs.items() if d.channel.split(".", 1)[0] not in plan.needed}
@@ -653,10 +654,12 @@ class _Step:
             }
             suppressed = frozenset(unused | {k for k, d in defs.items() if d.channel in airy})
             setpoints = {t.reads: self.target_value(t) for t in plan.targets}
+            limits = {p.o2: p.o2_limit_ppm for p in plan.purges if p.o2 is not None}
         ctx = alarm_engine.AlarmContext(
             state=self.state.label,
             suppressed=suppressed,
             setpoints=setpoints,
+            limits=limits,
             startup_until=self.c.alarms_from,
         )
         self.alarms, events = alarm_engine.step(defs, self.alarms, self.sample, self.now, ctx)

@@ -941,3 +941,24 @@ def test_properties_over_random_samples_and_actions(program: list[tuple[float, A
         for k, v in alarms.items():
             assert {f: getattr(back[k], f) for f in LASTING} == {f: getattr(v, f) for f in LASTING}
             assert (back[k].shelved_until is None) == (v.shelved_until is None)
+
+
+# ------------------------------------------------------------------ a limit from the recipe
+def test_a_limit_from_the_recipe_replaces_the_configured_one_while_a_recipe_gives_it() -> None:
+    """O2 above the recipe's limit alarms, whatever the line config's fallback says."""
+    r = Run(limit=50.0, limit_from_recipe=True)
+    assert r.v(1.0, 60.0) == "UNACK"  # no recipe limit: the configured 50
+    r = Run(limit=50.0, limit_from_recipe=True)
+    r.ctx = AlarmContext(limits={CH: 100.0})
+    assert r.v(1.0, 60.0) == "NORM"  # the recipe allows 100
+    assert r.v(2.0, 101.0) == "UNACK"
+    plain = Run(limit=50.0)
+    plain.ctx = AlarmContext(limits={CH: 100.0})
+    assert plain.v(1.0, 60.0) == "UNACK"  # not asked to follow the recipe: it does not
+
+
+@pytest.mark.parametrize("kind", ["deviation", "high_high", "low_low", "rate_of_change"])
+def test_only_a_high_or_low_alarm_takes_its_limit_from_the_recipe(kind: str) -> None:
+    extra: dict[str, Any] = {"window_s": 10.0} if kind == "rate_of_change" else {}
+    with pytest.raises(ValidationError, match="limit_from_recipe"):
+        definition(kind=kind, limit=5.0, limit_from_recipe=True, **extra)

@@ -159,3 +159,35 @@ def test_a_latched_o2_trip_survives_a_stop_and_blocks_the_restart_until_reset() 
     r.until("Idle")
     r.step(Start(by="ana", request_id="s3"))
     assert r.state == "Starting"
+
+
+def test_o2_above_the_recipes_limit_during_cure_alarms_at_that_limit() -> None:
+    """``o2_cure_high`` follows the loaded recipe's cure-oven O2 limit (here 100 ppm, the
+    line config's fallback being 50): 70 ppm raises nothing, 110 ppm raises it."""
+    from linecontrol.config import Recipe as RecipeModel
+    from linecontrol.config import load_model_bytes
+    from linecontrol.model import LoadRecipe
+    from linecontrol.supervisor.plan import build_plan
+    from tests.supervision_plant import RECIPE
+
+    text = RECIPE.read_text(encoding="utf-8")
+    cure = text.index('station = "cure_oven"')
+    head, tail = text[:cure], text[cure:]
+    assert "o2_limit_ppm = 50.0" in tail
+    text = head + tail.replace("o2_limit_ppm = 50.0", "o2_limit_ppm = 100.0", 1)
+    recipe = load_model_bytes("loose-o2.toml", text.encode(), RecipeModel)
+    plan = build_plan(recipe, LINE, source_text=text)
+    r = Run.boot()
+    r.step(sup.RecipeReady(LoadRecipe(by="ana", request_id="l", path="loose-o2.toml"), plan))
+    r.step(Reset(by="ana", request_id="r1"))
+    r.until("Idle")
+    r.step(Start(by="ana", request_id="s1"))
+    r.until("Execute")
+    r.plant.pinned["o2_cure.o2_ppm"] = 70.0
+    for _ in range(3):
+        r.step()
+    assert r.core.alarms["o2_cure_high"].label == "NORM"
+    r.plant.pinned["o2_cure.o2_ppm"] = 110.0
+    for _ in range(3):
+        r.step()
+    assert r.core.alarms["o2_cure_high"].label == "UNACK"
