@@ -173,7 +173,7 @@ async def _run_locked(
         speedup=opts.speedup,
         sample_hz=opts.sample_hz,
         recipe=recipe.model_dump(mode="json"),
-        operator=opts.operator,
+        operator=opts.operator or "cli",  # who gives the commands, as they are logged
         roll_id=opts.roll_id,
         lot_id=opts.lot_id,
         sim_log_args=opts.sim_log_args,
