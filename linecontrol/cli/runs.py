@@ -179,7 +179,10 @@ def _show_text(s: RunSummary, run_dir: Path) -> None:
         devices = {n: d.model_dump() for n, d in summaries[-1].devices.items()}
         print(DeviceReport(devices).line())
     if s.alarms:
-        print(f"alarms    {len(s.alarms)}")
+        print(
+            f"alarms    {len(s.alarms)} (events that are alarms: alarms raised, interlocks "
+            "tripped, setpoints failed, devices failing)"
+        )
         for a in s.alarms[:20]:
             print(f"  {utc(a['t_wall'])} {a['type']} {json.dumps(a['data'], default=str)}")
         if len(s.alarms) > 20:
