@@ -226,8 +226,6 @@ class LineDevices:
         for name, d in line.devices.items():
             rm = MODELS[d.model].regmap
             for ch in MODELS[d.model].channels:
-                if not ch.writable:
-                    continue
                 if rm is not None:
                     reg = rm[ch.name]
                     resolution[f"{name}.{ch.name}"] = (
@@ -1050,7 +1048,10 @@ class _Step:
         band = self._band(t)
         if band is None:
             return True
-        return v is not None and band[0] <= v <= band[1]
+        # A value read back through a register is within half a count of what it is: a
+        # setpoint on the band's edge must not read as out of it (0.48 reads 0.4799999).
+        res = self.c.devices.resolution.get(t.reads, 0.0)
+        return v is not None and band[0] - res <= v <= band[1] + res
 
     def _not_in_band(self, kinds: tuple[str, ...]) -> list[str]:
         """What of ``kinds`` is not in its window, as the operator reads it."""

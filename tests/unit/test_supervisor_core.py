@@ -12,6 +12,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pytest
 
 from linecontrol.model import (
@@ -625,3 +626,23 @@ def test_a_press_roll_running_away_is_caught_too() -> None:
     assert "heater_runaway" in tripped(r)
     r.step()
     assert r.plant.values["press.top_temp_sp_c"] == LINE.supervisor.standby_temp_c
+
+
+def test_a_setpoint_on_its_bands_edge_reads_back_in_band_through_the_register() -> None:
+    """An operator sets the line speed to its band's low edge; the drive reads it back
+    through a float32 register as 0.4799999893 < 0.48. That is in band (within the
+    register's resolution): Unhold comes back to Execute (it waited for ever, then the
+    readiness timeout)."""
+    r = Run.boot().executing()
+    plan = r.core.plan
+    assert plan is not None
+    band = next(t.band for t in plan.targets if t.field == "web.speed_m_min")
+    assert band is not None
+    low = band[0]
+    r.step(ChangeSetpoint(by="ana", request_id="c1", field="web.speed_m_min", value=low))
+    r.step(Hold(by="ana", request_id="h1"))
+    r.until("Held")
+    r.plant.pinned["drive.speed_pv_m_min"] = float(np.float32(low))  # below low by 1e-8
+    assert r.plant.pinned["drive.speed_pv_m_min"] < low
+    r.step(Unhold(by="ana", request_id="u1"))
+    r.until("Execute", limit=200)
