@@ -53,8 +53,8 @@ async def test_a_sigint_while_the_recipe_is_checked_starts_nothing(
     or the run log): StoppedBeforeStart, nothing started; never a KeyboardInterrupt
     (``linecontrol run`` exited 130 with no word in that window)."""
     from linecontrol.recording import StoppedBeforeStart, runner
+    from linecontrol.supervisor import plan_recipe as real_plan
 
-    real_plan = runner.plan_recipe
     started: list[bool] = []
 
     def plan_recipe(*args: Any, **kwargs: Any) -> Any:
