@@ -10,7 +10,7 @@ import re
 from contextlib import redirect_stdout
 from typing import Any
 
-import pytest
+import jsonschema
 
 from linecontrol.api import (
     API_COMMANDS,
@@ -38,8 +38,6 @@ from linecontrol.model import (
     StateChanged,
     TakeControl,
 )
-
-jsonschema = pytest.importorskip("jsonschema")
 
 
 def resolve(doc: dict[str, Any], ref: str) -> Any:
