@@ -39,7 +39,7 @@ from linecontrol.recording import LineSession
 
 logger = logging.getLogger("linecontrol.server")
 QUALITY = {int(q): q.name for q in Quality}
-VERDICTS_KEPT = 10_000  # request ids remembered for idempotent answers
+VERDICTS_KEPT = 10_000  # requests (caller, request id) remembered for idempotent answers
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,7 @@ class Verdict:
     command: str
     status: int
     body: dict[str, Any]
+    request: dict[str, Any] = field(default_factory=dict)  # the body it answers
 
 
 class Stream:
@@ -120,8 +121,15 @@ class Hub:
     recipes_dir: Any = None  # a Path: the recipes GET /v1/recipes lists
     holder: Caller | None = None
     streams: set[Stream] = field(default_factory=set)
-    verdicts: collections.OrderedDict[str, Verdict] = field(default_factory=collections.OrderedDict)
-    pending: dict[tuple[str, str], asyncio.Future[Verdict]] = field(default_factory=dict)
+    # Keyed by (caller, request id): a request id is the caller's own, never another's.
+    verdicts: collections.OrderedDict[tuple[str, str], Verdict] = field(
+        default_factory=collections.OrderedDict
+    )
+    # (caller, request id) -> the verdict to come and the body it answers
+    pending: dict[tuple[str, str], tuple[asyncio.Future[Verdict], dict[str, Any]]] = field(
+        default_factory=dict
+    )
+    accepted: int = 0  # commands accepted through the API this session
     events: int = 0  # events seen: the ``seq`` of their stream envelope
     alarm_seen: dict[str, tuple[float, float | None]] = field(default_factory=dict)
     closing: bool = False  # the server is stopping: commands are refused
@@ -140,7 +148,7 @@ class Hub:
         clock = self.session.clock
         if isinstance(event, CommandGiven | CommandRejected):
             c = event.command
-            fut = self.pending.pop((c.name, c.request_id), None)
+            fut, _ = self.pending.pop((c.by, c.request_id), (None, None))
             if fut is not None and not fut.done():
                 if isinstance(event, CommandGiven):
                     fut.set_result(Verdict(c.name, 200, p.accepted_body(c.request_id)))
@@ -159,38 +167,44 @@ class Hub:
     async def command(self, caller: Caller, data: dict[str, Any]) -> Verdict:
         """A command request from ``caller``: parsed, checked (role, control), given to
         the supervisor and answered with its verdict (within ``VERDICT_DEADLINE_S``).
-        The same request id again is answered with the first verdict, acting once."""
+        The same request (the caller's request id and the same body) again is answered
+        with the first verdict, acting once; the same id from another caller is another
+        request, and the caller's id with another body is a ``BadRequest``."""
         rid = p.request_id_of(data)
         if self.closing:
             raise p.ShuttingDown("the server is stopping the line and closing")
-        seen = self.verdicts.get(rid)
+        mine = (caller.who, rid)
+        seen = self.verdicts.get(mine)
+        waiting = self.pending.get(mine) if seen is None else None
+        first = seen.request if seen is not None else waiting[1] if waiting is not None else None
+        if first is not None and first != data:
+            other = "" if first.get("command") != data.get("command") else " with other fields"
+            raise p.BadRequest(
+                f"request_id {rid!r} was already used for {first.get('command')}{other}: "
+                "use a new id"
+            )
         if seen is not None:
-            if seen.command != data.get("command"):
-                raise p.BadRequest(
-                    f"request_id {rid!r} was already used for {seen.command}: use a new id"
-                )
             return seen
-        key = (str(data.get("command")), rid)
-        fut = self.pending.get(key)
-        if fut is None:
+        if waiting is None:
             cmd = p.parse_command(data, caller.who, self.session.clock.wall())
             refusal = self._refusal(caller, cmd)
             if refusal is not None:
                 self.emit(CommandRejected(command=cmd, reason=refusal.message))
-                verdict = Verdict(cmd.name, refusal.status, refusal.body(rid))
-                self._remember(rid, verdict)
+                verdict = Verdict(cmd.name, refusal.status, refusal.body(rid), dict(data))
+                self._remember(mine, verdict)
                 return verdict
             if isinstance(cmd, TakeControl | ReleaseControl):
                 verdict = self._control(caller, cmd)
-                self._remember(rid, verdict)
+                verdict.request = dict(data)
+                self._remember(mine, verdict)
                 return verdict
-            fut = asyncio.get_running_loop().create_future()
-            self.pending[key] = fut
-            fut.add_done_callback(lambda f: self._remember(rid, f.result()))
+            fut: asyncio.Future[Verdict] = asyncio.get_running_loop().create_future()
+            self.pending[mine] = (fut, dict(data))
+            fut.add_done_callback(lambda f: self._remember(mine, f.result(), dict(data)))
             previous = self._setpoint_now(cmd)
             self.session.supervisor.submit(cmd)
         else:
-            previous = None
+            fut, previous = waiting[0], None
         try:
             async with asyncio.timeout(p.VERDICT_DEADLINE_S):
                 verdict = await asyncio.shield(fut)
@@ -199,13 +213,19 @@ class Hub:
                 f"no verdict within {p.VERDICT_DEADLINE_S:g} s: the command may still act; "
                 "the stream tells"
             )
-            return Verdict(key[0], 504, p.rejected_body(rid, why, "timeout"))
+            return Verdict(str(data.get("command")), 504, p.rejected_body(rid, why, "timeout"))
         if previous is not None and verdict.status == 200:
             verdict.body.setdefault("previous", previous)
         return verdict
 
-    def _remember(self, rid: str, verdict: Verdict) -> None:
-        self.verdicts[rid] = verdict
+    def _remember(
+        self, key: tuple[str, str], verdict: Verdict, request: dict[str, Any] | None = None
+    ) -> None:
+        if request is not None:
+            verdict.request = request
+        if key not in self.verdicts and verdict.status == 200:
+            self.accepted += 1
+        self.verdicts[key] = verdict
         while len(self.verdicts) > VERDICTS_KEPT:
             self.verdicts.popitem(last=False)
 
@@ -302,7 +322,7 @@ class Hub:
 
     @property
     def operator_actions(self) -> int:
-        return sum(1 for v in self.verdicts.values() if v.status == 200)
+        return self.accepted
 
     def bands(self) -> dict[str, Any]:
         out: dict[str, Any] = {}

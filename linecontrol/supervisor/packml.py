@@ -40,7 +40,8 @@ a new machine and the events to log:
   before (applied or rejected) is a duplicate: ``handle`` returns the machine unchanged
   and no event (neither applied again nor rejected as invalid); ``is_duplicate`` of its
   ``request_key`` tells the shell so it can answer "duplicate". The same id on another
-  command is a new request (an Abort is never lost to an old Reset's id). The last
+  command, or from another caller (``by``), is a new request (an Abort is never lost to
+  an old Reset's id, nor one client's command to another's). The last
   ``REMEMBERED`` keys are kept, the oldest forgotten first. An empty request id is never
   a duplicate. ``remember`` lets the supervisor core keep the keys of its own commands
   (recipes, setpoints) in the same memory.
@@ -353,10 +354,13 @@ def boot(clean: bool, now: float, mode: Mode = Mode.PRODUCTION) -> Result:
 
 
 def request_key(command: Command) -> str:
-    """What a request is remembered by: its command's wire name and its request id ("" for
-    a command without one). The same id on another command is another request: a client
-    that restarts its counter must never lose an Abort to an old Reset's id."""
-    return f"{command.name}:{command.request_id}" if command.request_id else ""
+    """What a request is remembered by: who gave it, its command's wire name and its
+    request id ("" for a command without one). The same id on another command is another
+    request: a client that restarts its counter must never lose an Abort to an old Reset's
+    id; nor is one client's request a duplicate of another's that chose the same id."""
+    if not command.request_id:
+        return ""
+    return f"{command.by}/{command.name}:{command.request_id}"
 
 
 def is_duplicate(machine: PackML, request_id: str) -> bool:

@@ -274,7 +274,7 @@ def test_manual_goes_no_further_than_idle() -> None:
 def test_the_mode_changes_in_stopped_idle_and_aborted(state: State) -> None:
     before = PackML(state, P, "o2 trip", (), 2.0)
     after, events = handle(before, SetMode(by="eve", request_id="m1", mode="manual"), 9.0)
-    assert after == PackML(state, Mode.MANUAL, "o2 trip", ("set_mode:m1",), 2.0)
+    assert after == PackML(state, Mode.MANUAL, "o2 trip", ("eve/set_mode:m1",), 2.0)
     assert events == (ModeChanged(old="production", new="manual", by="eve"),)
 
 
@@ -411,6 +411,9 @@ def test_the_same_request_twice_acts_once() -> None:
     assert is_duplicate(m, request_key(cmd("reset", "r1")))
     # The same id on another command is another request (an Abort is never lost to it).
     assert not is_duplicate(m, request_key(cmd("abort", "r1")))
+    # So is the same command with the same id from another caller (two API clients
+    # counting their ids alike): not a duplicate of ana's.
+    assert not is_duplicate(m, request_key(cmd("reset", "r1", by="bob@tui-2")))
     # Sent again (a client retrying): neither applied nor rejected as invalid.
     assert handle(m, cmd("reset", "r1"), 3.0) == (m, ())
     # A rejected request is handled too: its retry is a duplicate, not a second rejection.
@@ -419,7 +422,8 @@ def test_the_same_request_twice_acts_once() -> None:
     assert handle(m, cmd("unhold", "r2"), 5.0) == (m, ())
     # An empty request id is never a duplicate.
     m, _ = handle(m, cmd("stop", ""), 6.0)
-    assert m.state is S.STOPPING and m.handled == ("reset:r1", "unhold:r2")
+    assert m.state is S.STOPPING
+    assert m.handled == (request_key(cmd("reset", "r1")), request_key(cmd("unhold", "r2")))
     assert not is_duplicate(m, "")
 
 
@@ -430,10 +434,10 @@ def test_the_oldest_request_ids_are_forgotten_first() -> None:
     assert len(m.handled) == REMEMBERED
     assert not is_duplicate(m, "r0") and is_duplicate(m, "r1") and is_duplicate(m, f"r{REMEMBERED}")
     assert remember(m, "r5") is m  # known already: kept where it was
-    m = remember(m, "reset:r9")
+    m = remember(m, "ana/reset:r9")
     assert handle(m, cmd("reset", "r9"), 1.0) == (m, ())  # remembered: a duplicate
-    after, events = handle(m, cmd("reset", "r0"), 1.0)  # never seen as reset:r0: acts
-    assert after.state is S.RESETTING and after.handled[-1] == "reset:r0" and events
+    after, events = handle(m, cmd("reset", "r0"), 1.0)  # never seen as ana/reset:r0: acts
+    assert after.state is S.RESETTING and after.handled[-1] == "ana/reset:r0" and events
 
 
 # ------------------------------------------------------------------ boot, bad input

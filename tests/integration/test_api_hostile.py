@@ -1,0 +1,108 @@
+"""``linecontrol serve`` against hostile clients (a real child on the simulated line,
+real Unix sockets): request ids two clients chose alike, requests that never finish,
+what a client sends on its stream."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+from pathlib import Path
+
+import pytest
+
+from linecontrol.model import CommandGiven, CommandRejected
+from tests.integration.test_api_serve import RECIPE, post, serving, state
+
+pytestmark = [pytest.mark.integration, pytest.mark.deadline(120)]
+
+
+async def test_the_same_request_id_from_two_clients_is_two_requests(tmp_path: Path) -> None:
+    """A request id is the caller's own: another client's command with the same id is
+    checked and acted on as its own (it was answered with the first client's verdict,
+    unchecked, and the supervisor dropped it as a duplicate with no verdict)."""
+    with serving(tmp_path) as srv:
+        async with srv.client("alice") as a, srv.client("bob") as b:
+            assert (await post(a, {"command": "take_control", "request_id": "1"}))[0] == 200
+            load = {"command": "load_recipe", "request_id": "2", "path": str(RECIPE)}
+            assert (await post(a, load))[0] == 200
+            reset = {"command": "reset", "request_id": "3"}
+            assert (await post(a, reset))[0] == 200
+            # bob does not hold control: his load "2" is refused as his, not alice's 200.
+            status, body = await post(b, load)
+            assert (status, body["error"]["code"]) == (423, "no_control"), body
+            # alice's id "1" again from bob: a take_control of his own, refused (alice
+            # holds control), never alice's verdict.
+            status, body = await post(b, {"command": "take_control", "request_id": "1"})
+            assert status == 423, body
+            force = {"command": "take_control", "request_id": "1", "force": True}
+            # The same id with other fields is refused, not answered with the last verdict.
+            status, body = await post(b, force)
+            assert status == 400 and "with other fields" in body["error"]["message"], body
+            force["request_id"] = "4"
+            assert (await post(b, force))[0] == 200
+            assert (await state(b))["control"]["holder"].endswith("@bob")
+            # bob's reset "3": the supervisor's verdict on it (Reset is not allowed while
+            # resetting or idle), not silence taken for a duplicate of alice's (a 504).
+            status, body = await post(b, reset)
+            assert (status, body["error"]["code"]) == (409, "rejected"), body
+        assert srv.stop() == 0
+        events = srv.events()
+    resets = [
+        (type(e).__name__, e.command.by.split("@")[1])
+        for e in events
+        if isinstance(e, CommandGiven | CommandRejected) and e.command.name == "reset"
+    ]
+    assert resets == [("CommandGiven", "alice"), ("CommandRejected", "bob")]
+    loads = [e for e in events if isinstance(e, CommandRejected) and e.command.name == "load_recipe"]
+    assert [e.command.by.split("@")[1] for e in loads] == ["bob"]
+
+
+def _raw(path: Path, data: bytes) -> socket.socket:
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(20.0)
+    s.connect(str(path))
+    s.sendall(data)
+    return s
+
+
+def _reply(s: socket.socket) -> tuple[int, dict[str, object]]:
+    out = b""
+    while b"\r\n\r\n" not in out or len(out.partition(b"\r\n\r\n")[2]) < _length(out):
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        out += chunk
+    head, _, body = out.partition(b"\r\n\r\n")
+    return int(head.split()[1]), json.loads(body)
+
+
+def _length(raw: bytes) -> int:
+    for line in raw.partition(b"\r\n\r\n")[0].split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return int(value)
+    return 0
+
+
+async def test_a_body_shorter_than_its_length_is_answered_not_held(tmp_path: Path) -> None:
+    """A body that never comes in full gets a 408 within the body deadline (the handler
+    waited for it for ever, one connection and one handler held per such request)."""
+    with serving(tmp_path) as srv:
+        head = (
+            b"POST /v1/commands HTTP/1.1\r\nHost: x\r\nX-Client-Id: slow\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+        )
+        s = _raw(srv.socket, head + b'{"command": "reset",')
+        try:
+            status, body = await asyncio.to_thread(_reply, s)
+        finally:
+            s.close()
+        assert status == 408, body
+        assert body["error"] == {  # type: ignore[comparison-overlap]
+            "code": "timeout",
+            "message": "the body did not come within 5 s (20 bytes came)",
+        }
+        async with srv.client() as http:  # still serving
+            assert (await state(http))["supervisor"]["state"] == "Stopped"
+        assert srv.stop() == 0
