@@ -10,6 +10,7 @@ from linecontrol.api.client import (
 from linecontrol.api.protocol import (
     API_COMMANDS,
     API_VERSION,
+    BODY_DEADLINE_S,
     ENGINEER_COMMANDS,
     HEARTBEAT_S,
     ID_PATTERN,
@@ -24,6 +25,7 @@ from linecontrol.api.protocol import (
     VERDICT_DEADLINE_S,
     ApiError,
     BadRequest,
+    BodyTimeout,
     Forbidden,
     NoControl,
     Role,
@@ -54,6 +56,7 @@ from linecontrol.api.view import HEARTBEAT_LOST_S, LineView, Sample
 __all__ = [
     "API_COMMANDS",
     "API_VERSION",
+    "BODY_DEADLINE_S",
     "ENGINEER_COMMANDS",
     "HEARTBEAT_LOST_S",
     "HEARTBEAT_S",
@@ -73,6 +76,7 @@ __all__ = [
     "ApiError",
     "ApiUnreachable",
     "BadRequest",
+    "BodyTimeout",
     "CommandResult",
     "Forbidden",
     "LineView",

@@ -35,6 +35,7 @@ API_VERSION = 1
 PREFIX = "/v1"
 MAX_BODY_BYTES = 64 * 1024
 VERDICT_DEADLINE_S = 5.0  # real seconds a command's reply waits for the supervisor
+BODY_DEADLINE_S = 5.0  # real seconds a client has to send the whole body of a request
 STREAM_HZ = 4.0  # values and status messages per second, at most, per client
 HEARTBEAT_S = 1.0
 LOST_AFTER_S = 3.0  # a client that has seen nothing for this long shows the link lost
@@ -113,6 +114,13 @@ class NoControl(ApiError):
     code = "no_control"
 
 
+class BodyTimeout(ApiError):
+    """The body did not come in time: shorter than its Content-Length, or trickled (408)."""
+
+    status = 408
+    code = "timeout"
+
+
 class ShuttingDown(ApiError):
     """The server is stopping the line and closing (503): no command is taken."""
 
@@ -137,6 +145,8 @@ def decode_body(raw: bytes) -> dict[str, Any]:
         data = json.loads(text, parse_constant=_no_constant)
     except ValueError as exc:
         raise BadRequest(f"the body is not JSON: {exc}") from None
+    except RecursionError:  # arrays or objects nested thousands deep: no command is
+        raise BadRequest("the body is JSON nested too deep: no command is") from None
     if not isinstance(data, dict):
         raise BadRequest(f"the body is a JSON {type(data).__name__}: a JSON object is needed")
     return data

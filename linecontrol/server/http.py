@@ -94,14 +94,20 @@ async def _read_body(request: web.Request) -> bytes:
     if request.content_length is not None and request.content_length > p.MAX_BODY_BYTES:
         raise p.TooLarge(f"the body has {request.content_length} bytes: at most {p.MAX_BODY_BYTES}")
     chunks, size = [], 0
-    while True:
-        chunk = await request.content.readany()
-        if not chunk:
-            break
-        size += len(chunk)
-        if size > p.MAX_BODY_BYTES:
-            raise p.TooLarge(f"the body has more than {p.MAX_BODY_BYTES} bytes")
-        chunks.append(chunk)
+    try:  # a body shorter than its Content-Length, or trickled, never holds a handler
+        async with asyncio.timeout(p.BODY_DEADLINE_S):
+            while True:
+                chunk = await request.content.readany()
+                if not chunk:
+                    break
+                size += len(chunk)
+                if size > p.MAX_BODY_BYTES:
+                    raise p.TooLarge(f"the body has more than {p.MAX_BODY_BYTES} bytes")
+                chunks.append(chunk)
+    except TimeoutError:
+        raise p.BodyTimeout(
+            f"the body did not come within {p.BODY_DEADLINE_S:g} s ({size} bytes came)"
+        ) from None
     return b"".join(chunks)
 
 

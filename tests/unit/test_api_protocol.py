@@ -44,6 +44,15 @@ def test_a_body_is_one_json_object_of_at_most_64_kib() -> None:
             decode_body(raw)
 
 
+@pytest.mark.parametrize("opening", [b"[", b'{"a":'])
+def test_json_nested_too_deep_is_a_bad_request_not_a_crash(opening: bytes) -> None:
+    # Within 64 KiB, nested deeper than Python's recursion limit: json raises
+    # RecursionError, which was a 500 with a traceback in serve's log.
+    raw = (b'{"x":' + opening * 30_000)[:MAX_BODY_BYTES]
+    with pytest.raises(BadRequest, match="nested too deep"):
+        decode_body(raw)
+
+
 def test_a_command_is_parsed_with_the_caller_and_time_set_by_the_server() -> None:
     cmd = parse_command(
         {"command": "change_setpoint", "request_id": "r-1", "field": "press.roll_load_kg",
