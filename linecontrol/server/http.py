@@ -32,6 +32,9 @@ logger = logging.getLogger("linecontrol.server")
 HUB = web.AppKey("hub", Hub)
 SCHEMA = web.AppKey("schema", dict)
 WS_WRITER_LIMIT = 32 * 1024  # bytes buffered for a stream before its writer waits
+# The largest message a stream client may send: it says nothing the server acts on, so
+# a bigger one (aiohttp would buffer 4 MiB per connection) closes its stream (1009).
+WS_CLIENT_MAX_BYTES = 4096
 SHUTDOWN_S = 2.0  # real seconds the handlers have to end at shutdown
 
 
@@ -141,7 +144,9 @@ async def _schema(request: web.Request) -> web.Response:
 async def _stream(request: web.Request) -> web.StreamResponse:
     hub = request.app[HUB]
     caller = _caller(request, hub)
-    ws = web.WebSocketResponse(compress=False, writer_limit=WS_WRITER_LIMIT)
+    ws = web.WebSocketResponse(
+        compress=False, writer_limit=WS_WRITER_LIMIT, max_msg_size=WS_CLIENT_MAX_BYTES
+    )
     await ws.prepare(request)
     request.app[_SOCKETS].add(ws)
     stream = hub.open_stream(caller)

@@ -5,10 +5,12 @@ what a client sends on its stream."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from linecontrol.model import CommandGiven, CommandRejected
@@ -54,7 +56,9 @@ async def test_the_same_request_id_from_two_clients_is_two_requests(tmp_path: Pa
         if isinstance(e, CommandGiven | CommandRejected) and e.command.name == "reset"
     ]
     assert resets == [("CommandGiven", "alice"), ("CommandRejected", "bob")]
-    loads = [e for e in events if isinstance(e, CommandRejected) and e.command.name == "load_recipe"]
+    loads = [
+        e for e in events if isinstance(e, CommandRejected) and e.command.name == "load_recipe"
+    ]
     assert [e.command.by.split("@")[1] for e in loads] == ["bob"]
 
 
@@ -105,4 +109,31 @@ async def test_a_body_shorter_than_its_length_is_answered_not_held(tmp_path: Pat
         }
         async with srv.client() as http:  # still serving
             assert (await state(http))["supervisor"]["state"] == "Stopped"
+        assert srv.stop() == 0
+
+
+async def test_a_stream_client_sending_a_big_message_is_closed(tmp_path: Path) -> None:
+    """The client says nothing on the stream: a message over 4 KiB from it closes its
+    stream with 1009 (message too big) instead of being buffered (up to 4 MiB each, for
+    every connection) and ignored; the other streams and the API go on."""
+    with serving(tmp_path) as srv:
+        async with srv.client("big") as http, srv.client("calm") as calm:
+            other = await calm.ws_connect("/v1/stream")
+            ws = await http.ws_connect("/v1/stream", max_msg_size=0)
+            assert (await ws.receive_json(timeout=10))["type"] == "full"
+            with contextlib.suppress(ConnectionError):  # closed while it sends
+                await ws.send_str("x" * (1 << 20))
+            async with asyncio.timeout(20):
+                while not ws.closed:
+                    msg = await ws.receive()
+                    if msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED):
+                        break
+            assert (msg.type, msg.data) == (aiohttp.WSMsgType.CLOSE, 1009), msg
+            seqs = []
+            async with asyncio.timeout(20):
+                while len(seqs) < 6:
+                    seqs.append((await other.receive_json())["seq"])
+            assert seqs == list(range(seqs[0], seqs[0] + 6))
+            assert (await state(calm))["supervisor"]["state"] == "Stopped"
+            await other.close()
         assert srv.stop() == 0
