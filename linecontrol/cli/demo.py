@@ -1,0 +1,276 @@
+"""``linecontrol demo``: the simulated line, the supervisor with a recipe loaded and the
+operator's terminal, in one command.
+
+It starts ``linecontrol serve --sim`` as a child process on a private socket (in a
+temporary directory only this user can enter), waits for the socket to answer, then runs
+the TUI in the foreground. However the TUI ends (``q``, ``ctrl+q`` or ``ctrl+c``, a
+crash) and on SIGINT, SIGTERM or SIGHUP, serve is stopped (SIGTERM: it stops the line and
+closes its run log; SIGKILL if it has not exited in ``STOP_S``). serve is tied to this
+process by ``linecontrol.runtime.start_child`` (on Linux ``PR_SET_PDEATHSIG``), and serve
+ties its simulators to itself the same way, so a demo killed outright takes both with it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+import tempfile
+from collections import deque
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from linecontrol import runtime
+from linecontrol.cli.options import line_option, seconds
+from linecontrol.cli.output import EXIT_BAD_INPUT, EXIT_OK, EXIT_RUN_LOG, error
+from linecontrol.cli.run import DEFAULT_RECIPE
+
+if TYPE_CHECKING:
+    from linecontrol.api import ApiClient
+    from linecontrol.tui import LineApp
+
+DEMO_SPEEDUP = 60.0
+"""The default speed-up: a simulated minute per real second, so 001 Example 1's heat-up
+(about an hour of process time) takes about a minute."""
+READY_S = 120.0  # serve's start, the simulators' included, on a loaded machine
+STOP_S = 60.0  # serve's own stop: Stop, Abort after 30 s, then the run log closed
+TAIL = 40  # serve's last stderr lines kept to show
+EXIT_FAILED = 1  # the TUI failed, or serve ended by itself or had to be killed
+
+SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "demo",
+        help="the simulated line, the supervisor and the TUI in one command",
+        description="Starts `linecontrol serve --sim` with the recipe loaded (the machine in "
+        "Stopped) on a private socket, and the TUI on it. Quitting the TUI (q), Ctrl-C, "
+        "SIGTERM, SIGHUP or a crash of the TUI stops serve, the line and the simulators; "
+        "nothing is left running. Exit 0 after a clean stop; 2: serve did not start (its "
+        "reason is shown); 3: the run log could not write everything; 1: the TUI failed, or "
+        "serve ended by itself or had to be killed.",
+    )
+    line_option(p, "--config", "FILE", "line config")
+    p.add_argument(
+        "--recipe",
+        type=Path,
+        default=DEFAULT_RECIPE,
+        metavar="FILE",
+        help=f"recipe loaded at start (default: the embedded {DEFAULT_RECIPE.name})",
+    )
+    p.add_argument(
+        "--speedup",
+        type=seconds,
+        default=DEMO_SPEEDUP,
+        metavar="N",
+        help=f"run the simulated line N times faster than real time (default {DEMO_SPEEDUP:g})",
+    )
+    p.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="data root of the run log (default: $LINECONTROL_DATA or ./runs)",
+    )
+    runtime.add_log_options(p)
+    p.set_defaults(func=demo)
+
+
+def serve_argv(args: argparse.Namespace, sock: Path) -> list[str]:
+    """The ``linecontrol serve`` command line of the demo's options."""
+    argv = [sys.executable, "-m", "linecontrol", "serve", "--sim", "--config", str(args.config),
+            "--recipe", str(args.recipe), "--speedup", repr(args.speedup), "--socket", str(sock),
+            "--log-level", args.log_level]  # fmt: skip
+    if args.data_dir is not None:
+        argv += ["--data-dir", str(args.data_dir)]
+    if args.log_file is not None:
+        argv += ["--log-file", str(args.log_file)]
+    return argv
+
+
+def demo(args: argparse.Namespace) -> int:
+    print(
+        f"linecontrol demo: starting the simulated line of {args.config.name} at "
+        f"{args.speedup:g}x real time, the supervisor with {args.recipe.name} loaded, "
+        "then the TUI (q quits)...",
+        file=sys.stderr,
+        flush=True,
+    )
+    return asyncio.run(Demo(args).run())
+
+
+class ServeLines:
+    """serve's standard error, read as it comes (a pipe never left full): the last
+    ``TAIL`` lines and how many there were."""
+
+    def __init__(self) -> None:
+        self.tail: deque[str] = deque(maxlen=TAIL)
+        self.count = 0
+
+    async def read(self, stream: asyncio.StreamReader) -> None:
+        while True:
+            try:
+                raw = await stream.readline()
+            except ValueError:  # a line over the reader's limit: skip its rest
+                continue
+            if not raw:
+                return
+            self.tail.append(raw.decode("utf-8", "replace").rstrip("\n"))
+            self.count += 1
+
+    def since(self, mark: int) -> list[str]:
+        """The kept lines from line number ``mark`` (0-based) on."""
+        first = self.count - len(self.tail)
+        return list(self.tail)[max(0, mark - first) :]
+
+
+class Demo:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.stopping = asyncio.Event()
+        self.app: LineApp | None = None
+
+    def _signalled(self) -> None:
+        self.stopping.set()
+        app = self.app
+        if app is not None:
+            app.exit()
+
+    async def run(self) -> int:
+        loop = asyncio.get_running_loop()
+        for sig in SIGNALS:
+            loop.add_signal_handler(sig, self._signalled)
+        try:
+            with tempfile.TemporaryDirectory(prefix="linecontrol-demo-") as tmp:
+                return await self._run(Path(tmp) / "api.sock")
+        finally:
+            for sig in SIGNALS:
+                loop.remove_signal_handler(sig)
+
+    async def _run(self, sock: Path) -> int:
+        from linecontrol.api import Address, ApiClient
+
+        lines = ServeLines()
+        proc = await runtime.start_child(serve_argv(self.args, sock))
+        assert proc.stdout is not None and proc.stderr is not None
+        readers = [asyncio.create_task(lines.read(proc.stderr))]
+        address = Address(path=sock)
+        tui_rc: int | None = None
+        ended_by_itself = False
+        mark = 0
+        try:
+            run_id = await self._until_ready(proc, ApiClient(address, f"demo-{os.getpid()}"))
+            readers.append(asyncio.create_task(_discard(proc.stdout)))
+            if run_id is not None and not self.stopping.is_set():
+                tui = ApiClient(address, f"tui-{os.getpid()}")
+                tui_rc, ended_by_itself = await self._tui(proc, tui)
+            mark = lines.count
+        finally:
+            rc = await runtime.stop_child(proc, STOP_S)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(5):
+                    await asyncio.gather(*readers, return_exceptions=True)
+            for task in readers:
+                task.cancel()
+        if run_id is None and not self.stopping.is_set():
+            for line in lines.since(0):
+                print(line, file=sys.stderr)
+            error(f"serve did not start (exit {rc}); nothing left running")
+            return EXIT_BAD_INPUT
+        if ended_by_itself:
+            for line in lines.since(0):
+                print(line, file=sys.stderr)
+            error(f"serve ended by itself while the TUI ran (exit {rc})")
+            return EXIT_RUN_LOG if rc == EXIT_RUN_LOG else EXIT_FAILED
+        if mark and self.args.log_file is None:
+            print(
+                f"({mark} lines serve wrote before the TUI ended are not shown here: "
+                "--log-file FILE keeps them)",
+                file=sys.stderr,
+            )
+        for line in lines.since(mark):
+            print(line, file=sys.stderr)
+        if rc == EXIT_RUN_LOG:
+            return EXIT_RUN_LOG
+        if rc not in (EXIT_OK, -signal.SIGTERM):  # -SIGTERM: it ended before its handler
+            error(f"serve did not stop cleanly (exit {rc}); nothing left running")
+            return EXIT_FAILED
+        if tui_rc:
+            error(f"the TUI failed (exit {tui_rc}); serve stopped, nothing left running")
+            return EXIT_FAILED
+        return EXIT_OK
+
+    async def _until_ready(self, proc: asyncio.subprocess.Process, probe: ApiClient) -> str | None:
+        """serve's run id once its socket answers; None if serve ended first, did not
+        answer within ``READY_S``, or a signal came."""
+        from linecontrol.api import ApiUnreachable
+
+        assert proc.stdout is not None
+
+        async def ready() -> str | None:
+            run_id = ""
+            while not run_id:  # serve prints "socket PATH" then "run ID" once it listens
+                raw = await proc.stdout.readline()  # type: ignore[union-attr]
+                if not raw:
+                    return None
+                text = raw.decode("utf-8", "replace").strip()
+                if text.startswith("run "):
+                    run_id = text[4:]
+            while True:
+                try:
+                    await probe.state()
+                    return run_id
+                except ApiUnreachable:
+                    if proc.returncode is not None:
+                        return None
+                    await asyncio.sleep(0.1)  # polling interval; the deadline bounds it
+
+        waiting = asyncio.create_task(ready())
+        signalled = asyncio.create_task(self.stopping.wait())
+        try:
+            done, _ = await asyncio.wait(
+                {waiting, signalled}, timeout=READY_S, return_when=asyncio.FIRST_COMPLETED
+            )
+            if waiting in done:
+                return waiting.result()
+            if not self.stopping.is_set():
+                error(f"serve did not answer on its socket within {READY_S:g} s")
+            return None
+        finally:
+            waiting.cancel()
+            signalled.cancel()
+            await probe.close()
+
+    async def _tui(self, proc: asyncio.subprocess.Process, client: ApiClient) -> tuple[int, bool]:
+        """Run the TUI until it ends; (its exit status, whether serve ended first)."""
+        from linecontrol.tui import LineApp
+
+        app = LineApp(client)
+        # Ctrl-C quits the demo, as it stops the other commands. A priority binding: the
+        # screen's own ctrl+c (copy) would take it first. Textual's App.bind has no priority
+        # argument, its BindingsMap.bind has (Textual is pinned at 8.2.*; the tmux test checks).
+        app._bindings.bind("ctrl+c", "quit", show=False, priority=True)
+        ended: list[bool] = []
+
+        async def watch() -> None:
+            await proc.wait()
+            ended.append(True)
+            app.exit(return_code=EXIT_FAILED)
+
+        watcher = asyncio.create_task(watch())
+        self.app = app
+        try:
+            await app.run_async()
+        finally:
+            self.app = None
+            watcher.cancel()
+        return (app.return_code or 0), bool(ended)
+
+
+async def _discard(stream: asyncio.StreamReader) -> None:
+    while await stream.read(65536):
+        pass
