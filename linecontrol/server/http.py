@@ -36,6 +36,11 @@ WS_WRITER_LIMIT = 32 * 1024  # bytes buffered for a stream before its writer wai
 # a bigger one (aiohttp would buffer 4 MiB per connection) closes its stream (1009).
 WS_CLIENT_MAX_BYTES = 4096
 SHUTDOWN_S = 2.0  # real seconds the handlers have to end at shutdown
+# Real seconds a connection may sit with no request in progress: idle between requests,
+# or with its request's headers never finished (a client that trickles or stops), before
+# it is closed. Above aiohttp's client keep-alive (15 s), so a client reusing its
+# connection never meets one closing under it.
+IDLE_S = 20.0
 
 
 class ServeError(LinecontrolError, OSError):
@@ -265,7 +270,11 @@ class ApiServer:
         self.socket_path = socket_path
         self.tcp = tcp
         self.runner = web.AppRunner(
-            self.app, shutdown_timeout=SHUTDOWN_S, handle_signals=False, access_log=None
+            self.app,
+            shutdown_timeout=SHUTDOWN_S,
+            handle_signals=False,
+            access_log=None,
+            keepalive_timeout=IDLE_S,
         )
         self.tcp_port: int | None = None
         self._made = False

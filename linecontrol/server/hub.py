@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import hashlib
+import json
 import logging
 import math
 from dataclasses import dataclass, field
@@ -61,7 +63,7 @@ class Verdict:
     command: str
     status: int
     body: dict[str, Any]
-    request: dict[str, Any] = field(default_factory=dict)  # the body it answers
+    request: str = ""  # the digest of the body it answers (``_digest``)
 
 
 class Stream:
@@ -125,8 +127,9 @@ class Hub:
     verdicts: collections.OrderedDict[tuple[str, str], Verdict] = field(
         default_factory=collections.OrderedDict
     )
-    # (caller, request id) -> the verdict to come and the body it answers
-    pending: dict[tuple[str, str], tuple[asyncio.Future[Verdict], dict[str, Any]]] = field(
+    # (caller, request id) -> the verdict to come, the digest of the body it answers
+    # and its command
+    pending: dict[tuple[str, str], tuple[asyncio.Future[Verdict], str, str]] = field(
         default_factory=dict
     )
     accepted: int = 0  # commands accepted through the API this session
@@ -148,7 +151,7 @@ class Hub:
         clock = self.session.clock
         if isinstance(event, CommandGiven | CommandRejected):
             c = event.command
-            fut, _ = self.pending.pop((c.by, c.request_id), (None, None))
+            fut = self.pending.pop((c.by, c.request_id), (None, "", ""))[0]
             if fut is not None and not fut.done():
                 if isinstance(event, CommandGiven):
                     fut.set_result(Verdict(c.name, 200, p.accepted_body(c.request_id)))
@@ -173,15 +176,17 @@ class Hub:
         rid = p.request_id_of(data)
         if self.closing:
             raise p.ShuttingDown("the server is stopping the line and closing")
-        mine = (caller.who, rid)
+        mine, digest = (caller.who, rid), _digest(data)
         seen = self.verdicts.get(mine)
         waiting = self.pending.get(mine) if seen is None else None
-        first = seen.request if seen is not None else waiting[1] if waiting is not None else None
-        if first is not None and first != data:
-            other = "" if first.get("command") != data.get("command") else " with other fields"
+        first = (seen.request, seen.command) if seen is not None else None
+        if waiting is not None:
+            first = waiting[1], waiting[2]
+        if first is not None and first[0] != digest:
+            before = first[1]
+            other = "" if before != data.get("command") else " with other fields"
             raise p.BadRequest(
-                f"request_id {rid!r} was already used for {first.get('command')}{other}: "
-                "use a new id"
+                f"request_id {rid!r} was already used for {before}{other}: use a new id"
             )
         if seen is not None:
             return seen
@@ -190,17 +195,17 @@ class Hub:
             refusal = self._refusal(caller, cmd)
             if refusal is not None:
                 self.emit(CommandRejected(command=cmd, reason=refusal.message))
-                verdict = Verdict(cmd.name, refusal.status, refusal.body(rid), dict(data))
+                verdict = Verdict(cmd.name, refusal.status, refusal.body(rid), digest)
                 self._remember(mine, verdict)
                 return verdict
             if isinstance(cmd, TakeControl | ReleaseControl):
                 verdict = self._control(caller, cmd)
-                verdict.request = dict(data)
+                verdict.request = digest
                 self._remember(mine, verdict)
                 return verdict
             fut: asyncio.Future[Verdict] = asyncio.get_running_loop().create_future()
-            self.pending[mine] = (fut, dict(data))
-            fut.add_done_callback(lambda f: self._remember(mine, f.result(), dict(data)))
+            self.pending[mine] = (fut, digest, cmd.name)
+            fut.add_done_callback(lambda f: self._remember(mine, f.result(), digest))
             previous = self._setpoint_now(cmd)
             self.session.supervisor.submit(cmd)
         else:
@@ -219,7 +224,7 @@ class Hub:
         return verdict
 
     def _remember(
-        self, key: tuple[str, str], verdict: Verdict, request: dict[str, Any] | None = None
+        self, key: tuple[str, str], verdict: Verdict, request: str | None = None
     ) -> None:
         if request is not None:
             verdict.request = request
@@ -408,6 +413,16 @@ class Hub:
                 self.tick(heartbeat=n % per_beat == 0)
             except Exception:  # never let the stream's clock die for one bad message
                 logger.exception("stream tick failed")
+
+
+def _digest(data: dict[str, Any]) -> str:
+    """What tells one request body from another (kept for each remembered verdict
+    instead of the body, which may be 64 KiB)."""
+    try:
+        text = json.dumps(data, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    except RecursionError:  # parsed just below the limit, a frame or two deeper here
+        raise p.BadRequest("the body is JSON nested too deep: no command is") from None
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _size(path: Any) -> int:

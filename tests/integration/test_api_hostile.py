@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import signal
 import socket
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import aiohttp
 import pytest
 
 from linecontrol.model import CommandGiven, CommandRejected
+from linecontrol.server.http import IDLE_S
 from tests.integration.test_api_serve import RECIPE, post, serving, state
 
 pytestmark = [pytest.mark.integration, pytest.mark.deadline(120)]
@@ -137,3 +139,74 @@ async def test_a_stream_client_sending_a_big_message_is_closed(tmp_path: Path) -
             assert (await state(calm))["supervisor"]["state"] == "Stopped"
             await other.close()
         assert srv.stop() == 0
+
+
+async def test_a_request_whose_headers_never_end_is_closed(tmp_path: Path) -> None:
+    """Headers begun and never finished (slowloris): the connection is closed after the
+    idle time (it was held for ever: enough of them take every file descriptor serve
+    has, the run log's too); a client that sends its request meanwhile is served."""
+    with serving(tmp_path) as srv:
+        s = _raw(srv.socket, b"GET /v1/state HTTP/1.1\r\nHost: x\r\nX-Client-Id: slow")
+        s.settimeout(IDLE_S + 15.0)
+        try:
+            async with srv.client() as http:
+                assert (await state(http))["supervisor"]["state"] == "Stopped"
+            assert await asyncio.to_thread(s.recv, 4096) == b""  # closed by serve
+        finally:
+            s.close()
+        assert srv.stop() == 0
+
+
+async def test_sigterm_while_clients_stream_and_commands_wait_stops_cleanly(
+    tmp_path: Path,
+) -> None:
+    """SIGTERM while one client streams, one reads nothing and another fires commands:
+    every reply that comes is JSON (a verdict, or 503 shutting_down), serve exits 0
+    with no traceback, the socket is removed and the run log holds every command."""
+    with serving(tmp_path, "--recipe", str(RECIPE)) as srv:
+        replies: list[int] = []
+        async with srv.client("fire") as http, srv.client("watch") as watch:
+            ws = await watch.ws_connect("/v1/stream")
+            frozen = await watch.ws_connect("/v1/stream")  # never read
+            assert (await post(http, {"command": "take_control", "request_id": "c"}))[0] == 200
+
+            async def fire() -> None:
+                for i in range(10_000):
+                    command = ("reset", "stop", "abort", "clear")[i % 4]
+                    try:
+                        status, body = await post(http, {"command": command, "request_id": f"f{i}"})
+                    except (aiohttp.ClientError, json.JSONDecodeError):
+                        return  # serve has closed its socket
+                    assert body["ok"] is (status == 200), body
+                    replies.append(status)
+                    if status == 503:
+                        return
+
+            firing = asyncio.create_task(fire())
+            async with asyncio.timeout(30):
+                while len(replies) < 20:
+                    await ws.receive_json()
+            srv.proc.send_signal(signal.SIGTERM)
+            async with asyncio.timeout(60):
+                await firing
+                while not ws.closed:
+                    if (await ws.receive()).type in (
+                        aiohttp.WSMsgType.CLOSE,
+                        aiohttp.WSMsgType.CLOSED,
+                    ):
+                        break
+            await frozen.close()
+        code = await asyncio.to_thread(srv.proc.wait, 60)
+        err = srv.stderr.read_text(encoding="utf-8")
+        assert code == 0, err
+        assert "Traceback" not in err, err
+        assert not srv.socket.exists()
+        events = srv.events()
+    assert set(replies) <= {200, 409, 503}, replies
+    logged = {
+        e.command.request_id
+        for e in events
+        if isinstance(e, CommandGiven | CommandRejected) and e.command.by.endswith("@fire")
+    }
+    answered = {f"f{i}" for i, s in enumerate(replies) if s in (200, 409)}
+    assert answered <= logged
