@@ -59,9 +59,10 @@ def new_token() -> tuple[str, str]:
 def role_of_token(settings: ApiSettings, header: str | None) -> tuple[str, p.Role]:
     """``(token name, role)`` of an ``Authorization: Bearer ...`` header;
     ``Unauthorized`` for none or an unknown token (compared in constant time)."""
-    if header is None or not header.startswith("Bearer "):
+    scheme, _, token = (header or "").strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("a bearer token is needed on TCP: Authorization: Bearer <token>")
-    digest = token_hash(header[len("Bearer ") :].strip())
+    digest = token_hash(token.strip())
     for name, entry in settings.tokens.items():
         if hmac.compare_digest(digest, entry.sha256):
             return name, entry.role

@@ -119,7 +119,10 @@ def test_roles_of_uids_and_tokens() -> None:
     assert role_of_uid(settings, 12345, owner_uid=1000) == "operator"
     assert role_of_uid(settings, 54321, owner_uid=1000) == "viewer"
     assert role_of_token(settings, f"Bearer {token}") == ("scada", "operator")
-    for header in (None, token, "Bearer wrong", f"Basic {token}"):
+    # The scheme is case-insensitive (RFC 7235): curl and libraries may send "bearer".
+    assert role_of_token(settings, f"bearer {token}") == ("scada", "operator")
+    assert role_of_token(settings, f"BEARER  {token} ") == ("scada", "operator")
+    for header in (None, token, "Bearer wrong", f"Basic {token}", "Bearer", "Bearer "):
         with pytest.raises(Unauthorized):
             role_of_token(settings, header)
 
