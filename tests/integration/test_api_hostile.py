@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import signal
 import socket
@@ -14,7 +15,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from linecontrol.model import CommandGiven, CommandRejected
+from linecontrol.model import CommandGiven, CommandRejected, ControlChanged
 from linecontrol.server.http import IDLE_S
 from tests.integration.test_api_serve import RECIPE, post, serving, state
 
@@ -210,3 +211,33 @@ async def test_sigterm_while_clients_stream_and_commands_wait_stops_cleanly(
     }
     answered = {f"f{i}" for i, s in enumerate(replies) if s in (200, 409)}
     assert answered <= logged
+
+
+async def test_two_clients_racing_for_control(tmp_path: Path) -> None:
+    """Both force take_control at once: both granted in turn, one holds control, and
+    the ControlChanged events are one chain; a command in flight while control is
+    handed over is the old holder's verdict, the next one from it is refused."""
+    with serving(tmp_path, "--recipe", str(RECIPE)) as srv:
+        async with srv.client("ann") as a, srv.client("ben") as b:
+            force = {"command": "take_control", "request_id": "f1", "force": True}
+            (sa, _), (sb, _) = await asyncio.gather(post(a, force), post(b, force))
+            assert (sa, sb) == (200, 200)
+            holder = (await state(a))["control"]["holder"]
+            first, second = (a, b) if holder.endswith("@ann") else (b, a)
+            # The holder's reset in flight while the other takes control over.
+            reset = {"command": "reset", "request_id": "r1"}
+            again = {"command": "take_control", "request_id": "f2", "force": True}
+            (s_reset, body), (s_take, _) = await asyncio.gather(
+                post(first, reset), post(second, again)
+            )
+            assert s_take == 200 and s_reset in (200, 423), body
+            status, body = await post(first, {"command": "stop", "request_id": "s1"})
+            assert (status, body["error"]["code"]) == (423, "no_control"), body
+            holder_after = (await state(a))["control"]["holder"]
+            assert holder_after != holder
+        assert srv.stop() == 0
+        events = srv.events()
+    changes = [(e.old, e.new) for e in events if isinstance(e, ControlChanged)]
+    assert len(changes) == 3 and changes[0][0] == ""
+    assert all(new == old for (_, new), (old, _) in itertools.pairwise(changes))
+    assert changes[-1][1] == holder_after
