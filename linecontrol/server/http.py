@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import WSMsgType, web
+from aiohttp.http_exceptions import BadHttpMessage
 
 from linecontrol import api as p
 from linecontrol.errors import LinecontrolError
@@ -41,6 +42,23 @@ SHUTDOWN_S = 2.0  # real seconds the handlers have to end at shutdown
 # it is closed. Above aiohttp's client keep-alive (15 s), so a client reusing its
 # connection never meets one closing under it.
 IDLE_S = 20.0
+
+
+class _ClientFaults(logging.Filter):
+    """aiohttp's own log of a request it could not read (a header over its limit, a
+    body that does not decode, read again after the reply): one warning line, not an
+    error with a traceback. The client's fault, already answered with a 400."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, web.RequestPayloadError | BadHttpMessage):
+            record.msg, record.args, record.exc_info = "bad request from a client: %s", (exc,), None
+            record.exc_text = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+_CLIENT_FAULTS = _ClientFaults()
 
 
 class ServeError(LinecontrolError, OSError):
@@ -112,6 +130,8 @@ async def _read_body(request: web.Request) -> bytes:
                 if size > p.MAX_BODY_BYTES:
                     raise p.TooLarge(f"the body has more than {p.MAX_BODY_BYTES} bytes")
                 chunks.append(chunk)
+    except web.RequestPayloadError as exc:  # a body aiohttp cannot decode (gzip, chunks)
+        raise p.BadRequest(f"the body cannot be read: {exc}") from None
     except TimeoutError:
         raise p.BodyTimeout(
             f"the body did not come within {p.BODY_DEADLINE_S:g} s ({size} bytes came)"
@@ -278,6 +298,7 @@ class ApiServer:
         )
         self.tcp_port: int | None = None
         self._made = False
+        logging.getLogger("aiohttp.server").addFilter(_CLIENT_FAULTS)  # once: a set
 
     async def start(self) -> None:
         """Serve; ``ServeError`` if a socket cannot be had (the path, the port in use)."""

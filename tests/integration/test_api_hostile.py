@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gzip
 import itertools
 import json
 import signal
@@ -241,3 +242,36 @@ async def test_two_clients_racing_for_control(tmp_path: Path) -> None:
     assert len(changes) == 3 and changes[0][0] == ""
     assert all(new == old for (_, new), (old, _) in itertools.pairwise(changes))
     assert changes[-1][1] == holder_after
+
+
+async def test_bodies_aiohttp_cannot_decode_are_a_clear_400(tmp_path: Path) -> None:
+    """A gzip body that is no gzip: a JSON 400 (it was a 500); a gzip bomb: 413; a
+    chunked body with a bad chunk size, a header over 8190 bytes: aiohttp's 400. None
+    leaves a traceback in serve's log (each did), one warning line each."""
+    bomb = gzip.compress(b'{"a": "' + b"a" * 5_000_000 + b'"}')
+    cases = [
+        (b"Content-Encoding: gzip\r\nContent-Length: 4\r\n", b"\xff\xfe\x00\x01", 400),
+        (b"Content-Encoding: gzip\r\nContent-Length: %d\r\n" % len(bomb), bomb, 413),
+        (b"Transfer-Encoding: chunked\r\n", b"zz\r\nabc\r\n0\r\n\r\n", 400),
+        (b"X-Huge: " + b"h" * 20_000 + b"\r\nContent-Length: 2\r\n", b"{}", 400),
+    ]
+    with serving(tmp_path) as srv:
+        for headers, body, want in cases:
+            head = b"POST /v1/commands HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + headers
+            s = _raw(srv.socket, head + b"\r\n" + body)
+            try:
+                out = b""
+                while chunk := await asyncio.to_thread(s.recv, 65536):
+                    out += chunk
+            finally:
+                s.close()
+            status = int(out.split()[1])
+            assert status == want, out[:300]
+            if want != 400 or b"gzip" in headers:  # the others are aiohttp's own reply
+                assert json.loads(out.partition(b"\r\n\r\n")[2])["ok"] is False, out[:300]
+        async with srv.client() as http:
+            assert (await state(http))["supervisor"]["state"] == "Stopped"
+        assert srv.stop() == 0
+        err = srv.stderr.read_text(encoding="utf-8")
+        assert "Traceback" not in err and "ERROR" not in err, err
+        assert err.count("bad request from a client") >= 2, err
