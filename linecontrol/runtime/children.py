@@ -89,18 +89,26 @@ async def stop_child(proc: asyncio.subprocess.Process, deadline_s: float) -> int
     kills the child before letting the cancellation through."""
     if proc.stdin is not None:
         proc.stdin.close()
-    if proc.returncode is None:
-        with contextlib.suppress(ProcessLookupError):
-            proc.terminate()
+    _signal(proc, signal.SIGTERM)
     try:
         return await asyncio.wait_for(proc.wait(), deadline_s)
     except TimeoutError:
         pass
     finally:
-        if proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                proc.kill()
+        _signal(proc, signal.SIGKILL)
     return await proc.wait()
+
+
+def _signal(proc: asyncio.subprocess.Process, sig: int) -> None:
+    """``sig`` to a child not known to have ended, by its pid. Not ``proc.terminate()``
+    or ``kill()``: ``Popen.send_signal`` polls first, and that poll may reap a child that
+    has just exited before asyncio's child watcher does, which then reports exit status
+    255 ("Unknown child process") instead of the child's own. The pid is the child's until
+    the watcher reaps it; between that and ``returncode`` being set is a window as narrow
+    as the one ``Popen.send_signal`` itself leaves."""
+    if proc.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(proc.pid, sig)
 
 
 class ChildRequestError(LinecontrolError, RuntimeError):
