@@ -93,6 +93,9 @@ def serve_argv(args: argparse.Namespace, sock: Path) -> list[str]:
 
 
 def demo(args: argparse.Namespace) -> int:
+    if not args.recipe.is_file():  # serve would start with it refused; say so here instead
+        error(f"--recipe {args.recipe}: no such file; nothing started")
+        return EXIT_BAD_INPUT
     print(
         f"linecontrol demo: starting the simulated line of {args.config.name} at "
         f"{args.speedup:g}x real time, the supervisor with {args.recipe.name} loaded, "
@@ -188,7 +191,8 @@ class Demo:
             return EXIT_RUN_LOG if rc == EXIT_RUN_LOG else EXIT_FAILED
         if mark and self.args.log_file is None:
             print(
-                f"({mark} lines serve wrote before the TUI ended are not shown here: "
+                f"({mark} line{'s' if mark > 1 else ''} serve wrote before the TUI ended "
+                "not shown here: "
                 "--log-file FILE keeps them)",
                 file=sys.stderr,
             )

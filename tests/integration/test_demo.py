@@ -230,3 +230,50 @@ def test_a_data_root_held_by_another_supervisor_is_exit_2_with_serves_reason(
     assert f"another supervisor (pid {os.getpid()}) is running on" in done.stderr
     assert "serve did not start (exit 2)" in done.stderr
     assert running_with(str(tmp_path)) == []
+
+
+@needs_tmux
+def test_a_serve_that_dies_closes_the_tui_with_exit_1(tmp_path: Path) -> None:
+    with demo_in_tmux(tmp_path) as (term, procs):
+        the_three(procs)
+        serve = next(p for p in procs if " serve --sim " in p.cmdline)
+        os.kill(serve.pid, signal.SIGKILL)
+        assert term.exit_status(60) == "1"
+        wait_until(lambda: not any(p.alive() for p in procs), 30, "every process gone")
+        assert "serve ended by itself while the TUI ran (exit -9)" in term.pane()
+
+
+def test_a_tui_that_crashes_stops_serve_and_the_simulators(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The demo in this process, its TUI replaced by one that raises once serve answers:
+    serve and the simulators (this process's children then) are stopped all the same."""
+    import linecontrol.tui
+    from linecontrol.cli.entry import main
+
+    running: list[Proc] = []
+
+    class Crashing(linecontrol.tui.LineApp):
+        async def run_async(self, *args: object, **kwargs: object) -> None:
+            running.extend(descendants(os.getpid()))
+            raise RuntimeError("the TUI crashed")
+
+    monkeypatch.setattr(linecontrol.tui, "LineApp", Crashing)
+    try:
+        with pytest.raises(RuntimeError, match="the TUI crashed"):
+            main(["demo", "--data-dir", str(tmp_path / "data"), "--speedup", "300"])
+        assert any(" serve --sim " in p.cmdline for p in running), running
+        assert any("-m simulators" in p.cmdline for p in running), running
+        wait_until(lambda: not any(p.alive() for p in running), 10, "serve and simulators gone")
+    finally:
+        for p in running:
+            if p.alive():
+                with suppress(ProcessLookupError):
+                    os.kill(p.pid, signal.SIGKILL)
+
+
+def test_a_missing_recipe_is_exit_2_before_anything_starts(tmp_path: Path) -> None:
+    done = run_demo(tmp_path, "--recipe", str(tmp_path / "nope.toml"))
+    assert done.returncode == 2, done.stderr
+    assert f"--recipe {tmp_path / 'nope.toml'}: no such file; nothing started" in done.stderr
+    assert not (tmp_path / "data").exists()
