@@ -15,6 +15,7 @@ import errno
 import ipaddress
 import logging
 import os
+import resource
 import socket
 import stat
 from collections.abc import Awaitable, Callable
@@ -42,6 +43,35 @@ SHUTDOWN_S = 2.0  # real seconds the handlers have to end at shutdown
 # it is closed. Above aiohttp's client keep-alive (15 s), so a client reusing its
 # connection never meets one closing under it.
 IDLE_S = 20.0
+
+
+# Connections the kernel queues for serve to accept, and so at most what asyncio accepts
+# at once before the limit below can close them (aiohttp's 128 took a burst of
+# descriptors beyond it).
+BACKLOG = 16
+
+
+def max_connections() -> int:
+    """Connections served at once: a quarter of the process's file descriptors (at most
+    1000, at least 16), so clients that open many can never take the run log's, the
+    drivers' or a recipe's; one more is answered 503 and closed at once."""
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return 1000
+    return max(16, min(1000, soft // 4))
+
+
+def _too_many(limit: int) -> bytes:
+    body = p.dumps({
+        "ok": False, "request_id": "",
+        "error": {"code": "too_many_connections",
+                  "message": f"serve has {limit} connections open: try again later"},
+    }).encode()  # fmt: skip
+    head = (
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json; charset=utf-8\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    )
+    return head.encode() + body
 
 
 class _ClientFaults(logging.Filter):
@@ -304,7 +334,8 @@ class ApiServer:
         """Serve; ``ServeError`` if a socket cannot be had (the path, the port in use)."""
         clear_socket_path(self.socket_path)
         await self.runner.setup()
-        site = web.UnixSite(self.runner, str(self.socket_path))
+        self._limit_connections(max_connections())
+        site = web.UnixSite(self.runner, str(self.socket_path), backlog=BACKLOG)
         old = os.umask(0o117)  # created 0660: the owner and its group
         try:
             await site.start()
@@ -316,7 +347,7 @@ class ApiServer:
         os.chmod(self.socket_path, 0o660)
         if self.tcp is not None:
             host, port = self.tcp
-            tcp_site = web.TCPSite(self.runner, loopback(host), port)
+            tcp_site = web.TCPSite(self.runner, loopback(host), port, backlog=BACKLOG)
             try:
                 await tcp_site.start()
             except OSError as exc:
@@ -324,6 +355,28 @@ class ApiServer:
             server = getattr(tcp_site, "_server", None)
             socks = getattr(server, "sockets", None) or []
             self.tcp_port = socks[0].getsockname()[1] if socks else port
+
+    def _limit_connections(self, limit: int) -> None:
+        """At most ``limit`` connections open (streams too); one more gets a 503 and is
+        closed before a request is read from it."""
+        server = self.runner.server
+        assert server is not None
+        made = server.connection_made
+        refused = 0
+
+        def connection_made(handler: Any, transport: asyncio.Transport) -> None:
+            nonlocal refused
+            made(handler, transport)
+            if len(server.connections) > limit:
+                transport.write(_too_many(limit))
+                # Closed once aiohttp's handler has started (closed now, it starts on a
+                # connection already lost and fails an assertion).
+                asyncio.get_running_loop().call_soon(transport.close)
+                refused += 1
+                if refused == 1 or refused % 1000 == 0:  # a flood logs a line, not a flood
+                    logger.warning("%d connections open: %d refused so far", limit, refused)
+
+        server.connection_made = connection_made  # type: ignore[method-assign]
 
     async def stop(self) -> None:
         for s in list(self.hub.streams):

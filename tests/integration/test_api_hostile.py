@@ -9,15 +9,17 @@ import contextlib
 import gzip
 import itertools
 import json
+import resource
 import signal
 import socket
+import time
 from pathlib import Path
 
 import aiohttp
 import pytest
 
 from linecontrol.model import CommandGiven, CommandRejected, ControlChanged
-from linecontrol.server.http import IDLE_S
+from linecontrol.server.http import IDLE_S, max_connections
 from tests.integration.test_api_serve import RECIPE, post, serving, state
 
 pytestmark = [pytest.mark.integration, pytest.mark.deadline(120)]
@@ -275,3 +277,56 @@ async def test_bodies_aiohttp_cannot_decode_are_a_clear_400(tmp_path: Path) -> N
         err = srv.stderr.read_text(encoding="utf-8")
         assert "Traceback" not in err and "ERROR" not in err, err
         assert err.count("bad request from a client") >= 2, err
+
+
+async def test_a_client_opening_many_connections_cannot_take_serves_descriptors(
+    tmp_path: Path,
+) -> None:
+    """Connections beyond the limit (a quarter of the descriptors) are answered 503 and
+    closed: serve's own files never run out (they did: the run log lost sample batches
+    and serve exited 3, its log flooded with accept() tracebacks), and once they are
+    closed a client is served again."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(256, soft), hard))  # serve inherits it
+    try:
+        limit = max_connections()
+        started = serving(tmp_path, "--recipe", str(RECIPE))
+        srv = started.__enter__()
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    with contextlib.ExitStack() as stack:
+        stack.push(started)
+        assert limit < 300 < soft
+        held = []
+        try:
+            deadline = time.monotonic() + 30.0
+            while len(held) < 300:  # more than serve's 256 descriptors
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                s.settimeout(20.0)
+                try:
+                    s.connect(str(srv.socket))
+                except BlockingIOError:  # the listen backlog is full: serve accepts on
+                    s.close()
+                    assert time.monotonic() < deadline, f"{len(held)} connected"
+                    await asyncio.sleep(0.01)
+                    continue
+                held.append(s)
+            status, body = await asyncio.to_thread(_reply, held[-1])
+            assert status == 503, body
+            assert body["error"]["code"] == "too_many_connections"  # type: ignore[index]
+            async with srv.client() as http, http.get("/v1/state") as reply:
+                assert reply.status == 503  # still full: refused too, not queued
+            await asyncio.sleep(1.0)  # held a while: serve writes its samples meanwhile
+        finally:
+            for s in held:
+                s.close()
+        async with asyncio.timeout(20):
+            while True:
+                async with srv.client() as http, http.get("/v1/state") as reply:
+                    if reply.status == 200:
+                        break
+                await asyncio.sleep(0.1)
+        assert srv.stop() == 0  # 3 if the run log had lost anything
+        err = srv.stderr.read_text(encoding="utf-8")
+    assert "Too many open files" not in err and "Traceback" not in err, err[-2000:]
+    assert err.count("connections open") == 1, err[-2000:]
