@@ -158,7 +158,7 @@ def the_three(procs: list[Proc]) -> None:
 
 
 @needs_tmux
-@pytest.mark.parametrize("how", ["q", "ctrl+c", "SIGTERM"])
+@pytest.mark.parametrize("how", ["q", "ctrl+c", "SIGTERM", "SIGINT", "SIGHUP"])
 def test_the_demo_shows_the_overview_and_quits_leaving_nothing_running(
     tmp_path: Path, how: str
 ) -> None:
@@ -173,7 +173,7 @@ def test_the_demo_shows_the_overview_and_quits_leaving_nothing_running(
             term.keys("C-c")
         else:
             demo = next(p for p in procs if " demo " in p.cmdline)
-            os.kill(demo.pid, signal.SIGTERM)
+            os.kill(demo.pid, getattr(signal, how))
         assert term.exit_status(90) == "0", term.pane()
         wait_until(lambda: not any(p.alive() for p in procs), 10, "every process gone")
         # what demo wrote once the TUI gave the terminal back: serve's last line, a clean stop
@@ -277,3 +277,38 @@ def test_a_missing_recipe_is_exit_2_before_anything_starts(tmp_path: Path) -> No
     assert done.returncode == 2, done.stderr
     assert f"--recipe {tmp_path / 'nope.toml'}: no such file; nothing started" in done.stderr
     assert not (tmp_path / "data").exists()
+
+
+def test_a_signal_while_serve_starts_stops_it_and_starts_no_tui(tmp_path: Path) -> None:
+    """SIGTERM as soon as serve's process exists (seconds before it can answer: Python
+    is still importing it): exit 0, serve and anything it started gone, no TUI run."""
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "linecontrol", "demo", "--data-dir", str(tmp_path / "data")],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    seen: list[Proc] = []
+
+    def serve_seen() -> bool:
+        seen.extend(q for q in descendants(demo.pid) if q not in seen)
+        return any(" serve --sim " in p.cmdline for p in seen) or demo.poll() is not None
+
+    try:
+        wait_until(serve_seen, 60, "serve started")
+        demo.send_signal(signal.SIGTERM)
+        _, err = demo.communicate(timeout=90)
+        assert demo.returncode == 0, err
+        assert "\x1b[?1049h" not in err  # no TUI took the screen (Textual draws on stderr)
+        assert any(" serve --sim " in p.cmdline for p in seen), seen
+        wait_until(lambda: not any(p.alive() for p in seen), 10, "every process gone")
+        assert running_with(str(tmp_path)) == []
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+            demo.communicate(timeout=30)
+        for p in seen:
+            if p.alive():
+                with suppress(ProcessLookupError):
+                    os.kill(p.pid, signal.SIGKILL)
