@@ -135,8 +135,10 @@ async def _errors(
         if exc.status < 400:
             raise
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status, "bad_request")
+        text = " ".join((exc.text or "").split())  # aiohttp's detail, when it has one
+        message = exc.reason if not text or text.startswith(f"{exc.status}:") else text
         return json_reply(
-            {"ok": False, "request_id": "", "error": {"code": code, "message": exc.reason}},
+            {"ok": False, "request_id": "", "error": {"code": code, "message": message}},
             exc.status,
         )
 

@@ -273,6 +273,12 @@ async def test_bodies_aiohttp_cannot_decode_are_a_clear_400(tmp_path: Path) -> N
                 assert json.loads(out.partition(b"\r\n\r\n")[2])["ok"] is False, out[:300]
         async with srv.client() as http:
             assert (await state(http))["supervisor"]["state"] == "Stopped"
+            # The stream without a WebSocket handshake: a 400 that says why.
+            async with http.get("/v1/stream") as reply:
+                body = await reply.json()
+            assert reply.status == 400 and "WebSocket" in body["error"]["message"], body
+            async with http.get("/v1/nothing") as reply:
+                assert (await reply.json())["error"]["message"] == "Not Found"
         assert srv.stop() == 0
         err = srv.stderr.read_text(encoding="utf-8")
         assert "Traceback" not in err and "ERROR" not in err, err
