@@ -3,13 +3,21 @@ table that repaints only the cells that changed."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from rich.text import Text
+from textual.cache import LRUCache
 from textual.widgets import DataTable, Static
+from textual.widgets.data_table import ColumnKey, RowKey
 
 from linecontrol.api import LineView
 from linecontrol.tui.present import Cell, command_bar, command_block, header_lines
+
+
+def _discard(cache: LRUCache[Any, Any], drop: Callable[[Any], bool]) -> None:
+    for key in [k for k in cache.keys() if drop(k)]:  # noqa: SIM118 (no __iter__)
+        cache.discard(key)
 
 
 def rich(cell: Cell) -> Text:
@@ -104,14 +112,38 @@ class CellTable(DataTable[Text]):
             if rows:
                 self.move_cursor(row=min(max(cursor, 0), len(rows) - 1))
             return
+        changed: set[RowKey] = set()
         for key, cells in rows:
             old = self._shown.get(key)
             if old == cells:
                 continue
             for column, (was, cell) in enumerate(zip(old or (), cells, strict=False)):
                 if was != cell:
-                    self.update_cell(key, self._columns[column], rich(cell))
+                    self._data[RowKey(key)][ColumnKey(self._columns[column])] = rich(cell)
+            changed.add(RowKey(key))
             self._shown[key] = cells
+        if changed:
+            self._repaint_rows(changed)
+
+    def _repaint_rows(self, changed: set[RowKey]) -> None:
+        """Repaint only the rows whose cells changed (their text set in ``_data``).
+
+        DataTable's ``update_cell`` bumps one counter that every render cache is keyed
+        on and refreshes the whole widget, so a single new value re-renders every
+        visible row. Here the changed rows' entries are dropped from those caches
+        (DataTable's private caches, as in Textual 8.2, pinned to its minor) and only
+        their lines are refreshed; column widths stay as they are, as with
+        ``update_cell(update_width=False)``."""
+        _discard(self._row_render_cache, lambda k: k[0] in changed)
+        _discard(self._cell_render_cache, lambda k: k[0] in changed)
+        indices = {self._row_locations.get(k) for k in changed}
+        _discard(self._row_renderable_cache, lambda k: k[1] in indices)
+        header = self.header_height if self.show_header else 0
+        lines = {y + header for y, (k, _) in enumerate(self._y_offsets) if k in changed}
+        _discard(self._line_cache, lambda k: k[0] in lines)
+        for index in indices:
+            if index is not None:
+                self.refresh_row(index)
 
     def row_keys(self) -> list[str]:
         return list(self._order)
