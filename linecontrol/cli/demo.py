@@ -48,11 +48,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "demo",
         help="the simulated line, the supervisor and the TUI in one command",
         description="Starts `linecontrol serve --sim` with the recipe loaded (the machine in "
-        "Stopped) on a private socket, and the TUI on it. Quitting the TUI (q), Ctrl-C, "
-        "SIGTERM, SIGHUP or a crash of the TUI stops serve, the line and the simulators; "
-        "nothing is left running. Exit 0 after a clean stop; 2: serve did not start (its "
-        "reason is shown); 3: the run log could not write everything; 1: the TUI failed, or "
-        "serve ended by itself or had to be killed.",
+        "Stopped, or Aborted after an unclean stop) on a private socket, and the TUI on it. "
+        "Quitting the TUI (q), Ctrl-C, SIGTERM, SIGHUP or a crash of the TUI stops serve, the "
+        "line and the simulators; nothing is left running. Exit 0 after a clean stop; 2: serve "
+        "did not start (its reason is shown) or no recipe file; 3: the run log could not write "
+        "everything; 1: the TUI failed, or serve ended by itself or had to be killed.",
     )
     line_option(p, "--config", "FILE", "line config")
     p.add_argument(
@@ -192,8 +192,7 @@ class Demo:
         if mark and self.args.log_file is None:
             print(
                 f"({mark} line{'s' if mark > 1 else ''} serve wrote before the TUI ended "
-                "not shown here: "
-                "--log-file FILE keeps them)",
+                f"{'are' if mark > 1 else 'is'} not shown here: --log-file FILE keeps them)",
                 file=sys.stderr,
             )
         for line in lines.since(mark):
