@@ -110,6 +110,7 @@ class AlarmsScreen(LineScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("k", "acknowledge", "Ack"),
         Binding("v", "shelve", "Shelve"),
+        Binding("R", "reset_alarm", "Reset alarm"),
     ]
 
     def body(self) -> ComposeResult:
@@ -136,6 +137,15 @@ class AlarmsScreen(LineScreen):
             self.say("no alarm selected")
             return
         self.host.send("acknowledge_alarm", alarm=alarm)
+
+    def action_reset_alarm(self) -> None:
+        """Reset the selected alarm (a latched one stays until acknowledged, then reset;
+        the server says why when it refuses)."""
+        alarm = self.query_one(CellTable).selected_key()
+        if alarm is None:
+            self.say("no alarm selected")
+            return
+        self.host.send("reset_alarm", alarm=alarm)
 
     def action_shelve(self) -> None:
         alarm = self.query_one(CellTable).selected_key()

@@ -213,6 +213,23 @@ async def test_alarms_acknowledge_and_shelve_with_a_reason(tmp_path: Path) -> No
         assert commands[1]["duration_s"] == 1800.0
 
 
+async def test_alarms_reset_a_latched_alarm_and_a_refusal_shows_why(tmp_path: Path) -> None:
+    async with tui(tmp_path) as (server, app, pilot):
+        server.verdicts["reset_alarm"] = Verdict(409, "rejected", "zone_C01_high: not acknowledged")
+        await pilot.press("2")
+        await until(pilot, lambda: isinstance(app.screen, AlarmsScreen))
+        await until(pilot, lambda: len(cells(app, "alarms")) == 1)
+        footer = "\n".join(s.text for s in app.screen._compositor.render_strips())
+        assert "R Reset alarm" in footer  # the binding is shown
+        await pilot.press("R")
+        commands = await server.until_commands(1)
+        assert commands[0]["command"] == "reset_alarm"
+        assert commands[0]["alarm"] == "zone_C01_high"
+        await until(pilot, lambda: "not acknowledged" in text_of(app, MessageLine))
+        assert "reset_alarm refused" in app.last_message
+        assert not any(c["command"] == "reset" for c in server.commands)
+
+
 async def test_station_detail_and_a_setpoint_change(tmp_path: Path) -> None:
     async with tui(tmp_path) as (server, app, pilot):
         await until(pilot, lambda: len(cells(app, "stations")) == 4)
