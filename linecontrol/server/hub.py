@@ -223,9 +223,7 @@ class Hub:
             verdict.body.setdefault("previous", previous)
         return verdict
 
-    def _remember(
-        self, key: tuple[str, str], verdict: Verdict, request: str | None = None
-    ) -> None:
+    def _remember(self, key: tuple[str, str], verdict: Verdict, request: str | None = None) -> None:
         if request is not None:
             verdict.request = request
         if key not in self.verdicts and verdict.status == 200:

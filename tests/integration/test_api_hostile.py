@@ -109,7 +109,7 @@ async def test_a_body_shorter_than_its_length_is_answered_not_held(tmp_path: Pat
         finally:
             s.close()
         assert status == 408, body
-        assert body["error"] == {  # type: ignore[comparison-overlap]
+        assert body["error"] == {
             "code": "timeout",
             "message": "the body did not come within 5 s (20 bytes came)",
         }
@@ -135,7 +135,7 @@ async def test_a_stream_client_sending_a_big_message_is_closed(tmp_path: Path) -
                     if msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED):
                         break
             assert (msg.type, msg.data) == (aiohttp.WSMsgType.CLOSE, 1009), msg
-            seqs = []
+            seqs: list[int] = []
             async with asyncio.timeout(20):
                 while len(seqs) < 6:
                     seqs.append((await other.receive_json())["seq"])
@@ -303,7 +303,7 @@ async def test_a_client_opening_many_connections_cannot_take_serves_descriptors(
     with contextlib.ExitStack() as stack:
         stack.push(started)
         assert limit < 300 < soft
-        held = []
+        held: list[socket.socket] = []
         try:
             deadline = time.monotonic() + 30.0
             while len(held) < 300:  # more than serve's 256 descriptors
