@@ -136,6 +136,9 @@ class Hub:
     events: int = 0  # events seen: the ``seq`` of their stream envelope
     alarm_seen: dict[str, tuple[float, float | None]] = field(default_factory=dict)
     closing: bool = False  # the server is stopping: commands are refused
+    # The run directory's bytes on disk, summed in a thread once a second (``run``):
+    # walking a long run's segments on the loop took it from the supervisor.
+    run_bytes: int = 0
 
     def __post_init__(self) -> None:
         self.session.listeners.append(self.on_event)
@@ -316,7 +319,7 @@ class Hub:
                 "id": run.meta.run_id,
                 "started": run.meta.start_wall,
                 "dir": str(run.dir),
-                "bytes": _size(run.dir),
+                "bytes": self.run_bytes,
                 "events": self.events,
                 "operator_actions": self.operator_actions,
             },
@@ -403,14 +406,27 @@ class Hub:
         per_beat = max(1, round(p.HEARTBEAT_S / period))
         loop = asyncio.get_running_loop()
         due = loop.time()
-        while True:
-            due += period
-            await asyncio.sleep(max(0.0, due - loop.time()))
-            n += 1
-            try:
-                self.tick(heartbeat=n % per_beat == 0)
-            except Exception:  # never let the stream's clock die for one bad message
-                logger.exception("stream tick failed")
+        sizing: asyncio.Task[None] | None = None
+        try:
+            while True:
+                due += period
+                await asyncio.sleep(max(0.0, due - loop.time()))
+                n += 1
+                beat = n % per_beat == 0
+                if (beat or n == 1) and (sizing is None or sizing.done()):
+                    sizing = asyncio.create_task(self.measure_run(), name="run size")
+                try:
+                    self.tick(heartbeat=beat)
+                except Exception:  # never let the stream's clock die for one bad message
+                    logger.exception("stream tick failed")
+        finally:
+            if sizing is not None:
+                sizing.cancel()
+                await asyncio.gather(sizing, return_exceptions=True)
+
+    async def measure_run(self) -> None:
+        """``run_bytes`` from the disk, summed in a thread (never on the loop)."""
+        self.run_bytes = await asyncio.to_thread(_size, self.session.log.dir)
 
 
 def _digest(data: dict[str, Any]) -> str:

@@ -37,3 +37,43 @@ async def test_a_full_queue_becomes_a_resync_then_a_fresh_full_then_what_follows
     after = await s.next()
     assert (after["seq"], after["event"]) == (5, 7)
     assert not s.queue
+
+
+async def test_the_run_size_is_summed_in_a_thread_never_in_a_full_state(
+    tmp_path: Any, monkeypatch: Any
+) -> None:
+    """A full state (every GET /v1/state, stream open and resync) reads the run's size
+    as last measured; the walk of the run directory (thousands of segments on a long
+    run) runs in a thread, never on the loop the supervisor steps on."""
+    import threading
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from linecontrol.server import hub as hub_module
+
+    (tmp_path / "samples").mkdir()
+    (tmp_path / "samples" / "seg-1").write_bytes(b"x" * 123)
+    walks: list[str] = []
+    real = hub_module._size
+
+    def counted(path: Any) -> int:
+        walks.append(threading.current_thread().name)
+        return real(path)
+
+    monkeypatch.setattr(hub_module, "_size", counted)
+    clock = SimpleNamespace(monotonic=lambda: 10.0, wall=lambda: 1000.0)
+    supervisor = SimpleNamespace(status=dict, bands=list, alarm_states=lambda: ({}, {}))
+    snap = SimpleNamespace(values=np.zeros(0), quality=np.zeros(0, np.uint8), t_good=np.zeros(0))
+    line = SimpleNamespace(devices={}, stations=[], line=SimpleNamespace(name="l"))
+    log = SimpleNamespace(dir=tmp_path, meta=SimpleNamespace(run_id="r", start_wall=1.0))
+    session = SimpleNamespace(
+        listeners=[], acq=SimpleNamespace(channels=[], snapshot=snap), clock=clock,
+        supervisor=supervisor, line=line, log=log,
+    )  # fmt: skip
+    hub = Hub(cast(Any, session), cast(Any, SimpleNamespace(stream_queue=10)))
+    caller = Caller("ana", "operator", "t")
+    assert hub.full_state(caller)["run"]["bytes"] == 0 and walks == []
+    await hub.measure_run()
+    assert hub.full_state(caller)["run"]["bytes"] == 123
+    assert len(walks) == 1 and walks[0] != threading.main_thread().name
