@@ -205,19 +205,27 @@ async def load_phase(served: Served, args: argparse.Namespace) -> None:
               f"two TUIs + stream p99 {pct(ld, 99):.2f} ms; TUI CPU "
               + ", ".join(f"{k} {v[-1]:.1f} %" for k, v in cpu.items()), flush=True)  # fmt: skip
     b, ld = np.concatenate(base), np.concatenate(loaded)
-    print(f"poll lateness, no client:          p50 {pct(b, 50):.2f} ms, p99 {pct(b, 99):.2f} ms "
-          f"({len(b)} polls)")
-    print(f"poll lateness, two TUIs + stream:  p50 {pct(ld, 50):.2f} ms, p99 {pct(ld, 99):.2f} ms "
-          f"({len(ld)} polls)")
+    print(
+        f"poll lateness, no client:          p50 {pct(b, 50):.2f} ms, p99 {pct(b, 99):.2f} ms "
+        f"({len(b)} polls)"
+    )
+    print(
+        f"poll lateness, two TUIs + stream:  p50 {pct(ld, 50):.2f} ms, p99 {pct(ld, 99):.2f} ms "
+        f"({len(ld)} polls)"
+    )
     print(f"  p99 change: {(pct(ld, 99) / pct(b, 99) - 1) * 100:+.1f} %  [target: within 10 %]")
     per_round = [(pct(x, 99), pct(y, 99)) for x, y in zip(base, loaded, strict=True)]
     mb = statistics.median(x for x, _ in per_round)
     ml = statistics.median(y for _, y in per_round)
-    print(f"  median of the rounds' p99: no client {mb:.2f} ms, loaded {ml:.2f} ms "
-          f"({(ml / mb - 1) * 100:+.1f} %)")
+    print(
+        f"  median of the rounds' p99: no client {mb:.2f} ms, loaded {ml:.2f} ms "
+        f"({(ml / mb - 1) * 100:+.1f} %)"
+    )
     for k, v in cpu.items():
-        print(f"TUI at {k}: CPU median {statistics.median(v):.1f} % of one core "
-              f"(rounds: {', '.join(f'{x:.1f}' for x in v)})  [target: under 15 %]")
+        print(
+            f"TUI at {k}: CPU median {statistics.median(v):.1f} % of one core "
+            f"(rounds: {', '.join(f'{x:.1f}' for x in v)})  [target: under 15 %]"
+        )
 
 
 class TimedView(LineView):
@@ -260,10 +268,14 @@ async def rtt_phase(client: ApiClient, view: TimedView, reps: int) -> None:
         round_trip.append((t_seen - t0) * 1000)
         await wait_state(view, after, 120.0)
     rt, rp = np.array(round_trip), np.array(reply)
-    print(f"command round trip (POST to its StateChanged on the stream), {len(rt)} commands: "
-          f"median {pct(rt, 50):.1f} ms, p99 {pct(rt, 99):.1f} ms, max {rt.max():.1f} ms")
-    print(f"  HTTP reply (the supervisor's verdict): median {pct(rp, 50):.1f} ms, "
-          f"p99 {pct(rp, 99):.1f} ms")
+    print(
+        f"command round trip (POST to its StateChanged on the stream), {len(rt)} commands: "
+        f"median {pct(rt, 50):.1f} ms, p99 {pct(rt, 99):.1f} ms, max {rt.max():.1f} ms"
+    )
+    print(
+        f"  HTTP reply (the supervisor's verdict): median {pct(rp, 50):.1f} ms, "
+        f"p99 {pct(rp, 99):.1f} ms"
+    )
 
 
 async def session(args: argparse.Namespace, speedup: float, execute: bool) -> None:
@@ -329,8 +341,10 @@ async def main(args: argparse.Namespace) -> None:
         print(f"3. command round trip (speed-up {args.speedup:g}, to reach Execute soon)")
         await session(args, args.speedup, execute=True)
     if not args.skip_load:
-        print("1-2. load and TUI cost (speed-up 1: poll lateness in real time; the line "
-              "Starting, heating)")
+        print(
+            "1-2. load and TUI cost (speed-up 1: poll lateness in real time; the line "
+            "Starting, heating)"
+        )
         await session(args, 1.0, execute=False)
 
 

@@ -220,3 +220,45 @@ async def test_a_killed_server_is_shown_lost_and_a_new_one_picked_up(tmp_path: P
             await until(pilot, lambda: "connected" in text_of(app, LineHeader), 10, "shown")
             # the killed one did not end cleanly: the new one boots Aborted
             assert state(app) == "Aborted"
+
+
+async def test_a_latched_alarm_is_acknowledged_then_reset_through_the_keys(tmp_path: Path) -> None:
+    """A web break flagged in an earlier run on the data root leaves web_break latched
+    (kept on disk); on the served normal line the Alarms screen's R refuses to reset it
+    while unacknowledged (the server's reason shown), k acknowledges it, R resets it."""
+    text = DEFAULT_LINE.read_text(encoding="utf-8")
+    head = '[devices.drive]\nmodel = "line_drive"\n'
+    assert head in text
+    broken = tmp_path / "broken.toml"
+    broken.write_text(text.replace(head, head + "faults = { web_break = true }\n", 1), "utf-8")
+    first = subprocess.run(
+        [sys.executable, "-m", "linecontrol", "run", "--sim", "--speedup", "1000",
+         "--config", str(broken), "--data-dir", str(tmp_path / "data")],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert first.returncode == 6 and "alarm: web_break" in first.stderr, first.stderr
+    async with tui_on(tmp_path) as (app, pilot, _):
+        await pilot.press("t")
+        await until(pilot, lambda: bool(app.view.control.get("holder")), 30, "control taken")
+        await pilot.press("2")
+        await until(pilot, lambda: isinstance(app.screen, AlarmsScreen), 10, "alarms screen")
+
+        def row_of_alarm() -> int:
+            keys = app.screen.query_one(CellTable).row_keys()
+            return keys.index("web_break") if "web_break" in keys else -1
+
+        await until(pilot, lambda: row_of_alarm() >= 0, 30, "the latched alarm listed")
+        app.screen.query_one(CellTable).move_cursor(row=row_of_alarm())
+        await pilot.press("R")
+        await until(pilot, lambda: "reset_alarm refused" in app.last_message, 30, "refused")
+        await pilot.press("k")
+        await until(pilot, lambda: app.last_message == "acknowledge_alarm: accepted", 30, "ack")
+        await until(pilot, lambda: row_of_alarm() >= 0, 10, "still listed: latched")
+        app.screen.query_one(CellTable).move_cursor(row=row_of_alarm())
+        await pilot.press("R")
+        await until(pilot, lambda: app.last_message == "reset_alarm: accepted", 30, "reset")
+        await until(pilot, lambda: row_of_alarm() < 0, 30, "the alarm back to normal, unlisted")
+        assert app.view.alarms["web_break"]["state"] == "NORM"
+        assert [c for c, _ in app.sent] == [
+            "take_control", "reset_alarm", "acknowledge_alarm", "reset_alarm"
+        ]  # fmt: skip
