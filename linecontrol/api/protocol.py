@@ -34,6 +34,9 @@ from linecontrol.model import (
 API_VERSION = 1
 PREFIX = "/v1"
 MAX_BODY_BYTES = 64 * 1024
+# The longest text a command field may carry (a reason, a recipe path): a refused command
+# is logged with its fields, so a caller may not write more than this per request.
+MAX_TEXT_CHARS = 1000
 VERDICT_DEADLINE_S = 5.0  # real seconds a command's reply waits for the supervisor
 BODY_DEADLINE_S = 5.0  # real seconds a client has to send the whole body of a request
 STREAM_HZ = 4.0  # values and status messages per second, at most, per client
@@ -180,6 +183,11 @@ def parse_command(data: Mapping[str, Any], by: str, at: float) -> Command:
     for key in SERVER_SET:
         if key in fields:
             raise BadRequest(f"{key!r} is set by the server from the caller: leave it out")
+    for key, value in fields.items():
+        if isinstance(value, str) and len(value) > MAX_TEXT_CHARS:
+            raise BadRequest(
+                f"{name}: {key} has {len(value)} characters: at most {MAX_TEXT_CHARS}"
+            )
     cls = COMMAND_TYPES[name]
     try:
         return cls.from_fields({**fields, "by": by, "at": at})
@@ -196,7 +204,9 @@ def _validation_text(exc: ValidationError) -> str:
         elif err["type"] == "missing":
             parts.append(f"{loc}: required")
         else:
-            parts.append(f"{loc} = {err.get('input')!r}: {err['msg']}")
+            shown = repr(err.get("input"))
+            shown = shown if len(shown) <= 80 else shown[:77] + "..."
+            parts.append(f"{loc} = {shown}: {err['msg']}")
     return "; ".join(parts)
 
 

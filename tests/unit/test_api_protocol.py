@@ -74,10 +74,19 @@ def test_a_command_is_parsed_with_the_caller_and_time_set_by_the_server() -> Non
          "value = True"),
         ({"command": "shelve_alarm", "request_id": "r", "alarm": "a", "duration_s": 5.0},
          "reason"),
+        # A refused command is logged with its fields: no field may fill the run log.
+        ({"command": "start", "request_id": "r", "reason": "x" * 1001},
+         "reason has 1001 characters: at most 1000"),
+        ({"command": "load_recipe", "request_id": "r", "path": "p" * 5000}, "path has 5000"),
     ]  # fmt: skip
     for data, words in cases:
         with pytest.raises(BadRequest, match=words):
             parse_command(data, "ana@t", 1.0)
+    # A field's bad value is shown, shortened: an error never echoes a whole body.
+    with pytest.raises(BadRequest) as bad:
+        parse_command({"command": "change_setpoint", "request_id": "r", "field": "f",
+                       "value": [1] * 300}, "ana@t", 1.0)  # fmt: skip
+    assert len(str(bad.value)) < 300
 
 
 def test_roles_viewer_reads_operator_runs_engineer_sets_up() -> None:
