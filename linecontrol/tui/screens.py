@@ -105,16 +105,21 @@ class OverviewScreen(LineScreen):
             self.app.push_screen(StationScreen(station))
 
 
+ALARM_KEYS = "keys: k acknowledge  R reset (a latched alarm: acknowledge first)  v shelve"
+
+
 class AlarmsScreen(LineScreen):
     TITLE = "Alarms"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("k", "acknowledge", "Ack"),
         Binding("v", "shelve", "Shelve"),
-        Binding("R", "reset_alarm", "Reset alarm"),
+        # shown in the screen's key line: the footer has no room left at 80 columns
+        Binding("R", "reset_alarm", "Reset alarm", show=False),
     ]
 
     def body(self) -> ComposeResult:
         yield Quiet("Active alarms (unacknowledged first)", id="alarms-title")
+        yield Quiet(ALARM_KEYS, id="alarm-keys")
         yield CellTable(present.ALARM_COLUMNS, id="alarms")
         yield Quiet(id="events")
 

@@ -69,3 +69,24 @@ async def test_rows_with_new_keys_rebuild_the_table() -> None:
         await pilot.pause()
         assert table.row_keys() == ["ch0", "ch1", "ch2"] and table.row_count == 3
         assert "ch3" not in screen_text(app)
+
+
+async def test_a_changed_row_below_the_scroll_shows_its_new_text() -> None:
+    app = TableApp()
+    many = [(f"ch{i}", (Cell(f"ch{i}"), Cell(f"v{i}"))) for i in range(100)]
+    async with app.run_test(size=(60, 20)) as pilot:
+        table = app.query_one(CellTable)
+        table.sync(many)
+        await pilot.pause()
+        table.move_cursor(row=95)
+        await pilot.pause()
+        assert "v95" in screen_text(app)
+        changed = list(many)
+        changed[94] = ("ch94", (Cell("ch94"), Cell("new94")))
+        changed[3] = ("ch3", (Cell("ch3"), Cell("new3")))  # off screen
+        table.sync(changed)
+        await pilot.pause()
+        assert "new94" in screen_text(app) and "v94" not in screen_text(app)
+        table.move_cursor(row=0)
+        await pilot.pause()
+        assert "new3" in screen_text(app)
