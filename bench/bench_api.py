@@ -3,7 +3,9 @@
 The line is the embedded default on its simulators (``--sim``: 191 channels at 10 Hz),
 served in this process with the same pieces ``linecontrol serve`` wires
 (``open_line``, ``Hub``, ``ApiServer``), so its acquisition's poll lateness can be read;
-001 Example 1 is loaded, Reset and Started, so the line runs in Execute.
+tests/integration/data/fault-run.toml (004 Example 1, 200 m) is loaded, Reset and
+Started. Two sessions: the round trips at ``--speedup`` (300: Execute is reached in
+seconds), the load rounds at speed-up 1 (lateness in real time), after ``--settle`` s.
 
 1. Load, in interleaved rounds (the baseline: the same line with no client, measured in
    the same run): the acquisition's poll lateness (a poll's start minus its due time,
@@ -20,8 +22,8 @@ served in this process with the same pieces ``linecontrol serve`` wires
    stream this process follows (Execute -> Holding, Held -> Unholding), median and p99,
    and the HTTP reply time alone.
 
-Run: python bench/bench_api.py [--seconds 20] [--rounds 3] [--reps 100] [--sizes 80x24,200x60]
-[--skip-load] [--skip-rtt]
+Run: python bench/bench_api.py [--seconds 20] [--rounds 3] [--reps 30] [--sizes 80x24,200x60]
+[--speedup 300] [--warmup 3] [--settle 30] [--skip-load] [--skip-rtt]
 """
 
 from __future__ import annotations
@@ -341,10 +343,7 @@ async def main(args: argparse.Namespace) -> None:
         print(f"3. command round trip (speed-up {args.speedup:g}, to reach Execute soon)")
         await session(args, args.speedup, execute=True)
     if not args.skip_load:
-        print(
-            "1-2. load and TUI cost (speed-up 1: poll lateness in real time; the line "
-            "Starting, heating)"
-        )
+        print("1-2. load and TUI cost (speed-up 1: poll lateness in real time)")
         await session(args, 1.0, execute=False)
 
 
