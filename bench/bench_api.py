@@ -117,8 +117,15 @@ class Tui:
             [sys.executable, __file__, "--relay", str(cols), str(rows), "--", *tui],
             stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
         )  # fmt: skip
+        self.pid = 0
+
+    async def started(self) -> Tui:
+        """Its pid, read off the loop: the relay takes seconds to start (a Python that
+        imports), and a loop blocked that long stalls every poll of the served line (which
+        then goes STALE and holds)."""
         assert self.relay.stdout is not None
-        self.pid = int(self.relay.stdout.readline())
+        self.pid = int(await asyncio.to_thread(self.relay.stdout.readline))
+        return self
 
     def cpu_s(self) -> float:
         fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -184,7 +191,10 @@ async def load_phase(served: Served, args: argparse.Namespace) -> None:
         await asyncio.sleep(args.seconds)
         base.append(served.lateness_ms())
         # two TUIs and a streaming script
-        tuis = [Tui(served.sock, c, r, f"bench-tui-{i}") for i, (c, r) in enumerate(sizes)]
+        tuis = [
+            await Tui(served.sock, c, r, f"bench-tui-{i}").started()
+            for i, (c, r) in enumerate(sizes)
+        ]
         streamer = subprocess.Popen([sys.executable, __file__, "--streamer", str(served.sock)],
                                     stdin=subprocess.DEVNULL)  # fmt: skip
         try:
