@@ -51,6 +51,18 @@ class ApiUnreachable(LinecontrolError, ConnectionError):
     """The API's server could not be reached (no socket, refused, closed, timed out)."""
 
 
+
+def _int_or_float(text: str) -> int | float:
+    """A JSON integer: an int while a float holds it, else a float (an infinity for one
+    past float's range, which the view shows as no value; ``int`` of 400 digits is valid
+    JSON, and ``math.isfinite`` of it raises ``OverflowError``)."""
+    return int(text) if len(text) <= 18 else float(text)
+
+
+def _loads(text: str | bytes) -> Any:
+    """The server's JSON, every number one the view's checks can take."""
+    return json.loads(text, parse_int=_int_or_float)
+
 @dataclass(frozen=True)
 class Address:
     """Where the server listens: a Unix socket ``path``, or loopback ``host``:``port``."""
@@ -208,7 +220,7 @@ class ApiClient:
         if status != 200:
             raise ApiUnreachable(f"GET {path}: HTTP {status}: {text[:200]}")
         try:
-            return json.loads(text)
+            return _loads(text)
         except ValueError as exc:
             raise ApiUnreachable(f"GET {path}: the reply is not JSON") from exc
 
@@ -257,7 +269,7 @@ class ApiClient:
                 f"{command} to {self.address}: {exc or type(exc).__name__}"
             ) from exc
         try:
-            decoded = json.loads(text)
+            decoded = _loads(text)
         except ValueError:
             return CommandResult(False, rid, status, "bad_reply", f"HTTP {status}: {text[:200]}")
         return _result(status, rid, decoded)
@@ -291,7 +303,7 @@ class ApiClient:
                 if message.type != aiohttp.WSMsgType.TEXT:
                     return f"stream closed ({message.type.name.lower()})"
                 try:
-                    decoded: Any = json.loads(message.data)
+                    decoded: Any = _loads(message.data)
                 except ValueError:
                     decoded = message.data  # the view calls it malformed
                 view.apply(decoded, self.now())

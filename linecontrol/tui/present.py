@@ -142,7 +142,7 @@ def line_summary(view: LineView) -> str:
 
     recipe = sup.get("recipe") or "no recipe"
     step = sup.get("step") or "—"
-    waiting = ", ".join(str(w) for w in sup.get("waiting_for", []) or [])
+    waiting = ", ".join(str(w) for w in _items(sup.get("waiting_for")))
     out = (
         f"speed {metres('line_speed', 'm/min')}  web {metres('web_position_m', 'm')}  "
         f"done {metres('metres_done', 'm')}  to go {metres('metres_to_go', 'm')}\n"
@@ -152,7 +152,7 @@ def line_summary(view: LineView) -> str:
         out += f"  waiting for {waiting}"
     if sup.get("first_out"):
         out += f"  first out: {sup['first_out']}"
-    interlocks = sup.get("interlocks") or []
+    interlocks = _items(sup.get("interlocks"))
     if interlocks:
         out += f"  interlocks: {', '.join(str(i) for i in interlocks)}"
     return out
@@ -164,9 +164,15 @@ def command_bar(view: LineView, now: float) -> list[tuple[str, str, bool]]:
     return [(key, label, name in enabled) for name, key, label in PACKML_KEYS]
 
 
+def _items(value: Any) -> list[Any]:
+    """A list the server sent, or none: a server that sends another type for it (a number
+    for ``waiting_for``) shows nothing there rather than failing the repaint."""
+    return list(value) if isinstance(value, list) else []
+
+
 def stations(view: LineView) -> list[dict[str, Any]]:
     line = view.state.get("line", {}) if view.state else {}
-    found = line.get("stations", []) if isinstance(line, dict) else []
+    found = _items(line.get("stations")) if isinstance(line, dict) else []
     return [s for s in found if isinstance(s, dict) and isinstance(s.get("name"), str)]
 
 

@@ -286,3 +286,17 @@ async def test_a_non_finite_number_is_refused_not_sent(tmp_path: Path, value: fl
             await client.command("change_setpoint", field="press.roll_load_kg", value=value)
         assert (await client.command("stop")).ok
     assert [c["command"] for c in server.commands] == ["stop"]
+
+
+async def test_an_integer_past_a_floats_range_is_no_number_never_a_crash(tmp_path: Path) -> None:
+    """A server's 401-digit integer (valid JSON) read as a value: it shows as no value
+    (INVALID), not an OverflowError that ended the TUI (math.isfinite of a huge int)."""
+    from linecontrol.api import LineView
+
+    async with serving(tmp_path / "api.sock") as server:
+        server.state["values"] = {"zone_C01.temp_c": [int("1" * 401), "GOOD", 1.0]}
+        async with ApiClient(Address(path=tmp_path / "api.sock"), "tui-test") as client:
+            state = await client.state()
+            view = LineView()
+            view.apply({"type": "full", "seq": 1, "state": state}, now=0.0)
+            assert view.sample("zone_C01.temp_c").value is None

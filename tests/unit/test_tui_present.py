@@ -114,3 +114,15 @@ def test_a_channel_with_an_active_alarm_is_marked() -> None:
     rows = dict(present.station_rows(view_of(alarms=alarms), 0.0))
     assert rows["b.y"][1] == present.Cell("y !", "bold red")
     assert rows["a.x"][1].text == "x ✎"
+
+
+def test_a_list_the_server_sends_as_another_type_shows_nothing_not_a_crash() -> None:
+    """A lying server (a number for waiting_for, interlocks or the stations): the repaint
+    shows nothing there; it raised TypeError, which ended the TUI."""
+    view = view_of(
+        supervisor={"state": "Starting", "waiting_for": 5, "interlocks": 7, "allowed": []},
+        line={"name": "L", "stations": 5, "channels": {}},
+    )
+    assert "waiting for" not in present.line_summary(view)
+    assert "interlocks" not in present.line_summary(view)
+    assert present.stations(view) == []
