@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import gzip
 import itertools
 import json
@@ -320,8 +321,15 @@ async def test_a_client_opening_many_connections_cannot_take_serves_descriptors(
             status, body = await asyncio.to_thread(_reply, held[-1])
             assert status == 503, body
             assert body["error"]["code"] == "too_many_connections"  # type: ignore[index]
-            async with srv.client() as http, http.get("/v1/state") as reply:
-                assert reply.status == 503  # still full: refused too, not queued
+            # Still full: refused too, not queued. The 503 is written and the connection
+            # closed at once, so the client may see the 503 or its request cut (EPIPE).
+            try:
+                async with srv.client() as http, http.get("/v1/state") as reply:
+                    assert reply.status == 503
+            except aiohttp.ClientOSError as exc:
+                assert exc.errno in (errno.EPIPE, errno.ECONNRESET), exc
+            except aiohttp.ServerDisconnectedError:
+                pass
             await asyncio.sleep(1.0)  # held a while: serve writes its samples meanwhile
         finally:
             for s in held:
