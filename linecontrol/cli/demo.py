@@ -24,9 +24,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from linecontrol import runtime
-from linecontrol.cli.options import line_option, seconds
+from linecontrol.cli.options import (
+    DEFAULT_RECIPE,
+    data_dir_option,
+    line_option,
+    recipe_option,
+    speedup_option,
+    supervised_line,
+)
 from linecontrol.cli.output import EXIT_BAD_INPUT, EXIT_OK, EXIT_RUN_LOG, error
-from linecontrol.cli.run import DEFAULT_RECIPE
 
 if TYPE_CHECKING:
     from linecontrol.api import ApiClient
@@ -55,27 +61,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "everything; 1: the TUI failed, or serve ended by itself or had to be killed.",
     )
     line_option(p, "--config", "FILE", "line config")
-    p.add_argument(
-        "--recipe",
-        type=Path,
-        default=DEFAULT_RECIPE,
-        metavar="FILE",
-        help=f"recipe loaded at start (default: the embedded {DEFAULT_RECIPE.name})",
-    )
-    p.add_argument(
-        "--speedup",
-        type=seconds,
-        default=DEMO_SPEEDUP,
-        metavar="N",
-        help=f"run the simulated line N times faster than real time (default {DEMO_SPEEDUP:g})",
-    )
-    p.add_argument(
-        "--data-dir",
-        type=Path,
-        default=None,
-        metavar="DIR",
-        help="data root of the run log (default: $LINECONTROL_DATA or ./runs)",
-    )
+    recipe_option(p, DEFAULT_RECIPE, "recipe loaded at start")
+    speedup_option(
+        p, DEMO_SPEEDUP, f"run the simulated line N times faster than real time (default "
+        f"{DEMO_SPEEDUP:g})"
+    )  # fmt: skip
+    data_dir_option(p, "data root of the run log")
     runtime.add_log_options(p)
     p.set_defaults(func=demo)
 
@@ -93,6 +84,9 @@ def serve_argv(args: argparse.Namespace, sock: Path) -> list[str]:
 
 
 def demo(args: argparse.Namespace) -> int:
+    # serve's own checks, made here: the user reads the reason, not serve's stderr
+    if supervised_line(args.config, args.speedup, True, "demo") is None:
+        return EXIT_BAD_INPUT
     if not args.recipe.is_file():  # serve would start with it refused; say so here instead
         error(f"--recipe {args.recipe}: no such file; nothing started")
         return EXIT_BAD_INPUT

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import argparse
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from linecontrol.config import DEFAULT_LINE
+from linecontrol.config import DEFAULT_LINE, RECIPES
+
+if TYPE_CHECKING:
+    from linecontrol.config import LineConfig
 
 TIME_SCALE_MAX = 1e6  # the simulators refuse this time scale and above
+SPEEDUP_MAX = 10_000.0  # run, serve, demo: the line's clock at most this much faster
+DEFAULT_RECIPE = RECIPES / "001-ex1.toml"  # 001 Example 1: the seed's own worked example
+SIM_SPEEDUP_HELP = "with --sim: run the line's clock N times faster than real time (default 1)"
 
 
 def seconds(text: str) -> float:
@@ -73,3 +80,84 @@ def group_option(
     after = {**kwargs, "default": argparse.SUPPRESS}
     for cmd in commands:
         cmd.add_argument(*flags, **after)  # type: ignore[arg-type]
+
+
+def speedup_option(parser: argparse.ArgumentParser, default: float, help: str) -> None:
+    """``--speedup N``: the line's clock N times faster than real time."""
+    parser.add_argument("--speedup", type=seconds, default=default, metavar="N", help=help)
+
+
+def data_dir_option(parser: argparse.ArgumentParser, what: str = "data root") -> None:
+    """``--data-dir DIR``, ``$LINECONTROL_DATA`` or ``./runs`` by default."""
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help=f"{what} (default: $LINECONTROL_DATA or ./runs)",
+    )
+
+
+def bad_speedup(speedup: float, sim: bool) -> str | None:
+    """What is wrong with ``--speedup`` (run, serve, demo), or None: above 0 and at most
+    ``SPEEDUP_MAX``, and only with ``--sim`` (a real line runs in real time)."""
+    if not 0 < speedup <= SPEEDUP_MAX:
+        return f"--speedup = {speedup:g}: must be above 0 and at most {SPEEDUP_MAX:g}"
+    if speedup != 1.0 and not sim:
+        return "--speedup needs --sim: a real line runs in real time"
+    return None
+
+
+def simulator_placeholders(line: LineConfig) -> list[str]:
+    """The addresses of ``line`` only a simulated line gives a meaning: TCP port 0
+    and the serial ports ``pty`` and ``socket`` (``--sim`` replaces them)."""
+    from drivers.config import SIMULATED_PORTS, AsciiDevice, TcpDevice
+
+    out = [
+        f"buses.{n}.port = {b.port!r}" for n, b in line.buses.items() if b.port in SIMULATED_PORTS
+    ]
+    for name, d in line.devices.items():
+        if isinstance(d, TcpDevice) and d.port == 0:
+            out.append(f"devices.{name}.port = 0")
+        elif isinstance(d, AsciiDevice) and d.serial_port in SIMULATED_PORTS:
+            out.append(f"devices.{name}.serial_port = {d.serial_port!r}")
+    return out
+
+
+def recipe_option(parser: argparse.ArgumentParser, default: Path | None, help: str) -> None:
+    """``--recipe FILE``: the recipe the command loads (``default``: none or embedded)."""
+    if default is not None:
+        help += f" (default: the embedded {default.name})"
+    parser.add_argument("--recipe", type=Path, default=default, metavar="FILE", help=help)
+
+
+def supervised_line(
+    config: Path,
+    speedup: float,
+    sim: bool,
+    command: str,
+    check: Callable[[], str | None] | None = None,
+) -> LineConfig | None:
+    """The checks ``run``, ``serve`` and ``demo`` share before anything starts, each
+    problem printed as ``error: ...``: ``--speedup`` (``bad_speedup``), then ``check``
+    (the command's own options, before the config is read), the line config (it loads
+    and has an instrument: ``command`` needs one) and, without ``sim``, addresses that
+    are the simulator's placeholders. The line, or None (exit 2: bad input)."""
+    from linecontrol.cli.output import error, load_line
+
+    problem = bad_speedup(speedup, sim) or (check() if check is not None else None)
+    if problem is not None:
+        error(problem)
+        return None
+    line = load_line(config, need_devices=command)
+    if line is None:
+        return None
+    placeholders = simulator_placeholders(line) if not sim else []
+    if placeholders:
+        error(
+            f"{config}: the config's addresses are the simulator's placeholders "
+            f"({', '.join(placeholders[:3])}{', ...' if len(placeholders) > 3 else ''}): "
+            "use --sim"
+        )
+        return None
+    return line

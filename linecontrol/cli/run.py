@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from linecontrol import runtime
-from linecontrol.cli.options import line_option, seconds, sim_log_args
-from linecontrol.cli.output import EXIT_BAD_INPUT, EXIT_OK, EXIT_RUN_LOG, error, load_line
-from linecontrol.config import RECIPES, LineConfig
+from linecontrol.cli.options import (
+    DEFAULT_RECIPE,
+    SIM_SPEEDUP_HELP,
+    data_dir_option,
+    line_option,
+    recipe_option,
+    seconds,
+    sim_log_args,
+    speedup_option,
+    supervised_line,
+)
+from linecontrol.cli.output import EXIT_BAD_INPUT, EXIT_OK, EXIT_RUN_LOG, error
 from linecontrol.errors import InputFileError
 
 EXIT_NOT_COMPLETE = 6  # run: the line did not reach Complete (a fault, a signal, the deadline)
-SPEEDUP_MAX = 10_000.0
-DEFAULT_RECIPE = RECIPES / "001-ex1.toml"  # 001 Example 1: the seed's own worked example
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -26,24 +32,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         f"under the data directory. Exit 0: Complete; {EXIT_NOT_COMPLETE}: it ended "
         "otherwise (the first-out cause is printed); 2: bad input; 3: the run log failed.",
     )
-    p.add_argument(
-        "--recipe",
-        type=Path,
-        default=DEFAULT_RECIPE,
-        metavar="FILE",
-        help=f"recipe (TOML; default: the embedded {DEFAULT_RECIPE.name})",
-    )
+    recipe_option(p, DEFAULT_RECIPE, "the recipe, a TOML file")
     line_option(p, "--config", "FILE", "line config")
     p.add_argument(
         "--sim", action="store_true", help="run against the simulated line of the config"
     )
-    p.add_argument(
-        "--speedup",
-        type=seconds,
-        default=1.0,
-        metavar="N",
-        help="with --sim: run the line's clock N times faster than real time (default 1)",
-    )
+    speedup_option(p, 1.0, SIM_SPEEDUP_HELP)
     p.add_argument(
         "--deadline",
         type=seconds,
@@ -51,13 +45,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         metavar="S",
         help="real seconds after which a run not yet ended is stopped (default: none)",
     )
-    p.add_argument(
-        "--data-dir",
-        type=Path,
-        default=None,
-        metavar="DIR",
-        help="data root (default: $LINECONTROL_DATA or ./runs)",
-    )
+    data_dir_option(p)
     p.add_argument(
         "--clear",
         action="store_true",
@@ -69,22 +57,6 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--lot-id", default="", help="lot id, kept with the run")
     runtime.add_log_options(p)
     p.set_defaults(func=run)
-
-
-def simulator_placeholders(line: LineConfig) -> list[str]:
-    """The addresses of ``line`` only a simulated line gives a meaning: TCP port 0
-    and the serial ports ``pty`` and ``socket`` (``--sim`` replaces them)."""
-    from drivers.config import SIMULATED_PORTS, AsciiDevice, TcpDevice
-
-    out = [
-        f"buses.{n}.port = {b.port!r}" for n, b in line.buses.items() if b.port in SIMULATED_PORTS
-    ]
-    for name, d in line.devices.items():
-        if isinstance(d, TcpDevice) and d.port == 0:
-            out.append(f"devices.{name}.port = 0")
-        elif isinstance(d, AsciiDevice) and d.serial_port in SIMULATED_PORTS:
-            out.append(f"devices.{name}.serial_port = {d.serial_port!r}")
-    return out
 
 
 def run(args: argparse.Namespace) -> int:
@@ -100,25 +72,13 @@ def run(args: argparse.Namespace) -> int:
     )
     from linecontrol.runlog import RunLogError, data_root
 
-    if not 0 < args.speedup <= SPEEDUP_MAX:
-        error(f"--speedup = {args.speedup:g}: must be above 0 and at most {SPEEDUP_MAX:g}")
-        return EXIT_BAD_INPUT
-    if args.speedup != 1.0 and not args.sim:
-        error("--speedup needs --sim: a real line runs in real time")
-        return EXIT_BAD_INPUT
-    if args.deadline is not None and not args.deadline > 0:
-        error(f"--deadline = {args.deadline:g}: must be above 0")
-        return EXIT_BAD_INPUT
-    line = load_line(args.config, need_devices="run")
+    def bad_deadline() -> str | None:
+        if args.deadline is not None and not args.deadline > 0:
+            return f"--deadline = {args.deadline:g}: must be above 0"
+        return None
+
+    line = supervised_line(args.config, args.speedup, args.sim, "run", bad_deadline)
     if line is None:
-        return EXIT_BAD_INPUT
-    placeholders = simulator_placeholders(line)
-    if placeholders and not args.sim:
-        error(
-            f"{args.config}: the config's addresses are the simulator's placeholders "
-            f"({', '.join(placeholders[:3])}{', ...' if len(placeholders) > 3 else ''}): "
-            "use --sim"
-        )
         return EXIT_BAD_INPUT
     opts = RunOptions(
         config=args.config,

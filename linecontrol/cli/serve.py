@@ -7,9 +7,16 @@ import sys
 from pathlib import Path
 
 from linecontrol import runtime
-from linecontrol.cli.options import line_option, seconds, sim_log_args
-from linecontrol.cli.output import EXIT_BAD_INPUT, EXIT_OK, EXIT_RUN_LOG, error, load_line
-from linecontrol.cli.run import SPEEDUP_MAX, simulator_placeholders
+from linecontrol.cli.options import (
+    SIM_SPEEDUP_HELP,
+    data_dir_option,
+    line_option,
+    recipe_option,
+    sim_log_args,
+    speedup_option,
+    supervised_line,
+)
+from linecontrol.cli.output import EXIT_BAD_INPUT, EXIT_OK, EXIT_RUN_LOG, error
 from linecontrol.config import RECIPES
 
 SOCKET_NAME = "linecontrol.sock"
@@ -42,9 +49,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "socket, a TCP address not loopback); 3: the run log failed.",
     )
     line_option(p, "--config", "FILE", "line config")
-    p.add_argument(
-        "--recipe", type=Path, default=None, metavar="FILE", help="recipe loaded at start"
-    )
+    recipe_option(p, None, "recipe loaded at start")
     p.add_argument(
         "--recipes",
         type=Path,
@@ -53,20 +58,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="the recipes GET /v1/recipes lists (default: the embedded examples)",
     )
     p.add_argument("--sim", action="store_true", help="serve the simulated line of the config")
-    p.add_argument(
-        "--speedup",
-        type=seconds,
-        default=1.0,
-        metavar="N",
-        help="with --sim: run the line's clock N times faster than real time (default 1)",
-    )
-    p.add_argument(
-        "--data-dir",
-        type=Path,
-        default=None,
-        metavar="DIR",
-        help="data root (default: $LINECONTROL_DATA or ./runs)",
-    )
+    speedup_option(p, 1.0, SIM_SPEEDUP_HELP)
+    data_dir_option(p)
     p.add_argument(
         "--socket",
         type=Path,
@@ -92,22 +85,8 @@ def serve(args: argparse.Namespace) -> int:
     from linecontrol.runlog import RunLogError, data_root
     from linecontrol.server import ServeError, ServeOptions, serve
 
-    if not 0 < args.speedup <= SPEEDUP_MAX:
-        error(f"--speedup = {args.speedup:g}: must be above 0 and at most {SPEEDUP_MAX:g}")
-        return EXIT_BAD_INPUT
-    if args.speedup != 1.0 and not args.sim:
-        error("--speedup needs --sim: a real line runs in real time")
-        return EXIT_BAD_INPUT
-    line = load_line(args.config, need_devices="serve")
+    line = supervised_line(args.config, args.speedup, args.sim, "serve")
     if line is None:
-        return EXIT_BAD_INPUT
-    placeholders = simulator_placeholders(line)
-    if placeholders and not args.sim:
-        error(
-            f"{args.config}: the config's addresses are the simulator's placeholders "
-            f"({', '.join(placeholders[:3])}{', ...' if len(placeholders) > 3 else ''}): "
-            "use --sim"
-        )
         return EXIT_BAD_INPUT
     if args.tcp is not None and not line.api.tokens:
         error(f"--tcp: {args.config} has no [api.tokens]: nobody could use it")
