@@ -176,12 +176,23 @@ def load_recipe_for(command: LoadRecipe, line: LineConfig) -> sup.RecipeReady | 
         raw = read_recipe_bytes(path)
         recipe = load_model_bytes(str(path), raw, Recipe)
     except InputFileError as exc:
-        problems = "; ".join(str(p) for p in exc.problems) or str(exc)
-        return sup.RecipeRefused(command, f"{path}: {problems}")
+        return sup.RecipeRefused(command, f"{path}: {_in_file(exc, str(path))}")
     plan, refusals, warnings = plan_recipe(recipe, line, raw.decode("utf-8"))
     if plan is None:
         return sup.RecipeRefused(command, f"{path}: {'; '.join(refusals[:10])}")
     return sup.RecipeReady(command, plan, tuple(warnings))
+
+
+def _in_file(exc: InputFileError, file: str) -> str:
+    """The problems of one file without its name (the reason names the file once)."""
+    parts = []
+    for p in exc.problems:
+        if p.file != file:
+            parts.append(str(p))
+            continue
+        where = [f"line {p.line}"] if p.line is not None else []
+        parts.append(": ".join([*where, *([p.field] if p.field else []), p.message]))
+    return "; ".join(parts) or str(exc)
 
 
 async def _in_thread(fn: Callable[..., T], *args: Any) -> T:
