@@ -18,6 +18,16 @@ port (``http://127.0.0.1:PORT``, with a bearer token); docs/api.md is the contra
   own ``resync`` keeps the stream: its fresh ``full`` follows on it. While the stream is
   down the view says so (``LineView.disconnected``) and a new one is tried every
   ``retry_s``.
+- A stream is given up within ``CLOSE_S`` (1 s) of deciding it is dead: the close frame
+  is sent, and a server that does not answer it (aiohttp waits up to its timeout per
+  message read while closing, and a server still sending renews that) has its socket
+  cut. The next stream is tried ``retry_s`` later.
+- After a stream that went silent, the next one is on probation: its ``full`` is held
+  back, and the view stays lost, until a second message (a heartbeat) shows the server
+  alive. A server that sends its full state and then nothing is shown lost, and stays
+  lost, instead of flapping between lost and connected on each reconnect.
+- A message over ``MAX_MESSAGE_BYTES`` (4 MiB) ends the stream with that reason
+  (``message too large: ... (limit N bytes)``), never a bare "closed".
 """
 
 from __future__ import annotations
@@ -45,6 +55,14 @@ log = logging.getLogger(__name__)
 COMMAND_TIMEOUT_S = 10.0
 """A command's reply: the server answers within 5 s (its verdict deadline); twice that
 covers a loaded machine before the client calls the server unreachable."""
+
+CLOSE_S = 1.0
+"""Closing a stream the client gave up on: the server's answer to the close frame is
+awaited this long in all, then the socket is cut."""
+
+MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+"""The largest stream message read (aiohttp's default, stated): a full state of the
+default line is about 30 kB."""
 
 
 class ApiUnreachable(LinecontrolError, ConnectionError):
@@ -163,6 +181,7 @@ class ApiClient:
         self.retry_s = retry_s
         self.now = now
         self.streams_opened = 0
+        self._probation = False  # the last stream went silent: the next must prove alive
         self._prefix = secrets.token_hex(4)
         self._count = itertools.count(1)
         self._session: aiohttp.ClientSession | None = None
@@ -288,33 +307,66 @@ class ApiClient:
             await asyncio.sleep(self.retry_s)
 
     async def _stream_once(self, view: LineView) -> str:
-        """One stream, until it has to be replaced: why."""
-        async with self.session().ws_connect("/v1/stream") as ws:
-            self.streams_opened += 1
-            awaiting_full = False  # the server said resync: its fresh full follows
-            while True:
-                try:
-                    async with asyncio.timeout(self.lost_after_s):
-                        message = await ws.receive()
-                except TimeoutError:
-                    return f"nothing from the server for {self.lost_after_s:g} s"
-                if message.type == aiohttp.WSMsgType.BINARY:
-                    return "the stream sent a binary frame"
-                if message.type != aiohttp.WSMsgType.TEXT:
-                    return f"stream closed ({message.type.name.lower()})"
-                try:
-                    decoded: Any = _loads(message.data)
-                except ValueError:
-                    decoded = message.data  # the view calls it malformed
-                view.apply(decoded, self.now())
-                await self._notify()
-                kind = decoded.get("type") if isinstance(decoded, dict) else None
-                if kind == "resync":
-                    awaiting_full = True
-                elif kind == "full":
-                    awaiting_full = False
-                if view.needs_resync and not awaiting_full:
-                    return view.resync_reason
+        """One stream, until it has to be replaced: why. The stream is closed within
+        ``CLOSE_S`` however the server behaves (cancelled too)."""
+        ws = await self.session().ws_connect("/v1/stream", max_msg_size=MAX_MESSAGE_BYTES)
+        try:
+            return await self._read(ws, view)
+        finally:
+            try:
+                async with asyncio.timeout(CLOSE_S):
+                    await ws.close()
+            except TimeoutError:
+                # aiohttp's close, cancelled by the timeout, has cut the connection;
+                # the session's pool never holds a WebSocket's connection
+                log.info("stream: the server did not answer the close in %.1f s", CLOSE_S)
+
+    async def _read(self, ws: aiohttp.ClientWebSocketResponse, view: LineView) -> str:
+        self.streams_opened += 1
+        awaiting_full = False  # the server said resync: its fresh full follows
+        held: Any = None  # on probation: the stream's full, applied once it proves alive
+        while True:
+            try:
+                async with asyncio.timeout(self.lost_after_s):
+                    message = await ws.receive()
+            except TimeoutError:
+                self._probation = True
+                after = " after its full state (no heartbeat)" if held is not None else ""
+                return f"nothing from the server for {self.lost_after_s:g} s{after}"
+            if message.type == aiohttp.WSMsgType.BINARY:
+                return "the stream sent a binary frame"
+            if message.type == aiohttp.WSMsgType.ERROR:
+                return self._error_reason(message.data)
+            if message.type != aiohttp.WSMsgType.TEXT:
+                return f"stream closed ({message.type.name.lower()})"
+            try:
+                decoded: Any = _loads(message.data)
+            except ValueError:
+                decoded = message.data  # the view calls it malformed
+            kind = decoded.get("type") if isinstance(decoded, dict) else None
+            if self._probation:
+                if held is None and kind == "full":
+                    held = decoded  # the view stays lost until the server shows alive
+                    continue
+                self._probation = False
+                if held is not None:
+                    view.apply(held, self.now())
+            view.apply(decoded, self.now())
+            await self._notify()
+            if kind == "resync":
+                awaiting_full = True
+            elif kind == "full":
+                awaiting_full = False
+            if view.needs_resync and not awaiting_full:
+                return view.resync_reason
+
+    @staticmethod
+    def _error_reason(error: Any) -> str:
+        """Why an ERROR message ended the stream (aiohttp's ``WebSocketError``)."""
+        code = getattr(error, "code", None)
+        if code == aiohttp.WSCloseCode.MESSAGE_TOO_BIG:
+            return f"message too large: {error} (limit {MAX_MESSAGE_BYTES} bytes)"
+        return f"stream error: {error or type(error).__name__}"
 
     async def _notify(self) -> None:
         async with self._changed:

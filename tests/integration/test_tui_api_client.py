@@ -300,3 +300,65 @@ async def test_an_integer_past_a_floats_range_is_no_number_never_a_crash(tmp_pat
             view = LineView()
             view.apply({"type": "full", "seq": 1, "state": state}, now=0.0)
             assert view.sample("zone_C01.temp_c").value is None
+
+
+async def test_a_server_that_never_answers_the_close_is_cut_and_the_client_reconnects(
+    tmp_path: Path,
+) -> None:
+    """The server streams for ever and never reads, so it never answers the close frame
+    (aiohttp's close waits up to 10 s per read, and each heartbeat renewed that): the
+    client gives up the stream it decided was dead (a seq gap) within CLOSE_S (1 s),
+    cuts the socket, and opens a fresh stream."""
+    from linecontrol.api.client import CLOSE_S
+
+    async with (
+        serving(tmp_path / "api.sock", deaf=True, heartbeat_s=0.02) as server,
+        following(tmp_path / "api.sock", retry_s=0.05) as (client, view, _),
+    ):
+        await client.until(lambda: view.connection(client.now()) == "live", 5.0)
+        server.send_raw({"type": "heartbeat", "seq": 999, "t": 1.0})  # a gap: resync
+        await server.until_streams(2, timeout_s=CLOSE_S + 3.0)
+        await server.until_streams_ended(1, timeout_s=3.0)  # the first one was cut
+        await client.until(lambda: view.connection(client.now()) == "live", 5.0)
+
+
+async def test_a_server_silent_after_its_full_state_stays_lost_and_is_reconnected(
+    tmp_path: Path,
+) -> None:
+    """A server that sends its full state and then nothing (no heartbeat): the client
+    drops each such stream after lost_after_s and tries again, and the view goes lost
+    and stays lost across those reconnects (it flapped: lost, then live again on every
+    fresh full), until a heartbeat shows the server alive."""
+    path = tmp_path / "api.sock"
+    async with (
+        serving(path, heartbeat_s=None) as server,
+        following(path, lost_after_s=0.3, retry_s=0.05) as (client, view, _),
+    ):
+        await client.until(lambda: view.connection(client.now()) == "lost", 5.0)
+        seen: list[str] = []
+
+        def watched() -> bool:
+            seen.append(view.connection(client.now()))
+            return server.streams >= 4
+
+        await client.until(watched, 10.0)
+        await server.until_streams_ended(3)
+        assert set(seen) == {"lost"}, seen
+        assert "no heartbeat" in view.closed_reason
+        server.heartbeat_s = 0.1  # the next stream beats
+        await client.until(lambda: view.connection(client.now()) == "live", 5.0)
+        assert view.supervisor.get("state") == "Stopped"
+
+
+async def test_a_message_too_large_is_named_with_the_limit(tmp_path: Path) -> None:
+    from linecontrol.api.client import MAX_MESSAGE_BYTES
+
+    async with (
+        serving(tmp_path / "api.sock") as server,
+        following(tmp_path / "api.sock", retry_s=60.0) as (client, view, _),
+    ):
+        await client.until(lambda: view.connection(client.now()) == "live", 5.0)
+        server.send_raw('"' + "x" * MAX_MESSAGE_BYTES + '"')
+        await client.until(lambda: view.connection(client.now()) == "lost", 10.0)
+        assert "message too large" in view.closed_reason
+        assert f"limit {MAX_MESSAGE_BYTES} bytes" in view.closed_reason

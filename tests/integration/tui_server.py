@@ -124,7 +124,15 @@ class ProtoServer:
     headers: list[dict[str, str]] = field(default_factory=list)
     verdicts: dict[str, Verdict] = field(default_factory=dict)
     streams: int = 0
+    streams_ended: int = 0
     refuse_streams: bool = False
+    deaf: bool = False
+    """A stream that sends (a heartbeat every ``heartbeat_s`` and whatever the test
+    sends) and never reads: the client's close frame is never answered."""
+    control_rules: bool = False
+    """``take_control`` and ``release_control`` change ``state['control']`` (the holder
+    ``USER@CLIENT``, the client from ``X-Client-Id``), announced to every stream; each
+    stream's ``you`` names its client."""
     recipes: list[dict[str, Any]] = field(default_factory=list)
     _queues: list[asyncio.Queue[tuple[bool, Any]]] = field(default_factory=list)
     _received: asyncio.Condition = field(default_factory=asyncio.Condition)
@@ -161,6 +169,10 @@ class ProtoServer:
         async with asyncio.timeout(timeout_s), self._received:
             await self._received.wait_for(lambda: self.streams >= n)
 
+    async def until_streams_ended(self, n: int, timeout_s: float = 5.0) -> None:
+        async with asyncio.timeout(timeout_s), self._received:
+            await self._received.wait_for(lambda: self.streams_ended >= n)
+
     # --------------------------------------------------------------- handlers
     async def _get_state(self, request: web.Request) -> web.Response:
         return web.json_response(self.state)
@@ -176,6 +188,8 @@ class ProtoServer:
             self._received.notify_all()
         verdict = self.verdicts.get(body.get("command"), Verdict())
         rid = body.get("request_id")
+        if self.control_rules and verdict.status == 200:
+            verdict = self._control(body, request.headers.get("X-Client-Id", ""))
         if verdict.status == 200:
             return web.json_response({"ok": True, "request_id": rid, "result": "accepted"})
         error = {"code": verdict.code, "message": verdict.message}
@@ -183,18 +197,82 @@ class ProtoServer:
             {"ok": False, "request_id": rid, "error": error}, status=verdict.status
         )
 
+    def _control(self, body: dict[str, Any], client: str) -> Verdict:
+        me = f"{self.state['you']['user']}@{client}"
+        holder = self.state["control"].get("holder")
+        if body.get("command") == "take_control":
+            if holder not in (None, me) and body.get("force") is not True:
+                return Verdict(423, "no_control", f"{holder} holds control")
+            holder = me
+        elif body.get("command") == "release_control":
+            if holder != me:
+                return Verdict(423, "no_control", f"{holder} holds control")
+            holder = None
+        else:
+            return Verdict()
+        self.state["control"] = {"holder": holder}
+        supervisor = self.state["supervisor"]
+        self.send({"type": "status", "supervisor": supervisor, "control": {"holder": holder}})
+        return Verdict()
+
     async def _stream(self, request: web.Request) -> web.StreamResponse:
         if self.refuse_streams:
             return web.json_response({"ok": False}, status=503)
         ws = web.WebSocketResponse()
         await ws.prepare(request)
+        state = self.state
+        if self.control_rules:
+            you = {**self.state["you"], "client": request.headers.get("X-Client-Id", "")}
+            state = {**self.state, "you": you}
+        try:
+            if self.deaf:
+                await self._deaf_stream(ws, state)
+            else:
+                await self._answering_stream(ws, state)
+        finally:
+            async with self._received:
+                self.streams_ended += 1
+                self._received.notify_all()
+        return ws
+
+    async def _deaf_stream(self, ws: web.WebSocketResponse, state: dict[str, Any]) -> None:
+        """Sends for ever, never reads (so never answers a close); ends when the client
+        cuts the connection (a send fails) or the server stops."""
         queue: asyncio.Queue[tuple[bool, Any]] = asyncio.Queue()
         self._queues.append(queue)
         async with self._received:
             self.streams += 1
             self._received.notify_all()
         seq = 1
-        await ws.send_str(json.dumps({"type": "full", "seq": seq, "state": self.state}))
+        try:
+            await ws.send_str(json.dumps({"type": "full", "seq": seq, "state": state}))
+            while True:
+                await asyncio.sleep(self.heartbeat_s or 0.05)
+                messages = [(True, {"type": "heartbeat", "t": 1000.0})]
+                while not queue.empty():
+                    messages.append(queue.get_nowait())
+                for numbered, message in messages:
+                    if message is None:
+                        continue  # close_streams: this stream does not close
+                    if numbered:
+                        seq += 1
+                        await ws.send_str(json.dumps({**message, "seq": seq}))
+                    else:
+                        text = message if isinstance(message, str) else json.dumps(message)
+                        await ws.send_str(text)
+        except (ConnectionError, RuntimeError):
+            pass  # the client cut the connection
+        finally:
+            self._queues.remove(queue)
+
+    async def _answering_stream(self, ws: web.WebSocketResponse, state: dict[str, Any]) -> None:
+        queue: asyncio.Queue[tuple[bool, Any]] = asyncio.Queue()
+        self._queues.append(queue)
+        async with self._received:
+            self.streams += 1
+            self._received.notify_all()
+        seq = 1
+        await ws.send_str(json.dumps({"type": "full", "seq": seq, "state": state}))
 
         async def beat() -> None:
             while self.heartbeat_s is not None:
@@ -223,13 +301,14 @@ class ProtoServer:
                     await ws.send_str(message)
                 else:
                     await ws.send_str(json.dumps(message))
+        except ConnectionError:
+            pass  # the client cut the connection (a message it would not take)
         finally:
             beater.cancel()
             reader.cancel()
             self._queues.remove(queue)
             with suppress(Exception):
                 await ws.close()
-        return ws
 
 
 @asynccontextmanager
