@@ -33,6 +33,7 @@ from linecontrol.cli.options import (
     supervised_line,
 )
 from linecontrol.cli.output import EXIT_BAD_INPUT, EXIT_OK, EXIT_RUN_LOG, error
+from linecontrol.cli.run import EXIT_NOT_COMPLETE
 
 if TYPE_CHECKING:
     from linecontrol.api import ApiClient
@@ -193,7 +194,9 @@ class Demo:
             print(line, file=sys.stderr)
         if rc == EXIT_RUN_LOG:
             return EXIT_RUN_LOG
-        if rc not in (EXIT_OK, -signal.SIGTERM):  # -SIGTERM: it ended before its handler
+        # -SIGTERM: it ended before its handler; EXIT_NOT_COMPLETE: stopped before it served
+        clean = (EXIT_OK, -signal.SIGTERM) + ((EXIT_NOT_COMPLETE,) if run_id is None else ())
+        if rc not in clean:
             error(f"serve did not stop cleanly (exit {rc}); nothing left running")
             return EXIT_FAILED
         if tui_rc:

@@ -17,6 +17,7 @@ from linecontrol.cli.options import (
     supervised_line,
 )
 from linecontrol.cli.output import EXIT_BAD_INPUT, EXIT_OK, EXIT_RUN_LOG, error
+from linecontrol.cli.run import EXIT_NOT_COMPLETE
 from linecontrol.config import RECIPES
 
 SOCKET_NAME = "linecontrol.sock"
@@ -46,7 +47,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "--recipe load. SIGINT or SIGTERM stops the line (Stop, then Abort if it does not "
         "end in time), closes the run log and removes the socket. Prints the socket path "
         "and the run id. Exit 0 on a clean stop; 2: bad input (a live server on the "
-        "socket, a TCP address not loopback); 3: the run log failed.",
+        "socket, a TCP address not loopback); 3: the run log failed; "
+        f"{EXIT_NOT_COMPLETE}: stopped by a signal before it served.",
     )
     line_option(p, "--config", "FILE", "line config")
     recipe_option(p, None, "recipe loaded at start")
@@ -81,7 +83,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 def serve(args: argparse.Namespace) -> int:
     import asyncio
 
-    from linecontrol.recording import RecordError, SupervisorRunning
+    from linecontrol.recording import RecordError, StoppedBeforeStart, SupervisorRunning
     from linecontrol.runlog import RunLogError, data_root
     from linecontrol.server import ServeError, ServeOptions, serve
 
@@ -118,6 +120,9 @@ def serve(args: argparse.Namespace) -> int:
     except (ServeError, SupervisorRunning, RunLogError, RecordError) as exc:
         error(f"{exc}; nothing served")
         return EXIT_BAD_INPUT
+    except StoppedBeforeStart as exc:  # as run's: nothing started
+        error(f"{exc}; nothing served")
+        return EXIT_NOT_COMPLETE
     print(f"run {result.run_id}: {result.status} (ended {result.final.get('state')})",
           file=sys.stderr)  # fmt: skip
     if result.run_log_errors:
@@ -126,4 +131,7 @@ def serve(args: argparse.Namespace) -> int:
             f"({'; '.join(result.run_log_errors)}); what was written is kept and readable"
         )
         return EXIT_RUN_LOG
+    if not result.served:  # the line started and was stopped at once: its run is logged
+        error(f"run {result.run_id}: stopped by a signal before serving; nothing served")
+        return EXIT_NOT_COMPLETE
     return EXIT_OK

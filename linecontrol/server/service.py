@@ -25,6 +25,7 @@ from linecontrol.model import LoadRecipe
 from linecontrol.recording import (
     LineSession,
     LineSetup,
+    StoppedBeforeStart,
     StopSignals,
     make_safe,
     open_line,
@@ -33,6 +34,7 @@ from linecontrol.recording import (
 from linecontrol.runlog import check_data_dir
 from linecontrol.server.http import ApiServer, clear_socket_path, loopback
 from linecontrol.server.hub import Hub
+from linecontrol.supervisor import StateLock
 
 logger = logging.getLogger("linecontrol.server")
 BY = "serve"
@@ -63,6 +65,7 @@ class ServeResult:
     status: str
     final: dict[str, Any]
     run_log_errors: list[str] = field(default_factory=list)
+    served: bool = True  # False: a stop signal came before the API served (nothing served)
 
 
 async def serve(opts: ServeOptions) -> ServeResult:
@@ -70,14 +73,32 @@ async def serve(opts: ServeOptions) -> ServeResult:
     anything starts: ``RunLogError`` (the data root), ``ServeError`` (a live server on
     the socket, a path that is no socket, a TCP address not loopback),
     ``SupervisorRunning`` (another supervisor on the data root); ``RecordError`` if the
-    simulated line does not start."""
-    check_data_dir(opts.data_dir)
-    clear_socket_path(opts.socket)
-    if opts.tcp is not None:
-        loopback(opts.tcp[0])
-    lock = take_state_lock(opts.data_dir)
+    simulated line does not start; ``StoppedBeforeStart`` for a stop signal during those
+    checks. A signal while the line starts (the simulators) ends the session before the
+    API serves: the result's ``served`` is False. From the first check to the last
+    clean-up a signal (a second one too) only sets the stop, never ends the process."""
     stop = asyncio.Event()
     signals = StopSignals(asyncio.get_running_loop(), stop)
+    try:
+        check_data_dir(opts.data_dir)
+        clear_socket_path(opts.socket)
+        if opts.tcp is not None:
+            loopback(opts.tcp[0])
+        # A signal that came during the checks is taken now (its handler runs through the
+        # loop's self-pipe, before a timer's wake-up), before the lock or the simulators.
+        await asyncio.sleep(0.001)
+        if stop.is_set():
+            raise StoppedBeforeStart("stopped by a signal before serving")
+        lock = take_state_lock(opts.data_dir)
+        try:
+            return await _session(opts, lock, stop)
+        finally:
+            lock.release()
+    finally:
+        signals.remove()
+
+
+async def _session(opts: ServeOptions, lock: StateLock, stop: asyncio.Event) -> ServeResult:
     setup = LineSetup(
         config=opts.config,
         line=opts.line,
@@ -89,25 +110,25 @@ async def serve(opts: ServeOptions) -> ServeResult:
         operator=BY,
         sim_log_args=opts.sim_log_args,
     )
-    try:
-        async with open_line(setup) as s:
-            hub = Hub(s, opts.line.api, opts.recipes_dir)
-            server = ApiServer(hub, api_schema(), opts.socket, opts.tcp)
-            ticks = asyncio.create_task(hub.run(), name="stream clock")
-            try:
-                if stop.is_set():  # a signal while the simulators started: serve nothing
-                    s.status = "stopped by signal"
-                else:
-                    await _serve(opts, s, hub, server, stop)
-            finally:
-                hub.closing = True
-                ticks.cancel()
-                await asyncio.gather(ticks, return_exceptions=True)
-                await server.stop()
-        return _result(s)
-    finally:
-        signals.remove()
-        lock.release()
+    served = True
+    async with open_line(setup) as s:
+        hub = Hub(s, opts.line.api, opts.recipes_dir)
+        server = ApiServer(hub, api_schema(), opts.socket, opts.tcp)
+        ticks = asyncio.create_task(hub.run(), name="stream clock")
+        try:
+            if stop.is_set():  # a signal while the simulators started: serve nothing
+                s.status = "stopped by signal before serving"
+                served = False
+            else:
+                await _serve(opts, s, hub, server, stop)
+        finally:
+            hub.closing = True
+            ticks.cancel()
+            await asyncio.gather(ticks, return_exceptions=True)
+            await server.stop()
+    result = _result(s)
+    result.served = served
+    return result
 
 
 async def _serve(
