@@ -8,6 +8,9 @@
                    per second of samples, each with a CRC-32 in its custom metadata; a
                    killed writer loses at most the batch in flight, the reader recovers
                    every intact batch and reports a torn tail and corrupt batches apart.
+``samples/seg-....arrows.idx`` the seek index of each segment (``index``): per batch its
+                   byte offset, times and positions; ``RunSamples`` (``seek``) reads one
+                   batch by offset to seek to a time or a metre.
 ``samples.parquet`` the same samples, wide (one column per channel), written at a clean
                    close for pandas, polars and DuckDB.
 ``summary.json``   what ``runs list`` shows, with the files it was computed from.
@@ -16,6 +19,7 @@ Other rooms import from ``linecontrol.runlog``, not its modules."""
 
 from linecontrol.model import Batch, Channel
 from linecontrol.runlog.events import Events, EventWriter, decode_line, encode_event, read_events
+from linecontrol.runlog.index import DamagedIndex, SegmentIndex, load_index
 from linecontrol.runlog.meta import MalformedMeta, RunMeta, iso_utc, write_json_atomic
 from linecontrol.runlog.run import RunLog, RunLogError, check_data_dir, data_root, new_run_id
 from linecontrol.runlog.samples import (
@@ -28,6 +32,7 @@ from linecontrol.runlog.samples import (
     segment_name,
     segment_paths,
 )
+from linecontrol.runlog.seek import RunSamples, SeekPoint, build_index, segment_index
 from linecontrol.runlog.store import (
     DataRootError,
     RunNotFound,
@@ -50,6 +55,7 @@ from linecontrol.runlog.store import (
 __all__ = [
     "Batch",
     "Channel",
+    "DamagedIndex",
     "DamagedSchema",
     "DataRootError",
     "EventWriter",
@@ -59,10 +65,14 @@ __all__ = [
     "RunLogError",
     "RunMeta",
     "RunNotFound",
+    "RunSamples",
     "RunSummary",
     "Samples",
+    "SeekPoint",
+    "SegmentIndex",
     "SegmentRead",
     "SegmentWriter",
+    "build_index",
     "check_data_dir",
     "check_root",
     "compact_to_parquet",
@@ -75,6 +85,7 @@ __all__ = [
     "iso_utc",
     "list_runs",
     "load_events",
+    "load_index",
     "load_meta",
     "load_samples",
     "new_run_id",
@@ -83,6 +94,7 @@ __all__ = [
     "read_samples",
     "read_segment",
     "run_listing",
+    "segment_index",
     "segment_name",
     "segment_paths",
     "summarize",

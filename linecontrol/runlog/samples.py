@@ -25,6 +25,7 @@ import contextlib
 import dataclasses
 import functools
 import json
+import logging
 import os
 import re
 import struct
@@ -42,6 +43,10 @@ import pyarrow.parquet as pq
 
 from linecontrol.errors import InvalidArgument, LinecontrolError, UnknownChannel
 from linecontrol.model import Batch, Channel
+from linecontrol.runlog.index import ENTRY as INDEX_ENTRY
+from linecontrol.runlog.index import SegmentIndex, entry_of, file_key, write_index
+
+logger = logging.getLogger("linecontrol.runlog")
 
 QUALITY_NAMES = {0: "GOOD", 1: "STALE", 2: "INVALID", 3: "WAITING"}
 FORMAT = b"2"
@@ -151,7 +156,8 @@ def _verified(rb: pa.RecordBatch, meta: Any, checked: bool) -> str | None:
 
 class SegmentWriter:
     """Appends batches to one segment file; each batch reaches the OS before
-    ``write`` returns (and the disk, with ``fsync``)."""
+    ``write`` returns (and the disk, with ``fsync``). ``close`` writes the segment's
+    seek index (``linecontrol.runlog.index``) beside it, unless a write failed."""
 
     def __init__(self, path: Path, channels: list[Channel], *, fsync: bool = True) -> None:
         self.path = path
@@ -165,6 +171,9 @@ class SegmentWriter:
         self.batches = 0
         self.rows = 0
         self.t_first: float | None = None
+        self._entries: list[tuple[Any, ...]] = []
+        self._data_start = 0
+        self._broken = False  # a write failed: no index (readers build one from the file)
 
     def _flush(self) -> None:
         self._sink.flush()
@@ -203,10 +212,22 @@ class SegmentWriter:
             ],
             schema=self.schema,
         )
-        self._writer.write_batch(
-            batch, custom_metadata=pa.KeyValueMetadata({CRC_KEY: str(crc).encode()})
-        )
-        self._flush()
+        at = self._sink.tell()
+        try:
+            self._writer.write_batch(
+                batch, custom_metadata=pa.KeyValueMetadata({CRC_KEY: str(crc).encode()})
+            )
+            self._flush()
+        except BaseException:
+            self._broken = True
+            raise
+        end = self._sink.tell()
+        if not self._entries:
+            # Arrow writes the schema with the first batch: the batch starts after it.
+            with open(self.path, "rb") as f:
+                (meta_len,) = struct.unpack("<i", f.read(8)[4:])
+            self._data_start = at = 8 + meta_len
+        self._entries.append(entry_of(at, end - at, crc, data[0], data[1], data[2]))
         if self.t_first is None and b.rows:
             self.t_first = float(b.t_mono[0])
         self.batches += 1
@@ -227,6 +248,24 @@ class SegmentWriter:
             raise
         self._sink.close()
         self._raw.close()
+        if not self._broken and self._entries:
+            self._write_index()
+
+    def _write_index(self) -> None:
+        # A cache of what the file holds: a failure to write it is logged, not raised
+        # (a reader rebuilds a missing index from the segment).
+        try:
+            idx = SegmentIndex(
+                segment=self.path.name,
+                key=file_key(self.path),
+                data_start=self._data_start,
+                channels=self.n,
+                entries=np.array(self._entries, INDEX_ENTRY),
+                clean_end=True,
+            )
+            write_index(self.path, idx, fsync=self.fsync)
+        except OSError as exc:
+            logger.warning("seek index of %s not written: %s", self.path.name, exc)
 
 
 @dataclass
@@ -238,6 +277,9 @@ class SegmentRead:
     file_bytes: int = 0
     corrupt: list[str] = field(default_factory=list)  # damaged batches, skipped
     clean_end: bool = False  # the end-of-stream marker of a closed segment was read
+    # (offset, length) of each batch in ``batches``: filled by the message-by-message
+    # read (``read_segment_spans``), empty from the fast path
+    spans: list[tuple[int, int]] = field(default_factory=list)
 
 
 def _checked(schema: pa.Schema) -> bool:
@@ -280,6 +322,29 @@ def read_segment(path: Path) -> SegmentRead:
     return _scan(path, reader.schema, checked, out)
 
 
+def read_segment_spans(path: Path) -> tuple[SegmentRead, pa.Schema | None]:
+    """``read_segment``, message by message (the resynchronising read), with the byte
+    span of every intact batch (``SegmentRead.spans``) and the schema read; for
+    indexing. A crash-torn or still-open segment is read up to its last complete
+    batch, never beyond."""
+    size = path.stat().st_size
+    out = SegmentRead(path, [], file_bytes=size)
+    if size == 0:
+        out.torn = "empty file (writer killed before the schema was written)"
+        return out, None
+    try:
+        reader = pa.ipc.open_stream(pa.memory_map(str(path)))
+    except (pa.ArrowInvalid, OSError) as exc:
+        out.torn = f"no readable schema: {exc}"
+        return out, None
+    try:
+        out.channels = channels_of(reader.schema)
+    except DamagedSchema as exc:
+        out.corrupt.append(f"{exc}: the segment's batches skipped")
+        return out, None
+    return _scan(path, reader.schema, _checked(reader.schema), out), reader.schema
+
+
 def _verified_n(rb: pa.RecordBatch, meta: Any, n: int) -> str | None:
     raw = meta.get(CRC_KEY) if meta is not None else None
     if raw is None:
@@ -302,6 +367,7 @@ def _scan(path: Path, schema: pa.Schema, checked: bool, out: SegmentRead) -> Seg
     schema_bytes = bytes(raw[: 8 + mlen])
     eos = _CONTINUATION + b"\x00\x00\x00\x00"
     out.batches = []
+    out.spans = []
     out.clean_end = False
 
     def message_at(off: int) -> tuple[pa.RecordBatch | None, int, str]:
@@ -361,6 +427,7 @@ def _scan(path: Path, schema: pa.Schema, checked: bool, out: SegmentRead) -> Seg
         if rb is not None:
             close_bad(off)
             out.batches.append(rb)
+            out.spans.append((off, used))
             off += used
             continue
         if bad_at is None:

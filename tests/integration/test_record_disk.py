@@ -94,7 +94,8 @@ def test_a_disk_that_fills_during_the_run_and_stays_full_at_stop(tmp_path: Path)
     run_dir = out / run_id
     assert not list(run_dir.glob("*meta.json.tmp"))  # a temp name of its own
     # One segment: no new empty segment per second while the disk stayed full.
-    assert [s.name[:10] for s in (run_dir / "samples").iterdir()] == ["seg-000001"]
+    assert [s.name[:10] for s in (run_dir / "samples").glob("seg-*.arrows")] == ["seg-000001"]
+    assert not list((run_dir / "samples").glob(".*.tmp"))  # nor a seek index's temp file
     meta = json.loads((run_dir / "meta.json").read_text())
     assert meta["exit_status"] is None  # the stop could not be recorded: incomplete
     from linecontrol.runlog import load_samples, run_listing
