@@ -8,6 +8,11 @@ crash) and on SIGINT, SIGTERM or SIGHUP, serve is stopped (SIGTERM: it stops the
 closes its run log; SIGKILL if it has not exited in ``STOP_S``). serve is tied to this
 process by ``linecontrol.runtime.start_child`` (on Linux ``PR_SET_PDEATHSIG``), and serve
 ties its simulators to itself the same way, so a demo killed outright takes both with it.
+
+A demo killed outright leaves its directory (``linecontrol-demo-*`` in the temporary
+directory, with serve's dead socket): each demo writes its pid and start time there
+(``demo.pid``), and on start removes the directories of this user's demos that are gone
+(``remove_stale_dirs``), never another user's, a live demo's or a symlink.
 """
 
 from __future__ import annotations
@@ -15,8 +20,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import os
+import shutil
 import signal
+import stat
 import sys
 import tempfile
 from collections import deque
@@ -48,6 +56,11 @@ TAIL = 40  # serve's last stderr lines kept to show
 EXIT_FAILED = 1  # the TUI failed, or serve ended by itself or had to be killed
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+PREFIX = "linecontrol-demo-"  # the demo's private directory, in the temporary directory
+OWNER = "demo.pid"  # in it: "PID START" of the demo that made it
+OWNER_MAX = 100  # bytes of it read, at most
+
+logger = logging.getLogger("linecontrol.demo")
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -143,7 +156,9 @@ class Demo:
         for sig in SIGNALS:
             loop.add_signal_handler(sig, self._signalled)
         try:
-            with tempfile.TemporaryDirectory(prefix="linecontrol-demo-") as tmp:
+            remove_stale_dirs(Path(tempfile.gettempdir()))
+            with tempfile.TemporaryDirectory(prefix=PREFIX) as tmp:
+                (Path(tmp) / OWNER).write_text(owner_mark(os.getpid()), encoding="ascii")
                 return await self._run(Path(tmp) / "api.sock")
         finally:
             for sig in SIGNALS:
@@ -274,3 +289,95 @@ class Demo:
 async def _discard(stream: asyncio.StreamReader) -> None:
     while await stream.read(65536):
         pass
+
+
+def start_time(pid: int) -> str | None:
+    """When process ``pid`` started (clock ticks since boot, ``/proc/PID/stat``), or None
+    if there is no such process (or only its zombie) or no ``/proc``: with the pid it
+    names one process, not a later one given the same pid."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rpartition(b")")[2].split()
+    except OSError:
+        return None
+    if len(fields) <= 19 or fields[0] in (b"Z", b"X"):  # ended, not yet reaped
+        return None
+    return fields[19].decode("ascii")
+
+
+def owner_mark(pid: int) -> str:
+    """What a demo writes in its directory (``OWNER``): its pid and start time."""
+    return f"{pid} {start_time(pid) or '-'}\n"
+
+
+def _owner_gone(mark: str) -> bool:
+    """Whether the demo ``mark`` names has ended: no process with its pid, or one that
+    started at another time (the pid given to another process since). A mark that does
+    not parse is not known to be gone."""
+    pid_text, _, start = mark.strip().partition(" ")
+    try:
+        pid = int(pid_text)
+    except ValueError:
+        return False
+    if pid <= 0 or pid == os.getpid():
+        return False
+    now = start_time(pid)
+    if now is not None:  # a process has the pid: gone only if it is another one
+        return start not in ("-", "") and now != start
+    if os.path.isdir("/proc/self"):
+        return True  # /proc shows no such process
+    try:
+        os.kill(pid, 0)  # no /proc: only whether the pid is in use
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
+def _read_owner(directory: str) -> str | None:
+    """The ``OWNER`` file of ``directory``: a regular file, never followed if a link."""
+    try:
+        fd = os.open(os.path.join(directory, OWNER), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        return os.read(fd, OWNER_MAX).decode("ascii", "replace")
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def remove_stale_dirs(root: Path) -> list[Path]:
+    """Remove the ``PREFIX*`` directories in ``root`` a demo of this user left when it
+    was killed outright; the ones removed. Each must be a directory (not a symlink)
+    owned by this uid, with an ``OWNER`` file naming a demo that has ended; anything
+    else (another user's, a live demo's, one not yet marked, a link) is left alone."""
+    removed: list[Path] = []
+    uid = os.getuid()
+    try:
+        entries = [e.name for e in os.scandir(root) if e.name.startswith(PREFIX)]
+    except OSError:
+        return removed
+    for name in entries:
+        path = os.path.join(root, name)
+        try:
+            st = os.lstat(path)
+        except OSError:
+            continue
+        if not stat.S_ISDIR(st.st_mode) or st.st_uid != uid:
+            continue
+        mark = _read_owner(path)
+        if mark is None or not _owner_gone(mark):
+            continue
+        try:
+            shutil.rmtree(path)  # by descriptors: a link inside is removed, not followed
+        except OSError as exc:
+            logger.warning("a stale demo directory %s not removed: %s", path, exc)
+            continue
+        logger.info("removed %s: its demo (pid %s) had ended", path, mark.split()[0])
+        removed.append(Path(path))
+    return removed

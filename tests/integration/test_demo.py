@@ -183,14 +183,35 @@ def test_the_demo_shows_the_overview_and_quits_leaving_nothing_running(
         assert not private.exists()  # the private socket's directory is removed
 
 
+def another_demo(tmp_path: Path) -> None:
+    """A second demo, to its start and out (its data root held by another supervisor:
+    serve refuses it at once, exit 2)."""
+    lock = StateLock(tmp_path / "data" / ".supervisor")
+    lock.acquire()
+    try:
+        done = run_demo(tmp_path)
+    finally:
+        lock.release()
+    assert done.returncode == 2, done.stderr
+
+
 @needs_tmux
 def test_a_demo_killed_outright_takes_serve_and_the_simulators_with_it(tmp_path: Path) -> None:
+    """And its private directory (serve's dead socket in it) is left, until the next
+    demo starts and removes it; a live demo's is never removed."""
     with demo_in_tmux(tmp_path) as (term, procs):
         the_three(procs)
+        serve = next(p for p in procs if " serve --sim " in p.cmdline).cmdline.split()
+        private = Path(serve[serve.index("--socket") + 1]).parent
+        another_demo(tmp_path / "second")
+        assert private.is_dir()  # the live demo's is kept
         demo = next(p for p in procs if " demo " in p.cmdline)
         os.kill(demo.pid, signal.SIGKILL)
         assert term.exit_status(30) == str(128 + signal.SIGKILL)
         wait_until(lambda: not any(p.alive() for p in procs), 30, "serve and the simulators gone")
+        assert private.is_dir()  # nothing removes it while no demo runs
+        another_demo(tmp_path / "third")
+        assert not private.exists()
 
 
 def run_demo(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -203,13 +224,13 @@ def run_demo(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_a_bad_config_is_exit_2_with_serves_reason(tmp_path: Path) -> None:
+def test_a_bad_config_is_exit_2_with_its_reason_before_anything_starts(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text("[line\n")
     done = run_demo(tmp_path, "--config", str(bad))
     assert done.returncode == 2, done.stderr
-    assert "error: line config:" in done.stderr and str(bad) in done.stderr
-    assert "serve did not start (exit 2); nothing left running" in done.stderr
+    assert done.stderr.startswith("error: line config: ") and str(bad) in done.stderr
+    assert "serve" not in done.stderr  # demo read the config itself: no serve started
     assert running_with(str(tmp_path)) == []
 
 
