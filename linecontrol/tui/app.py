@@ -9,6 +9,15 @@ reason, also as a notification). Every action has a key, shown in the footer or,
 the nine PackML commands and the control keys, in the overview's command bar; a command
 the supervisor does not allow now (or that this client may not send: not live, a
 viewer, control held elsewhere) is disabled.
+
+Every key that acts on the line (``LINE_ACTIONS``: the PackML commands, take and release
+control, acknowledge, reset alarm, shelve, setpoint, recipe load) is disabled, in the app's
+and the screens' ``check_action``, while the connection is not live or the caller is a
+viewer, and, but for take control, while another client (or nobody) holds control; such a
+key pressed says why on the message line. ``send`` refuses too ("not sent: connection
+lost"), the last guard for a dialog confirmed after the connection went. Navigation and
+quitting always work; ``ctrl+c`` quits as ``q`` does. When control passes from this client
+to another, the message line and a notification say "control taken by WHO".
 """
 
 from __future__ import annotations
@@ -19,6 +28,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+from textual import events
+from textual.actions import parse as parse_action
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
@@ -31,6 +42,15 @@ from linecontrol.tui.screens import SCREENS, LineScreen, OverviewScreen, Station
 REPAINT_S = 0.25
 TREND_POINTS = 1200
 """Per channel: 5 minutes at the stream's 4 value messages a second."""
+
+CONTROL_ACTIONS = frozenset(
+    {"packml", "release_control", "acknowledge", "reset_alarm", "shelve", "setpoint", "load"}
+)
+"""The key actions (app's and screens') that send a command only the control holder may
+send (docs/api.md: every command but take_control)."""
+
+LINE_ACTIONS = CONTROL_ACTIONS | {"take_control"}
+"""Every key action that sends a command to the line."""
 
 
 class LineApp(App[None]):
@@ -47,6 +67,9 @@ class LineApp(App[None]):
         Binding("T", "take_control(True)", "Force take", show=False),
         Binding("ctrl+r", "release_control", "Release", show=False),
         Binding("q", "quit", "Quit"),
+        # Textual's own ctrl+c only says how to quit; a priority binding here replaces it
+        # (and the screens' ctrl+c copy, which would take the key first)
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
         *(
             Binding(key, f"packml('{name}')", label, show=False)
             for name, key, label in present.PACKML_KEYS
@@ -73,6 +96,8 @@ class LineApp(App[None]):
         self.last_message = ""
         self.repaints = 0
         self._painted: tuple[int, str, frozenset[str]] | None = None
+        self._gates: tuple[str, frozenset[str], str | None, str] | None = None
+        self._holder: str | None = None
 
     def now(self) -> float:
         return self._now()
@@ -96,11 +121,14 @@ class LineApp(App[None]):
         now = self.now()
         connection = self.view.connection(now)
         enabled = present.enabled_commands(self.view, now)
+        self._watch_control()
+        gates = (connection, enabled, present.holder(self.view), present.role(self.view))
+        if gates != self._gates:  # what may_act answers may have changed
+            self._gates = gates
+            self.refresh_bindings()
         key = (self.view.changed, connection, enabled)
         if key == self._painted and not force:
             return
-        if self._painted is None or enabled != self._painted[2]:
-            self.refresh_bindings()
         self._painted = key
         self._record_trends()
         screen = self.line_screen()
@@ -122,12 +150,54 @@ class LineApp(App[None]):
             if not points or points[-1][0] != sample.t_wall:
                 points.append((sample.t_wall, sample.value))
 
+    def _watch_control(self) -> None:
+        """Say so when control passes from this client to another."""
+        holder, me = present.holder(self.view), present.me(self.view)
+        if self._holder is not None and self._holder == me and holder not in (None, me):
+            text = f"control taken by {holder}"
+            self.say(text, "bold red")
+            self.notify(text, severity="warning", timeout=8)
+        self._holder = holder
+
     # ---------------------------------------------------------------- actions
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "packml":
+    def act_block(self, action: str, parameters: tuple[object, ...] = ()) -> str:
+        """Why the key action ``action`` may not send its command now, or an empty string
+        (always empty for an action that sends nothing: navigation, quit, refresh)."""
+        if action not in LINE_ACTIONS:
+            return ""
+        now = self.now()
+        if action in CONTROL_ACTIONS:
+            block = present.command_block(self.view, now)
+        else:  # take_control: from anyone but a viewer, on a live connection
+            connection = self.view.connection(now)
+            block = f"connection {connection}" if connection != "live" else ""
+            if not block and present.role(self.view) == "viewer":
+                block = "viewer: watching only"
+        if not block and action == "packml":
             name = str(parameters[0]) if parameters else ""
-            return True if name in present.enabled_commands(self.view, self.now()) else None
-        return True
+            if name not in present.enabled_commands(self.view, now):
+                state = self.view.supervisor.get("state")
+                where = f" in {state}" if isinstance(state, str) else ""
+                block = f"the supervisor does not allow {name}{where}"
+        return block
+
+    def may_act(self, action: str, parameters: tuple[object, ...] = ()) -> bool:
+        """Whether a key's action may run now (the screens' ``check_action`` asks)."""
+        return not self.act_block(action, parameters)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return True if self.may_act(action, parameters) else None
+
+    def on_key(self, event: events.Key) -> None:
+        """A key whose line action is disabled now: say why (Textual runs nothing)."""
+        active = self.active_bindings.get(event.key)
+        if active is None or active.enabled:
+            return
+        _, action, parameters = parse_action(active.binding.action)
+        block = self.act_block(action, parameters)
+        if block:
+            what = active.binding.description or action
+            self.say(f"{what}: not sent: {block}", "bold red")
 
     def action_packml(self, name: str) -> None:
         if name in present.enabled_commands(self.view, self.now()):
@@ -154,7 +224,12 @@ class LineApp(App[None]):
 
     # ---------------------------------------------------------------- commands
     def send(self, command: str, **fields: Any) -> None:
-        """Send a command in a worker; its verdict goes to the message line."""
+        """Send a command in a worker; its verdict goes to the message line. Not while
+        the connection is not live (the keys are off then; a dialog may outlive it)."""
+        connection = self.view.connection(self.now())
+        if connection != "live":
+            self.say(f"{command}: not sent: connection {connection}", "bold red")
+            return
         self.sent.append((command, fields))
         self.say(f"{command}: sent…")
         self.run_worker(self._send(command, fields), group="commands")

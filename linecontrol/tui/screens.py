@@ -37,6 +37,8 @@ class Host(Protocol):
 
     def load_recipes(self) -> None: ...
 
+    def may_act(self, action: str, parameters: tuple[object, ...] = ()) -> bool: ...
+
 
 class LineScreen(Screen[None]):
     """A screen with the line header on top, the last verdict and the footer below."""
@@ -46,6 +48,11 @@ class LineScreen(Screen[None]):
     @property
     def host(self) -> Host:
         return cast(Host, self.app)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """A key that acts on the line is shown disabled, and runs nothing, while the app
+        says it may not act (connection not live, a viewer, control elsewhere)."""
+        return True if self.host.may_act(action, parameters) else None
 
     def compose(self) -> ComposeResult:
         yield LineHeader(id="line-header")

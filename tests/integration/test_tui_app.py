@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 from textual.css.query import NoMatches
 from textual.pilot import Pilot
-from textual.widgets import DataTable
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Input
 
 from linecontrol.api import Address, ApiClient
 from linecontrol.tui.app import LineApp
@@ -43,13 +44,13 @@ def text_of(app: LineApp, widget: type[Any]) -> str:
 
 @asynccontextmanager
 async def tui(
-    tmp_path: Path, size: tuple[int, int] = (80, 24), **server_kw: Any
+    tmp_path: Path, size: tuple[int, int] = (80, 24), notifications: bool = False, **server_kw: Any
 ) -> AsyncIterator[tuple[ProtoServer, LineApp, Pilot[None]]]:
     path = tmp_path / "api.sock"
     async with serving(path, **server_kw) as server:
         client = ApiClient(Address(path=path), "tui-test", lost_after_s=0.5, retry_s=0.05)
         app = LineApp(client, repaint_s=0.05)
-        async with app.run_test(size=size) as pilot:
+        async with app.run_test(size=size, notifications=notifications) as pilot:
             await until(pilot, lambda: app.view.connection(app.now()) == "live")
             await until(pilot, lambda: "connected" in text_of(app, LineHeader))
             yield server, app, pilot
@@ -335,3 +336,106 @@ async def test_force_take_and_release_control(tmp_path: Path) -> None:
             ("take_control", True),
             ("release_control", None),
         ]
+
+
+async def lose(server: ProtoServer, app: LineApp, pilot: Pilot[None]) -> None:
+    server.refuse_streams = True
+    server.close_streams()
+    await until(pilot, lambda: app.view.connection(app.now()) == "lost")
+
+
+async def test_while_lost_every_key_that_acts_sends_nothing_and_says_why(tmp_path: Path) -> None:
+    """Not only the PackML keys: take and release control, acknowledge, reset alarm,
+    shelve, setpoint and recipe load are disabled while the connection is lost (shown so,
+    and a press says why); navigating and quitting still work."""
+    async with tui(tmp_path) as (server, app, pilot):
+        server.recipes = [{"path": "/r/a.toml", "name": "a", "ok": True, "violations": []}]
+        await pilot.press("4")  # the recipes are listed while live
+        await until(pilot, lambda: len(cells(app, "recipes")) == 1)
+        await pilot.press("1")
+        await until(pilot, lambda: len(cells(app, "stations")) == 4)
+        await lose(server, app, pilot)
+        screens = {
+            "1": ("r", "t", "T", "ctrl+r"),
+            "2": ("k", "R", "v"),
+            "4": ("l",),
+        }
+        for screen_key, keys in screens.items():
+            await pilot.press(screen_key)
+            await until(pilot, lambda: isinstance(app.screen, LineScreen))
+            for key in keys:
+                app.last_message = ""
+                assert not app.active_bindings[key].enabled, key
+                await pilot.press(key)
+                await until(pilot, lambda: "not sent: connection lost" in app.last_message)
+        await pilot.press("1")
+        await pilot.press("down", "enter")  # navigating still works: zone_C01's detail
+        await until(pilot, lambda: isinstance(app.screen, StationScreen))
+        await until(pilot, lambda: len(cells(app, "channels")) == 2)
+        await pilot.press("down")
+        assert not app.active_bindings["e"].enabled
+        await pilot.press("e")
+        await until(pilot, lambda: "Set: not sent: connection lost" in app.last_message)
+        assert not isinstance(app.screen, ModalScreen)  # no setpoint dialog opened
+        assert server.commands == [] and app.sent == []
+        await pilot.press("q")
+        await until(pilot, lambda: not app.is_running)
+
+
+async def test_a_dialog_confirmed_after_the_connection_went_sends_nothing(tmp_path: Path) -> None:
+    async with tui(tmp_path) as (server, app, pilot):
+        await pilot.press("2")
+        await until(pilot, lambda: len(cells(app, "alarms")) == 1)
+        await pilot.press("v")
+        await until(pilot, lambda: isinstance(app.focused, Input))
+        await lose(server, app, pilot)
+        await pilot.press(*"sensor swap", "enter", "enter")
+        await until(pilot, lambda: "shelve_alarm: not sent: connection lost" in app.last_message)
+        assert server.commands == []
+
+
+async def test_ctrl_c_quits_as_q_does(tmp_path: Path) -> None:
+    async with tui(tmp_path) as (_, app, pilot):
+        await pilot.press("ctrl+c")
+        await until(pilot, lambda: not app.is_running)
+    assert app.return_code == 0
+
+
+async def test_ctrl_c_quits_from_a_dialog_too(tmp_path: Path) -> None:
+    async with tui(tmp_path) as (_, app, pilot):
+        await pilot.press("2")
+        await until(pilot, lambda: len(cells(app, "alarms")) == 1)
+        await pilot.press("v")
+        await until(pilot, lambda: isinstance(app.focused, Input))
+        await pilot.press(*"abc", "ctrl+c")  # in an Input, whose ctrl+c would copy
+        await until(pilot, lambda: not app.is_running)
+    assert app.return_code == 0
+
+
+async def test_control_taken_by_another_client_is_said_and_its_keys_go_off(
+    tmp_path: Path,
+) -> None:
+    """Two clients on one server: this TUI (ana@tui-test) holds control, another client
+    (ana@tui-2) force-takes it. The TUI says so on the message line and as a
+    notification, and the keys that need control are disabled (take stays on)."""
+    async with tui(tmp_path, notifications=True, control_rules=True) as (server, app, pilot):
+        assert app.active_bindings["ctrl+r"].enabled and app.active_bindings["r"].enabled
+        async with ApiClient(Address(path=tmp_path / "api.sock"), "tui-2") as other:
+            assert (await other.command("take_control")).code == "no_control"
+            assert (await other.command("take_control", force=True)).ok
+        await until(pilot, lambda: "control taken by ana@tui-2" in text_of(app, MessageLine))
+        await until(
+            pilot,
+            lambda: any(
+                "control taken by ana@tui-2" in str(t.render()) for t in app.screen.query("Toast")
+            ),
+        )
+        assert not app.active_bindings["ctrl+r"].enabled
+        assert not app.active_bindings["r"].enabled
+        assert app.active_bindings["t"].enabled and app.active_bindings["T"].enabled
+        await pilot.press("r")
+        await until(pilot, lambda: "control held by ana@tui-2" in app.last_message)
+        await pilot.press("T")  # and take it back
+        await until(pilot, lambda: app.view.control.get("holder") == "ana@tui-test")
+        await until(pilot, lambda: app.active_bindings["ctrl+r"].enabled)
+        assert [c["command"] for c in server.commands] == ["take_control"] * 3
