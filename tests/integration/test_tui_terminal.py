@@ -1,5 +1,6 @@
 """``linecontrol tui`` in a real terminal (tmux, 80x24) against a real ``linecontrol serve
---sim``: it shows the overview with the line's state, and ``q`` quits it cleanly (exit 0)."""
+--sim``: it shows the overview with the line's state, and ``q`` (or ctrl+c) quits it
+cleanly (exit 0)."""
 
 from __future__ import annotations
 
@@ -30,7 +31,8 @@ def wait_until(cond: Callable[[], bool], deadline_s: float, what: str) -> None:
         time.sleep(0.05)  # polling interval, not synchronisation: the condition decides
 
 
-def test_the_tui_in_a_terminal_shows_the_overview_and_quits(tmp_path: Path) -> None:
+@pytest.mark.parametrize("quit_key", ["q", "C-c"])
+def test_the_tui_in_a_terminal_shows_the_overview_and_quits(tmp_path: Path, quit_key: str) -> None:
     tmux = ["tmux", "-L", f"lc-tui-{os.getpid()}", "-f", "/dev/null"]
     rc_file = tmp_path / "tui.rc"
     with serve(tmp_path) as (sock, proc):
@@ -64,7 +66,7 @@ def test_the_tui_in_a_terminal_shows_the_overview_and_quits(tmp_path: Path) -> N
             screen = pane()
             assert "FCCL line 1" in screen
             assert "1 Overview" in screen and "q Quit" in screen
-            subprocess.run([*tmux, "send-keys", "-t", "tui", "q"], check=True, timeout=30)
+            subprocess.run([*tmux, "send-keys", "-t", "tui", quit_key], check=True, timeout=30)
             wait_until(rc_file.exists, 30, "the TUI quit")
             wait_until(lambda: rc_file.read_text().strip() != "", 5, "its exit status written")
             assert rc_file.read_text().strip() == "0"
