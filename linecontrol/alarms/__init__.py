@@ -9,6 +9,7 @@ alarms demand (suspend, hold, stop, abort; a latch whatever hides it);
 passed in, timers are deadlines.
 """
 
+from linecontrol.alarms.context import context_of
 from linecontrol.alarms.engine import (
     HIDDEN,
     LABELS,
@@ -37,6 +38,7 @@ __all__ = [
     "act",
     "class_of",
     "consequences",
+    "context_of",
     "demands",
     "from_json",
     "initial",

@@ -6,10 +6,13 @@ from linecontrol.config.alarms import (
     ALARM_KINDS,
     CONSEQUENCES,
     AlarmDefinition,
+    AlarmId,
     AlarmKind,
     AlarmPriority,
+    ChannelName,
     Consequence,
     PackMLStateName,
+    alarm_channel_problem,
 )
 from linecontrol.config.api import ROLES, ApiSettings, ApiToken, RoleName
 from linecontrol.config.devices import (
@@ -58,6 +61,7 @@ __all__ = [
     "ROLES",
     "ROUTES",
     "AlarmDefinition",
+    "AlarmId",
     "AlarmKind",
     "AlarmPriority",
     "AnyDevice",
@@ -65,6 +69,7 @@ __all__ = [
     "ApiToken",
     "AsciiDevice",
     "BusConfig",
+    "ChannelName",
     "CoatSide",
     "CoaterStation",
     "Consequence",
@@ -90,6 +95,7 @@ __all__ = [
     "UnwindStation",
     "UnwoundMaterial",
     "Zone",
+    "alarm_channel_problem",
     "load_line",
     "load_model",
     "load_model_bytes",

@@ -11,7 +11,14 @@ from linecontrol.model.alarm_commands import (
     ShelveAlarm,
     UnshelveAlarm,
 )
-from linecontrol.model.alarm_events import AlarmChanged, AlarmClass, AlarmLabel, AlarmRaised
+from linecontrol.model.alarm_events import (
+    AlarmChanged,
+    AlarmClass,
+    AlarmInputs,
+    AlarmLabel,
+    AlarmRaised,
+    RowsSkipped,
+)
 from linecontrol.model.api_commands import ReleaseControl, TakeControl
 from linecontrol.model.api_events import ControlChanged
 from linecontrol.model.channels import Batch, BatchShapeError, Channel, Quality, Sample
@@ -81,6 +88,7 @@ __all__ = [
     "AlarmChanged",
     "AlarmClass",
     "AlarmCommand",
+    "AlarmInputs",
     "AlarmLabel",
     "AlarmRaised",
     "BandLeft",
@@ -119,6 +127,7 @@ __all__ = [
     "Reset",
     "ResetAlarm",
     "ReturnAlarmToService",
+    "RowsSkipped",
     "RunLogBacklog",
     "RunLogError",
     "RunLogRecovered",

@@ -14,6 +14,13 @@ Emitted:
                   returned to normal, latched, reset, shelved, unshelved (by an
                   operator or by the shelve's expiry), suppressed by design and back,
                   out of service and back. A record, not an alarm.
+``AlarmInputs``   what the supervisor tells the alarm engine besides the sample, logged
+                  at the first step and whenever it changes (before that step's alarm
+                  events), so a logged run can be evaluated again (``whatif``). A
+                  record, not an alarm.
+``RowsSkipped``   the supervisor steps on the newest sampled row: this many older rows
+                  came while it was busy and were never stepped (logged with the step
+                  that follows them). A record, not an alarm.
 
 Both carry the alarm's id, its class (``process`` or ``comm_loss``), the label before
 and after (one of ``AlarmLabel``: the ISA-18.2 states), the GOOD value it was judged
@@ -67,7 +74,29 @@ class AlarmChanged(_AlarmTransition):
     pass
 
 
-TYPES: tuple[type[Event], ...] = (AlarmRaised, AlarmChanged)
+class AlarmInputs(Event):
+    """The alarm engine's context besides the sample (``linecontrol.alarms.context_of``
+    makes an ``AlarmContext`` of it for any set of definitions): the PackML ``state``,
+    whether a recipe is loaded (``recipe``) and the devices it needs (``needed``), the
+    O2 channels of ovens not yet purged and not curing (``airy``: their alarms are
+    suppressed), the setpoint of each bound channel (``setpoints``, an operator's
+    change included), the recipe's limits by channel (``limits``) and the end of
+    acquisition's start-up grace (``startup_until``, None: none)."""
+
+    state: str
+    recipe: bool
+    needed: tuple[str, ...]
+    airy: tuple[str, ...]
+    setpoints: dict[str, float]
+    limits: dict[str, float]
+    startup_until: float | None
+
+
+class RowsSkipped(Event):
+    count: int
+
+
+TYPES: tuple[type[Event], ...] = (AlarmRaised, AlarmChanged, AlarmInputs, RowsSkipped)
 
 # The types here that are always alarms.
 ALARM_TYPES: frozenset[str] = frozenset({"AlarmRaised"})

@@ -123,7 +123,7 @@ async def open_line(setup: LineSetup) -> AsyncIterator[LineSession]:
 
         def on_event(event: Event) -> None:
             if log is not None:
-                log.event(event)
+                log.event(event, t_step=supervisor.step_now if supervisor is not None else None)
             if isinstance(event, StateChanged):
                 states.append(event.new)
             if supervisor is not None:

@@ -8,6 +8,9 @@ A line is ``{"data":...,"seq":N,"t_mono":...,"t_wall":...,"type":"...","v":1,"cr
 (keys sorted, no spaces, ``crc32`` last, of the line before it): ``type``, ``v`` and
 ``data`` are the event's wire form (``linecontrol.model``, which lists the types);
 a line without ``v`` (written before versions were recorded) reads as version 1.
+An event of a supervisor step also has ``t_step``, the step's time (its sampled row's
+``t_mono``; ``t_mono`` is when the line was logged, a little later), which a reader
+finds in ``LoggedEvent.extra``.
 """
 
 from __future__ import annotations
@@ -75,10 +78,13 @@ class EventWriter:
         size = os.fstat(self._fd).st_size
         self._newline_first = size > 0 and os.pread(self._fd, 1, size - 1) != b"\n"
 
-    def append(self, t_mono: float, t_wall: float, event: Event) -> int:
+    def append(
+        self, t_mono: float, t_wall: float, event: Event, extra: Mapping[str, Any] = _NO_EXTRA
+    ) -> int:
         """Write one event; raises OSError if it is not all written (the seq is then
-        used: a reader sees the gap, never a reused number)."""
-        line = encode_event(self.seq + 1, t_mono, t_wall, event)
+        used: a reader sees the gap, never a reused number). ``extra``: envelope keys
+        beside the envelope's own (``t_step``)."""
+        line = encode_event(self.seq + 1, t_mono, t_wall, event, extra)
         self.seq += 1
         if self._newline_first:
             line = b"\n" + line

@@ -200,9 +200,12 @@ class RunLog:
             )
         )
 
-    def event(self, event: model.Event) -> None:
+    def event(self, event: model.Event, t_step: float | None = None) -> None:
+        """Log ``event`` now; ``t_step``: the supervisor's step it comes from (that
+        step's ``now``), kept in the line's envelope as ``t_step``."""
         mono, wall = self.clock()
-        self._put(("event", mono, wall, event))
+        extra = {} if t_step is None else {"t_step": t_step}
+        self._put(("event", mono, wall, event, extra))
 
     def append(self, batch: Batch) -> None:
         self._put(("batch", batch))
@@ -343,10 +346,10 @@ class RunLog:
                 if item is _CLOSE_SEGMENT:
                     self._close_segment()
                 elif item[0] == "event":
-                    _, mono, wall, event = item
+                    _, mono, wall, event, *extra = item
                     try:
                         assert self._events is not None
-                        self._events.append(mono, wall, event)
+                        self._events.append(mono, wall, event, *extra)
                     except Exception as exc:  # OSError, or any other: the thread goes on
                         self.events_lost += 1
                         self._error("events", exc)

@@ -58,6 +58,7 @@ from linecontrol.config import AlarmDefinition, LineConfig, PressStation, Superv
 from linecontrol.errors import InvalidArgument
 from linecontrol.model import (
     AlarmCommand,
+    AlarmInputs,
     BandLeft,
     BandReturned,
     ChangeSetpoint,
@@ -362,6 +363,7 @@ class Core:
     alarm_defs: Mapping[str, AlarmDefinition] = field(default_factory=dict)
     alarms: alarm_engine.Alarms = field(default_factory=dict)
     alarms_from: float = -math.inf  # a WAITING channel is a communication loss from then
+    alarm_inputs: AlarmInputs | None = None  # the alarm engine's context last logged
     # The device-loss watchdog: a needed device is lost once its newest answer is older
     # than ``stale_periods`` of its poll periods less one sampled row (``row_s``), so the
     # row that sees it comes within ``stale_periods`` of its going silent.
@@ -454,6 +456,7 @@ class _Step:
         self.quanta: dict[str, float] = {}  # this step's write quantum of a ramping channel
         self.last_pv = dict(core.last_pv)
         self.alarms = dict(core.alarms)
+        self.alarm_inputs = core.alarm_inputs
         self.events: list[Event] = []
         self.actions: list[Action] = []
         self.dt = 0.0 if core.last_now is None else max(0.0, now - core.last_now)
@@ -636,30 +639,41 @@ class _Step:
         """The alarm engine on this sample; what active or latched alarms demand trips the
         machine."""
         defs = self.c.alarm_defs
-        if not defs:
-            return
         plan = self.plan
-        suppressed: frozenset[str] = frozenset()
+        needed: tuple[str, ...] = ()
+        airy: tuple[str, ...] = ()
         setpoints: dict[str, float] = {}
         limits: dict[str, float] = {}
         if plan is not None:
             # Equipment the recipe does not use raises nothing that would stop its run.
-            unused = {k for k, d in defs.items() if d.channel.split(".", 1)[0] not in plan.needed}
+            needed = tuple(sorted(plan.needed))
             # An oven not yet purged and not curing is expected to hold air: its O2 alarms
             # say nothing then (a purge that fails is the readiness timeout's business).
-            airy = {
-                p.o2 for p in plan.purges if p.station not in self.purged and not self._curing(p)
-            }
-            suppressed = frozenset(unused | {k for k, d in defs.items() if d.channel in airy})
+            airy = tuple(
+                sorted(
+                    p.o2
+                    for p in plan.purges
+                    if p.o2 is not None and p.station not in self.purged and not self._curing(p)
+                )
+            )
             setpoints = {t.reads: self.target_value(t) for t in plan.targets}
             limits = {p.o2: p.o2_limit_ppm for p in plan.purges if p.o2 is not None}
-        ctx = alarm_engine.AlarmContext(
+        start = self.c.alarms_from
+        inputs = AlarmInputs(
             state=self.state.label,
-            suppressed=suppressed,
+            recipe=plan is not None,
+            needed=needed,
+            airy=airy,
             setpoints=setpoints,
             limits=limits,
-            startup_until=self.c.alarms_from,
+            startup_until=start if math.isfinite(start) else None,
         )
+        if inputs != self.alarm_inputs:  # logged so that a run can be evaluated again
+            self.alarm_inputs = inputs
+            self.emit(inputs)
+        if not defs:
+            return
+        ctx = alarm_engine.context_of(defs, inputs)
         self.alarms, events = alarm_engine.step(defs, self.alarms, self.sample, self.now, ctx)
         self.emit(*events)
         for consequence, ids in alarm_engine.consequences(defs, self.alarms).items():
@@ -1438,6 +1452,7 @@ class _Step:
             heat_windows=self.heat_windows,
             last_pv=self.last_pv,
             alarms=self.alarms,
+            alarm_inputs=self.alarm_inputs,
             tension_seen=frozenset(self.tension_seen),
             active=frozenset(self.active),
             out_of_band=frozenset(self.out_of_band),

@@ -53,6 +53,7 @@ from linecontrol.model import (
     Event,
     LoadRecipe,
     Quality,
+    RowsSkipped,
     Sample,
     StateChanged,
 )
@@ -274,6 +275,9 @@ class Supervisor:
         self._changed = asyncio.Condition()
         self._steps = 0
         self.rejected: dict[str, str] = {}  # request id -> reason, of refused commands
+        # While ``on_event`` is given a step's events: that step's ``now`` (the sampled
+        # row's time), which the run log keeps with each of them (``t_step``).
+        self.step_now: float | None = None
         self.log = context_logger(logger, line=line.line.name)
 
     # -------------------------------------------------------------- inputs
@@ -495,8 +499,11 @@ class Supervisor:
             row_s=self.acq.rate_factor / self.acq.sample_hz,
             stale_periods=STALE_PERIODS,
         )
+        self.step_now = now
         self._log(events)
+        self.step_now = None
         crashed = False
+        dropped = slot.dropped
         try:
             while True:
                 row = await slot.get()
@@ -514,7 +521,12 @@ class Supervisor:
                     await self.emergency_safe_state()
                     raise SupervisorError(f"supervisor core failed: {exc!r}") from exc
                 self._steps += 1
+                if slot.dropped != dropped:  # rows this step never saw: said, for a re-run
+                    events = (RowsSkipped(count=slot.dropped - dropped), *events)
+                    dropped = slot.dropped
+                self.step_now = now  # the time of the step these events come from
                 self._log(events)
+                self.step_now = None
                 if any(type(e).__name__.startswith("Alarm") for e in events):
                     self.save_alarms()
                 if any(

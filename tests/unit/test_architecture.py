@@ -172,6 +172,7 @@ ROOM_ORDER = (
     "cli",
     "tui",
     "server",
+    "whatif",
     "recording",
     "supervisor",
     "acquisition",
@@ -202,6 +203,8 @@ ROOM_IMPORTS: dict[str, set[str]] = {
         "model",
         "drivers",
     },
+    # a logged run through the pure alarm engine again: the run log, a recipe's plan
+    "whatif": {"supervisor", "runlog", "alarms", "config", "model"},
     # headless runs: recording, and a recipe run under the supervisor
     "recording": {"supervisor", "acquisition", "runlog", "runtime", "config", "model"},
     # runs the line: the PackML machine, the alarms, setpoints through acquisition's drivers
@@ -275,6 +278,8 @@ PURE = (
     "linecontrol.api.view",  # the client's mirror of the line
     "linecontrol.api.protocol",  # the wire protocol: message shapes, validation
     "linecontrol.api.schema",  # its JSON schema, from the model's registries
+    "linecontrol.whatif.core",  # a logged run through the alarm engine; journals, EEMUA 191
+    "linecontrol.whatif.ruletest",  # alarm-rule tests (promtool's style)
     "drivers.codec",
     "drivers.regmap",
     "drivers.setpoints",

@@ -30,6 +30,7 @@ from linecontrol.model import (
     EVENT_TYPES,
     AlarmChanged,
     AlarmClass,
+    AlarmInputs,
     AlarmLabel,
     AlarmRaised,
     Command,
@@ -46,6 +47,7 @@ from linecontrol.model import (
     ModeName,
     QualityChanged,
     QualityName,
+    RowsSkipped,
     RunLogBacklog,
     RunLogError,
     RunLogRecovered,
@@ -178,6 +180,17 @@ STRATEGIES: dict[type[Event], st.SearchStrategy[Any]] = {
         )
         for cls in (AlarmRaised, AlarmChanged)
     },
+    AlarmInputs: st.builds(
+        AlarmInputs,
+        state=text,
+        recipe=st.booleans(),
+        needed=st.lists(text, max_size=3).map(tuple),
+        airy=st.lists(text, max_size=3).map(tuple),
+        setpoints=st.dictionaries(text, finite, max_size=3),
+        limits=st.dictionaries(text, finite, max_size=3),
+        startup_until=st.none() | finite,
+    ),
+    RowsSkipped: st.builds(RowsSkipped, count=count),
     **_control_strategies(),
 }
 json_values = st.recursive(
