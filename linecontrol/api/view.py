@@ -113,6 +113,10 @@ class LineView:
     last_seen: float | None = None
     closed_reason: str = ""
     messages: int = 0
+    server_time: float | None = None
+    """The server's clock (its line clock: ``server_time`` of the last ``full``, then the
+    latest ``t`` of the heartbeat and values messages since; it never goes back within
+    one state), for durations on the line's clock."""
     changed: int = 0
     """Bumped whenever what the screens show may have changed (so a repaint can skip
     an unchanged view)."""
@@ -141,6 +145,7 @@ class LineView:
             self._resync(f"sequence gap: expected {self.seq + 1}, got {seq}")
             return
         self.seq = seq
+        self._clock(message.get("t"))
         if kind == "resync":
             reason = message.get("reason")
             self._resync(f"server: {reason}" if isinstance(reason, str) else "server asked")
@@ -186,9 +191,18 @@ class LineView:
             if isinstance(alarm, dict) and isinstance(alarm.get("name"), str):
                 self.alarms[alarm["name"]] = dict(alarm)
         self.seq = seq
+        self.server_time = None
+        self._clock(state.get("server_time"))
         self.needs_resync = False
         self.resync_reason = ""
         self.changed += 1
+
+    def _clock(self, t: Any) -> None:
+        if not isinstance(t, int | float) or isinstance(t, bool) or not math.isfinite(t):
+            return
+        if self.server_time is None or float(t) > self.server_time:
+            self.server_time = float(t)
+            self.changed += 1  # a duration on the line's clock is shown
 
     def _values(self, values: Any) -> None:
         if not isinstance(values, dict):

@@ -214,7 +214,7 @@ class LineApp(App[None]):
         if isinstance(self.screen, OverviewScreen):
             self.screen.action_detail()
             return
-        self.push_screen(StationScreen(str(stations[0]["name"])))
+        self.push_screen(StationScreen(present.first_station(self.view) or ""))
 
     def action_take_control(self, force: bool = False) -> None:
         self.send("take_control", force=force)

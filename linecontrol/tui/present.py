@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeGuard
 
 from linecontrol.api import LineView, Sample
 
@@ -71,16 +71,37 @@ def wall_clock(t_wall: Any) -> str:
     return ""
 
 
+def text(value: Any, missing: str = "?") -> str:
+    """A field the server sent, as text: a string as it is, a finite number as a number,
+    anything else (a list, an object, null, a boolean where text belongs: a lying server)
+    as ``missing``, never a Python repr."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if isinstance(value, float):
+            return number(value)
+        return str(value) if abs(value) < 10**18 else "?"
+    return missing
+
+
+def not_live(view: LineView, now: float) -> str:
+    """The quality word for what the server last said while the connection is not live
+    (``LOST``, ``RESYNCING``), or an empty string when it is live (or still connecting:
+    nothing is shown then)."""
+    connection = view.connection(now)
+    return "" if connection in ("live", "connecting") else connection.upper()
+
+
 def me(view: LineView) -> str:
     you = view.state.get("you", {}) if view.state else {}
     if not isinstance(you, dict):
         return ""
-    return f"{you.get('user', '')}@{you.get('client', '')}"
+    return f"{text(you.get('user'), '')}@{text(you.get('client'), '')}"
 
 
 def role(view: LineView) -> str:
     you = view.state.get("you", {}) if view.state else {}
-    return str(you.get("role", "")) if isinstance(you, dict) else ""
+    return text(you.get("role"), "") if isinstance(you, dict) else ""
 
 
 def holder(view: LineView) -> str | None:
@@ -97,7 +118,7 @@ def command_block(view: LineView, now: float) -> str:
         return "viewer: watching only"
     held = holder(view)
     if held != me(view):
-        return f"control held by {held}" if held else "no control: t takes it"
+        return f"control held by {fit(held, 40)}" if held else "no control: t takes it"
     return ""
 
 
@@ -108,53 +129,75 @@ def enabled_commands(view: LineView, now: float) -> frozenset[str]:
     return frozenset(name for name, _, _ in PACKML_KEYS) & view.allowed
 
 
-def header_lines(view: LineView, now: float) -> list[Cell]:
-    """The header on every screen: connection, PackML state and mode, control."""
+def header_lines(view: LineView, now: float, width: int = 80) -> list[Cell]:
+    """The header on every screen: PackML state, mode and control on the first line, the
+    connection on the second, each cut to ``width``: the holder (last on the first line)
+    is cut, never the state, the mode or the connection's word (first on the second).
+    While the connection is not live the state, mode and holder are the last heard,
+    marked ``?`` and dimmed."""
     connection = view.connection(now)
     sup = view.supervisor
     line = view.state.get("line", {}) if view.state else {}
-    name = line.get("name", "") if isinstance(line, dict) else ""
-    state = str(sup.get("state", "?"))
-    mode = str(sup.get("mode", "?"))
+    name = text(line.get("name"), "") if isinstance(line, dict) else ""
+    state = text(sup.get("state"))
+    mode = text(sup.get("mode"))
     held = holder(view) or "nobody"
-    first = Cell(f"{name or 'line'} │ {state} │ {mode} │ control: {held}", "bold")
+    old = not_live(view, now)
+    mark = "?" if old else ""
+    lead = f"{fit(name or 'line', 24)} │ {state}{mark} │ {mode}{mark} │ control: "
+    first = Cell(lead + fit(held + mark, width - len(lead)), "dim" if old else "bold")
     you = f" │ you: {me(view)} ({role(view) or '?'})"
     if connection == "live":
         second = Cell("connected" + you, "green")
     elif connection == "connecting":
         second = Cell("connecting…" + you, "yellow")
     elif connection == "resyncing":
-        second = Cell(f"RESYNCING: {view.resync_reason}", "bold black on yellow")
+        second = Cell(f"RESYNCING (values are old): {view.resync_reason}", "bold black on yellow")
     else:
         why = view.closed_reason or "no heartbeat for 3 s"
         second = Cell(f"CONNECTION LOST (values are old): {why}", "bold white on red")
-    return [first, second]
+    return [first, Cell(fit(second.text, width), second.style)]
 
 
-def line_summary(view: LineView) -> str:
+def fit(value: str, width: int) -> str:
+    """``value`` cut to ``width`` characters, ending in ``…`` when cut."""
+    width = max(1, width)
+    return value if len(value) <= width else value[: width - 1] + "…"
+
+
+def line_summary(view: LineView, now: float) -> str:
+    """Speed, web position, metres, recipe, step and what the line waits for; while the
+    connection is not live each number is the quality word (LOST, RESYNCING), never the
+    last number, and the step and waits are marked as last heard."""
     sup = view.supervisor
+    old = not_live(view, now)
 
     def metres(key: str, unit: str) -> str:
         v = sup.get(key)
-        if isinstance(v, int | float) and not isinstance(v, bool):
+        if old:
+            return old
+        if _finite(v):
             return f"{number(float(v))} {unit}"
         return "—"
 
-    recipe = sup.get("recipe") or "no recipe"
-    step = sup.get("step") or "—"
-    waiting = ", ".join(str(w) for w in _items(sup.get("waiting_for")))
+    recipe = text(sup.get("recipe"), "") or "no recipe"
+    step = text(sup.get("step"), "") or "—"
+    waiting = ", ".join(text(w) for w in _items(sup.get("waiting_for")))
     out = (
         f"speed {metres('line_speed', 'm/min')}  web {metres('web_position_m', 'm')}  "
         f"done {metres('metres_done', 'm')}  to go {metres('metres_to_go', 'm')}\n"
-        f"recipe {recipe}  step {step}"
+        f"recipe {recipe}  step {step}{'?' if old else ''}"
     )
+    if old:
+        out += f"  (last heard: connection {old.lower()})"
+        return out
     if waiting:
         out += f"  waiting for {waiting}"
     if sup.get("first_out"):
-        out += f"  first out: {sup['first_out']}"
+        out += f"  first out: {text(sup['first_out'])}"
     interlocks = _items(sup.get("interlocks"))
     if interlocks:
-        out += f"  interlocks: {', '.join(str(i) for i in interlocks)}"
+        out += f"  interlocks: {', '.join(text(i) for i in interlocks)}"
     return out
 
 
@@ -189,6 +232,13 @@ def channels_of(view: LineView, station: str) -> list[tuple[str, dict[str, Any]]
     ]
 
 
+def first_station(view: LineView) -> str | None:
+    """The station a Station screen opens on: the first in web order that has channels
+    (the unwind may have none), else the first; None with no stations."""
+    named = [str(s["name"]) for s in stations(view)]
+    return next((n for n in named if channels_of(view, n)), named[0] if named else None)
+
+
 OTHER = "(no station)"
 
 
@@ -205,16 +255,113 @@ def unplaced_channels(view: LineView, named: set[str]) -> list[tuple[str, dict[s
     ]
 
 
-def band_text(view: LineView, channel: str) -> str:
+def since_full(view: LineView) -> list[dict[str, Any]]:
+    """The events that came after the last ``full`` state (its ``run.events`` counts the
+    server's events then; an event's ``seq`` is that count): none when the full state
+    does not say how many, so nothing seen before it is applied again."""
+    run = view.state.get("run") if view.state else None
+    base = run.get("events") if isinstance(run, dict) else None
+    if not isinstance(base, int) or isinstance(base, bool):
+        return []
+    return [
+        e
+        for e in view.events
+        if isinstance(e.get("seq"), int) and not isinstance(e.get("seq"), bool) and e["seq"] > base
+    ]
+
+
+def _data(envelope: dict[str, Any]) -> dict[str, Any]:
+    data = envelope.get("data")
+    return data if isinstance(data, dict) else {}
+
+
+def band_of(view: LineView, channel: str) -> dict[str, Any] | None:
+    """The recipe band of ``channel``: the one that reads it (the measured value's row)
+    or the one that sets it (the setpoint's row): both rows of a loop lead to one band."""
     bands = view.state.get("bands", {}) if view.state else {}
-    band = bands.get(channel) if isinstance(bands, dict) else None
-    if not isinstance(band, dict):
+    if not isinstance(bands, dict):
+        return None
+    band = bands.get(channel)
+    if isinstance(band, dict):
+        return band
+    return next(
+        (b for b in bands.values() if isinstance(b, dict) and b.get("sets") == channel), None
+    )
+
+
+def setpoint_now(view: LineView, band: dict[str, Any]) -> float | None:
+    """The band's setpoint as the stream last told: the full state's, then each accepted
+    ``change_setpoint`` of its field since (None: unknown, a recipe loaded since the
+    full state, whose bands the stream does not send)."""
+    value = band.get("setpoint")
+    now = float(value) if _finite(value) else None
+    for e in since_full(view):
+        data = _data(e)
+        if e.get("type") == "RecipeLoaded":
+            now = None
+        elif (
+            e.get("type") == "CommandGiven"
+            and data.get("command") == "change_setpoint"
+            and data.get("field") == band.get("field")
+            and _finite(data.get("value"))
+        ):
+            now = float(data["value"])
+    return now
+
+
+def recipe_changed(view: LineView) -> bool:
+    return any(e.get("type") == "RecipeLoaded" for e in since_full(view))
+
+
+def _finite(value: Any) -> TypeGuard[int | float]:
+    """A number (not a boolean) a float holds finitely (an int past a float's range is
+    none: ``math.isfinite`` of it raises)."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return isinstance(value, int) and not isinstance(value, bool) and abs(value) < 10**300
+
+
+def _num(value: Any) -> str:
+    return number(float(value)) if _finite(value) else "?"
+
+
+BAND_LEGEND = "[low..high]: the recipe's band  [no band]: none, limits apply  ?: not known"
+"""The station screen's legend of the band column (one line at 80 columns)."""
+
+
+def band_text(view: LineView, channel: str) -> str:
+    """``setpoint [low..high]`` of the channel's band (``[no band]`` when the recipe gives
+    none; ``?`` for what is not known), or an empty string when it has no band."""
+    band = band_of(view, channel)
+    if band is None:
         return ""
-    parts = []
-    for key in ("setpoint", "low", "high"):
-        v = band.get(key)
-        parts.append(number(float(v)) if isinstance(v, int | float) else "?")
-    return f"{parts[0]} [{parts[1]}..{parts[2]}]"
+    if recipe_changed(view):
+        return "? (new recipe)"
+    setpoint = setpoint_now(view, band)
+    shown = number(setpoint) if setpoint is not None else "?"
+    low, high = band.get("low"), band.get("high")
+    if low is None and high is None:
+        return f"{shown} [no band]"
+    return f"{shown} [{_num(low)}..{_num(high)}]"
+
+
+def band_detail(view: LineView, channel: str) -> str:
+    """The selected row's band in full (the table's column is cut at 80 columns)."""
+    band = band_of(view, channel)
+    if band is None:
+        return f"{channel}: no recipe band (not set by the recipe)"
+    field = text(band.get("field"))
+    limits = band.get("limits")
+    lims = (
+        f"{_num(limits[0])}..{_num(limits[1])}"
+        if isinstance(limits, list) and len(limits) == 2
+        else "?"
+    )
+    sets = text(band.get("sets"), "nothing (measured only)")
+    return (
+        f"{channel}: {field} {band_text(view, channel)}, equipment limits {lims}, "
+        f"sets {sets} (e: change)"
+    )
 
 
 ROW_COLUMNS = ("station", "channel", "value", "quality", "setpoint [band]")
@@ -243,12 +390,14 @@ def station_rows(view: LineView, now: float) -> list[tuple[str, tuple[Cell, ...]
             continue
         if not chans:
             rows.append((f"{name}:", (Cell(name, "bold"), Cell(""), Cell(""), Cell(""), Cell(""))))
+        devices = {device_of(channel, info) for channel, info in chans}
         for i, (channel, info) in enumerate(chans):
             sample = shown_sample(view, channel, now)
-            unit = str(info.get("unit") or "")
+            unit = text(info.get("unit"), "")
             cell = value_cell(sample, unit)
             quality = Cell(sample.quality, QUALITY_STYLE.get(sample.quality, "bold red"))
-            short = channel.split(".", 1)[1] if "." in channel else channel
+            # a station of several devices (the oven's zones): the device names the row
+            short = channel if len(devices) > 1 else channel.split(".", 1)[-1]
             rows.append(
                 (
                     channel,
@@ -269,35 +418,44 @@ def station_rows(view: LineView, now: float) -> list[tuple[str, tuple[Cell, ...]
     return rows
 
 
+def device_of(channel: str, info: dict[str, Any]) -> str:
+    device = info.get("device")
+    return device if isinstance(device, str) else channel.split(".", 1)[0]
+
+
 ALARM_COLUMNS = ("state", "priority", "alarm", "value", "since", "guidance")
 
 
-def alarm_rows(view: LineView) -> list[tuple[str, tuple[Cell, ...]]]:
-    """Active alarms, unacknowledged first: (alarm name, cells)."""
+def alarm_rows(view: LineView, now: float) -> list[tuple[str, tuple[Cell, ...]]]:
+    """Active alarms, unacknowledged first: (alarm name, cells). A field of the wrong type
+    is ``?``; while the connection is not live the value is the quality word and the
+    state is marked ``?`` (as last heard)."""
+    old = not_live(view, now)
     rows: list[tuple[str, tuple[Cell, ...]]] = []
     for a in view.active_alarms():
-        state = str(a.get("state", "?"))
+        state = text(a.get("state"))
         unack = state.endswith("UNACK") or state == "RTNUN"
         style = "bold red" if unack else ("dim" if state in ("SHLVD", "OOSRV", "DSUPR") else "")
         value = a.get("value")
-        value_text = (
-            number(float(value))
-            if isinstance(value, int | float) and not isinstance(value, bool)
-            else "—"
-        )
+        if old:
+            value_cell = Cell(old, QUALITY_STYLE["STALE"])
+        elif _finite(value):
+            value_cell = Cell(number(float(value)))
+        else:
+            value_cell = Cell("—")
         shelved = wall_clock(a.get("shelved_until"))
         rows.append(
             (
                 str(a["name"]),
                 (
-                    Cell(state, style),
-                    Cell(str(a.get("priority", ""))),
+                    Cell(state + ("?" if old else ""), "dim" if old else style),
+                    Cell(text(a.get("priority"), "")),
                     Cell(str(a["name"]), style),
-                    Cell(value_text),
+                    value_cell,
                     Cell(wall_clock(a.get("since"))),
                     Cell(
                         (f"shelved until {shelved}; " if shelved else "")
-                        + str(a.get("guidance", "") or "")
+                        + text(a.get("guidance"), "")
                     ),
                 ),
             )
@@ -305,39 +463,87 @@ def alarm_rows(view: LineView) -> list[tuple[str, tuple[Cell, ...]]]:
     return rows
 
 
-def run_lines(view: LineView, now_wall: float) -> list[str]:
-    """The Run screen: the run's id, duration, log size, events, operator actions."""
+def trend_scale(view: LineView, channel: str, points: list[tuple[float, float]], now: float) -> str:
+    """The scale of the trend shown: its channel, min and max with the unit, and the span
+    of line time it covers (or why there is nothing to draw)."""
+    line = view.state.get("line", {}) if view.state else {}
+    chans = line.get("channels", {}) if isinstance(line, dict) else {}
+    info = chans.get(channel) if isinstance(chans, dict) else None
+    unit = text(info.get("unit"), "") if isinstance(info, dict) else ""
+    if not points:
+        return f"trend {channel}: no GOOD value yet"
+    values = [v for _, v in points]
+    span = points[-1][0] - points[0][0]
+    old = not_live(view, now)
+    return (
+        f"trend {channel}: min {number(min(values))} max {number(max(values))} {unit}".rstrip()
+        + f", last {span:.0f} s line time"
+        + (f" (connection {old.lower()}: stopped)" if old else "")
+    )
+
+
+def recipe_detail(recipe: dict[str, Any]) -> str:
+    """A recipe's violations (joined by ``;``) or, when none, its derived values."""
+    violations = _items(recipe.get("violations"))
+    if violations:
+        return "; ".join(text(v) for v in violations)
+    derived = recipe.get("derived")
+    if not isinstance(derived, dict):
+        return ""
+    return ", ".join(f"{k}={text(v)}" for k, v in derived.items())
+
+
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def run_lines(view: LineView) -> list[str]:
+    """The Run screen: the run's id, start and duration on the line's clock (a simulated
+    run at a speed-up runs it faster than the wall), log size, events and operator
+    actions. The counts follow the stream (the full state's, then each event since:
+    an accepted command is a ``CommandGiven``); the log size is the full state's."""
     run = view.state.get("run") if view.state else None
     if not isinstance(run, dict) or not run:
         return ["no run"]
     started = run.get("started")
+    clock = view.server_time
     duration = (
-        f"{max(0.0, now_wall - float(started)):.0f} s"
-        if isinstance(started, int | float) and math.isfinite(started)
+        f"{max(0.0, clock - float(started)):.0f} s line time"
+        if _finite(started) and clock is not None
         else "?"
     )
-    size = run.get("bytes")
+    after = since_full(view)
+    events, actions = _count(run.get("events")), _count(run.get("operator_actions"))
+    if events is not None:
+        seqs = [e["seq"] for e in after]
+        events = max([events, *seqs])
+    if actions is not None:
+        actions += sum(1 for e in after if e.get("type") == "CommandGiven")
+    size = _count(run.get("bytes"))
     return [
-        f"run       {run.get('id', '?')}",
-        f"started   {wall_clock(started)} UTC",
+        f"run       {text(run.get('id'))}",
+        f"started   {wall_clock(started) or '?'} UTC, line time",
         f"duration  {duration}",
-        f"log       {run.get('dir', '?')}",
-        f"log size  {size if isinstance(size, int) else '?'} bytes",
-        f"events    {run.get('events', '?')}",
-        f"operator actions {run.get('operator_actions', '?')}",
+        f"log       {text(run.get('dir'))}",
+        f"log size  {size if size is not None else '?'} bytes (when connected)",
+        f"events    {events if events is not None else '?'}",
+        f"operator actions {actions if actions is not None else '?'}",
     ]
 
 
+EVENTS_TITLE = "recent events (line time, UTC):"
+
+
 def event_line(envelope: dict[str, Any]) -> str:
-    """One event as a line: time, type and its most telling fields."""
-    data = envelope.get("data") if isinstance(envelope.get("data"), dict) else {}
-    assert isinstance(data, dict)
-    kind = str(envelope.get("type", "?"))
+    """One event as a line: its time on the line's clock, type and most telling fields
+    (a field of the wrong type is ``?``)."""
+    data = _data(envelope)
+    kind = text(envelope.get("type"))
     bits = []
-    for key in ("old", "new", "alarm", "reason", "cause", "by"):
-        if data.get(key):
-            bits.append(f"{key}={data[key]}")
+    for key in ("old", "new", "alarm", "field", "value", "reason", "cause", "by"):
+        if data.get(key) not in (None, ""):
+            bits.append(f"{key}={text(data[key])}")
     command = data.get("command")
-    if isinstance(command, dict) and command.get("command"):
-        bits.insert(0, str(command["command"]))
+    if isinstance(command, str) and command:
+        bits.insert(0, command)
     return f"{wall_clock(envelope.get('t_wall'))} {kind} {' '.join(bits)}".strip()

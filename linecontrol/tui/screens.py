@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar, Protocol, cast
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -18,6 +19,7 @@ from textual.widgets import DataTable, Footer, Input, Label, Sparkline, Static
 
 from linecontrol.api import LineView
 from linecontrol.tui import present
+from linecontrol.tui.present import BAND_LEGEND
 from linecontrol.tui.widgets import CellTable, CommandBar, LineHeader, MessageLine, Quiet
 
 
@@ -40,10 +42,30 @@ class Host(Protocol):
     def may_act(self, action: str, parameters: tuple[object, ...] = ()) -> bool: ...
 
 
+MIN_SIZE = (80, 24)
+"""Below this the screens do not fit: a notice says so instead (q still quits)."""
+
+
+def too_small(width: int, height: int) -> str:
+    """The notice for a terminal below ``MIN_SIZE``, or an empty string."""
+    need_w, need_h = MIN_SIZE
+    if width >= need_w and height >= need_h:
+        return ""
+    return f"terminal too small: need {need_w}x{need_h}, have {width}x{height}\n(q quits)"
+
+
 class LineScreen(Screen[None]):
-    """A screen with the line header on top, the last verdict and the footer below."""
+    """A screen with the line header on top, then its body, the last verdict and the
+    footer below (the verdict above the footer, never under it); below ``MIN_SIZE`` a
+    notice instead of all of them."""
 
     TITLE: ClassVar[str] = ""
+    DEFAULT_CSS = """
+    LineScreen > #body { height: 1fr; }
+    LineScreen > #too-small { display: none; }
+    LineScreen.small > * { display: none; }
+    LineScreen.small > #too-small { display: block; height: 1fr; }
+    """
 
     @property
     def host(self) -> Host:
@@ -56,14 +78,28 @@ class LineScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield LineHeader(id="line-header")
-        yield from self.body()
+        yield Static(id="too-small")
+        with Vertical(id="body"):
+            yield from self.body()
         yield MessageLine(id="message")
         yield Footer(compact=True, show_command_palette=False)
 
     def body(self) -> ComposeResult:
         yield from ()
 
+    def on_mount(self) -> None:
+        self.fit_to(self.app.size.width, self.app.size.height)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.fit_to(event.size.width, event.size.height)
+
+    def fit_to(self, width: int, height: int) -> None:
+        notice = too_small(width, height)
+        self.query_one("#too-small", Static).update(Text(notice, style="bold"))
+        self.set_class(bool(notice), "small")
+
     def on_screen_resume(self) -> None:
+        self.fit_to(self.app.size.width, self.app.size.height)
         self.paint()
         self.say(self.host.last_message)
 
@@ -93,7 +129,7 @@ class OverviewScreen(LineScreen):
 
     def paint_body(self) -> None:
         view, now = self.host.view, self.host.now()
-        self.query_one("#summary", Quiet).show(present.line_summary(view))
+        self.query_one("#summary", Quiet).show(present.line_summary(view, now))
         self.query_one(CommandBar).paint(view, now)
         self.query_one(CellTable).sync(present.station_rows(view, now))
 
@@ -112,6 +148,7 @@ class OverviewScreen(LineScreen):
             self.app.push_screen(StationScreen(station))
 
 
+ALARMS_TITLE = "Active alarms (unacknowledged first; since: line time, UTC)"
 ALARM_KEYS = "keys: k acknowledge  R reset (a latched alarm: acknowledge first)  v shelve"
 
 
@@ -125,22 +162,23 @@ class AlarmsScreen(LineScreen):
     ]
 
     def body(self) -> ComposeResult:
-        yield Quiet("Active alarms (unacknowledged first)", id="alarms-title")
+        yield Quiet(ALARMS_TITLE, id="alarms-title")
         yield Quiet(ALARM_KEYS, id="alarm-keys")
         yield CellTable(present.ALARM_COLUMNS, id="alarms")
         yield Quiet(id="events")
 
     def paint_body(self) -> None:
         view = self.host.view
-        self.query_one(CellTable).sync(present.alarm_rows(view))
+        self.query_one(CellTable).sync(present.alarm_rows(view, self.host.now()))
         hidden = view.suppressed_alarms()
         self.query_one("#alarms-title", Quiet).show(
-            "Active alarms (unacknowledged first)"
-            + (f"; {hidden} suppressed by design (not listed)" if hidden else "")
+            ALARMS_TITLE + (f"; {hidden} suppressed by design (not listed)" if hidden else "")
         )
         recent = list(view.events)[-5:]
         self.query_one("#events", Quiet).show(
-            "\n".join(present.event_line(e) for e in recent) or "no events yet"
+            "\n".join([present.EVENTS_TITLE, *(present.event_line(e) for e in recent)])
+            if recent
+            else "no events yet"
         )
 
     def action_acknowledge(self) -> None:
@@ -176,21 +214,33 @@ class AlarmsScreen(LineScreen):
 
 
 class StationScreen(LineScreen):
+    """One station's channels (value, quality, setpoint and band), the selected row's
+    band in full, and its trend with its scale (min, max, unit, time span)."""
+
     TITLE = "Station"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("e", "setpoint", "Set"),
     ]
     COLUMNS = ("channel", "value", "quality", "setpoint [band]", "unit")
+    DEFAULT_CSS = """
+    StationScreen #channels { height: 1fr; }
+    StationScreen #detail { height: 2; }
+    StationScreen #trend { height: 2; }
+    """
+    TREND_SHOWN = 240
+    """The newest points of the trend shown (a minute at the stream's 4 a second)."""
 
     def __init__(self, station: str) -> None:
         super().__init__()
         self.station = station
 
     def body(self) -> ComposeResult:
-        yield Static(f"Station {self.station}", id="station-title")
+        yield Quiet(f"Station {self.station}", id="station-title")
         yield CellTable(self.COLUMNS, id="channels")
-        yield Label("trend (last minutes) of the selected channel:")
+        yield Quiet(id="detail")
+        yield Quiet(BAND_LEGEND, id="legend")
+        yield Quiet(id="trend-scale")
         yield Sparkline([], id="trend")
 
     def rows(self) -> list[tuple[str, tuple[present.Cell, ...]]]:
@@ -198,12 +248,12 @@ class StationScreen(LineScreen):
         out: list[tuple[str, tuple[present.Cell, ...]]] = []
         for channel, info in present.channels_of(view, self.station):
             sample = present.shown_sample(view, channel, self.host.now())
-            unit = str(info.get("unit") or "")
+            unit = present.text(info.get("unit"), "")
             out.append(
                 (
                     channel,
                     (
-                        present.Cell(channel),
+                        present.Cell(channel + (" ✎" if info.get("writable") else "")),
                         present.value_cell(sample, unit),
                         present.Cell(sample.quality, present.QUALITY_STYLE.get(sample.quality, "")),
                         present.Cell(present.band_text(view, channel)),
@@ -214,18 +264,36 @@ class StationScreen(LineScreen):
         return out
 
     def paint_body(self) -> None:
-        table = self.query_one(CellTable)
-        table.sync(self.rows())
-        key = table.selected_key()
-        points = [v for _, v in self.host.history.get(key or "", ())]
-        self.query_one(Sparkline).data = points[-240:]
+        rows = self.rows()
+        self.query_one("#station-title", Quiet).show(
+            f"Station {self.station}"
+            if rows
+            else f"Station {self.station}: no channels (nothing here to show or set)"
+        )
+        self.query_one(CellTable).sync(rows)
+        self.paint_selected()
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.paint_selected()
+
+    def paint_selected(self) -> None:
+        """The selected row's band in full and its trend (also when the cursor moves)."""
+        key = self.query_one(CellTable).selected_key()
+        view = self.host.view
+        self.query_one("#detail", Quiet).show(
+            present.band_detail(view, key) if key is not None else ""
+        )
+        points = list(self.host.history.get(key or "", ()))[-self.TREND_SHOWN :]
+        self.query_one("#trend-scale", Quiet).show(
+            present.trend_scale(view, key, points, self.host.now()) if key is not None else ""
+        )
+        self.query_one(Sparkline).data = [v for _, v in points]
 
     def action_setpoint(self) -> None:
         key = self.query_one(CellTable).selected_key()
         view = self.host.view
-        bands = view.state.get("bands", {}) if view.state else {}
-        band = bands.get(key) if isinstance(bands, dict) and key else None
-        if not isinstance(band, dict) or not isinstance(band.get("field"), str):
+        band = present.band_of(view, key) if key else None
+        if band is None or not isinstance(band.get("field"), str):
             self.say(f"{key or 'nothing'}: no setpoint with a band here", "bold red")
             return
         field = band["field"]
@@ -238,42 +306,59 @@ class StationScreen(LineScreen):
 
 
 class RecipesScreen(LineScreen):
+    """The recipes on disk with their rule check; the selected one's violations (or
+    derived values) in full below the table, which cuts them at 80 columns."""
+
     TITLE = "Recipes"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("l", "load", "Load"),
         Binding("g", "refresh", "Refresh"),
     ]
     COLUMNS = ("name", "check", "violations / derived", "path")
+    DEFAULT_CSS = """
+    RecipesScreen #recipes { height: 1fr; }
+    RecipesScreen #recipe-detail { height: auto; max-height: 8; }
+    """
 
     def body(self) -> ComposeResult:
         yield CellTable(self.COLUMNS, id="recipes")
+        yield Quiet(id="recipe-detail")
 
     def on_mount(self) -> None:
         self.host.load_recipes()
 
+    def recipes(self) -> list[dict[str, Any]]:
+        return [r for r in self.host.recipes if isinstance(r, dict)]
+
     def paint_body(self) -> None:
         rows: list[tuple[str, tuple[present.Cell, ...]]] = []
-        for r in self.host.recipes:
+        for r in self.recipes():
             ok = r.get("ok") is True
-            violations = r.get("violations") or []
-            derived = r.get("derived") or {}
-            detail = (
-                "; ".join(str(v) for v in violations)
-                if violations
-                else ", ".join(f"{k}={v}" for k, v in derived.items())
-            )
             rows.append(
                 (
-                    str(r.get("path", "")),
+                    present.text(r.get("path")),
                     (
-                        present.Cell(str(r.get("name", ""))),
+                        present.Cell(present.text(r.get("name"))),
                         present.Cell("ok" if ok else "VIOLATES", "" if ok else "bold red"),
-                        present.Cell(detail),
-                        present.Cell(str(r.get("path", ""))),
+                        present.Cell(present.recipe_detail(r)),
+                        present.Cell(present.text(r.get("path"))),
                     ),
                 )
             )
         self.query_one(CellTable).sync(rows)
+        self.paint_selected()
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.paint_selected()
+
+    def paint_selected(self) -> None:
+        key = self.query_one(CellTable).selected_key()
+        chosen = next((r for r in self.recipes() if present.text(r.get("path")) == key), None)
+        self.query_one("#recipe-detail", Quiet).show(
+            f"{present.text(chosen.get('name'))}: {present.recipe_detail(chosen) or 'ok'}"
+            if chosen is not None
+            else "no recipes (g refreshes)"
+        )
 
     def action_refresh(self) -> None:
         self.host.load_recipes()
@@ -295,9 +380,13 @@ class RunScreen(LineScreen):
 
     def paint_body(self) -> None:
         view = self.host.view
-        self.query_one("#run", Quiet).show("\n".join(present.run_lines(view, self.host.wall())))
+        self.query_one("#run", Quiet).show("\n".join(present.run_lines(view)))
         recent = list(view.events)[-10:]
-        self.query_one("#run-events", Quiet).show("\n".join(present.event_line(e) for e in recent))
+        self.query_one("#run-events", Quiet).show(
+            "\n".join([present.EVENTS_TITLE, *(present.event_line(e) for e in recent)])
+            if recent
+            else "no events yet"
+        )
 
 
 # ---------------------------------------------------------------------- dialogs
@@ -305,6 +394,7 @@ class Dialog(ModalScreen[Any]):
     DEFAULT_CSS = """
     Dialog { align: center middle; }
     Dialog > Vertical { width: 60; height: auto; border: thick $accent; background: $surface; }
+    Dialog Label { width: 100%; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 

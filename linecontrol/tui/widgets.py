@@ -25,11 +25,17 @@ def rich(cell: Cell) -> Text:
 
 
 class Quiet(Static):
-    """A Static updated only when its text changes (an update costs a layout pass)."""
+    """A Static updated only when its text changes (an update costs a layout pass). A
+    string is shown as it is, never read as markup (``[no band]``, a server's text)."""
 
     _shown: Text | str | None = None
 
+    def __init__(self, content: str = "", **kwargs: Any) -> None:
+        super().__init__(content, markup=False, **kwargs)
+
     def show(self, content: Text | str) -> None:
+        if isinstance(content, str):
+            content = Text(content)
         if content == self._shown:
             return
         self._shown = content
@@ -44,17 +50,18 @@ class LineHeader(Quiet):
     """
 
     def paint(self, view: LineView, now: float) -> None:
-        first, second = header_lines(view, now)
+        first, second = header_lines(view, now, self.size.width or 80)
         text = Text.assemble(rich(first), "\n", rich(second))
         text.no_wrap, text.overflow = True, "ellipsis"  # two lines, whatever the width
         self.show(text)
 
 
 class MessageLine(Quiet):
-    """The last command's verdict (a refusal with its reason)."""
+    """The last command's verdict (accepted, or a refusal with its reason), above the
+    footer (not docked: a second widget docked at the bottom would lie under it)."""
 
     DEFAULT_CSS = """
-    MessageLine { height: 1; dock: bottom; }
+    MessageLine { height: 1; }
     """
 
     def say(self, text: str, style: str = "") -> None:

@@ -90,7 +90,7 @@ def test_alarm_rows_unacknowledged_first() -> None:
             {"name": "b", "state": "UNACK", "priority": "low", "value": None, "since": 3661.0},
         ]
     )
-    rows = present.alarm_rows(view)
+    rows = present.alarm_rows(view, 0.0)
     assert [k for k, _ in rows] == ["b", "a"]
     assert [c.text for c in rows[0][1]][:5] == ["UNACK", "low", "b", "—", "01:01:01"]
 
@@ -123,6 +123,176 @@ def test_a_list_the_server_sends_as_another_type_shows_nothing_not_a_crash() -> 
         supervisor={"state": "Starting", "waiting_for": 5, "interlocks": 7, "allowed": []},
         line={"name": "L", "stations": 5, "channels": {}},
     )
-    assert "waiting for" not in present.line_summary(view)
-    assert "interlocks" not in present.line_summary(view)
+    assert "waiting for" not in present.line_summary(view, 0.0)
+    assert "interlocks" not in present.line_summary(view, 0.0)
     assert present.stations(view) == []
+
+
+# ------------------------------------------------------------------ issue 10 review fixes
+def lost(view: LineView) -> LineView:
+    view.disconnected("refused")
+    return view
+
+
+def test_a_long_holder_is_cut_never_the_state_mode_or_connection() -> None:
+    holder = "someone-with-a-very-long-name@a-client-with-an-even-longer-name-than-that"
+    view = view_of(control={"holder": holder})
+    for width in (80, 60):
+        first, second = present.header_lines(view, 0.0, width)
+        assert len(first.text) <= width and len(second.text) <= width
+        assert first.text.startswith("L │ Idle │ production │ control: some")
+        assert first.text.endswith("…")
+        assert second.text.startswith("connected")
+    first, second = present.header_lines(lost(view), 0.0, 60)
+    assert second.text.startswith("CONNECTION LOST") and len(second.text) <= 60
+
+
+def test_the_summary_header_and_alarms_are_not_shown_as_live_once_lost() -> None:
+    supervisor = {
+        "state": "Execute",
+        "mode": "production",
+        "allowed": [],
+        "line_speed": 12.0,
+        "web_position_m": 340.5,
+        "metres_done": 340.5,
+        "metres_to_go": 659.5,
+        "waiting_for": ["the oven"],
+        "step": "run",
+    }
+    alarms = [{"name": "hot", "state": "UNACK", "priority": "high", "value": 231.0}]
+    view = view_of(supervisor=supervisor, alarms=alarms)
+    assert "speed 12.0 m/min" in present.line_summary(view, 0.0)
+    assert "waiting for the oven" in present.line_summary(view, 0.0)
+    assert dict(present.alarm_rows(view, 0.0))["hot"][3].text == "231.0"
+    for now, word in ((10.0, "LOST"), (0.0, "LOST")):
+        old = lost(view_of(supervisor=supervisor, alarms=alarms)) if now == 0.0 else view
+        summary = present.line_summary(old, now)
+        assert not any(n in summary for n in ("12.0", "340.5", "659.5", "the oven"))
+        assert f"speed {word}" in summary and "to go LOST" in summary
+        first = present.header_lines(old, now)[0]
+        assert "Execute? │ production?" in first.text and first.style == "dim"
+        row = dict(present.alarm_rows(old, now))["hot"]
+        assert (row[0].text, row[3].text) == ("UNACK?", "LOST")
+    resyncing = view_of(supervisor=supervisor, alarms=alarms)
+    resyncing.apply({"type": "heartbeat", "seq": 9}, now=1.0)  # a gap
+    assert "speed RESYNCING" in present.line_summary(resyncing, 1.0)
+    assert "RESYNCING" in present.header_lines(resyncing, 1.0)[1].text
+
+
+def test_run_counters_follow_the_stream_and_duration_the_line_clock() -> None:
+    run = {"id": "r1", "started": 900.0, "bytes": 10, "events": 5, "operator_actions": 1}
+    view = view_of(run=run, server_time=1000.0)
+    lines = present.run_lines(view)
+    assert "duration  100 s line time" in lines and "events    5" in lines
+    assert "operator actions 1" in lines
+    view.apply({"type": "heartbeat", "seq": 2, "t": 1060.0}, now=0.5)
+    given = {"command": "start", "by": "ana@t"}
+    view.apply(
+        {"type": "event", "seq": 3, "event": {"seq": 6, "type": "CommandGiven", "data": given}},
+        now=0.6,
+    )
+    view.apply(
+        {"type": "event", "seq": 4, "event": {"seq": 7, "type": "StateChanged", "data": {}}},
+        now=0.7,
+    )
+    lines = present.run_lines(view)
+    assert "duration  160 s line time" in lines
+    assert "events    7" in lines and "operator actions 2" in lines
+    # a fresh full state counts from its own numbers, the old events not again
+    again = {**run, "events": 7, "operator_actions": 2}
+    view.apply({"type": "full", "seq": 1, "state": {**view.state, "run": again}}, now=1.0)
+    assert "operator actions 2" in present.run_lines(view)
+
+
+def test_rows_of_a_station_of_several_devices_name_the_device() -> None:
+    line = {
+        "name": "L",
+        "stations": [{"name": "oven"}, {"name": "press"}],
+        "channels": {
+            "zone_C01.temp_c": {"unit": "°C", "station": "oven", "device": "zone_C01"},
+            "zone_C02.temp_c": {"unit": "°C", "station": "oven", "device": "zone_C02"},
+            "press.load": {"unit": "kg", "station": "press", "device": "press"},
+        },
+    }
+    rows = present.station_rows(view_of(line=line), 0.0)
+    names = [cells[1].text for _, cells in rows]
+    assert names == ["zone_C01.temp_c", "zone_C02.temp_c", "load"]
+
+
+def loop_view(**over: Any) -> LineView:
+    bands = {
+        "z.temp_c": {
+            "field": "oven.z.setpoint_c",
+            "setpoint": 180.0,
+            "low": 170.0,
+            "high": 190.0,
+            "sets": "z.setpoint_c",
+            "limits": [0.0, 250.0],
+        },
+        "d.speed": {"field": "speed", "setpoint": 12.0, "low": None, "high": None},
+    }
+    return view_of(bands=bands, run={"events": 5}, **over)
+
+
+def test_both_rows_of_a_loop_lead_to_one_band_whose_setpoint_follows_the_stream() -> None:
+    view = loop_view()
+    assert present.band_of(view, "z.temp_c") is present.band_of(view, "z.setpoint_c")
+    assert present.band_text(view, "z.setpoint_c") == "180.0 [170.0..190.0]"
+    assert "0.00..250.0" in present.band_detail(view, "z.temp_c")
+    assert present.band_text(view, "d.speed") == "12.0 [no band]"
+    assert "[?..?]" not in present.band_text(view, "d.speed")
+    change = {"command": "change_setpoint", "field": "oven.z.setpoint_c", "value": 185.0}
+    other = {"command": "change_setpoint", "field": "speed", "value": 14.0}
+    for i, data in enumerate((change, other)):
+        envelope = {"seq": 6 + i, "type": "CommandGiven", "data": data}
+        view.apply({"type": "event", "seq": 2 + i, "event": envelope}, now=0.0)
+    assert present.band_text(view, "z.temp_c") == "185.0 [170.0..190.0]"
+    assert present.band_text(view, "d.speed") == "14.0 [no band]"
+    loaded = {"seq": 8, "type": "RecipeLoaded", "data": {"recipe": "b"}}
+    view.apply({"type": "event", "seq": 4, "event": loaded}, now=0.0)
+    assert present.band_text(view, "z.temp_c").startswith("?")
+
+
+def test_the_station_screen_opens_on_the_first_station_with_channels() -> None:
+    line = {
+        "name": "L",
+        "stations": [{"name": "unwind"}, {"name": "oven"}],
+        "channels": {"z.t": {"station": "oven"}},
+    }
+    assert present.first_station(view_of(line=line)) == "oven"
+    empty = {"name": "L", "stations": [{"name": "unwind"}], "channels": {}}
+    assert present.first_station(view_of(line=empty)) == "unwind"
+    assert present.first_station(view_of(line={"stations": []})) is None
+
+
+def test_times_are_labelled_as_the_line_clock() -> None:
+    lines = present.run_lines(view_of(run={"id": "r", "started": 900.0}, server_time=960.0))
+    assert "started   00:15:00 UTC, line time" in lines
+    assert "duration  60 s line time" in lines
+    assert "line time" in present.EVENTS_TITLE
+
+
+def test_fields_of_the_wrong_type_show_as_unknown_never_a_repr() -> None:
+    alarms = [
+        {
+            "name": "a",
+            "state": {"x": 1},
+            "priority": ["high"],
+            "value": "231",
+            "since": "noon",
+            "guidance": {"do": "this"},
+            "shelved_until": [1],
+        }
+    ]
+    supervisor = {"state": ["Idle"], "mode": 3, "recipe": {"r": 1}, "step": [1], "allowed": []}
+    run = {"id": {"a": 1}, "started": "x", "dir": [1], "bytes": "9", "events": None}
+    view = view_of(alarms=alarms, supervisor=supervisor, run=run)
+    shown = [c.text for c in dict(present.alarm_rows(view, 0.0))["a"]]
+    shown += [c.text for c in present.header_lines(view, 0.0)]
+    shown += [present.line_summary(view, 0.0), *present.run_lines(view)]
+    event = {"type": ["X"], "t_wall": "now", "data": {"command": {"c": 1}, "reason": {"r": 2}}}
+    shown.append(present.event_line(event))
+    joined = "\n".join(shown)
+    for repr_bit in ("{", "}", "[", "'"):
+        assert repr_bit not in joined, joined
+    assert "? │ 3 │" in present.header_lines(view, 0.0)[0].text

@@ -1,0 +1,263 @@
+"""The TUI's layout at 80x24 and its presentation of a line that changes, driven by Pilot
+against the in-test server (tests/integration/tui_server.py): the verdict line above the
+footer, the header's connection never cut, a notice below 80x24, every footer binding
+shown, the Run screen's counters following the stream, the Station screen's band, trend
+and scale, and the Recipes screen's violations in full."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import DataTable
+
+from linecontrol.api import Address, ApiClient
+from linecontrol.tui.app import LineApp
+from linecontrol.tui.screens import AlarmsScreen, LineScreen, StationScreen
+from tests.integration.tui_server import ProtoServer, line_state, serving
+
+pytestmark = pytest.mark.integration
+
+
+async def until(pilot: Pilot[None], predicate: Callable[[], bool], timeout_s: float = 5.0) -> None:
+    async with asyncio.timeout(timeout_s):
+        while not predicate():
+            await pilot.pause(0.02)
+
+
+def screen_lines(app: LineApp) -> list[str]:
+    return [strip.text.rstrip() for strip in app.screen._compositor.render_strips()]
+
+
+def shown(app: LineApp) -> str:
+    return "\n".join(screen_lines(app))
+
+
+@asynccontextmanager
+async def tui(
+    tmp_path: Path, size: tuple[int, int] = (80, 24), **server_kw: Any
+) -> AsyncIterator[tuple[ProtoServer, LineApp, Pilot[None]]]:
+    path = tmp_path / "api.sock"
+    async with serving(path, **server_kw) as server:
+        client = ApiClient(Address(path=path), "tui-test", lost_after_s=0.5, retry_s=0.05)
+        app = LineApp(client, repaint_s=0.05)
+        async with app.run_test(size=size) as pilot:
+            await until(pilot, lambda: app.view.connection(app.now()) == "live")
+            yield server, app, pilot
+
+
+def oven_state(channels: int = 2) -> dict[str, Any]:
+    """A line shaped like the real one: an unwind with no channels, an oven station of
+    two zone devices (each a measured temperature and its setpoint), bands keyed by the
+    measured value with the setpoint channel they set, one with no band."""
+    state = line_state()
+    state["line"]["stations"] = [
+        {"name": "unwind", "kind": "unwind", "distance_m": 0.0, "devices": []},
+        {"name": "oven", "kind": "oven", "distance_m": 12.0, "devices": ["zone_C01", "zone_C02"]},
+    ]
+    chans: dict[str, Any] = {}
+    values: dict[str, Any] = {}
+    for zone in ("zone_C01", "zone_C02"):
+        for ch, writable in (("temp_c", False), ("setpoint_c", True)):
+            name = f"{zone}.{ch}"
+            chans[name] = {"unit": "°C", "writable": writable, "station": "oven", "device": zone}
+            values[name] = [180.0, "GOOD", 999.0]
+    for i in range(channels - 2):
+        name = f"zone_C02.extra_{i:02d}"
+        chans[name] = {"unit": "", "writable": False, "station": "oven", "device": "zone_C02"}
+        values[name] = [float(i), "GOOD", 999.0]
+    state["line"]["channels"] = chans
+    state["values"] = values
+    state["bands"] = {
+        "zone_C01.temp_c": {
+            "field": "oven.zones.zone_C01.setpoint_c",
+            "setpoint": 180.0,
+            "low": 170.0,
+            "high": 190.0,
+            "sets": "zone_C01.setpoint_c",
+            "limits": [0.0, 250.0],
+        },
+        "zone_C02.temp_c": {
+            "field": "oven.zones.zone_C02.setpoint_c",
+            "setpoint": 175.0,
+            "low": None,
+            "high": None,
+            "sets": "zone_C02.setpoint_c",
+            "limits": [0.0, 250.0],
+        },
+    }
+    state["alarms"] = []
+    return state
+
+
+async def test_an_accepted_verdict_is_seen_above_the_footer_on_every_screen(
+    tmp_path: Path,
+) -> None:
+    async with tui(tmp_path) as (server, app, pilot):
+        for n, key in enumerate(("1", "2", "4", "5", "3"), start=1):
+            await pilot.press(key)
+            await until(pilot, lambda: isinstance(app.screen, LineScreen))
+            await pilot.press("t")
+            await server.until_commands(n)
+            await until(pilot, lambda: "take_control: accepted" in shown(app))
+            lines = screen_lines(app)
+            assert lines[-2] == "take_control: accepted" and "q Quit" in lines[-1]
+            app.say("")
+
+
+async def test_a_long_holder_never_pushes_the_connection_out_of_the_header(
+    tmp_path: Path,
+) -> None:
+    state = line_state()
+    state["control"]["holder"] = "a-very-long-holder-name-of-someone@" + "c" * 80
+    async with tui(tmp_path, state=state) as (server, app, pilot):
+        await until(pilot, lambda: screen_lines(app)[1].startswith("connected"))
+        first = screen_lines(app)[0]
+        assert "Stopped │ production │ control: a-very-long" in first and first.endswith("…")
+        assert screen_lines(app)[2].startswith("speed")  # the header kept its two lines
+        server.refuse_streams = True
+        server.close_streams()
+        await until(pilot, lambda: screen_lines(app)[1].startswith("CONNECTION LOST"))
+
+
+async def test_below_80x24_a_notice_says_so_and_q_still_quits(tmp_path: Path) -> None:
+    async with tui(tmp_path, size=(40, 12)) as (_, app, pilot):
+        await until(pilot, lambda: "terminal too small" in shown(app))
+        assert "need 80x24, have 40x12" in shown(app).replace("\n", " ")
+        assert "speed" not in shown(app)
+        await pilot.resize_terminal(80, 24)
+        await until(pilot, lambda: "speed" in shown(app) and "too small" not in shown(app))
+        await pilot.resize_terminal(79, 24)
+        await until(pilot, lambda: "too small" in shown(app))
+        await pilot.press("q")
+        await until(pilot, lambda: not app.is_running)
+
+
+async def test_every_screen_footer_shows_every_binding_at_80_columns(tmp_path: Path) -> None:
+    async with tui(tmp_path, state=oven_state()) as (_, app, pilot):
+        for key in ("1", "2", "3", "4", "5"):
+            await pilot.press(key)
+            await until(pilot, lambda: isinstance(app.screen, LineScreen))
+            await pilot.pause(0.1)
+            footer = screen_lines(app)[-1]
+            labels = [
+                b.binding.description
+                for b in app.screen.active_bindings.values()
+                if b.binding.show and b.enabled
+            ]
+            assert "q Quit" in footer
+            for label in labels:
+                assert label in footer, (type(app.screen).__name__, label, footer)
+
+
+async def test_run_counters_follow_the_stream(tmp_path: Path) -> None:
+    async with tui(tmp_path) as (server, app, pilot):
+        await pilot.press("5")
+        await until(pilot, lambda: "events    5" in shown(app))
+        assert "operator actions 1" in shown(app) and "duration  100 s line time" in shown(app)
+        given = {"command": "start", "by": "ana@tui-test"}
+        server.send(
+            {
+                "type": "event",
+                "event": {"seq": 6, "t_wall": 1005.0, "type": "CommandGiven", "data": given},
+            }
+        )
+        server.send({"type": "heartbeat", "t": 1130.0})
+        await until(pilot, lambda: "events    6" in shown(app))
+        await until(pilot, lambda: "duration  230 s line time" in shown(app))
+        assert "operator actions 2" in shown(app)
+        assert "recent events (line time, UTC):" in shown(app)
+        await until(pilot, lambda: "00:16:45 CommandGiven start by=ana@tui-test" in shown(app))
+
+
+async def test_overview_rows_of_two_zones_of_one_station_differ(tmp_path: Path) -> None:
+    async with tui(tmp_path, state=oven_state()) as (_, app, pilot):
+        await until(pilot, lambda: "zone_C02.temp_c" in shown(app))
+        assert "zone_C01.temp_c" in shown(app)
+
+
+async def test_station_at_80x24_shows_trend_with_its_scale_and_the_full_band(
+    tmp_path: Path,
+) -> None:
+    async with tui(tmp_path, state=oven_state(channels=30)) as (server, app, pilot):
+        await pilot.press("2")  # from another screen: the first station with channels
+        await until(pilot, lambda: isinstance(app.screen, AlarmsScreen))
+        await pilot.press("3")
+        await until(pilot, lambda: isinstance(app.screen, StationScreen))
+        assert isinstance(app.screen, StationScreen) and app.screen.station == "oven"
+        for t, v in ((1000.0, 179.0), (1010.0, 181.5), (1030.0, 180.0)):
+            server.send({"type": "values", "t": t, "values": {"zone_C01.temp_c": [v, "GOOD", t]}})
+            await until(pilot, lambda v=v: app.view.sample("zone_C01.temp_c").value == v)  # type: ignore[misc]
+            await pilot.pause(0.1)
+        await until(pilot, lambda: "max 181.5 °C" in shown(app))
+        text = shown(app)
+        assert "trend zone_C01.temp_c: min 179.0 max 181.5 °C, last 31 s line time" in text
+        spark = app.screen.query_one("#trend")
+        assert spark.region.height >= 2 and spark.region.bottom <= 22
+        joined = " ".join(text.splitlines())
+        assert "equipment limits 0.00..250.0" in joined  # the selected row's band in full
+        assert "[no band]: none, limits apply" in text  # the band column's legend
+        assert "extra_27" not in text  # more rows than fit
+        await pilot.press("down", "down")
+        await until(pilot, lambda: "zone_C02.temp_c: oven.zones.zone_C02" in shown(app))
+        assert "175.0 [no band]" in shown(app)
+        await pilot.press(*["down"] * 40)  # the table scrolls; the trend stays
+        await until(pilot, lambda: "zone_C02.extra_27" in shown(app))
+        assert "trend zone_C02.extra_27" in shown(app)
+
+
+async def test_e_from_the_setpoint_row_and_the_setpoint_follows_the_stream(
+    tmp_path: Path,
+) -> None:
+    state = oven_state()
+    state["run"]["events"] = 5
+    async with tui(tmp_path, state=state) as (server, app, pilot):
+        await pilot.press("2")
+        await until(pilot, lambda: isinstance(app.screen, AlarmsScreen))
+        await pilot.press("3")
+        await until(pilot, lambda: isinstance(app.screen, StationScreen))
+        await until(pilot, lambda: "zone_C01.setpoint_c ✎" in shown(app))
+        await pilot.press("down", "e")  # zone_C01.setpoint_c: the row that sets the loop
+        await pilot.press(*"185", "enter")
+        commands = await server.until_commands(1)
+        assert commands[0]["field"] == "oven.zones.zone_C01.setpoint_c"
+        given = {"command": "change_setpoint", "field": commands[0]["field"], "value": 185.0}
+        server.send({"type": "event", "event": {"seq": 6, "type": "CommandGiven", "data": given}})
+        table = app.screen.query_one("#channels", DataTable)
+        bands = lambda: [str(table.get_row_at(i)[3]) for i in range(2)]  # noqa: E731
+        await until(pilot, lambda: bands() == ["185.0 [170.0..190.0]"] * 2)
+        assert "180.0 [170.0..190.0]" not in shown(app)
+
+
+async def test_a_station_with_no_channels_says_so(tmp_path: Path) -> None:
+    async with tui(tmp_path, state=oven_state()) as (_, app, pilot):
+        await until(pilot, lambda: "unwind" in shown(app))
+        await pilot.press("enter")  # the overview's first row: the unwind, no channels
+        await until(pilot, lambda: isinstance(app.screen, StationScreen))
+        await until(pilot, lambda: "Station unwind: no channels" in shown(app))
+
+
+async def test_a_long_violation_is_readable_at_80x24(tmp_path: Path) -> None:
+    async with tui(tmp_path) as (server, app, pilot):
+        long = "zone_C01 setpoint 260 °C is above the oven's rating of 250 °C by 10 °C; " * 2
+        server.recipes = [
+            {"path": "/r/b.toml", "name": "b", "ok": False, "violations": [long, "last one"]},
+        ]
+        await pilot.press("4")
+        joined = lambda: " ".join(line.strip() for line in screen_lines(app))  # noqa: E731
+        await until(pilot, lambda: "last one" in joined())
+        assert "rating of 250 °C by 10 °C; zone_C01 setpoint" in joined()
+
+
+async def test_markup_in_a_server_text_is_shown_as_it_is(tmp_path: Path) -> None:
+    state = copy.deepcopy(line_state())
+    state["run"]["dir"] = "/tmp/[bold]x[/bold]"
+    async with tui(tmp_path, state=state) as (_, app, pilot):
+        await pilot.press("5")
+        await until(pilot, lambda: "/tmp/[bold]x[/bold]" in shown(app))
