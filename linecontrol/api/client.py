@@ -18,6 +18,8 @@ port (``http://127.0.0.1:PORT``, with a bearer token); docs/api.md is the contra
   own ``resync`` keeps the stream: its fresh ``full`` follows on it. While the stream is
   down the view says so (``LineView.disconnected``) and a new one is tried every
   ``retry_s``.
+- A stream's handshake not answered in ``handshake_s`` (10 s) is given up, and tried
+  again ``retry_s`` later.
 - A stream is given up within ``CLOSE_S`` (1 s) of deciding it is dead: the close frame
   is sent, and a server that does not answer it (aiohttp waits up to its timeout per
   message read while closing, and a server still sending renews that) has its socket
@@ -27,7 +29,7 @@ port (``http://127.0.0.1:PORT``, with a bearer token); docs/api.md is the contra
   alive. A server that sends its full state and then nothing is shown lost, and stays
   lost, instead of flapping between lost and connected on each reconnect.
 - A message over ``MAX_MESSAGE_BYTES`` (4 MiB) ends the stream with that reason
-  (``message too large: ... (limit N bytes)``), never a bare "closed".
+  (``message too large (limit N bytes)``), never a bare "closed".
 """
 
 from __future__ import annotations
@@ -172,6 +174,7 @@ class ApiClient:
         *,
         lost_after_s: float = HEARTBEAT_LOST_S,
         retry_s: float = 0.5,
+        handshake_s: float = COMMAND_TIMEOUT_S,
         now: Callable[[], float] = time.monotonic,
     ) -> None:
         self.address = address
@@ -179,6 +182,7 @@ class ApiClient:
         self.token = token
         self.lost_after_s = lost_after_s
         self.retry_s = retry_s
+        self.handshake_s = handshake_s
         self.now = now
         self.streams_opened = 0
         self._probation = False  # the last stream went silent: the next must prove alive
@@ -309,7 +313,11 @@ class ApiClient:
     async def _stream_once(self, view: LineView) -> str:
         """One stream, until it has to be replaced: why. The stream is closed within
         ``CLOSE_S`` however the server behaves (cancelled too)."""
-        ws = await self.session().ws_connect("/v1/stream", max_msg_size=MAX_MESSAGE_BYTES)
+        try:
+            async with asyncio.timeout(self.handshake_s):
+                ws = await self.session().ws_connect("/v1/stream", max_msg_size=MAX_MESSAGE_BYTES)
+        except TimeoutError:
+            return f"the server did not answer the stream's handshake in {self.handshake_s:g} s"
         try:
             return await self._read(ws, view)
         finally:
@@ -365,7 +373,8 @@ class ApiClient:
         """Why an ERROR message ended the stream (aiohttp's ``WebSocketError``)."""
         code = getattr(error, "code", None)
         if code == aiohttp.WSCloseCode.MESSAGE_TOO_BIG:
-            return f"message too large: {error} (limit {MAX_MESSAGE_BYTES} bytes)"
+            log.info("stream: %s", error)  # aiohttp's text has the message's size
+            return f"message too large (limit {MAX_MESSAGE_BYTES} bytes)"
         return f"stream error: {error or type(error).__name__}"
 
     async def _notify(self) -> None:

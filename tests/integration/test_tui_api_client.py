@@ -362,3 +362,40 @@ async def test_a_message_too_large_is_named_with_the_limit(tmp_path: Path) -> No
         await client.until(lambda: view.connection(client.now()) == "lost", 10.0)
         assert "message too large" in view.closed_reason
         assert f"limit {MAX_MESSAGE_BYTES} bytes" in view.closed_reason
+
+
+async def test_a_server_that_never_answers_the_handshake_is_given_up_and_retried(
+    tmp_path: Path,
+) -> None:
+    """A socket that accepts and reads but never answers the WebSocket upgrade: the
+    client gives it up after handshake_s (it waited for aiohttp's 5-minute session
+    timeout) and tries again."""
+    accepted: list[asyncio.StreamWriter] = []
+    handlers: list[asyncio.Task[Any]] = []
+    changed = asyncio.Event()
+
+    async def mute(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(writer)
+        task = asyncio.current_task()
+        assert task is not None
+        handlers.append(task)
+        changed.set()
+        await reader.read()  # until the connection ends; nothing is ever written
+
+    path = tmp_path / "api.sock"
+    server = await asyncio.start_unix_server(mute, path=str(path))
+    try:
+        async with following(path, handshake_s=0.2, retry_s=0.05) as (client, view, _):
+            await client.until(lambda: "handshake in 0.2 s" in view.closed_reason, 5.0)
+            assert view.connection(client.now()) == "lost"
+            async with asyncio.timeout(5.0):
+                while len(accepted) < 2:
+                    changed.clear()
+                    await changed.wait()
+    finally:
+        for writer in accepted:
+            writer.close()
+        server.close()
+        async with asyncio.timeout(5.0):
+            await asyncio.gather(*handlers, return_exceptions=True)
+            await server.wait_closed()
