@@ -4,6 +4,7 @@ the app's ``LineView`` when the app's timer says so (``paint``), never per messa
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections import deque
 from collections.abc import Callable
@@ -14,6 +15,7 @@ from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.css.query import NoMatches
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Input, Label, Sparkline, Static
 
@@ -92,6 +94,8 @@ class LineScreen(Screen[None]):
 
     def on_resize(self, event: events.Resize) -> None:
         self.fit_to(event.size.width, event.size.height)
+        with contextlib.suppress(NoMatches):  # the header is cut to the new width
+            self.paint()
 
     def fit_to(self, width: int, height: int) -> None:
         notice = too_small(width, height)
@@ -414,7 +418,7 @@ class ShelveDialog(Dialog):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(f"Shelve {self.alarm}: reason, then minutes (enter; escape cancels)")
+            yield Label(Text(f"Shelve {self.alarm}: reason, then minutes (enter; escape cancels)"))
             yield Input(placeholder="reason (required)", id="reason")
             yield Input(value="60", placeholder="minutes", id="minutes")
             yield Label("", id="error")
@@ -441,7 +445,8 @@ class SetpointDialog(Dialog):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(f"{self.field}: now {self.band} (enter sets; escape cancels)")
+            # Text: the band's "[no band]" (and a server's names) are no markup
+            yield Label(Text(f"{self.field}: now {self.band} (enter sets; escape cancels)"))
             yield Input(placeholder="new value", id="value")
             yield Label("", id="error")
 

@@ -121,6 +121,9 @@ async def test_a_long_holder_never_pushes_the_connection_out_of_the_header(
         first = screen_lines(app)[0]
         assert "Stopped │ production │ control: a-very-long" in first and first.endswith("…")
         assert screen_lines(app)[2].startswith("speed")  # the header kept its two lines
+        await pilot.resize_terminal(120, 30)  # cut again to the new width
+        await until(pilot, lambda: len(screen_lines(app)[0]) == 120)
+        assert screen_lines(app)[1].startswith("connected")
         server.refuse_streams = True
         server.close_streams()
         await until(pilot, lambda: screen_lines(app)[1].startswith("CONNECTION LOST"))
@@ -207,6 +210,10 @@ async def test_station_at_80x24_shows_trend_with_its_scale_and_the_full_band(
         await pilot.press("down", "down")
         await until(pilot, lambda: "zone_C02.temp_c: oven.zones.zone_C02" in shown(app))
         assert "175.0 [no band]" in shown(app)
+        await pilot.press("e")  # the dialog shows the band as it is (no markup)
+        await until(pilot, lambda: "now 175.0 [no band]" in shown(app))
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, StationScreen))
         await pilot.press(*["down"] * 40)  # the table scrolls; the trend stays
         await until(pilot, lambda: "zone_C02.extra_27" in shown(app))
         assert "trend zone_C02.extra_27" in shown(app)
