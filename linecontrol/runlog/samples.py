@@ -345,6 +345,44 @@ def read_segment_spans(path: Path) -> tuple[SegmentRead, pa.Schema | None]:
     return _scan(path, reader.schema, _checked(reader.schema), out), reader.schema
 
 
+def map_segment(path: Path) -> Any:
+    """The segment's bytes, memory-mapped (an Arrow buffer; no copy)."""
+    return pa.memory_map(str(path)).read_buffer()
+
+
+def schema_at(data: Any, length: int) -> Any:
+    """The schema message of a mapped segment (its first ``length`` bytes)."""
+    return pa.ipc.read_schema(data.slice(0, length))
+
+
+def batch_at(
+    data: Any, offset: int, length: int, schema: Any, n: int, crc: int | None
+) -> tuple[list[np.ndarray] | None, str]:
+    """The five columns (values and quality rows x ``n``, zero-copy over the map) of
+    the record batch message at ``offset`` of a mapped segment, checked against
+    ``crc`` (None: not checked); else None and why."""
+    try:
+        msg = pa.ipc.read_message(data.slice(offset, length))
+        rb = pa.ipc.read_record_batch(msg, schema)
+        if crc is not None and batch_crc(rb, n) != crc:
+            return None, "CRC mismatch"
+        r = rb.num_rows
+        return [
+            rb.column(0).to_numpy(),
+            rb.column(1).to_numpy(),
+            rb.column(2).to_numpy(),
+            rb.column(3).values.to_numpy().reshape(r, n),
+            rb.column(4).values.to_numpy().reshape(r, n),
+        ], ""
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OSError, ValueError, IndexError) as exc:
+        return None, str(exc)
+
+
+def batch_columns(rb: Any) -> list[np.ndarray]:
+    """``t_mono``, ``t_wall`` and ``web_position_m`` of a record batch read back."""
+    return [rb.column(i).to_numpy(zero_copy_only=False) for i in range(3)]
+
+
 def _verified_n(rb: pa.RecordBatch, meta: Any, n: int) -> str | None:
     raw = meta.get(CRC_KEY) if meta is not None else None
     if raw is None:

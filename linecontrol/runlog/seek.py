@@ -32,9 +32,9 @@ import math
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-import pyarrow as pa
 
 from linecontrol.errors import InvalidArgument
 from linecontrol.model import Channel
@@ -48,9 +48,13 @@ from linecontrol.runlog.index import (
 )
 from linecontrol.runlog.samples import (
     Samples,
+    batch_at,
+    batch_columns,
     batch_crc,
     channels_of,
+    map_segment,
     read_segment_spans,
+    schema_at,
     segment_paths,
 )
 
@@ -63,7 +67,7 @@ def build_index(path: Path) -> SegmentIndex:
     seg, schema = read_segment_spans(path)
     entries = []
     for rb, (off, length) in zip(seg.batches, seg.spans, strict=True):
-        cols = [rb.column(i).to_numpy(zero_copy_only=False) for i in range(3)]
+        cols = batch_columns(rb)
         crc = batch_crc(rb, len(seg.channels))
         entries.append(entry_of(off, length, -1 if crc is None else crc, *cols))
     data_start = seg.spans[0][0] if seg.spans else 0
@@ -156,8 +160,8 @@ class RunSamples:
         self._t_pmax = np.maximum.accumulate(e["t_max"]) if len(e) else e["t_max"]
         self._t_smin = np.minimum.accumulate(e["t_min"][::-1])[::-1] if len(e) else e["t_min"]
         self._w_pmax = np.maximum.accumulate(e["web_max"]) if len(e) else e["web_max"]
-        self._maps: dict[int, pa.Buffer] = {}
-        self._schemas: dict[int, pa.Schema] = {}
+        self._maps: dict[int, Any] = {}  # Arrow buffers and schemas (samples reads them)
+        self._schemas: dict[int, Any] = {}
         self._cache: OrderedDict[int, _Cols | None] = OrderedDict()
         self._cache_size = cache_batches
         self._reported: set[int] = set()
@@ -172,18 +176,16 @@ class RunSamples:
     def batches(self) -> int:
         return len(self._entries)
 
-    def _map(self, k: int) -> pa.Buffer:
+    def _map(self, k: int) -> Any:
         buf = self._maps.get(k)
         if buf is None:
-            buf = self._maps[k] = pa.memory_map(str(self.paths[k])).read_buffer()
+            buf = self._maps[k] = map_segment(self.paths[k])
         return buf
 
-    def _schema(self, k: int) -> pa.Schema:
+    def _schema(self, k: int) -> Any:
         s = self._schemas.get(k)
         if s is None:
-            s = self._schemas[k] = pa.ipc.read_schema(
-                self._map(k).slice(0, self.indexes[k].data_start)
-            )
+            s = self._schemas[k] = schema_at(self._map(k), self.indexes[k].data_start)
         return s
 
     def _batch(self, b: int) -> _Cols | None:
@@ -195,27 +197,19 @@ class RunSamples:
         k = int(self._seg[b])
         e = self._entries[b]
         n = self.indexes[k].channels
+        crc = int(e["crc"])
         cols: _Cols | None = None
-        why = ""
         try:
-            msg = pa.ipc.read_message(self._map(k).slice(int(e["offset"]), int(e["length"])))
-            rb = pa.ipc.read_record_batch(msg, self._schema(k))
-            crc = int(e["crc"])
-            if crc >= 0 and batch_crc(rb, n) != crc:
-                why = "CRC mismatch"
-            elif rb.num_rows != int(e["rows"]):
-                why = "row count differs from its index"
-            else:
-                r = rb.num_rows
-                cols = _Cols(
-                    rb.column(0).to_numpy(),
-                    rb.column(1).to_numpy(),
-                    rb.column(2).to_numpy(),
-                    rb.column(3).values.to_numpy().reshape(r, n),
-                    rb.column(4).values.to_numpy().reshape(r, n),
-                )
-        except (pa.ArrowInvalid, OSError, ValueError) as exc:
-            why = str(exc)
+            got, why = batch_at(
+                self._map(k), int(e["offset"]), int(e["length"]), self._schema(k), n,
+                crc if crc >= 0 else None,
+            )  # fmt: skip
+        except (OSError, ValueError) as exc:  # the segment cannot be mapped or parsed
+            got, why = None, str(exc)
+        if got is not None and len(got[0]) != int(e["rows"]):
+            got, why = None, "row count differs from its index"
+        if got is not None:
+            cols = _Cols(*got)
         if cols is None and b not in self._reported:
             self._reported.add(b)
             self.corrupt.append(

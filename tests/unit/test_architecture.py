@@ -172,6 +172,7 @@ ROOM_ORDER = (
     "cli",
     "tui",
     "server",
+    "replay",
     "whatif",
     "recording",
     "supervisor",
@@ -203,6 +204,8 @@ ROOM_IMPORTS: dict[str, set[str]] = {
         "model",
         "drivers",
     },
+    # a logged run played back: the pure player over the run log's seek index and events
+    "replay": {"runlog", "model"},
     # a logged run through the pure alarm engine again: the run log, a recipe's plan
     "whatif": {"supervisor", "runlog", "alarms", "config", "model"},
     # headless runs: recording, and a recipe run under the supervisor
@@ -278,6 +281,7 @@ PURE = (
     "linecontrol.api.view",  # the client's mirror of the line
     "linecontrol.api.protocol",  # the wire protocol: message shapes, validation
     "linecontrol.api.schema",  # its JSON schema, from the model's registries
+    "linecontrol.replay.player",  # the replay player: recorded order, controls, time injected
     "linecontrol.whatif.core",  # a logged run through the alarm engine; journals, EEMUA 191
     "linecontrol.whatif.ruletest",  # alarm-rule tests (promtool's style)
     "drivers.codec",
@@ -623,6 +627,7 @@ PURE_IN_A_SHELL = (
     "linecontrol.api.view",  # its package holds the aiohttp client too
     "linecontrol.api.protocol",
     "linecontrol.api.schema",
+    "linecontrol.replay.player",  # its package opens runs through the run log (pyarrow)
 )
 PURE_PACKAGES = tuple(p for p in PURE if p not in PURE_IN_A_SHELL)
 
