@@ -183,9 +183,9 @@ def test_the_demo_shows_the_overview_and_quits_leaving_nothing_running(
         assert not private.exists()  # the private socket's directory is removed
 
 
-def another_demo(tmp_path: Path) -> None:
-    """A second demo, to its start and out (its data root held by another supervisor:
-    serve refuses it at once, exit 2)."""
+def demo_on_a_held_data_root(tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """A demo to its start and out: its data root held by another supervisor (this
+    process), serve refuses it at once, exit 2."""
     lock = StateLock(tmp_path / "data" / ".supervisor")
     lock.acquire()
     try:
@@ -193,6 +193,7 @@ def another_demo(tmp_path: Path) -> None:
     finally:
         lock.release()
     assert done.returncode == 2, done.stderr
+    return done
 
 
 @needs_tmux
@@ -203,14 +204,14 @@ def test_a_demo_killed_outright_takes_serve_and_the_simulators_with_it(tmp_path:
         the_three(procs)
         serve = next(p for p in procs if " serve --sim " in p.cmdline).cmdline.split()
         private = Path(serve[serve.index("--socket") + 1]).parent
-        another_demo(tmp_path / "second")
+        demo_on_a_held_data_root(tmp_path / "second")
         assert private.is_dir()  # the live demo's is kept
         demo = next(p for p in procs if " demo " in p.cmdline)
         os.kill(demo.pid, signal.SIGKILL)
         assert term.exit_status(30) == str(128 + signal.SIGKILL)
         wait_until(lambda: not any(p.alive() for p in procs), 30, "serve and the simulators gone")
         assert private.is_dir()  # nothing removes it while no demo runs
-        another_demo(tmp_path / "third")
+        demo_on_a_held_data_root(tmp_path / "third")
         assert not private.exists()
 
 
@@ -237,13 +238,7 @@ def test_a_bad_config_is_exit_2_with_its_reason_before_anything_starts(tmp_path:
 def test_a_data_root_held_by_another_supervisor_is_exit_2_with_serves_reason(
     tmp_path: Path,
 ) -> None:
-    lock = StateLock(tmp_path / "data" / ".supervisor")
-    lock.acquire()
-    try:
-        done = run_demo(tmp_path)
-    finally:
-        lock.release()
-    assert done.returncode == 2, done.stderr
+    done = demo_on_a_held_data_root(tmp_path)
     assert f"another supervisor (pid {os.getpid()}) is running on" in done.stderr
     assert "serve did not start (exit 2)" in done.stderr
     assert running_with(str(tmp_path)) == []
