@@ -85,8 +85,8 @@ def test_the_logged_state_suppresses_by_design_and_a_recipe_swaps_the_limits() -
 
 def test_a_command_the_new_definitions_refuse_is_reported_not_applied() -> None:
     r = rows([0, 0, 0])
-    res = evaluate({"a": HIGH}, r, Logged([(0.0, inputs())],
-                                          [(0.1, AcknowledgeAlarm(alarm="a", by="op"))]))  # fmt: skip
+    ack = AcknowledgeAlarm(alarm="a", by="op")
+    res = evaluate({"a": HIGH}, r, Logged([(0.0, inputs())], [(0.1, ack)]))
     assert res.journal == [] and "nothing to acknowledge" in res.rejected[0][1]
 
 
