@@ -264,11 +264,7 @@ class Demo:
         """Run the TUI until it ends; (its exit status, whether serve ended first)."""
         from linecontrol.tui import LineApp
 
-        app = LineApp(client)
-        # Ctrl-C quits the demo, as it stops the other commands. A priority binding: the
-        # screen's own ctrl+c (copy) would take it first. Textual's App.bind has no priority
-        # argument, its BindingsMap.bind has (Textual is pinned at 8.2.*; the tmux test checks).
-        app._bindings.bind("ctrl+c", "quit", show=False, priority=True)
+        app = LineApp(client)  # its own bindings make Ctrl-C quit, as q does
         ended: list[bool] = []
 
         async def watch() -> None:
