@@ -186,3 +186,69 @@ def test_a_rule_test_honours_the_on_delay_and_reports_a_failing_expectation() ->
     unknown = run_case({"a": d["a"], "b": AlarmDefinition(channel="e.y", kind="comm_loss")},
                        case("0", [(0.0, {"b": "NORM"})]))  # fmt: skip
     assert unknown.failures == ["b: not evaluated (no series for e.y)"]
+
+
+KINDS = [
+    dict(channel="d.a", kind="high", limit=5.0, deadband=1.0, on_delay_s=0.3, latching=True),
+    dict(channel="d.a", kind="high_high", limit=8.0, off_delay_s=0.2, suppress_in=["Held"]),
+    dict(channel="d.b", kind="low", limit=-2.0, deadband=0.5),
+    dict(channel="d.b", kind="low_low", limit=-6.0, limit_from_recipe=False, on_delay_s=0.1),
+    dict(channel="d.a", kind="high", limit=4.0, limit_from_recipe=True, deadband=0.5),
+    dict(channel="d.c", kind="deviation", limit=2.0, setpoint="d.b", deadband=0.5),
+    dict(channel="d.c", kind="deviation", limit=1.5),
+    dict(channel="d.a", kind="rate_of_change", limit=30.0, window_s=0.5),
+    dict(channel="d.s", kind="discrete", bit=1, latching=True),
+    dict(channel="d.s", kind="discrete", equals=4.0),
+    dict(channel="d.b", kind="comm_loss"),
+    dict(channel="e.z", kind="comm_loss"),
+    dict(channel="e.z", kind="high", limit=1.0),
+]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_schedule_gives_the_same_journal_as_every_alarm_at_every_row(seed: int) -> None:
+    """The fast path hands an alarm to the engine only where it could move: on random
+    walks across every kind's limits, with bad quality, commands, shelves and context
+    changes, its journal is the dense one, transition for transition."""
+    rng = np.random.default_rng(seed)
+    n = 3000
+    t = np.arange(n) * 0.1
+    walk = np.cumsum(rng.normal(0, 0.6, (n, 3)), axis=0) % 16 - 8
+    status = rng.choice([0.0, 2.0, 4.0, 6.0, 1.5], n, p=[0.9, 0.03, 0.03, 0.02, 0.02])
+    values = np.column_stack([walk, status])
+    q = np.where(rng.random((n, 4)) < 0.02, int(Quality.STALE), GOOD).astype(np.uint8)
+    q[:30, 1] = int(Quality.WAITING)
+    r = Rows(["d.a", "d.b", "d.c", "d.s"], t, t * 0.5, values, q)
+    defs = {f"a{i}": AlarmDefinition.model_validate(k) for i, k in enumerate(KINDS)}
+    ctxs = [
+        (0.0, inputs(startup_until=2.0)),
+        (40.0, inputs("Held", recipe=True, needed=("d",), limits={"d.a": 2.0},
+                      setpoints={"d.c": 1.0})),
+        (90.0, inputs(recipe=True, needed=("d", "e"), limits={"d.a": 6.0},
+                      setpoints={"d.c": -1.0})),
+        (150.0, inputs(recipe=True, needed=("e",))),
+        (200.0, inputs()),
+    ]  # fmt: skip
+    from linecontrol.model import ResetAlarm, ShelveAlarm, UnshelveAlarm
+
+    acts = []
+    for k in range(120):
+        at = float(rng.integers(0, n)) * 0.1
+        alarm = f"a{rng.integers(0, len(KINDS))}"
+        which = rng.integers(0, 4)
+        if which == 0:
+            cmd: object = ShelveAlarm(alarm=alarm, by="op", reason="x", duration_s=5.0)
+        elif which == 1:
+            cmd = UnshelveAlarm(alarm=alarm, by="op")
+        elif which == 2:
+            cmd = ResetAlarm(alarm=alarm, by="op")
+        else:
+            cmd = AcknowledgeAlarm(alarm=alarm, by="op", request_id=f"r{k}")
+        acts.append((at, cmd))
+    acts.sort(key=lambda x: x[0])
+    logged = Logged(ctxs, acts, [(50.0, 3), (120.0, 1)])  # type: ignore[arg-type]
+    fast = evaluate(defs, r, logged)
+    dense = evaluate(defs, r, logged, dense=True)
+    assert len(dense.journal) > 100
+    assert [x.key() for x in fast.journal] == [x.key() for x in dense.journal]
+    assert fast.rejected == dense.rejected and fast.final == dense.final
