@@ -24,7 +24,8 @@ Rules, in the order ``apply`` checks them:
   missing number is never shown as a good one.
 - ``status``: the supervisor's status and the control holder replace the old ones.
 - ``event``: appended in order (the last ``MAX_EVENTS`` kept); an alarm transition
-  (``AlarmRaised``, ``AlarmChanged``) also updates that alarm's entry.
+  (``AlarmRaised``, ``AlarmChanged``) also updates that alarm's entry; a
+  ``RecipeLoaded`` needs a resync (the new recipe's bands come only in a full state).
 - ``heartbeat`` and unknown types: seen, nothing else (a newer server's types are
   ignored, not fatal).
 
@@ -217,6 +218,9 @@ class LineView:
             return
         self.events.append(envelope)
         self.changed += 1
+        if envelope.get("type") == "RecipeLoaded":
+            self._resync("a recipe was loaded: its bands come in a fresh full state")
+            return
         data = envelope.get("data")
         if envelope.get("type") not in ALARM_EVENTS or not isinstance(data, dict):
             return

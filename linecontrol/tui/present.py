@@ -345,11 +345,19 @@ def band_text(view: LineView, channel: str) -> str:
     return f"{shown} [{_num(low)}..{_num(high)}]"
 
 
+def row_detail(view: LineView, key: str) -> str:
+    """The overview's selected row in full (its columns are cut at 80): the channel's
+    band, or a station with no channels saying so."""
+    if key.endswith(":") and key[:-1] in {str(s["name"]) for s in stations(view)}:
+        return f"{key[:-1]}: no channels (enter: its station screen)"
+    return band_detail(view, key)
+
+
 def band_detail(view: LineView, channel: str) -> str:
     """The selected row's band in full (the table's column is cut at 80 columns)."""
     band = band_of(view, channel)
     if band is None:
-        return f"{channel}: no recipe band (not set by the recipe)"
+        return f"{channel}: no recipe band"
     field = text(band.get("field"))
     limits = band.get("limits")
     lims = (
@@ -490,7 +498,19 @@ def recipe_detail(recipe: dict[str, Any]) -> str:
     derived = recipe.get("derived")
     if not isinstance(derived, dict):
         return ""
-    return ", ".join(f"{k}={text(v)}" for k, v in derived.items())
+    return ", ".join(f"{k}={compact(v)}" for k, v in derived.items())
+
+
+def compact(value: Any) -> str:
+    """A derived value: a scalar as ``text``, a list of scalars joined by ``/``, an
+    object or a nested list as ``…`` (the Recipes screen is no place for its detail)."""
+    if isinstance(value, list):
+        if all(isinstance(v, str | int | float) and not isinstance(v, bool) for v in value):
+            return "/".join(text(v) for v in value) or "none"
+        return "…"
+    if isinstance(value, dict):
+        return "…"
+    return text(value)
 
 
 def _count(value: Any) -> int | None:
@@ -531,6 +551,12 @@ def run_lines(view: LineView) -> list[str]:
     ]
 
 
+EVENT_FIELDS = (
+    "old", "new", "alarm", "device", "channel", "interlock", "field", "value",
+    "state", "error", "reason", "cause", "by",
+)  # fmt: skip
+"""The fields an event line shows, in this order, when the event has them."""
+
 EVENTS_TITLE = "recent events (line time, UTC):"
 
 
@@ -540,7 +566,7 @@ def event_line(envelope: dict[str, Any]) -> str:
     data = _data(envelope)
     kind = text(envelope.get("type"))
     bits = []
-    for key in ("old", "new", "alarm", "field", "value", "reason", "cause", "by"):
+    for key in EVENT_FIELDS:
         if data.get(key) not in (None, ""):
             bits.append(f"{key}={text(data[key])}")
     command = data.get("command")

@@ -126,16 +126,33 @@ class OverviewScreen(LineScreen):
         Binding("enter", "detail", "Detail", show=False),
     ]
 
+    DEFAULT_CSS = """
+    OverviewScreen #stations { height: 1fr; }
+    OverviewScreen #row-detail { height: 2; }
+    """
+
     def body(self) -> ComposeResult:
         yield Quiet(id="summary")
         yield CommandBar(id="commands")
         yield CellTable(present.ROW_COLUMNS, id="stations")
+        yield Quiet(id="row-detail")
 
     def paint_body(self) -> None:
         view, now = self.host.view, self.host.now()
         self.query_one("#summary", Quiet).show(present.line_summary(view, now))
         self.query_one(CommandBar).paint(view, now)
         self.query_one(CellTable).sync(present.station_rows(view, now))
+        self.paint_selected()
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.paint_selected()
+
+    def paint_selected(self) -> None:
+        """The selected row's band in full below the table (also when the cursor moves)."""
+        key = self.query_one(CellTable).selected_key()
+        self.query_one("#row-detail", Quiet).show(
+            present.row_detail(self.host.view, key) if key is not None else ""
+        )
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         self.action_detail()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.cache import LRUCache
 from textual.widgets import DataTable, Static
@@ -101,14 +102,19 @@ class CellTable(DataTable[Text]):
         self._columns = tuple(columns)
         self._shown: dict[str, tuple[Cell, ...]] = {}
         self._order: list[str] = []
+        self._widths: dict[int, int] = {}
 
     def on_mount(self) -> None:
         for name in self._columns:
             self.add_column(name, key=name)
 
     def sync(self, rows: Sequence[tuple[str, tuple[Cell, ...]]]) -> None:
+        """Show ``rows``: rebuilt when the keys change or a cell is wider than any its
+        column has held (a column's width is set when its rows are added: a band that
+        comes later was cut), else only the changed cells."""
         keys = [key for key, _ in rows]
-        if keys != self._order:
+        wider = self._wider(rows)
+        if keys != self._order or wider:
             cursor = self.cursor_row
             self.clear()
             self._shown = {}
@@ -131,6 +137,19 @@ class CellTable(DataTable[Text]):
             self._shown[key] = cells
         if changed:
             self._repaint_rows(changed)
+
+    def _wider(self, rows: Sequence[tuple[str, tuple[Cell, ...]]]) -> bool:
+        widths = self._widths
+        wider = False
+        for key, cells in rows:
+            if self._shown.get(key) == cells:
+                continue
+            for column, cell in enumerate(cells):
+                width = cell_len(cell.text)
+                if width > widths.get(column, 0):
+                    widths[column] = width
+                    wider = True
+        return wider
 
     def _repaint_rows(self, changed: set[RowKey]) -> None:
         """Repaint only the rows whose cells changed (their text set in ``_data``).

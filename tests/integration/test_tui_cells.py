@@ -90,3 +90,27 @@ async def test_a_changed_row_below_the_scroll_shows_its_new_text() -> None:
         table.move_cursor(row=0)
         await pilot.pause()
         assert "new3" in screen_text(app)
+
+
+async def test_a_cell_wider_than_its_column_has_been_is_shown_in_full() -> None:
+    """A column's width is set when its rows are added: a band that comes later (a
+    recipe loaded after the first paint) was cut to the column's old width."""
+    app = TableApp()
+    async with app.run_test(size=(60, 40)) as pilot:
+        table = app.query_one(CellTable)
+        table.sync(rows())
+        await pilot.pause()
+        table.sync(rows({5: "180.0 [170.0..190.0]"}))
+        await pilot.pause()
+        assert "180.0 [170.0..190.0]" in screen_text(app)
+        rendered: list[str] = []
+        inner = table._render_line_in_row
+
+        def spy(row_key: Any, *args: Any, **kw: Any) -> Any:
+            rendered.append(str(row_key.value))
+            return inner(row_key, *args, **kw)
+
+        table._render_line_in_row = spy  # type: ignore[method-assign]
+        table.sync(rows({5: "180.0 [170.0..190.0]", 7: "77.5"}))  # narrower: one row
+        await pilot.pause()
+        assert set(rendered) == {"ch7"}

@@ -268,3 +268,21 @@ async def test_markup_in_a_server_text_is_shown_as_it_is(tmp_path: Path) -> None
     async with tui(tmp_path, state=state) as (_, app, pilot):
         await pilot.press("5")
         await until(pilot, lambda: "/tmp/[bold]x[/bold]" in shown(app))
+
+
+async def test_a_recipe_loaded_after_connecting_brings_its_bands(tmp_path: Path) -> None:
+    """The stream sends bands only in a full state: a RecipeLoaded after it makes the
+    view resync, so the new recipe's bands show (they stayed empty until a reconnect)."""
+    state = oven_state()
+    bands = state["bands"]
+    state["bands"] = {}
+    state["run"]["events"] = 5
+    async with tui(tmp_path, state=state) as (server, app, pilot):
+        await until(pilot, lambda: "zone_C01.temp_c" in shown(app))
+        assert "[170.0..190.0]" not in shown(app)
+        server.state = {**state, "bands": bands, "run": {**state["run"], "events": 6}}
+        loaded = {"seq": 6, "type": "RecipeLoaded", "data": {"recipe": "b", "path": "/r/b"}}
+        server.send({"type": "event", "event": loaded})
+        await server.until_streams(2)
+        await until(pilot, lambda: "180.0 [170.0..190.0]" in shown(app))
+        assert app.view.connection(app.now()) == "live"

@@ -296,3 +296,11 @@ def test_fields_of_the_wrong_type_show_as_unknown_never_a_repr() -> None:
     for repr_bit in ("{", "}", "[", "'"):
         assert repr_bit not in joined, joined
     assert "? │ 3 │" in present.header_lines(view, 0.0)[0].text
+
+
+def test_a_recipe_loaded_since_the_full_state_needs_a_fresh_one_for_its_bands() -> None:
+    view = loop_view()
+    loaded = {"seq": 6, "type": "RecipeLoaded", "data": {"recipe": "b"}}
+    view.apply({"type": "event", "seq": 2, "event": loaded}, now=0.0)
+    assert view.needs_resync and "recipe was loaded" in view.resync_reason
+    assert present.band_text(view, "z.temp_c").startswith("?")  # until the fresh full
