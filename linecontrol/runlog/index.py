@@ -117,33 +117,26 @@ def entry_of(
 ) -> tuple[Any, ...]:
     """One ``ENTRY`` record for a batch of these columns (an empty batch, or one of
     NaN times, has t_min +inf and t_max, web_max -inf: no seek lands in it)."""
-    rows = len(t_mono)
-
-    def first(a: np.ndarray) -> float:
-        return float(a[0]) if rows else float("nan")
-
-    def last(a: np.ndarray) -> float:
-        return float(a[-1]) if rows else float("nan")
-
-    def top(a: np.ndarray) -> float:
-        ok = a[~np.isnan(a)]
-        return float(ok.max()) if ok.size else float("-inf")
-
-    t_ok = t_mono[~np.isnan(t_mono)]
+    # Python floats: cheaper than numpy's reductions on a batch of tens of rows (the
+    # writer builds one entry per batch). ``x == x`` is False for NaN only.
+    t, w = t_mono.tolist(), web.tolist()
+    t_ok = [x for x in t if x == x]
+    w_ok = [x for x in w if x == x]
+    nan = float("nan")
     return (
         offset,
         length,
-        rows,
+        len(t),
         crc,
-        first(t_mono),
-        last(t_mono),
-        float(t_ok.min()) if t_ok.size else float("inf"),
-        top(t_mono),
-        first(t_wall),
-        last(t_wall),
-        first(web),
-        last(web),
-        top(web),
+        t[0] if t else nan,
+        t[-1] if t else nan,
+        min(t_ok) if t_ok else float("inf"),
+        max(t_ok) if t_ok else float("-inf"),
+        float(t_wall[0]) if len(t_wall) else nan,
+        float(t_wall[-1]) if len(t_wall) else nan,
+        w[0] if w else nan,
+        w[-1] if w else nan,
+        max(w_ok) if w_ok else float("-inf"),
     )
 
 

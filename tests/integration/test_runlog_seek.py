@@ -74,6 +74,24 @@ def test_the_writer_indexes_a_segment_as_a_reader_would(tmp_path: Path) -> None:
     assert sidecar(p).exists()
 
 
+def test_the_fast_read_of_a_closed_segment_finds_the_spans_the_resynchronising_read_finds(
+    tmp_path: Path,
+) -> None:
+    from linecontrol.runlog.samples import SegmentRead, _scan, read_segment_spans
+
+    (p,) = _write_run(tmp_path / "samples", _batches(40), 100)
+    fast, schema = read_segment_spans(p)
+    assert schema is not None and fast.clean_end and len(fast.spans) == 40
+    slow = _scan(p, schema, True, SegmentRead(p, fast.channels))
+    assert slow.spans == fast.spans and slow.clean_end and slow.corrupt == []
+    # A segment whose end marker is missing (still open, or torn exactly at a batch's
+    # end) is read message by message, to the same batches.
+    q = tmp_path / "open.arrows"
+    q.write_bytes(p.read_bytes()[:-8])
+    open_, _ = read_segment_spans(q)
+    assert open_.spans == fast.spans and not open_.clean_end and open_.torn is None
+
+
 def test_one_batch_read_by_its_offset_is_the_batch_in_the_file(tmp_path: Path) -> None:
     _write_run(tmp_path / "samples", _batches(30), 12)
     run = RunSamples(tmp_path / "samples")
