@@ -106,6 +106,17 @@ def test_the_cli_says_identical_for_the_runs_own_line_and_shows_a_changed_limit(
     text = capsys.readouterr().out
     assert code == 0
     assert "journals  different" in text and f"removed {ALARM}" in text, text
+    # Another recipe's windows: a 20 ppm limit raises the alarm as soon as Execute
+    # suppresses it no more (the oven holds about 30 ppm without the leak): earlier.
+    recipe = tmp_path / "recipe.toml"
+    text = RECIPE.read_text()
+    assert text.count("o2_limit_ppm = 50.0") == 1
+    recipe.write_text(text.replace("o2_limit_ppm = 50.0", "o2_limit_ppm = 20.0"))
+    code = main(["whatif", str(recorded.run_dir), "--alarms", str(DEFAULT_LINE),
+                 "--recipe", str(recipe), "--json"])  # fmt: skip
+    out = json.loads(capsys.readouterr().out)
+    [moved] = out["comparison"]["moved"]
+    assert code == 0 and moved["alarm"] == ALARM and moved["shift_s"] < 0, out["comparison"]
     # A bad definition: named with its file, field and value; exit 2.
     alarms.write_text(f'[alarms.{ALARM}]\nchannel = "o2_cure.o2_ppm"\nkind = "hihg"\n')
     code = main(["whatif", str(recorded.run_dir), "--alarms", str(alarms)])
