@@ -263,3 +263,42 @@ def test_a_corrupt_batch_is_skipped_as_the_reader_skips_it(tmp_path: Path) -> No
     assert len(run.corrupt) == 1 and "corrupt bytes" in run.corrupt[0]
     _same(run.read(0, run.rows), direct)
     assert run.seek_time(7.0) is not None and run.seek_time(7.0).t_mono == 8.0  # type: ignore[union-attr]
+
+
+def test_an_index_that_cannot_be_written_fails_nothing_and_is_built_by_the_reader(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import errno
+
+    from linecontrol.runlog import samples as samples_mod
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(samples_mod, "write_index", full)
+    (p,) = _write_run(tmp_path / "samples", _batches(5), 100)  # close() does not raise
+    assert not sidecar(p).exists()
+    assert "seek index of" in caplog.text and "No space left" in caplog.text
+    monkeypatch.undo()
+    run = RunSamples(tmp_path / "samples")
+    assert run.rows == 50 and run.rebuilt == [f"{p.name}: no index"]
+    assert sidecar(p).exists()
+
+
+def test_a_writer_whose_write_failed_leaves_no_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    p = tmp_path / segment_name(1, 0.0)
+    w = SegmentWriter(p, CHANNELS, fsync=False)
+    w.write(batch(0, N))
+
+    def failing(*args: object, **kwargs: object) -> None:
+        raise OSError(5, "I/O error")
+
+    monkeypatch.setattr(w._writer, "write_batch", failing)
+    with pytest.raises(OSError):
+        w.write(batch(1, N))
+    monkeypatch.undo()
+    w.close()
+    assert not sidecar(p).exists()  # what the file holds is for a reader to index
+    assert build_index(p).rows == 10
