@@ -24,10 +24,15 @@ port (``http://127.0.0.1:PORT``, with a bearer token); docs/api.md is the contra
   is sent, and a server that does not answer it (aiohttp waits up to its timeout per
   message read while closing, and a server still sending renews that) has its socket
   cut. The next stream is tried ``retry_s`` later.
-- After a stream that went silent, the next one is on probation: its ``full`` is held
-  back, and the view stays lost, until a second message (a heartbeat) shows the server
-  alive. A server that sends its full state and then nothing is shown lost, and stays
-  lost, instead of flapping between lost and connected on each reconnect.
+- A stream's ``full`` (its first message, or the one after the server's ``resync``) not
+  come within ``handshake_s`` is given up too: a server that sends heartbeats and never
+  its state leaves the view connecting (or resyncing) no longer than that, then a fresh
+  stream is tried.
+- After a stream that went silent, or that ended with nothing after its ``full``, the
+  next one is on probation: its ``full`` is held back, and the view stays lost, until a
+  second message (a heartbeat) shows the server alive. A server that sends its full
+  state and then nothing, or closes, is shown lost, and stays lost, instead of flapping
+  between lost and connected on each reconnect.
 - A message over ``MAX_MESSAGE_BYTES`` (4 MiB) ends the stream with that reason
   (``message too large (limit N bytes)``), never a bare "closed".
 """
@@ -71,7 +76,6 @@ class ApiUnreachable(LinecontrolError, ConnectionError):
     """The API's server could not be reached (no socket, refused, closed, timed out)."""
 
 
-
 def _int_or_float(text: str) -> int | float:
     """A JSON integer: an int while a float holds it, else a float (an infinity for one
     past float's range, which the view shows as no value; ``int`` of 400 digits is valid
@@ -82,6 +86,7 @@ def _int_or_float(text: str) -> int | float:
 def _loads(text: str | bytes) -> Any:
     """The server's JSON, every number one the view's checks can take."""
     return json.loads(text, parse_int=_int_or_float)
+
 
 @dataclass(frozen=True)
 class Address:
@@ -331,13 +336,32 @@ class ApiClient:
 
     async def _read(self, ws: aiohttp.ClientWebSocketResponse, view: LineView) -> str:
         self.streams_opened += 1
-        awaiting_full = False  # the server said resync: its fresh full follows
+        applied = [0]  # messages applied to the view from this stream
+        reason = await self._read_messages(ws, view, applied)
+        if applied[0] <= 1:  # nothing, or its full only: the next stream must prove alive
+            self._probation = True
+        return reason
+
+    async def _read_messages(
+        self, ws: aiohttp.ClientWebSocketResponse, view: LineView, applied: list[int]
+    ) -> str:
+        # the stream's full is awaited until full_by (None once it came): at the start,
+        # and after the server's resync
+        full_by: float | None = self.now() + self.handshake_s
         held: Any = None  # on probation: the stream's full, applied once it proves alive
         while True:
+            wait = self.lost_after_s
+            if full_by is not None:
+                left = full_by - self.now()
+                if left <= 0:
+                    return f"no full state from the server in {self.handshake_s:g} s"
+                wait = min(wait, left)
             try:
-                async with asyncio.timeout(self.lost_after_s):
+                async with asyncio.timeout(wait):
                     message = await ws.receive()
             except TimeoutError:
+                if wait < self.lost_after_s:  # the full's deadline came first
+                    return f"no full state from the server in {self.handshake_s:g} s"
                 self._probation = True
                 after = " after its full state (no heartbeat)" if held is not None else ""
                 return f"nothing from the server for {self.lost_after_s:g} s{after}"
@@ -359,13 +383,16 @@ class ApiClient:
                 self._probation = False
                 if held is not None:
                     view.apply(held, self.now())
+                    applied[0] += 1
+                    full_by = None
             view.apply(decoded, self.now())
+            applied[0] += 1
             await self._notify()
             if kind == "resync":
-                awaiting_full = True
+                full_by = self.now() + self.handshake_s
             elif kind == "full":
-                awaiting_full = False
-            if view.needs_resync and not awaiting_full:
+                full_by = None
+            if view.needs_resync and full_by is None:
                 return view.resync_reason
 
     @staticmethod

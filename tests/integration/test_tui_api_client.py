@@ -5,6 +5,8 @@ gaps and malformed messages reconnecting, the server's resync, heartbeat loss.""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,7 +24,7 @@ from linecontrol.api.client import (
 )
 from linecontrol.api.view import LineView
 from linecontrol.errors import InvalidArgument
-from tests.integration.tui_server import Verdict, serving
+from tests.integration.tui_server import Verdict, line_state, serving
 
 pytestmark = pytest.mark.integration
 
@@ -399,3 +401,100 @@ async def test_a_server_that_never_answers_the_handshake_is_given_up_and_retried
         async with asyncio.timeout(5.0):
             await asyncio.gather(*handlers, return_exceptions=True)
             await server.wait_closed()
+
+
+@asynccontextmanager
+async def lying_stream(path: Path, script: Any) -> AsyncIterator[list[int]]:
+    """A real aiohttp server on ``path`` whose every stream runs ``script(ws)`` (a
+    coroutine function); the list counts the streams opened."""
+    from aiohttp import web
+
+    opened: list[int] = []
+
+    async def stream(request: web.Request) -> web.StreamResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        opened.append(1)
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            await script(ws)
+        return ws
+
+    app = web.Application()
+    app.router.add_get("/v1/stream", stream)
+    runner = web.AppRunner(app, shutdown_timeout=0.5)
+    await runner.setup()
+    await web.UnixSite(runner, str(path)).start()
+    try:
+        yield opened
+    finally:
+        await runner.cleanup()
+
+
+async def _heartbeats(ws: Any, seq: int) -> None:
+    while True:
+        await asyncio.sleep(0.05)
+        seq += 1
+        await ws.send_str(json.dumps({"type": "heartbeat", "seq": seq, "t": 1.0}))
+
+
+async def test_a_server_that_never_sends_its_full_state_is_given_up_and_retried(
+    tmp_path: Path,
+) -> None:
+    """Heartbeats and never a full: the view was 'connecting' for ever on one stream;
+    the client gives the stream up after handshake_s and tries a fresh one."""
+
+    async def no_full(ws: Any) -> None:
+        await _heartbeats(ws, 0)
+
+    path = tmp_path / "api.sock"
+    async with (
+        lying_stream(path, no_full) as opened,
+        following(path, handshake_s=0.3, retry_s=0.05) as (client, view, _),
+    ):
+        why = "no full state from the server in 0.3 s"
+        await client.until(lambda: why in view.closed_reason, 5.0)
+        assert view.connection(client.now()) == "lost"
+        await client.until(lambda: len(opened) >= 3, 5.0)
+
+
+async def test_a_resync_never_followed_by_its_full_is_given_up(tmp_path: Path) -> None:
+    """The server says resync, then sends heartbeats only: the view stayed 'resyncing'
+    on that stream for ever; the client opens a fresh stream (its full) after
+    handshake_s."""
+    async with (
+        serving(tmp_path / "api.sock", heartbeat_s=0.05) as server,
+        following(tmp_path / "api.sock", handshake_s=0.3, retry_s=0.05) as (client, view, _),
+    ):
+        await client.until(lambda: view.connection(client.now()) == "live", 5.0)
+        server.send({"type": "resync", "reason": "a lie"})
+        await client.until(lambda: view.needs_resync, 5.0)
+        await server.until_streams(2, timeout_s=5.0)
+        await client.until(lambda: view.connection(client.now()) == "live", 5.0)
+        assert client.streams_opened == 2
+
+
+async def test_a_server_that_closes_after_its_full_state_stays_lost(tmp_path: Path) -> None:
+    """Each stream: the full state, then the stream closed. The view flapped: live on
+    every fresh full, lost at each close; now a stream that ended with nothing after
+    its full puts the next on probation, so the view stays lost."""
+
+    async def full_then_close(ws: Any) -> None:
+        await ws.send_str(json.dumps({"type": "full", "seq": 1, "state": line_state()}))
+        await asyncio.sleep(0.05)
+        await ws.close()
+
+    path = tmp_path / "api.sock"
+    async with (
+        lying_stream(path, full_then_close) as opened,
+        following(path, retry_s=0.05) as (client, view, _),
+    ):
+        await client.until(lambda: len(opened) >= 2, 5.0)  # the first one was live
+        first = len(opened)
+        seen: list[str] = []
+
+        def watched() -> bool:
+            seen.append(view.connection(client.now()))
+            return len(opened) >= first + 4
+
+        await client.until(watched, 10.0)
+        assert set(seen) == {"lost"}, seen
