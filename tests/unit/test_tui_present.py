@@ -304,3 +304,18 @@ def test_a_recipe_loaded_since_the_full_state_needs_a_fresh_one_for_its_bands() 
     view.apply({"type": "event", "seq": 2, "event": loaded}, now=0.0)
     assert view.needs_resync and "recipe was loaded" in view.resync_reason
     assert present.band_text(view, "z.temp_c").startswith("?")  # until the fresh full
+
+
+def test_the_trend_scale_names_min_max_unit_and_line_time_span() -> None:
+    view = view_of()
+    points = [(100.0, 805.0), (110.0, 812.5), (160.0, 800.0)]
+    scale = present.trend_scale(view, "a.x", points, 0.0)
+    assert scale == "trend a.x: min 800.0 max 812.5 kg, last 60 s line time"
+    assert present.trend_scale(view, "a.x", [], 0.0) == "trend a.x: no GOOD value yet"
+    assert "(connection lost: stopped)" in present.trend_scale(lost(view), "a.x", points, 0.0)
+
+
+def test_a_recipes_derived_values_show_joined_never_a_repr() -> None:
+    recipe = {"derived": {"speed": 1.5, "zones": [180, 190], "steps": [{"a": 1}], "x": {"b": 2}}}
+    assert present.recipe_detail(recipe) == "speed=1.50, zones=180/190, steps=…, x=…"
+    assert present.recipe_detail({"violations": ["too hot", 5]}) == "too hot; 5"
