@@ -9,7 +9,7 @@ alarms demand (suspend, hold, stop, abort; a latch whatever hides it);
 passed in, timers are deadlines.
 """
 
-from linecontrol.alarms.context import context_of
+from linecontrol.alarms.context import context_of, kept_event, kept_states
 from linecontrol.alarms.engine import (
     HIDDEN,
     LABELS,
@@ -42,6 +42,8 @@ __all__ = [
     "demands",
     "from_json",
     "initial",
+    "kept_event",
+    "kept_states",
     "step",
     "to_json",
 ]

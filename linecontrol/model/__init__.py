@@ -17,6 +17,8 @@ from linecontrol.model.alarm_events import (
     AlarmInputs,
     AlarmLabel,
     AlarmRaised,
+    AlarmStatesKept,
+    KeptAlarm,
     RowsSkipped,
 )
 from linecontrol.model.api_commands import ReleaseControl, TakeControl
@@ -91,6 +93,7 @@ __all__ = [
     "AlarmInputs",
     "AlarmLabel",
     "AlarmRaised",
+    "AlarmStatesKept",
     "BandLeft",
     "BandReturned",
     "Batch",
@@ -113,6 +116,7 @@ __all__ = [
     "InterlockCleared",
     "InterlockTripped",
     "JogWeb",
+    "KeptAlarm",
     "LoadRecipe",
     "LoggedEvent",
     "ModeChanged",

@@ -18,6 +18,10 @@ Emitted:
                   at the first step and whenever it changes (before that step's alarm
                   events), so a logged run can be evaluated again (``whatif``). A
                   record, not an alarm.
+``AlarmStatesKept`` the alarm states the supervisor booted with, kept from the run before
+                  (acknowledgements, latches, shelves, out of service; logged at boot
+                  when it read them from its state file), so that a re-evaluation
+                  starts where it did. A record, not an alarm.
 ``RowsSkipped``   the supervisor steps on the newest sampled row: this many older rows
                   came while it was busy and were never stepped (logged with the step
                   that follows them). A record, not an alarm.
@@ -35,7 +39,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from linecontrol.model.event_base import Event
+from pydantic import BaseModel
+
+from linecontrol.model.event_base import EVENT_CONFIG, Event
 
 AlarmLabel = Literal[
     "NORM",
@@ -92,11 +98,40 @@ class AlarmInputs(Event):
     startup_until: float | None
 
 
+class KeptAlarm(BaseModel):
+    """One alarm's lasting state at boot (``linecontrol.alarms.AlarmState``'s flags;
+    ``shelved_until`` on the monotonic clock)."""
+
+    model_config = EVENT_CONFIG
+
+    alarm_class: AlarmClass
+    active: bool
+    acked: bool
+    latched: bool
+    raised_hidden: bool = False
+    shelved_until: float | None = None
+    shelved_by: str = ""
+    shelve_reason: str = ""
+    out_of_service: bool = False
+    oos_by: str = ""
+    oos_reason: str = ""
+
+
+class AlarmStatesKept(Event):
+    alarms: dict[str, KeptAlarm]
+
+
 class RowsSkipped(Event):
     count: int
 
 
-TYPES: tuple[type[Event], ...] = (AlarmRaised, AlarmChanged, AlarmInputs, RowsSkipped)
+TYPES: tuple[type[Event], ...] = (
+    AlarmRaised,
+    AlarmChanged,
+    AlarmInputs,
+    AlarmStatesKept,
+    RowsSkipped,
+)
 
 # The types here that are always alarms.
 ALARM_TYPES: frozenset[str] = frozenset({"AlarmRaised"})

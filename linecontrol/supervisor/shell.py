@@ -499,6 +499,8 @@ class Supervisor:
             row_s=self.acq.rate_factor / self.acq.sample_hz,
             stale_periods=STALE_PERIODS,
         )
+        if kept:  # where a re-evaluation of this run starts (linecontrol whatif)
+            events = (*events, alarm_engine.kept_event(kept))
         self.step_now = now
         self._log(events)
         self.step_now = None

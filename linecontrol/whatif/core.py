@@ -32,6 +32,7 @@ from linecontrol.model import (
     AlarmCommand,
     AlarmInputs,
     AlarmRaised,
+    AlarmStatesKept,
     Event,
     Quality,
     Sample,
@@ -92,12 +93,14 @@ class Rows:
 class Logged:
     """What the run log says the supervisor did besides the samples, each at the time
     of its step (``t_step``): the context it gave the engine (``inputs``), the alarm
-    commands it accepted (``actions``), in log order, and the rows it skipped
-    (``skipped``: (time of the step after them, how many))."""
+    commands it accepted (``actions``), in log order, the rows it skipped
+    (``skipped``: (time of the step after them, how many)) and the alarm states it
+    booted with, kept from the run before (``kept``; None: it started from normal)."""
 
     inputs: Sequence[tuple[float, AlarmInputs]] = ()
     actions: Sequence[tuple[float, AlarmCommand]] = ()
     skipped: Sequence[tuple[float, int]] = ()
+    kept: AlarmStatesKept | None = None  # the states the supervisor booted with
 
 
 @dataclass
@@ -166,7 +169,7 @@ def with_recipe(
                 }
             )
         out.append((t, inp))
-    return Logged(out, logged.actions, logged.skipped)
+    return Logged(out, logged.actions, logged.skipped, logged.kept)
 
 
 def evaluate(
@@ -198,7 +201,9 @@ def evaluate(
     times = np.ascontiguousarray(rows.t[stepped], dtype=np.float64)
     web = rows.web_position_m[stepped]
     n = len(stepped)
-    state: dict[str, engine.AlarmState] = engine.initial(defs)
+    state: dict[str, engine.AlarmState] = (
+        engine.initial(defs) if logged.kept is None else engine.kept_states(defs, logged.kept)
+    )
     # The rows at which a context starts and at which commands are taken.
     ctx_at: dict[int, AlarmInputs] = {}
     for t, inp in logged.inputs:

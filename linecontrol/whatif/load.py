@@ -34,6 +34,7 @@ from linecontrol.model import (
     AlarmCommand,
     AlarmInputs,
     AlarmRaised,
+    AlarmStatesKept,
     CommandGiven,
     RowsSkipped,
 )
@@ -108,8 +109,12 @@ def load_run(run_dir: Path) -> LoadedRun:
         return None
 
     beyond = 0
+    kept: AlarmStatesKept | None = None
     for le in ev.events:
         e = le.event
+        if isinstance(e, AlarmStatesKept):
+            kept = e
+            continue
         if not isinstance(e, AlarmInputs | RowsSkipped | CommandGiven | AlarmRaised | AlarmChanged):
             continue
         if isinstance(e, CommandGiven) and not isinstance(e.command, AlarmCommand):
@@ -138,7 +143,7 @@ def load_run(run_dir: Path) -> LoadedRun:
             "evaluated without the supervisor's context (no state, no recipe)"
         )
     return LoadedRun(
-        run_dir, meta, line, rows, Logged(inputs, actions, skipped), live, beyond,
+        run_dir, meta, line, rows, Logged(inputs, actions, skipped, kept), live, beyond,
         approximate, warnings,
     )  # fmt: skip
 

@@ -14,19 +14,20 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from linecontrol.cli.entry import main
 from linecontrol.config import DEFAULT_LINE, load_line
-from linecontrol.model import AcknowledgeAlarm, AlarmInputs, Stop
+from linecontrol.model import AcknowledgeAlarm, AlarmInputs, AlarmStatesKept, ShelveAlarm, Stop
 from linecontrol.recording import RunOptions, RunResult, run_recipe
 from linecontrol.recording.runner import RunHandle
 from linecontrol.runlog import load_events, segment_paths
 from linecontrol.runtime import clear_faults, inject_faults
-from linecontrol.whatif import compare, evaluate, load_run
+from linecontrol.whatif import Logged, compare, evaluate, load_run
 
 pytestmark = [pytest.mark.integration, pytest.mark.deadline(120)]
 
@@ -34,6 +35,7 @@ RECIPE = Path(__file__).parent / "data" / "fault-run.toml"
 SPEEDUP = 1000.0
 DEADLINE_S = 30.0  # real seconds for each stage of the script
 ALARM = "o2_cure_high"
+SHELVE_S = 28_000.0  # line seconds: past the end of the next run (under the 8 h maximum)
 
 
 def label(h: RunHandle, alarm: str) -> str:
@@ -59,17 +61,52 @@ async def script(h: RunHandle) -> None:
     await until(h, lambda: label(h, ALARM) == "ACKED", f"{ALARM} acknowledged")
     await clear_faults(h.sim, "o2_cure", 5.0)
     await until(h, lambda: label(h, ALARM) == "NORM", f"{ALARM} cleared")
+    # Shelved for the next run on this data root (kept in its alarm-state file).
+    h.supervisor.submit(
+        ShelveAlarm(alarm=ALARM, by="op", request_id="shelve-1", at=h.clock.wall(),
+                    reason="sensor check", duration_s=SHELVE_S)
+    )  # fmt: skip
+    await until(h, lambda: label(h, ALARM) == "SHLVD", f"{ALARM} shelved")
     h.supervisor.submit(Stop(by="op", request_id="end", at=h.clock.wall(), reason="done"))
 
 
-@pytest.fixture(scope="module")
-def recorded(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
-    data = tmp_path_factory.mktemp("whatif-runs")
+async def script_again(h: RunHandle) -> None:
+    """The next run: the alarm is still shelved; the same leak is silent."""
+    await until(h, lambda: h.supervisor.state.label == "Execute", "Execute")
+    assert h.sim is not None and label(h, ALARM) == "SHLVD"
+    await inject_faults(h.sim, "o2_cure", {"o2_leak_m3_min": 0.00012}, 5.0)
+
+    def active() -> bool:
+        return h.supervisor.alarm_states()[1][ALARM].active
+
+    await until(h, active, f"{ALARM} active (shelved)")
+    await clear_faults(h.sim, "o2_cure", 5.0)
+    await until(h, lambda: not active(), f"{ALARM} clear (shelved)")
+    h.supervisor.submit(Stop(by="op", request_id="end", at=h.clock.wall(), reason="done"))
+
+
+def record(data: Path, run_script: Callable[[RunHandle], Coroutine[Any, Any, None]]) -> RunResult:
     opts = RunOptions(
         config=DEFAULT_LINE, line=load_line(DEFAULT_LINE), recipe=RECIPE, data_dir=data,
-        sim=True, speedup=SPEEDUP, deadline_s=4 * DEADLINE_S, script=script,
+        sim=True, speedup=SPEEDUP, deadline_s=4 * DEADLINE_S, script=run_script,
     )  # fmt: skip
     return asyncio.run(run_recipe(opts))
+
+
+@pytest.fixture(scope="module")
+def data_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("whatif-runs")
+
+
+@pytest.fixture(scope="module")
+def recorded(data_root: Path) -> RunResult:
+    return record(data_root, script)
+
+
+@pytest.fixture(scope="module")
+def recorded_again(data_root: Path, recorded: RunResult) -> RunResult:
+    """The next run on the same data root: it boots with the first run's alarm states."""
+    return record(data_root, script_again)
 
 
 def test_the_runs_own_alarms_reproduce_its_alarm_journal_exactly(recorded: RunResult) -> None:
@@ -149,3 +186,23 @@ def test_a_torn_run_is_evaluated_up_to_its_last_complete_batch(
     assert res.end == end
     assert [t.key() for t in res.journal] == [t.key() for t in whole.live if t.t <= end]
     assert run.beyond == len([t for t in whole.live if t.t > end])
+
+
+def test_a_run_that_boots_with_kept_alarm_states_is_reproduced_from_them(
+    recorded_again: RunResult,
+) -> None:
+    """The second run boots with the first one's shelve (logged: AlarmStatesKept): the
+    leak raises nothing it would have raised from normal, and what-if starts there too."""
+    run = load_run(recorded_again.run_dir)
+    assert run.logged.kept is not None and run.line is not None
+    assert run.logged.kept.alarms[ALARM].shelved_until is not None
+    assert not [t for t in run.live if t.alarm == ALARM and t.raised], run.live
+    res = evaluate(run.line.alarms, run.rows, run.logged)
+    assert [t.key() for t in res.journal] == [t.key() for t in run.live]
+    # From normal instead (what the run log held before it logged the kept states), the
+    # same samples would have annunciated the leak: not the run that happened.
+    lg = run.logged
+    fresh = evaluate(run.line.alarms, run.rows, Logged(lg.inputs, lg.actions, lg.skipped))
+    assert any(t.alarm == ALARM and t.raised for t in fresh.journal)
+    assert any(isinstance(e.event, AlarmStatesKept)
+               for e in load_events(recorded_again.run_dir).events)  # fmt: skip

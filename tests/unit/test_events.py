@@ -33,6 +33,7 @@ from linecontrol.model import (
     AlarmInputs,
     AlarmLabel,
     AlarmRaised,
+    AlarmStatesKept,
     Command,
     CommandGiven,
     CommandRejected,
@@ -43,6 +44,7 @@ from linecontrol.model import (
     DeviceStats,
     DeviceSummary,
     Event,
+    KeptAlarm,
     ModeChanged,
     ModeName,
     QualityChanged,
@@ -191,6 +193,27 @@ STRATEGIES: dict[type[Event], st.SearchStrategy[Any]] = {
         startup_until=st.none() | finite,
     ),
     RowsSkipped: st.builds(RowsSkipped, count=count),
+    AlarmStatesKept: st.builds(
+        AlarmStatesKept,
+        alarms=st.dictionaries(
+            text,
+            st.builds(
+                KeptAlarm,
+                alarm_class=st.sampled_from(get_args(AlarmClass)),
+                active=st.booleans(),
+                acked=st.booleans(),
+                latched=st.booleans(),
+                raised_hidden=st.booleans(),
+                shelved_until=st.none() | finite,
+                shelved_by=text,
+                shelve_reason=text,
+                out_of_service=st.booleans(),
+                oos_by=text,
+                oos_reason=text,
+            ),
+            max_size=3,
+        ),
+    ),
     **_control_strategies(),
 }
 json_values = st.recursive(
