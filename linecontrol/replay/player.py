@@ -80,6 +80,16 @@ class SampleSource(Protocol):
 
     @property
     def rows(self) -> int: ...
+    @property
+    def t_first(self) -> float:
+        """The time of the first row (``inf`` if none)."""
+        ...
+
+    @property
+    def t_last(self) -> float:
+        """The latest time of a row (``-inf`` if none)."""
+        ...
+
     def row_at_time(self, t: float) -> int:
         """The first row with ``t_mono >= t`` (``rows`` if none)."""
         ...
@@ -123,6 +133,14 @@ class ArraySource:
     def rows(self) -> int:
         return len(self._t_max)
 
+    @property
+    def t_first(self) -> float:
+        return float(self._r.t_mono[0]) if self.rows else math.inf
+
+    @property
+    def t_last(self) -> float:
+        return float(self._t_max[-1]) if self.rows else -math.inf
+
     def row_at_time(self, t: float) -> int:
         return int(np.searchsorted(self._t_max, t, "left"))
 
@@ -149,7 +167,8 @@ class ArraySource:
 
 @dataclass(frozen=True)
 class RowsDue:
-    """Rows ``first`` to ``first + len(rows.t_mono)`` of the run, due together."""
+    """Consecutive rows of the run from row ``first`` on, due together (a batch the
+    source could not read back, which it reports, is missing from them)."""
 
     first: int
     rows: Rows
@@ -213,7 +232,7 @@ class Player:
         self._j = 0  # next event
         first = [float(self._ev_t[0])] if len(self.events) else []
         if source.rows:
-            first.append(float(source.read(0, 1).t_mono[0]))
+            first.append(source.t_first)
         self._anchor_t = min(first) if first else 0.0
         self._anchor_now = self._now
         self._paused = paused
@@ -302,8 +321,11 @@ class Player:
         k = self.source.row_at_metre(metre)
         if k is None:
             raise SeekOutOfRange(f"the web never reached {metre!r} m in this run")
+        row = self.source.read(k, k + 1)
+        if not len(row.t_mono):  # found, then not read back: the source reports why
+            raise SeekOutOfRange(f"row {k} of the run, at {metre!r} m, cannot be read back")
         self._goto(k + int(np.searchsorted(self._before, k, "right")))
-        self._anchor_t, self._anchor_now = float(self.source.read(k, k + 1).t_mono[0]), self._now
+        self._anchor_t, self._anchor_now = float(row.t_mono[0]), self._now
 
     def _span(self) -> str:
         rows = self.source.rows
@@ -311,7 +333,7 @@ class Player:
             return "(the run is empty)"
         ends = [float(self._ev_t.max())] if len(self.events) else []
         if rows:
-            ends.append(float(self.source.read(rows - 1, rows).t_mono[0]))
+            ends.append(self.source.t_last)
         return f"(its last item is at t={max(ends)!r})"
 
     # ------------------------------------------------------------------ output

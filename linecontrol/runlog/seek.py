@@ -274,6 +274,17 @@ class RunSamples:
         return None if p is None else p.row
 
     @property
+    def t_first(self) -> float:
+        """The time of the run's first row (from the index; inf if it has none)."""
+        t = self._entries["t_first"][self._entries["rows"] > 0]
+        return float(t[0]) if len(t) else math.inf
+
+    @property
+    def t_last(self) -> float:
+        """The latest time of a row (from the index; -inf if it has none)."""
+        return float(self._t_pmax[-1]) if len(self._t_pmax) else -math.inf
+
+    @property
     def max_position_m(self) -> float:
         """The largest web position of the run (-inf if it has none)."""
         return float(self._w_pmax[-1]) if len(self._w_pmax) else float("-inf")

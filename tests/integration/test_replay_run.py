@@ -25,17 +25,43 @@ pytestmark = pytest.mark.integration
 Item = tuple[str, int]
 
 
+ATTEMPTS = 3
+
+
+def _useful(run: Path) -> str:
+    """Why a recorded run cannot show what the test needs ("" if it can)."""
+    if len(segment_paths(run / "samples")) < 3:
+        return "fewer than 3 segments"
+    web = read_samples(run / "samples").web_position_m
+    if not float(np.nanmax(web, initial=0.0)) > 1.0:
+        return "the web did not move"
+    types = {e.type for e in read_events(run / "events.jsonl").events}
+    if not {"AlarmChanged", "StateChanged", "CommandGiven"} <= types:
+        return f"events of types {sorted(types)} only"
+    return ""
+
+
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    data = tmp_path_factory.mktemp("replay") / "data"
-    p = subprocess.run(
-        [sys.executable, "-m", "linecontrol", "run", "--sim", "--speedup", "1000",
-         "--deadline", "60", "--data-dir", str(data)],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-    assert p.returncode in (0, 6), p.stderr  # 6: not Complete (under load, say): still a run
-    (run,) = list_runs(data)
-    yield run
+    """A run to Complete. At 1000x a loaded machine can make a device late enough
+    for the line to stop before it runs (Held or Stopped in Starting): such a run is
+    recorded again, up to ``ATTEMPTS`` times, each reason kept for the failure."""
+    why: list[str] = []
+    for attempt in range(ATTEMPTS):
+        data = tmp_path_factory.mktemp(f"replay{attempt}") / "data"
+        p = subprocess.run(
+            [sys.executable, "-m", "linecontrol", "run", "--sim", "--speedup", "1000",
+             "--deadline", "60", "--data-dir", str(data)],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert p.returncode in (0, 6), p.stderr  # 6: not Complete: still a whole run
+        (run,) = list_runs(data)
+        problem = _useful(run)
+        if not problem:
+            yield run
+            return
+        why.append(f"attempt {attempt + 1}: {problem}: {p.stderr.strip()[-300:]}")
+    pytest.fail("no usable run recorded:\n" + "\n".join(why))
 
 
 COLUMNS = ("t_mono", "t_wall", "web_position_m", "values", "quality")
@@ -92,9 +118,7 @@ def _same_events(got: list[LoggedEvent], want: list[LoggedEvent]) -> None:
 def test_a_recorded_run_replays_as_its_run_log_with_seeks_forward_and_back(run_dir: Path) -> None:
     direct = read_samples(run_dir / "samples")
     logged = read_events(run_dir / "events.jsonl").events
-    assert len(segment_paths(run_dir / "samples")) >= 3  # seeks cross segments
-    types = {e.type for e in logged}
-    assert {"AlarmChanged", "StateChanged", "CommandGiven"} <= types, types
+    assert _useful(run_dir) == ""  # seeks cross segments, the web moved, alarms...
     for seg in segment_paths(run_dir / "samples"):
         assert load_index(seg)[0] is not None  # each closed segment indexed by its writer
     opened = open_run(run_dir, now=0.0, speed=1000.0)
@@ -123,7 +147,6 @@ def test_a_recorded_run_replays_as_its_run_log_with_seeks_forward_and_back(run_d
         _same_rows(cols, direct, rows_from)
         _same_events(events, [e for e in logged if ("ev", e.seq) in set(full[first:])])
     top = float(np.nanmax(web))
-    assert top > 1.0, top  # the web moved
     for metre in (0.75 * top, 0.2 * top, 0.5 * top):
         now += 1.0
         p.seek_metre(metre, now)
