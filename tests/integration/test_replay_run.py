@@ -25,7 +25,7 @@ pytestmark = pytest.mark.integration
 Item = tuple[str, int]
 
 
-ATTEMPTS = 3
+ATTEMPTS = 5
 
 
 def _useful(run: Path) -> str:
