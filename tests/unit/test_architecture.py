@@ -174,6 +174,7 @@ ROOM_ORDER = (
     "server",
     "replay",
     "whatif",
+    "report",
     "recording",
     "supervisor",
     "acquisition",
@@ -208,6 +209,8 @@ ROOM_IMPORTS: dict[str, set[str]] = {
     "replay": {"runlog", "model"},
     # a logged run through the pure alarm engine again: the run log, a recipe's plan
     "whatif": {"supervisor", "runlog", "alarms", "config", "model"},
+    # a run's report: figures (pure) from the run log, the recipe's bindings and rules
+    "report": {"runlog", "process", "config", "model"},
     # headless runs: recording, and a recipe run under the supervisor
     "recording": {"supervisor", "acquisition", "runlog", "runtime", "config", "model"},
     # runs the line: the PackML machine, the alarms, setpoints through acquisition's drivers
@@ -284,6 +287,8 @@ PURE = (
     "linecontrol.replay.player",  # the replay player: recorded order, controls, time injected
     "linecontrol.whatif.core",  # a logged run through the alarm engine; journals, EEMUA 191
     "linecontrol.whatif.ruletest",  # alarm-rule tests (promtool's style)
+    "linecontrol.report.figures",  # a run report's figures from loaded data
+    "linecontrol.report.windows",  # process windows of recipe fields, from the rules
     "drivers.codec",
     "drivers.regmap",
     "drivers.setpoints",
@@ -628,6 +633,8 @@ PURE_IN_A_SHELL = (
     "linecontrol.api.protocol",
     "linecontrol.api.schema",
     "linecontrol.replay.player",  # its package opens runs through the run log (pyarrow)
+    "linecontrol.report.figures",  # its package reads runs and plots (matplotlib)
+    "linecontrol.report.windows",
 )
 PURE_PACKAGES = tuple(p for p in PURE if p not in PURE_IN_A_SHELL)
 
