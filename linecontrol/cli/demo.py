@@ -45,6 +45,7 @@ from linecontrol.cli.run import EXIT_NOT_COMPLETE
 
 if TYPE_CHECKING:
     from linecontrol.api import ApiClient
+    from linecontrol.config import LineConfig
     from linecontrol.tui import LineApp
 
 DEMO_SPEEDUP = 60.0
@@ -71,7 +72,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "Stopped, or Aborted after an unclean stop) on a private socket, and the TUI on it. "
         "Quitting the TUI (q), Ctrl-C, SIGTERM, SIGHUP or a crash of the TUI stops serve, the "
         "line and the simulators; nothing is left running. Exit 0 after a clean stop; 2: serve "
-        "did not start (its reason is shown) or no recipe file; 3: the run log could not write "
+        "did not start (its reason is shown), no recipe file or a recipe the supervisor refuses "
+        "(its reason is shown); 3: the run log could not write "
         "everything; 1: the TUI failed, or serve ended by itself or had to be killed.",
     )
     line_option(p, "--config", "FILE", "line config")
@@ -99,10 +101,16 @@ def serve_argv(args: argparse.Namespace, sock: Path) -> list[str]:
 
 def demo(args: argparse.Namespace) -> int:
     # serve's own checks, made here: the user reads the reason, not serve's stderr
-    if supervised_line(args.config, args.speedup, True, "demo") is None:
+    line = supervised_line(args.config, args.speedup, True, "demo")
+    if line is None:
         return EXIT_BAD_INPUT
-    if not args.recipe.is_file():  # serve would start with it refused; say so here instead
+    # serve would start with the recipe refused (and the demo say it loaded): say so here
+    if not args.recipe.exists():
         error(f"--recipe {args.recipe}: no such file; nothing started")
+        return EXIT_BAD_INPUT
+    refused = recipe_refusal(args.recipe, line)
+    if refused is not None:
+        error(f"--recipe {refused}; nothing started")
         return EXIT_BAD_INPUT
     print(
         f"linecontrol demo: starting the simulated line of {args.config.name} at "
@@ -112,6 +120,18 @@ def demo(args: argparse.Namespace) -> int:
         flush=True,
     )
     return asyncio.run(Demo(args).run())
+
+
+def recipe_refusal(path: Path, line: LineConfig) -> str | None:
+    """Why the supervisor would refuse to load the recipe at ``path`` on ``line`` (its
+    own check: the file read, parsed and planned against the process rules), or None."""
+    from linecontrol.model import LoadRecipe
+    from linecontrol.supervisor.core import RecipeRefused
+    from linecontrol.supervisor.shell import load_recipe_for
+
+    check = LoadRecipe(by="demo", request_id="demo-check", at=0.0, path=str(path))
+    verdict = load_recipe_for(check, line)
+    return verdict.reason if isinstance(verdict, RecipeRefused) else None
 
 
 class ServeLines:

@@ -291,6 +291,33 @@ def test_a_missing_recipe_is_exit_2_before_anything_starts(tmp_path: Path) -> No
     assert not (tmp_path / "data").exists()
 
 
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("[[garbage\n", "line 1: TOML syntax error"),
+        (None, "violates the process rules: [press.temp_vs_tg]"),  # 001 Comparative example 1
+    ],
+)
+def test_a_recipe_the_supervisor_refuses_is_exit_2_with_its_reason_before_anything_starts(
+    tmp_path: Path, text: str | None, reason: str
+) -> None:
+    """serve started with it refused, the TUI with no recipe, after the demo said the
+    recipe was loaded; now the demo makes the supervisor's own check first."""
+    from linecontrol.config import RECIPES
+
+    recipe = RECIPES / "001-comp1.toml"
+    if text is not None:
+        recipe = tmp_path / "bad.toml"
+        recipe.write_text(text)
+    done = run_demo(tmp_path, "--recipe", str(recipe))
+    assert done.returncode == 2, done.stderr
+    assert f"error: --recipe {recipe}: {reason}" in done.stderr
+    assert done.stderr.rstrip().endswith("; nothing started")
+    assert "serve" not in done.stderr
+    assert not (tmp_path / "data").exists()
+    assert running_with(str(tmp_path)) == []
+
+
 def test_a_signal_while_serve_starts_stops_it_and_starts_no_tui(tmp_path: Path) -> None:
     """SIGTERM as soon as serve's process exists (seconds before it can answer: Python
     is still importing it): exit 0, serve and anything it started gone, no TUI run."""
