@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from linecontrol import runtime
@@ -19,8 +22,33 @@ from linecontrol.cli.options import (
 from linecontrol.cli.output import EXIT_BAD_INPUT, EXIT_OK, EXIT_RUN_LOG, error
 from linecontrol.cli.run import EXIT_NOT_COMPLETE
 from linecontrol.config import RECIPES
+from linecontrol.errors import LinecontrolError
 
 SOCKET_NAME = "linecontrol.sock"
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class SignalledEarly(LinecontrolError, RuntimeError):
+    """A stop signal while serve imports its parts and reads its config, before the
+    session's own handlers (``StopSignals``) take the signals: nothing started."""
+
+
+def _signalled_early(signum: int, frame: object) -> None:
+    raise SignalledEarly(f"stopped by {signal.Signals(signum).name} before serving")
+
+
+@contextlib.contextmanager
+def early_stop_signals() -> Iterator[None]:
+    """SIGINT and SIGTERM raise ``SignalledEarly`` until the session installs its own
+    handlers (else, for the seconds its imports take, SIGTERM's default action kills
+    serve and SIGINT ends it as 'interrupted'); the previous handlers are back after.
+    Only the half second Python takes to read the command line comes before this."""
+    old = {sig: signal.signal(sig, _signalled_early) for sig in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
 
 
 def tcp_address(text: str) -> tuple[str, int]:
@@ -81,6 +109,15 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def serve(args: argparse.Namespace) -> int:
+    try:
+        with early_stop_signals():
+            return _serve(args)
+    except SignalledEarly:
+        error("stopped by a signal before serving; nothing served")
+        return EXIT_NOT_COMPLETE
+
+
+def _serve(args: argparse.Namespace) -> int:
     import asyncio
 
     from linecontrol.recording import RecordError, StoppedBeforeStart, SupervisorRunning

@@ -90,3 +90,45 @@ def test_two_sigterms_while_serve_starts_say_so_and_exit_6_after_the_clean_up(
     assert (run / "summary.json").is_file(), sorted(p.name for p in run.iterdir())
     assert "stopped by signal before serving" in (run / "summary.json").read_text("utf-8")
     load_events(run)  # readable
+
+
+def mapped(pid: int, what: str) -> bool:
+    with contextlib.suppress(OSError), open(f"/proc/{pid}/maps", encoding="utf-8") as f:
+        return any(what in line for line in f)
+    return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_while_serve_imports_its_parts_is_exit_6_not_a_kill(
+    tmp_path: Path, sig: signal.Signals
+) -> None:
+    """A signal while serve still imports the recording stack (pyarrow being mapped:
+    a second or more on a loaded machine, before its session takes the signals):
+    SIGTERM killed it outright (exit -15) and SIGINT was 'interrupted' (130); now
+    either says it was stopped before serving, exit 6, nothing started."""
+    data, sock = tmp_path / "data", tmp_path / "api.sock"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "linecontrol", "serve", "--sim", "--speedup", "300",
+         "--data-dir", str(data), "--socket", str(sock)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + START_S
+        while not mapped(proc.pid, "/pyarrow/"):
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+            assert time.monotonic() < deadline, "serve never imported pyarrow"
+            time.sleep(0.002)  # polling interval, not synchronisation: the child decides
+        assert not children(proc.pid)  # no simulator yet: still importing
+        proc.send_signal(sig)
+        out, err = proc.communicate(timeout=STOP_S)
+    finally:
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+    assert proc.returncode == EXIT_NOT_COMPLETE, err
+    assert "socket " not in out, out
+    assert "stopped by a signal before serving; nothing served" in err, err
+    assert "Traceback" not in err, err
+    assert not sock.exists()
