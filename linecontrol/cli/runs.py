@@ -1,4 +1,5 @@
-"""``linecontrol runs list | show | export``: the recorded runs under the data root."""
+"""``linecontrol runs list | show | export | report | trace``: the recorded runs under the
+data root (``report`` and ``trace``: ``linecontrol.cli.report``)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ UNREADABLE = (OSError, ValueError, KeyError, TypeError, OverflowError, Recursion
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    runs = sub.add_parser("runs", help="recorded runs: list, show, export")
+    runs = sub.add_parser("runs", help="recorded runs: list, show, export, report, trace")
     rsub = runs.add_subparsers(dest="runs_command", metavar="COMMAND")
     require_command(runs, rsub)
     lst = rsub.add_parser("list", help="every run under the data root")
@@ -59,9 +60,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="output file (default: RUN_ID.FORMAT here)",
     )
     exp.set_defaults(func=export_run)
+    from linecontrol.cli import report
+
     group_option(
         runs,
-        (lst, show, exp),
+        (lst, show, exp, *report.add_parsers(rsub)),
         "--data-dir",
         type=Path,
         default=None,
