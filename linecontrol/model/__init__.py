@@ -58,6 +58,7 @@ from linecontrol.model.control_events import (
     SetpointWritten,
     StateChanged,
     StateName,
+    SupervisorStopped,
 )
 from linecontrol.model.event_base import DeviceState, Event, QualityName
 from linecontrol.model.events import (
@@ -149,6 +150,7 @@ __all__ = [
     "StateChanged",
     "StateName",
     "Stop",
+    "SupervisorStopped",
     "Suspend",
     "TakeControl",
     "Unhold",

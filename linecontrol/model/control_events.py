@@ -30,6 +30,8 @@ Emitted:
                      purge was complete.
 ``BandLeft``         in Execute, a bound value left its recipe band.
 ``BandReturned``     it came back into its band.
+``SupervisorStopped`` the supervisor's loop ended: how many steps it took and the time of
+                     its last one (so a re-evaluation feeds no row it never stepped).
 """
 
 from __future__ import annotations
@@ -183,6 +185,11 @@ class BandReturned(Event):
     value: float | None
 
 
+class SupervisorStopped(Event):
+    steps: int
+    last_step: float | None
+
+
 TYPES: tuple[type[Event], ...] = (
     StateChanged,
     ModeChanged,
@@ -196,6 +203,7 @@ TYPES: tuple[type[Event], ...] = (
     SequenceStepped,
     BandLeft,
     BandReturned,
+    SupervisorStopped,
 )
 
 # The types here that are always alarms.

@@ -56,6 +56,7 @@ from linecontrol.model import (
     RowsSkipped,
     Sample,
     StateChanged,
+    SupervisorStopped,
 )
 from linecontrol.process import UnboundField, check, violation_text
 from linecontrol.runtime import Clock, context_logger
@@ -541,6 +542,8 @@ class Supervisor:
                     self._changed.notify_all()
         finally:
             self.acq.unsubscribe(slot)
+            last = self.core.last_now if self.core is not None else None
+            self._log((SupervisorStopped(steps=self._steps, last_step=last),))
             loads = list(self._loads)
             for t in loads:
                 t.cancel()

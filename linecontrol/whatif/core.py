@@ -5,10 +5,11 @@ logged times, through the same pure engine (``linecontrol.alarms.step``) the
 supervisor ran, with the context the supervisor logged (``AlarmInputs``, made an
 ``AlarmContext`` by ``linecontrol.alarms.context_of`` for these definitions) and the
 operator's alarm commands (``linecontrol.alarms.act``) at the steps they were taken
-in, before that step's evaluation, as the supervisor takes them. A row the supervisor
-never stepped (before its first step, or one it skipped while busy: ``RowsSkipped``)
-is not fed. Timers are deadlines on the row times, so the same run and definitions
-give the same journal every time.
+in, before that step's evaluation, as the supervisor takes them, starting from the
+states it booted with (``AlarmStatesKept``). A row the supervisor never stepped (before
+its first step, after its last, ``SupervisorStopped``, or one it skipped while busy,
+``RowsSkipped``) is not fed. Timers are deadlines on the row times, so the same run and
+definitions give the same journal every time.
 
 A journal is the list of label changes (``Transition``) with their times and the web
 position of their row. ``compare`` diffs two journals; ``measures`` gives the EEMUA 191
@@ -95,12 +96,14 @@ class Logged:
     of its step (``t_step``): the context it gave the engine (``inputs``), the alarm
     commands it accepted (``actions``), in log order, the rows it skipped
     (``skipped``: (time of the step after them, how many)) and the alarm states it
-    booted with, kept from the run before (``kept``; None: it started from normal)."""
+    booted with, kept from the run before (``kept``; None: it started from normal), and
+    the time of its last step (``last_step``)."""
 
     inputs: Sequence[tuple[float, AlarmInputs]] = ()
     actions: Sequence[tuple[float, AlarmCommand]] = ()
     skipped: Sequence[tuple[float, int]] = ()
     kept: AlarmStatesKept | None = None  # the states the supervisor booted with
+    last_step: float | None = None  # the supervisor's last step (None: not logged)
 
 
 @dataclass
@@ -122,8 +125,9 @@ def transitions_of(events: Iterable[Event], t: float, web: float | None) -> list
 
 
 def _stepped(rows: Rows, logged: Logged) -> np.ndarray:
-    """Which rows the supervisor stepped: from its first logged context on, less the
-    rows it skipped (the ``count`` rows just before the step that reported them)."""
+    """Which rows the supervisor stepped: from its first logged context to its last
+    step, less the rows it skipped (the ``count`` rows just before the step that
+    reported them)."""
     n = len(rows.t)
     mask = np.ones(n, dtype=bool)
     if logged.inputs:
@@ -132,6 +136,8 @@ def _stepped(rows: Rows, logged: Logged) -> np.ndarray:
     for t, count in logged.skipped:
         at = int(np.searchsorted(rows.t, t, side="left"))
         mask[max(0, at - count) : at] = False
+    if logged.last_step is not None:
+        mask[int(np.searchsorted(rows.t, logged.last_step, side="right")) :] = False
     return mask
 
 
@@ -169,7 +175,7 @@ def with_recipe(
                 }
             )
         out.append((t, inp))
-    return Logged(out, logged.actions, logged.skipped, logged.kept)
+    return Logged(out, logged.actions, logged.skipped, logged.kept, logged.last_step)
 
 
 def evaluate(

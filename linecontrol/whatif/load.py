@@ -37,6 +37,7 @@ from linecontrol.model import (
     AlarmStatesKept,
     CommandGiven,
     RowsSkipped,
+    SupervisorStopped,
 )
 from linecontrol.whatif.core import Logged, Rows, Transition
 
@@ -110,10 +111,14 @@ def load_run(run_dir: Path) -> LoadedRun:
 
     beyond = 0
     kept: AlarmStatesKept | None = None
+    last_step: float | None = None
     for le in ev.events:
         e = le.event
         if isinstance(e, AlarmStatesKept):
             kept = e
+            continue
+        if isinstance(e, SupervisorStopped):
+            last_step = e.last_step
             continue
         if not isinstance(e, AlarmInputs | RowsSkipped | CommandGiven | AlarmRaised | AlarmChanged):
             continue
@@ -143,7 +148,7 @@ def load_run(run_dir: Path) -> LoadedRun:
             "evaluated without the supervisor's context (no state, no recipe)"
         )
     return LoadedRun(
-        run_dir, meta, line, rows, Logged(inputs, actions, skipped, kept), live, beyond,
+        run_dir, meta, line, rows, Logged(inputs, actions, skipped, kept, last_step), live, beyond,
         approximate, warnings,
     )  # fmt: skip
 

@@ -86,11 +86,28 @@ async def script_again(h: RunHandle) -> None:
 
 
 def record(data: Path, run_script: Callable[[RunHandle], Coroutine[Any, Any, None]]) -> RunResult:
+    """The run, once its script went through to its end (else the script's failure, with
+    how the run ended: a line held by a loaded machine is said, not taken for what-if's)."""
+    done: list[BaseException | None] = []
+
+    async def watched(h: RunHandle) -> None:
+        try:
+            await run_script(h)
+        except BaseException as exc:
+            done.append(exc)
+            raise
+        done.append(None)
+
     opts = RunOptions(
         config=DEFAULT_LINE, line=load_line(DEFAULT_LINE), recipe=RECIPE, data_dir=data,
-        sim=True, speedup=SPEEDUP, deadline_s=4 * DEADLINE_S, script=run_script,
+        sim=True, speedup=SPEEDUP, deadline_s=4 * DEADLINE_S, script=watched,
     )  # fmt: skip
-    return asyncio.run(run_recipe(opts))
+    result = asyncio.run(run_recipe(opts))
+    assert done == [None], (
+        f"the run's script did not complete ({done!r}); the run ended {result.status!r}, "
+        f"states {result.states}, first out {result.first_out!r}"
+    )
+    return result
 
 
 @pytest.fixture(scope="module")
@@ -118,6 +135,7 @@ def test_the_runs_own_alarms_reproduce_its_alarm_journal_exactly(recorded: RunRe
     assert ("ACKED", "NORM") in labels, labels
     assert any(isinstance(e.event, AlarmInputs) for e in load_events(recorded.run_dir).events)
     res = evaluate(run.line.alarms, run.rows, run.logged)
+    assert run.logged.last_step is not None and res.end == run.logged.last_step
     assert [t.key() for t in res.journal] == [t.key() for t in run.live]
     assert [t.web_position_m for t in res.journal] == [t.web_position_m for t in run.live]
     assert compare(run.live, res.journal).identical

@@ -58,6 +58,7 @@ from linecontrol.model import (
     StartRecording,
     StateChanged,
     StateName,
+    SupervisorStopped,
     UnknownEvent,
     alarm_commands,
     api_commands,
@@ -193,6 +194,7 @@ STRATEGIES: dict[type[Event], st.SearchStrategy[Any]] = {
         startup_until=st.none() | finite,
     ),
     RowsSkipped: st.builds(RowsSkipped, count=count),
+    SupervisorStopped: st.builds(SupervisorStopped, steps=count, last_step=st.none() | finite),
     AlarmStatesKept: st.builds(
         AlarmStatesKept,
         alarms=st.dictionaries(

@@ -65,6 +65,10 @@ def test_rows_before_the_first_step_and_rows_skipped_are_not_fed() -> None:
     assert res.rows == 3 and res.start == pytest.approx(0.2)
     # True from 0.2, deadline 0.4: the rows at 0.3 and 0.4 were never seen, so at 0.5.
     assert labels(res.journal) == [(0.5, "NORM", "UNACK")]
+    # Its last step at 0.4 (SupervisorStopped): the rows after it were never stepped.
+    res = evaluate({"a": HIGH}, r, Logged([(0.2, inputs())], last_step=0.4))
+    assert res.rows == 3 and res.end == pytest.approx(0.4)
+    assert labels(res.journal) == [(0.4, "NORM", "UNACK")]
 
 
 def test_the_logged_state_suppresses_by_design_and_a_recipe_swaps_the_limits() -> None:
