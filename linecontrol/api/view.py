@@ -118,6 +118,10 @@ class LineView:
     """The server's clock (its line clock: ``server_time`` of the last ``full``, then the
     latest ``t`` of the heartbeat and values messages since; it never goes back within
     one state), for durations on the line's clock."""
+    events_since_full: int = 0
+    """How many of ``events`` (the newest) came after the last ``full``: what the full
+    state's counts do not hold yet (the events before it may be another run's, of a
+    server since restarted, whose event numbers began again)."""
     changed: int = 0
     """Bumped whenever what the screens show may have changed (so a repaint can skip
     an unchanged view)."""
@@ -192,6 +196,7 @@ class LineView:
             if isinstance(alarm, dict) and isinstance(alarm.get("name"), str):
                 self.alarms[alarm["name"]] = dict(alarm)
         self.seq = seq
+        self.events_since_full = 0
         self.server_time = None
         self._clock(state.get("server_time"))
         self.needs_resync = False
@@ -217,6 +222,7 @@ class LineView:
         if not isinstance(envelope, dict):
             return
         self.events.append(envelope)
+        self.events_since_full = min(self.events_since_full + 1, MAX_EVENTS)
         self.changed += 1
         if envelope.get("type") == "RecipeLoaded":
             self._resync("a recipe was loaded: its bands come in a fresh full state")

@@ -13,9 +13,12 @@ so the rules are testable without a terminal:
 from __future__ import annotations
 
 import math
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeGuard
+
+from rich.cells import cell_len, set_cell_size
 
 from linecontrol.api import LineView, Sample
 
@@ -131,8 +134,10 @@ def enabled_commands(view: LineView, now: float) -> frozenset[str]:
 
 def header_lines(view: LineView, now: float, width: int = 80) -> list[Cell]:
     """The header on every screen: PackML state, mode and control on the first line, the
-    connection on the second, each cut to ``width``: the holder (last on the first line)
-    is cut, never the state, the mode or the connection's word (first on the second).
+    connection on the second, each cut to ``width`` terminal cells and kept to its line
+    (``fit``): the holder (last on the first line) is cut, never the connection's word
+    (first on the second), nor the state or the mode short of a server's lie (a state
+    over 24 cells, a mode over 16, are cut to those).
     While the connection is not live the state, mode and holder are the last heard,
     marked ``?`` and dimmed."""
     connection = view.connection(now)
@@ -144,8 +149,11 @@ def header_lines(view: LineView, now: float, width: int = 80) -> list[Cell]:
     held = holder(view) or "nobody"
     old = not_live(view, now)
     mark = "?" if old else ""
-    lead = f"{fit(name or 'line', 24)} │ {state}{mark} │ {mode}{mark} │ control: "
-    first = Cell(lead + fit(held + mark, width - len(lead)), "dim" if old else "bold")
+    state, mode = fit(state, 24) + mark, fit(mode, 16) + mark
+    lead = f"{fit(name or 'line', 24)} │ {state} │ {mode} │ control: "
+    # the holder gets what is left; at the very least the line is cut to the width
+    held = fit(held + mark, width - cell_len(lead))
+    first = Cell(fit(lead + held, width), "dim" if old else "bold")
     you = f" │ you: {me(view)} ({role(view) or '?'})"
     if connection == "live":
         second = Cell("connected" + you, "green")
@@ -160,15 +168,45 @@ def header_lines(view: LineView, now: float, width: int = 80) -> list[Cell]:
 
 
 def fit(value: str, width: int) -> str:
-    """``value`` cut to ``width`` characters, ending in ``…`` when cut."""
+    """``value`` on one line (``one_line``) cut to ``width`` terminal cells (a CJK
+    character or an emoji takes two), ending in ``…`` when cut."""
     width = max(1, width)
-    return value if len(value) <= width else value[: width - 1] + "…"
+    value = one_line(value)
+    if cell_len(value) <= width:
+        return value
+    return set_cell_size(value, width - 1).rstrip(" ") + "…"
+
+
+BIDI_CONTROLS = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
+"""The characters that reorder the text around them on a terminal that does bidi."""
+
+
+def _control(char: str) -> bool:
+    return unicodedata.category(char) in ("Cc", "Zl", "Zp") or char in BIDI_CONTROLS
+
+
+def one_line(value: str) -> str:
+    """``value`` with every control character (a newline, an escape that would reach the
+    terminal as a command, a bell), line separator and bidi control shown as ``�``: a
+    server's text is shown, never obeyed, and keeps to its line."""
+    if value.isprintable():
+        return value
+    return "".join("\ufffd" if _control(c) else c for c in value)
+
+
+def printable(value: str) -> str:
+    """``value`` with its lines kept and every other control character shown as ``�``
+    (as ``one_line``)."""
+    return "\n".join(one_line(part) for part in value.split("\n"))
 
 
 def line_summary(view: LineView, now: float) -> str:
-    """Speed, web position, metres, recipe, step and what the line waits for; while the
-    connection is not live each number is the quality word (LOST, RESYNCING), never the
-    last number, and the step and waits are marked as last heard."""
+    """Speed, web position, metres, recipe, step and what the line waits for, each name
+    cut (``fit``: a server's text of any length, the Overview shows four lines of this
+    at most); while the connection is not live each number is the quality word (LOST,
+    RESYNCING), never the last number, and the step and waits are marked as last heard."""
     sup = view.supervisor
     old = not_live(view, now)
 
@@ -180,9 +218,10 @@ def line_summary(view: LineView, now: float) -> str:
             return f"{number(float(v))} {unit}"
         return "—"
 
-    recipe = text(sup.get("recipe"), "") or "no recipe"
-    step = text(sup.get("step"), "") or "—"
-    waiting = ", ".join(text(w) for w in _items(sup.get("waiting_for")))
+    # each name cut: a server's text of any length leaves the summary its few lines
+    recipe = fit(text(sup.get("recipe"), "") or "no recipe", 40)
+    step = fit(text(sup.get("step"), "") or "—", 30)
+    waiting = ", ".join(fit(text(w), 30) for w in _items(sup.get("waiting_for")))
     out = (
         f"speed {metres('line_speed', 'm/min')}  web {metres('web_position_m', 'm')}  "
         f"done {metres('metres_done', 'm')}  to go {metres('metres_to_go', 'm')}\n"
@@ -194,10 +233,10 @@ def line_summary(view: LineView, now: float) -> str:
     if waiting:
         out += f"  waiting for {waiting}"
     if sup.get("first_out"):
-        out += f"  first out: {text(sup['first_out'])}"
+        out += f"  first out: {fit(text(sup['first_out']), 40)}"
     interlocks = _items(sup.get("interlocks"))
     if interlocks:
-        out += f"  interlocks: {', '.join(text(i) for i in interlocks)}"
+        out += f"  interlocks: {', '.join(fit(text(i), 30) for i in interlocks)}"
     return out
 
 
@@ -256,16 +295,18 @@ def unplaced_channels(view: LineView, named: set[str]) -> list[tuple[str, dict[s
 
 
 def since_full(view: LineView) -> list[dict[str, Any]]:
-    """The events that came after the last ``full`` state (its ``run.events`` counts the
-    server's events then; an event's ``seq`` is that count): none when the full state
-    does not say how many, so nothing seen before it is applied again."""
+    """The events that came after the last ``full`` state (``events_since_full``: those
+    before it may be another run's, of a server restarted since, whose numbers began
+    again) and that it does not count already (its ``run.events`` counts the server's
+    events then; an event's ``seq`` is that count): none when it does not say how many,
+    so nothing seen before it is applied again."""
     run = view.state.get("run") if view.state else None
     base = run.get("events") if isinstance(run, dict) else None
-    if not isinstance(base, int) or isinstance(base, bool):
+    if not isinstance(base, int) or isinstance(base, bool) or not view.events_since_full:
         return []
     return [
         e
-        for e in view.events
+        for e in list(view.events)[-view.events_since_full :]
         if isinstance(e.get("seq"), int) and not isinstance(e.get("seq"), bool) and e["seq"] > base
     ]
 
@@ -488,6 +529,20 @@ def trend_scale(view: LineView, channel: str, points: list[tuple[float, float]],
         + f", last {span:.0f} s line time"
         + (f" (connection {old.lower()}: stopped)" if old else "")
     )
+
+
+def trend_shape(values: list[float]) -> list[float]:
+    """The trend's values as drawn: each one's place between their min (0) and max (1),
+    every step finite (the Sparkline divides by max - min, which overflows to infinity
+    for values near a float's range, 1e308 and -1e308: the repaint raised); all equal
+    is all 0. Its scale in numbers is ``trend_scale``'s."""
+    if not values:
+        return []
+    low, high = min(values), max(values)
+    extent = high / 2 - low / 2  # halves: finite whatever the two finite ends
+    if extent <= 0:
+        return [0.0] * len(values)
+    return [min(1.0, max(0.0, (v / 2 - low / 2) / extent)) for v in values]
 
 
 def recipe_detail(recipe: dict[str, Any]) -> str:

@@ -22,7 +22,14 @@ from textual.widgets import DataTable, Footer, Input, Label, Sparkline, Static
 from linecontrol.api import LineView
 from linecontrol.tui import present
 from linecontrol.tui.present import BAND_LEGEND
-from linecontrol.tui.widgets import CellTable, CommandBar, LineHeader, MessageLine, Quiet
+from linecontrol.tui.widgets import (
+    CellTable,
+    CommandBar,
+    LineHeader,
+    MessageLine,
+    Quiet,
+    shown_text,
+)
 
 
 class Host(Protocol):
@@ -127,6 +134,7 @@ class OverviewScreen(LineScreen):
     ]
 
     DEFAULT_CSS = """
+    OverviewScreen #summary { max-height: 4; }
     OverviewScreen #stations { height: 1fr; }
     OverviewScreen #row-detail { height: 2; }
     """
@@ -257,7 +265,7 @@ class StationScreen(LineScreen):
         self.station = station
 
     def body(self) -> ComposeResult:
-        yield Quiet(f"Station {self.station}", id="station-title")
+        yield Quiet(f"Station {present.fit(self.station, 40)}", id="station-title")
         yield CellTable(self.COLUMNS, id="channels")
         yield Quiet(id="detail")
         yield Quiet(BAND_LEGEND, id="legend")
@@ -286,10 +294,9 @@ class StationScreen(LineScreen):
 
     def paint_body(self) -> None:
         rows = self.rows()
+        title = f"Station {present.fit(self.station, 40)}"
         self.query_one("#station-title", Quiet).show(
-            f"Station {self.station}"
-            if rows
-            else f"Station {self.station}: no channels (nothing here to show or set)"
+            title if rows else f"{title}: no channels (nothing here to show or set)"
         )
         self.query_one(CellTable).sync(rows)
         self.paint_selected()
@@ -308,7 +315,7 @@ class StationScreen(LineScreen):
         self.query_one("#trend-scale", Quiet).show(
             present.trend_scale(view, key, points, self.host.now()) if key is not None else ""
         )
-        self.query_one(Sparkline).data = [v for _, v in points]
+        self.query_one(Sparkline).data = present.trend_shape([v for _, v in points])
 
     def action_setpoint(self) -> None:
         key = self.query_one(CellTable).selected_key()
@@ -435,7 +442,9 @@ class ShelveDialog(Dialog):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(Text(f"Shelve {self.alarm}: reason, then minutes (enter; escape cancels)"))
+            yield Label(
+                shown_text(f"Shelve {self.alarm}: reason, then minutes (enter; escape cancels)")
+            )
             yield Input(placeholder="reason (required)", id="reason")
             yield Input(value="60", placeholder="minutes", id="minutes")
             yield Label("", id="error")
@@ -463,7 +472,7 @@ class SetpointDialog(Dialog):
     def compose(self) -> ComposeResult:
         with Vertical():
             # Text: the band's "[no band]" (and a server's names) are no markup
-            yield Label(Text(f"{self.field}: now {self.band} (enter sets; escape cancels)"))
+            yield Label(shown_text(f"{self.field}: now {self.band} (enter sets; escape cancels)"))
             yield Input(placeholder="new value", id="value")
             yield Label("", id="error")
 

@@ -13,7 +13,14 @@ from textual.widgets import DataTable, Static
 from textual.widgets.data_table import ColumnKey, RowKey
 
 from linecontrol.api import LineView
-from linecontrol.tui.present import Cell, command_bar, command_block, header_lines
+from linecontrol.tui.present import (
+    Cell,
+    command_bar,
+    command_block,
+    header_lines,
+    one_line,
+    printable,
+)
 
 
 def _discard(cache: LRUCache[Any, Any], drop: Callable[[Any], bool]) -> None:
@@ -22,12 +29,27 @@ def _discard(cache: LRUCache[Any, Any], drop: Callable[[Any], bool]) -> None:
 
 
 def rich(cell: Cell) -> Text:
-    return Text(cell.text, style=cell.style)
+    """A table's cell: one line, its control characters shown, never obeyed."""
+    return Text(one_line(cell.text), style=cell.style)
+
+
+def shown_text(content: Text | str) -> Text:
+    """``content`` as it may reach the terminal: its lines kept, every other control
+    character (an escape sequence of a server's text) shown as ``�`` (styles kept: each
+    is replaced one for one)."""
+    if isinstance(content, str):
+        return Text(printable(content))
+    plain = printable(content.plain)
+    if plain != content.plain:
+        content = content.copy()
+        content.plain = plain
+    return content
 
 
 class Quiet(Static):
     """A Static updated only when its text changes (an update costs a layout pass). A
-    string is shown as it is, never read as markup (``[no band]``, a server's text)."""
+    string is shown as it is, never read as markup (``[no band]``, a server's text),
+    its control characters shown as ``�`` (``shown_text``)."""
 
     _shown: Text | str | None = None
 
@@ -35,8 +57,7 @@ class Quiet(Static):
         super().__init__(content, markup=False, **kwargs)
 
     def show(self, content: Text | str) -> None:
-        if isinstance(content, str):
-            content = Text(content)
+        content = shown_text(content)
         if content == self._shown:
             return
         self._shown = content
@@ -47,7 +68,7 @@ class LineHeader(Quiet):
     """PackML state, mode, control holder and the connection, on every screen."""
 
     DEFAULT_CSS = """
-    LineHeader { height: 2; dock: top; background: $panel; }
+    LineHeader { height: 2; dock: top; background: $panel; text-wrap: nowrap; }
     """
 
     def paint(self, view: LineView, now: float) -> None:
@@ -111,7 +132,13 @@ class CellTable(DataTable[Text]):
     def sync(self, rows: Sequence[tuple[str, tuple[Cell, ...]]]) -> None:
         """Show ``rows``: rebuilt when the keys change or a cell is wider than any its
         column has held (a column's width is set when its rows are added: a band that
-        comes later was cut), else only the changed cells."""
+        comes later was cut), else only the changed cells. A key given twice (a lying
+        server: two stations of one name, two recipes of one path) is shown once, its
+        first row (DataTable raised on the second and the TUI died)."""
+        first: dict[str, tuple[Cell, ...]] = {}
+        for key, cells in rows:
+            first.setdefault(key, cells)
+        rows = list(first.items())
         keys = [key for key, _ in rows]
         wider = self._wider(rows)
         if keys != self._order or wider:

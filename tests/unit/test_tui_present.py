@@ -319,3 +319,78 @@ def test_a_recipes_derived_values_show_joined_never_a_repr() -> None:
     recipe = {"derived": {"speed": 1.5, "zones": [180, 190], "steps": [{"a": 1}], "x": {"b": 2}}}
     assert present.recipe_detail(recipe) == "speed=1.50, zones=180/190, steps=…, x=…"
     assert present.recipe_detail({"violations": ["too hot", 5]}) == "too hot; 5"
+
+
+def test_run_counters_after_the_server_restarted_are_the_new_runs_own() -> None:
+    """A server restarted (a new run: its events numbered from 1 again) must not have the
+    old run's events counted in the new one (since_full took every event kept whose seq
+    was above the new full's count: 'events 12', 'operator actions 2' for a run of 1
+    event and no action)."""
+    run = {"id": "r1", "started": 900.0, "bytes": 10, "events": 10, "operator_actions": 0}
+    view = view_of(run=run)
+    for seq, n in ((2, 11), (3, 12)):
+        given = {"command": "start", "by": "ana@t"}
+        event = {"seq": n, "type": "CommandGiven", "data": given}
+        view.apply({"type": "event", "seq": seq, "event": event}, now=0.5)
+    assert "events    12" in present.run_lines(view)
+    view.disconnected("the server closed")
+    new = {"id": "r2", "started": 950.0, "bytes": 10, "events": 1, "operator_actions": 0}
+    assert view.state is not None
+    view.apply({"type": "full", "seq": 1, "state": {**view.state, "run": new}}, now=1.0)
+    lines = present.run_lines(view)
+    assert "events    1" in lines and "operator actions 0" in lines
+    event = {"seq": 2, "type": "CommandGiven", "data": {"command": "reset", "by": "ana@t"}}
+    view.apply({"type": "event", "seq": 2, "event": event}, now=1.1)
+    lines = present.run_lines(view)
+    assert "events    2" in lines and "operator actions 1" in lines
+
+
+def test_a_header_of_double_width_names_fits_its_cells() -> None:
+    """fit counted characters: a CJK holder (two cells each) overran the line, which
+    wrapped and pushed the connection out of the 2-line header."""
+    from rich.cells import cell_len
+
+    view = view_of(
+        control={"holder": "操作员" * 30 + "@客户端"},
+        you={"user": "操作员" * 30, "role": "operator", "client": "t"},
+        supervisor={"state": "停止" * 20, "mode": "生产😀", "allowed": []},
+    )
+    for width in (80, 61):
+        first, second = present.header_lines(view, 0.0, width)
+        assert cell_len(first.text) <= width and cell_len(second.text) <= width
+        assert first.text.startswith("L │ 停止") and first.text.endswith("…")
+        assert second.text.startswith("connected")
+    assert present.fit("ab操作", 4) == "ab…"  # a wide character is never cut in half
+    assert present.fit("操作员", 6) == "操作员"
+
+
+def test_control_characters_of_a_server_text_are_shown_never_obeyed() -> None:
+    view = view_of(
+        control={"holder": "ana\x1b[2J\nmallory\u202e"},
+        line={"name": "L\x1b]0;pwned\x07", "stations": [], "channels": {}},
+    )
+    first, _ = present.header_lines(view, 0.0, 80)
+    assert "\x1b" not in first.text and "\n" not in first.text and "\x07" not in first.text
+    assert "ana\ufffd[2J\ufffdmallory\ufffd" in first.text
+    assert first.text.startswith("L\ufffd]0;pwned\ufffd │ Idle")
+    assert present.one_line("a\tb\u2028c\u200bd") == "a\ufffdb\ufffdc\u200bd"
+    assert present.printable("a\nb\x1bc") == "a\nb\ufffdc"
+
+
+def test_a_trend_across_a_floats_range_is_drawn_in_finite_steps() -> None:
+    """The Sparkline divides by max - min: 1e308 - -1e308 is infinite and the repaint
+    raised (int of NaN)."""
+    assert present.trend_shape([1e308, -1e308, 0.0]) == [1.0, 0.0, 0.5]
+    assert present.trend_shape([5.0, 5.0, 5.0]) == [0.0, 0.0, 0.0]
+    assert present.trend_shape([7.0]) == [0.0]
+    assert present.trend_shape([]) == []
+    assert present.trend_shape([170.0, 180.0, 190.0]) == [0.0, 0.5, 1.0]
+    view = view_of()
+    points = [(1.0, 1e308), (2.0, -1e308)]
+    assert "min -1e+308 max 1e+308" in present.trend_scale(view, "a.x", points, 0.0)
+
+
+def test_a_long_server_name_leaves_the_summary_its_lines() -> None:
+    view = view_of(supervisor={"state": "Idle", "recipe": "r" * 10_000, "step": "s" * 500})
+    summary = present.line_summary(view, 0.0)
+    assert len(summary) < 200 and "r" * 39 + "…" in summary and "s" * 29 + "…" in summary

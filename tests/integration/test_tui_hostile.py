@@ -1,0 +1,102 @@
+"""The TUI against a lying server (tests/integration/tui_server.py, real aiohttp), driven
+by Pilot at 80x24: a server's text with escapes, newlines and double-width characters,
+a trend across a float's range, duplicate stations and recipe paths, an unbounded name.
+Each of these killed the TUI or broke its layout before."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from rich.cells import cell_len
+
+from linecontrol.tui.screens import AlarmsScreen, RecipesScreen, StationScreen
+from tests.integration.test_tui_layout import oven_state, screen_lines, shown, tui, until
+from tests.integration.tui_server import line_state
+
+pytestmark = pytest.mark.integration
+
+
+def raw_segments(app: object) -> list[str]:
+    """The text of every segment the screen would write to the terminal."""
+    strips = app.screen._compositor.render_strips()  # type: ignore[attr-defined]
+    return [segment.text for strip in strips for segment in strip]
+
+
+async def test_escapes_and_newlines_of_a_server_are_shown_never_written(tmp_path: Path) -> None:
+    """ESC reached the terminal as is (a holder could clear the screen or set the title)
+    and a newline in the holder pushed the connection out of the header."""
+    state = line_state()
+    state["control"]["holder"] = "ana\x1b[2J\nmallory"
+    state["line"]["name"] = "L\x1b]0;pwned\x07"
+    state["alarms"][0]["guidance"] = "call\x1b[31m the shift lead"
+    async with tui(tmp_path, state=state) as (_, app, pilot):
+        await until(pilot, lambda: "mallory" in shown(app))
+        lines = screen_lines(app)
+        assert lines[1].startswith("connected") and lines[2].startswith("speed")
+        assert "control: ana\ufffd[2J\ufffdmallory" in lines[0]
+        assert not [s for s in raw_segments(app) if "\x1b" in s or "\x07" in s]
+        await pilot.press("2")
+        await until(pilot, lambda: isinstance(app.screen, AlarmsScreen))
+        await until(pilot, lambda: "call\ufffd[31m" in shown(app))
+        assert not [s for s in raw_segments(app) if "\x1b" in s]
+
+
+async def test_double_width_names_keep_the_header_to_its_two_lines(tmp_path: Path) -> None:
+    """A CJK holder was cut by characters, not cells: its line wrapped and the
+    connection's word went out of the 2-line header."""
+    state = line_state()
+    state["control"]["holder"] = "操作员" * 30 + "@客户端"
+    state["you"]["user"] = "操作员😀" * 20
+    async with tui(tmp_path, state=state) as (server, app, pilot):
+        await until(pilot, lambda: "操作员" in shown(app))
+        lines = screen_lines(app)
+        assert lines[0].startswith("test line │ Stopped │ production │ control: 操作员")
+        assert lines[0].endswith("…") and cell_len(lines[0]) <= 80
+        assert lines[1].startswith("connected") and lines[2].startswith("speed")
+        server.refuse_streams = True
+        server.close_streams()
+        await until(pilot, lambda: screen_lines(app)[1].startswith("CONNECTION LOST"))
+
+
+async def test_a_trend_across_a_floats_range_is_drawn(tmp_path: Path) -> None:
+    """1e308 then -1e308: the Sparkline's max - min was infinite and the repaint raised
+    (int of NaN); the TUI died."""
+    async with tui(tmp_path, state=oven_state()) as (server, app, pilot):
+        await pilot.press("2")
+        await until(pilot, lambda: isinstance(app.screen, AlarmsScreen))
+        await pilot.press("3")
+        await until(pilot, lambda: isinstance(app.screen, StationScreen))
+        for t, v in ((1000.0, 1e308), (1010.0, -1e308)):
+            server.send({"type": "values", "t": t, "values": {"zone_C01.temp_c": [v, "GOOD", t]}})
+            await until(pilot, lambda v=v: app.view.sample("zone_C01.temp_c").value == v)  # type: ignore[misc]
+            await until(pilot, lambda v=v: app.history["zone_C01.temp_c"][-1][1] == v)  # type: ignore[misc]
+        await until(pilot, lambda: "min -1e+308 max 1e+308 °C" in shown(app))
+        assert app.is_running
+
+
+async def test_two_stations_of_one_name_and_two_recipes_of_one_path(tmp_path: Path) -> None:
+    """A key given twice made DataTable raise DuplicateKey in the repaint: the TUI died."""
+    state = line_state()
+    state["line"]["stations"].append(dict(state["line"]["stations"][2]))
+    async with tui(tmp_path, state=state) as (server, app, pilot):
+        await until(pilot, lambda: "roll_load_kg" in shown(app))
+        assert shown(app).count("roll_load_kg") == 1
+        server.recipes = [
+            {"path": "/r/a.toml", "name": "a", "ok": True, "violations": []},
+            {"path": "/r/a.toml", "name": "a again", "ok": False, "violations": ["x"]},
+        ]
+        await pilot.press("4")
+        await until(pilot, lambda: isinstance(app.screen, RecipesScreen))
+        await until(pilot, lambda: "/r/a.toml" in shown(app))
+        assert "a again" not in shown(app) and app.is_running
+
+
+async def test_a_recipe_name_of_any_length_leaves_the_overview_its_table(tmp_path: Path) -> None:
+    """A 3000-character recipe name wrapped over the whole body: no channel was shown."""
+    state = line_state()
+    state["supervisor"]["recipe"] = "r" * 3000
+    state["supervisor"]["waiting_for"] = ["w" * 200] * 20
+    async with tui(tmp_path, state=state) as (_, app, pilot):
+        await until(pilot, lambda: "roll_load_kg" in shown(app))
+        assert "tension_n" in shown(app) and "[r Reset]" in shown(app)
