@@ -98,6 +98,10 @@ class SampleSource(Protocol):
         """The first row with ``t_mono > t`` (``rows`` if none)."""
         ...
 
+    def rows_after_times(self, times: np.ndarray) -> np.ndarray:
+        """``row_after_time`` of each of ``times``, at once."""
+        ...
+
     def row_at_metre(self, metre: float) -> int | None:
         """The first row with ``web_position_m >= metre``; None if none."""
         ...
@@ -146,6 +150,9 @@ class ArraySource:
 
     def row_after_time(self, t: float) -> int:
         return int(np.searchsorted(self._t_max, t, "right"))
+
+    def rows_after_times(self, times: np.ndarray) -> np.ndarray:
+        return np.searchsorted(self._t_max, np.asarray(times, np.float64), "right")
 
     def row_at_metre(self, metre: float) -> int | None:
         i = int(np.searchsorted(self._w_max, metre, "left"))
@@ -221,10 +228,8 @@ class Player:
         self._ev_t = np.array([e.t_mono for e in self.events], np.float64)
         # Samples before each event in the merge: every row at or before its time,
         # and never fewer than before the event above it (the log's order is kept).
-        before = [source.row_after_time(t) for t in self._ev_t]
-        self._before = (
-            np.maximum.accumulate(np.array(before, np.int64)) if before else np.empty(0, np.int64)
-        )
+        before = source.rows_after_times(self._ev_t).astype(np.int64)
+        self._before = np.maximum.accumulate(before) if len(before) else before
         self._ev_pos = self._before + np.arange(len(self.events), dtype=np.int64)
         self._speed = check_speed(speed)
         self._now = _finite("now", now)

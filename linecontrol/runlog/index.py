@@ -5,19 +5,22 @@ per record batch its byte offset and length, row count, CRC-32, first and last
 ``t_mono``, ``t_wall`` and ``web_position_m``, and the smallest and largest ``t_mono``
 and the largest ``web_position_m`` (which let a seek find the first row at or past a
 time or a metre with a binary search, even where the web stood still or ran back).
-Only batches that parsed and passed their CRC are listed; the damage found while
-indexing (corrupt regions, a torn tail) is kept in the index as the reader reports it.
+Only batches that parsed and passed their CRC are listed, and after the table the
+``t_mono`` of each of their rows (so a seek to a time, or the rows before an event, need
+read no batch); the damage found while indexing (corrupt regions, a torn tail) is kept
+in the index as the reader reports it.
 
 The file: ``MAGIC``, a little-endian ``uint32`` header length, the header (JSON: the
 index format, the segment's name, size, ``st_mtime_ns``, the CRC-32 of its first and of
 its last ``KEY_BYTES``, the offset of its first batch, its channel count, whether its
-end-of-stream marker was read, its torn tail and corrupt reports, the batch count),
-the batch table (``ENTRY``, one record per batch), then the CRC-32 of everything
-before it (``uint32``). An index that is missing, of another format, damaged (bad
-CRC, short) or stale (the segment's size, mtime, head or tail differ from its key) is
-never trusted: ``load_index`` returns None with the reason and the reader rebuilds it.
-Written atomically (temp file, fsync, rename), by ``SegmentWriter`` when it closes a
-segment and by a reader that had to build one.
+end-of-stream marker was read, its torn tail and corrupt reports, the batch and row
+counts), the batch table (``ENTRY``, one record per batch), every row's ``t_mono``
+(float64, in batch order), then the CRC-32 of everything before it (``uint32``). An
+index that is missing, of another format, damaged (bad CRC, short) or stale (the
+segment's size, mtime, head or tail differ from its key) is never trusted:
+``load_index`` returns None with the reason and the reader rebuilds it. Written
+atomically (temp file, fsync, rename), by ``SegmentWriter`` when it closes a segment
+and by a reader that had to build one.
 """
 
 from __future__ import annotations
@@ -90,13 +93,14 @@ def file_key(path: Path) -> FileKey:
 @dataclass
 class SegmentIndex:
     """The index of one segment. ``entries``: one ``ENTRY`` record per intact batch,
-    in file order."""
+    in file order; ``t_mono``: the time of each of their rows, in order."""
 
     segment: str
     key: FileKey
     data_start: int  # offset of the first batch message (after the schema)
     channels: int
     entries: np.ndarray
+    t_mono: np.ndarray
     clean_end: bool = False
     torn: str | None = None
     corrupt: list[str] = field(default_factory=list)
@@ -160,12 +164,14 @@ def encode(idx: SegmentIndex) -> bytes:
             "corrupt": idx.corrupt,
             "checked": idx.checked,
             "batches": len(idx.entries),
+            "rows": len(idx.t_mono),
         },
         separators=(",", ":"),
         sort_keys=True,
     ).encode()
     body = MAGIC + struct.pack("<I", len(header)) + header
     body += np.ascontiguousarray(idx.entries, ENTRY).tobytes()
+    body += np.ascontiguousarray(idx.t_mono, "<f8").tobytes()
     return body + struct.pack("<I", zlib.crc32(body))
 
 
@@ -183,17 +189,22 @@ def decode(data: bytes) -> SegmentIndex:
         h = json.loads(data[at : at + hlen])
         if h["format"] != INDEX_FORMAT:
             raise DamagedIndex(f"index format {h['format']!r}, this reader knows {INDEX_FORMAT}")
+        n, rows = int(h["batches"]), int(h["rows"])
         table = data[at + hlen : -4]
-        n = int(h["batches"])
-        if len(table) != n * ENTRY.itemsize:
-            raise DamagedIndex("index table length does not match its batch count")
-        entries = np.frombuffer(table, ENTRY).copy()
+        if n < 0 or rows < 0 or len(table) != n * ENTRY.itemsize + rows * 8:
+            raise DamagedIndex("index length does not match its batch and row counts")
+        # Read-only views of the file's bytes: nothing writes an index read back.
+        entries = np.frombuffer(table, ENTRY, n)
+        t_mono = np.frombuffer(table, "<f8", rows, n * ENTRY.itemsize)
+        if int(entries["rows"].sum()) != rows:
+            raise DamagedIndex("index row count does not match its batches")
         return SegmentIndex(
             segment=str(h["segment"]),
             key=FileKey(int(h["size"]), int(h["mtime_ns"]), int(h["head_crc"]), int(h["tail_crc"])),
             data_start=int(h["data_start"]),
             channels=int(h["channels"]),
             entries=entries,
+            t_mono=t_mono,
             clean_end=bool(h["clean_end"]),
             torn=h["torn"] if isinstance(h["torn"], str) else None,
             corrupt=[str(c) for c in h["corrupt"]],

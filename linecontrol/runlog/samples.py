@@ -172,6 +172,7 @@ class SegmentWriter:
         self.rows = 0
         self.t_first: float | None = None
         self._entries: list[tuple[Any, ...]] = []
+        self._times: list[np.ndarray] = []
         self._data_start = 0
         self._broken = False  # a write failed: no index (readers build one from the file)
 
@@ -228,6 +229,7 @@ class SegmentWriter:
                 (meta_len,) = struct.unpack("<i", f.read(8)[4:])
             self._data_start = at = 8 + meta_len
         self._entries.append(entry_of(at, end - at, crc, data[0], data[1], data[2]))
+        self._times.append(data[0].copy())  # the caller may reuse its arrays
         if self.t_first is None and b.rows:
             self.t_first = float(b.t_mono[0])
         self.batches += 1
@@ -261,6 +263,7 @@ class SegmentWriter:
                 data_start=self._data_start,
                 channels=self.n,
                 entries=np.array(self._entries, INDEX_ENTRY),
+                t_mono=np.concatenate(self._times),
                 clean_end=True,
             )
             write_index(self.path, idx, fsync=self.fsync)

@@ -14,9 +14,13 @@ What a seek means:
   ``m`` lie after it (they are replayed from there, in order). A NaN position is
   never at or past a metre.
 
-Both are binary searches over each batch's running maximum (``index.ENTRY``), then
-one batch read; None when no row qualifies. ``read_window(t0, t1)`` reads the rows
-with ``t0 <= t_mono < t1`` from the batches that can hold them.
+A seek to a time is a binary search over the running maximum of the rows' times
+(kept in the index), then one batch read; a seek to a metre, over each batch's running
+maximum position (``index.ENTRY``), then one batch read; None when no row qualifies.
+The row numbers before a time (``row_at_time``, ``row_after_time``,
+``rows_after_times``, what a replay merges events with) read no batch at all.
+``read_window(t0, t1)`` reads the rows with ``t0 <= t_mono < t1`` from the batches
+that can hold them.
 
 Damage: a segment's torn tail and corrupt regions found when it was indexed are in
 ``torn`` and ``corrupt``, as ``read_samples`` reports them. A batch that fails its CRC
@@ -66,10 +70,12 @@ def build_index(path: Path) -> SegmentIndex:
     key = file_key(path)
     seg, schema = read_segment_spans(path)
     entries = []
+    times = []
     for rb, (off, length) in zip(seg.batches, seg.spans, strict=True):
         cols = batch_columns(rb)
         crc = batch_crc(rb, len(seg.channels))
         entries.append(entry_of(off, length, -1 if crc is None else crc, *cols))
+        times.append(np.asarray(cols[0], np.float64))
     data_start = seg.spans[0][0] if seg.spans else 0
     checked = schema is None or (schema.metadata or {}).get(b"linecontrol.format", b"1") != b"1"
     return SegmentIndex(
@@ -78,6 +84,7 @@ def build_index(path: Path) -> SegmentIndex:
         data_start=data_start,
         channels=len(seg.channels),
         entries=np.array(entries, ENTRY),
+        t_mono=np.concatenate(times) if times else np.empty(0),
         clean_end=seg.clean_end,
         torn=seg.torn,
         corrupt=list(seg.corrupt),
@@ -160,6 +167,10 @@ class RunSamples:
         self._t_pmax = np.maximum.accumulate(e["t_max"]) if len(e) else e["t_max"]
         self._t_smin = np.minimum.accumulate(e["t_min"][::-1])[::-1] if len(e) else e["t_min"]
         self._w_pmax = np.maximum.accumulate(e["web_max"]) if len(e) else e["web_max"]
+        # Every row's time, from the indexes, and its running maximum: a seek to a time
+        # is a binary search over it, with no batch read.
+        t = np.concatenate([i.t_mono for i in self.indexes]) if self.indexes else np.empty(0)
+        self._t_run = np.maximum.accumulate(np.where(np.isnan(t), -np.inf, t)) if len(t) else t
         self._maps: dict[int, Any] = {}  # Arrow buffers and schemas (samples reads them)
         self._schemas: dict[int, Any] = {}
         self._cache: OrderedDict[int, _Cols | None] = OrderedDict()
@@ -250,7 +261,14 @@ class RunSamples:
 
     def seek_time(self, t: float) -> SeekPoint | None:
         """The first row with ``t_mono >= t``; None if there is none."""
-        return self._first_in(self._t_pmax, "t_mono", _finite("t", t), False)
+        t = _finite("t", t)
+        r = int(np.searchsorted(self._t_run, t, "left"))
+        if r >= self.rows:
+            return None
+        b = int(np.searchsorted(self._row0, r, "right")) - 1
+        if self._batch(b) is None:  # reported: the first row at or after t in a later batch
+            return self._first_in(self._t_pmax, "t_mono", t, False)
+        return self._point(b, r - int(self._row0[b]))
 
     def seek_position(self, metre: float) -> SeekPoint | None:
         """The first row, in recorded order, with ``web_position_m >= metre``; None if
@@ -258,16 +276,23 @@ class RunSamples:
         return self._first_in(self._w_pmax, "web", _finite("metre", metre), False)
 
     # The row numbers a replay needs (``linecontrol.replay``'s ``SampleSource``).
+    # From the indexes' row times alone: a row of a batch that fails its check when
+    # read still has its number (a read of it returns nothing, reported).
     def row_at_time(self, t: float) -> int:
         """The first row with ``t_mono >= t`` (``rows`` if none)."""
-        p = self.seek_time(t)
-        return self.rows if p is None else p.row
+        return int(np.searchsorted(self._t_run, _finite("t", t), "left"))
 
     def row_after_time(self, t: float) -> int:
         """The first row with ``t_mono > t`` (``rows`` if none): every row before it
         is at or before ``t``."""
-        p = self._first_in(self._t_pmax, "t_mono", _finite("t", t), True)
-        return self.rows if p is None else p.row
+        return int(np.searchsorted(self._t_run, _finite("t", t), "right"))
+
+    def rows_after_times(self, times: np.ndarray) -> np.ndarray:
+        """``row_after_time`` of each of ``times`` (finite ones), at once."""
+        ts = np.asarray(times, np.float64)
+        if not np.isfinite(ts).all():
+            raise InvalidArgument("times must be finite numbers")
+        return np.searchsorted(self._t_run, ts, "right").astype(np.int64)
 
     def row_at_metre(self, metre: float) -> int | None:
         p = self.seek_position(metre)

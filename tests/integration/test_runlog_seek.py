@@ -65,6 +65,8 @@ def test_the_writer_indexes_a_segment_as_a_reader_would(tmp_path: Path) -> None:
     built = build_index(p)
     assert written.key == built.key and written.data_start == built.data_start
     assert np.array_equal(written.entries, built.entries)
+    assert np.array_equal(written.t_mono, built.t_mono)
+    assert np.array_equal(written.t_mono, read_samples(tmp_path / "samples").t_mono)
     assert written.clean_end and built.clean_end and built.torn is None and built.corrupt == []
     assert written.rows == 250 and len(written.entries) == 25
     e = written.entries[3]
@@ -124,6 +126,9 @@ def test_seek_to_a_time_and_a_window_match_a_linear_scan(tmp_path: Path) -> None
         else:
             assert p is not None and p.row == want and p.t_mono == t[want], x
         assert run.row_after_time(x) == int(np.searchsorted(t, x, "right")), x
+    assert np.array_equal(
+        run.rows_after_times(np.array(targets)), np.searchsorted(t, targets, "right")
+    )
     assert run.seek_time(50.0) is None and run.row_at_time(50.0) == run.rows
     for _ in range(30):
         t0 = rnd.uniform(-1, 51)
