@@ -46,6 +46,8 @@ from linecontrol.acquisition import STALE_PERIODS, Acquisition
 from linecontrol.config import AlarmDefinition, LineConfig, Recipe, load_model_bytes
 from linecontrol.errors import InputFileError, LinecontrolError, Problem
 from linecontrol.model import (
+    AlarmChanged,
+    AlarmRaised,
     Command,
     CommandRejected,
     DeviceFailed,
@@ -530,7 +532,7 @@ class Supervisor:
                 self.step_now = now  # the time of the step these events come from
                 self._log(events)
                 self.step_now = None
-                if any(type(e).__name__.startswith("Alarm") for e in events):
+                if any(isinstance(e, AlarmRaised | AlarmChanged) for e in events):
                     self.save_alarms()
                 if any(
                     isinstance(e, StateChanged) and e.new in ("Stopping", "Aborting")
