@@ -432,7 +432,7 @@ def critical_params(run: RunData) -> tuple[list[Param], list[str]]:
             station, dist = rewind.name, rewind.distance_m
         if station.split(" ")[0] not in used and f.startswith(("ovens", "press", "sputter")):
             continue
-        unit = units.get(b.reads, b.unit)
+        unit = units.get(b.reads) or b.unit
         if f == "press.roll_load_kg":
             k = 10.0 / recipe.web.width_mm  # kg -> kg/cm over the bonded width
             band = b.band
@@ -459,7 +459,7 @@ def critical_params(run: RunData) -> tuple[list[Param], list[str]]:
             station, dist, length = place(dev)
             o2w = Window(-math.inf, oven.o2_limit_ppm,
                        f"high: ovens[{oven.station}].o2_limit_ppm (rule o2.limit)")  # fmt: skip
-            params.append(Param(ch, f"O2 {ch}", units.get(ch, "ppm"), ch, station, dist, length,
+            params.append(Param(ch, f"O2 {ch}", units.get(ch) or "ppm", ch, station, dist, length,
                                 window=o2w, no_window="", field=""))  # fmt: skip
     # Process windows from the rules, once for every field.
     windows = process_windows(recipe, line, [p.field for p in params if p.field])

@@ -13,6 +13,7 @@ import pytest
 
 from linecontrol.config import DEFAULT_LINE, load_line, load_recipe
 from linecontrol.model import (
+    AlarmChanged,
     AlarmRaised,
     CommandGiven,
     CommandRejected,
@@ -217,13 +218,69 @@ def test_actions_and_critical_alarms_from_the_events() -> None:
     ]
     (mark,) = rep.alarms
     assert mark.critical and mark.metre == pytest.approx(10.0 - 22.0)
-    # Active from 10 m on (never cleared): every metre at the cure oven from then is not fit.
-    assert rep.fit_m == 0 or all(
-        "critical alarm" in rep.metre_reasons[k]
-        for k in range(len(rep.metre_status))
-        if rep.metre_status[k] == 0
+    # Active from 10 m on, never cleared: no metre reached the cure oven (22 m) before; those
+    # that reached it by the end (the encoder at 120 m: metres 0..98) are not fit for it.
+    assert rep.fit_m == 0
+    reached = rep.metre_reasons[:99]
+    assert all("a critical alarm active: o2_cure at cure_oven" in r for r in reached)
+    # Cleared when the encoder reads 40 m: only the metres in the oven (22..42 m) before then.
+    cleared = AlarmChanged(**{**raised.model_dump(), "old": "UNACK", "new": "RTNUN",
+                              "cause": "cleared"})  # fmt: skip
+    ended = [*events, ev(6, float(run.t[160]), cleared)]
+    rep = compute(RunData(**{**run.__dict__, "events": ended}))
+    assert list(rep.metre_status[:18]) == [0] * 18 and rep.fit_m == 67 - 18
+    # An alarm of low priority with no consequence is not critical: no metre lost.
+    assert run.line is not None
+    alarms = dict(run.line.alarms)
+    alarms["o2_cure_high"] = alarms["o2_cure_high"].model_copy(update={"priority": "low"})
+    line = run.line.model_copy(update={"alarms": alarms})
+    low = AlarmRaised(**{**raised.model_dump(), "alarm": "o2_cure_high", "priority": "low"})
+    events = [*run.events, ev(3, t, low)]
+    rep = compute(RunData(**{**run.__dict__, "events": events, "line": line}))
+    assert rep.fit_m == 67 and not rep.alarms[0].critical
+
+
+def test_a_run_without_samples_or_recipe_is_reported_with_no_metres_and_says_why() -> None:
+    empty = RunData(
+        run_id="empty", channels=["a.b"], units=["°C"], t=np.zeros(0), t_wall=np.zeros(0),
+        position=np.zeros(0), values=np.zeros((0, 1)), quality=np.zeros((0, 1), np.uint8),
+    )  # fmt: skip
+    rep = compute(empty)
+    assert rep.produced_m == 0.0 and len(rep.metre_status) == 0 and rep.params == []
+    assert any("no recipe" in n for n in rep.notes) and any("web position" in n for n in rep.notes)
+    with pytest.raises(ReportInputError, match="not produced"):
+        trace(rep, 0.0)
+    # No recipe, samples all WAITING: every metre unknown, none fit.
+    pos = np.arange(0.0, 10.01, 0.5)
+    waiting = RunData(
+        run_id="w", channels=["a.b"], units=[""], t=pos * 10, t_wall=pos * 10 + 1.8e9,
+        position=pos, values=np.full((len(pos), 1), np.nan),
+        quality=np.full((len(pos), 1), 3, np.uint8),
+    )  # fmt: skip
+    rep = compute(waiting)
+    assert rep.fit_m == 0 and rep.unknown_m == 10
+
+
+def test_a_sputter_recipe_maps_the_sputter_power_with_its_window_from_the_rules() -> None:
+    line = load_line(DEFAULT_LINE)
+    recipe = load_recipe(
+        Path(__file__).parents[2] / "configs" / "recipes" / "000-sputter-fusion.toml"
     )
-    assert rep.fit_m < compute(run).fit_m
+    from linecontrol.process import bind
+    from linecontrol.report.figures import critical_params
+
+    chans = sorted({b.reads for b in bind(recipe, line, strict=False)})
+    run = RunData(
+        run_id="s", channels=chans, units=[""] * len(chans), t=np.zeros(0), t_wall=np.zeros(0),
+        position=np.zeros(0), values=np.zeros((0, len(chans))),
+        quality=np.zeros((0, len(chans)), np.uint8), line=line, recipe=recipe,
+    )  # fmt: skip
+    params, _ = critical_params(run)
+    power = next(p for p in params if p.channel == "sputter_psu.power_pv_kw")
+    assert power.station == "sputter" and power.distance_m == 45.0 and power.unit == "kW"
+    assert power.window is not None and power.window.contains(recipe.sputter.power_kw)  # type: ignore[union-attr]
+    assert "sputter" in power.window.source
+    assert {p.key for p in params} >= {"drive.speed_pv_m_min", "press.linear_pressure_kg_cm"}
 
 
 def test_process_windows_come_from_the_rules_and_their_edges_are_inside() -> None:
