@@ -42,7 +42,7 @@ from linecontrol.errors import LinecontrolError
 INDEX_FORMAT = 1
 MAGIC = b"LCSIDX\r\n"
 SUFFIX = ".idx"
-KEY_BYTES = 16 * 1024
+KEY_BYTES = 4096
 ENTRY = np.dtype(
     [
         ("offset", "<i8"),
@@ -180,8 +180,9 @@ def decode(data: bytes) -> SegmentIndex:
     format."""
     if len(data) < len(MAGIC) + 8 or not data.startswith(MAGIC):
         raise DamagedIndex("not a segment index (bad magic or too short)")
+    view = memoryview(data)  # slices without copies
     (crc,) = struct.unpack_from("<I", data, len(data) - 4)
-    if zlib.crc32(data[:-4]) != crc:
+    if zlib.crc32(view[:-4]) != crc:
         raise DamagedIndex("index CRC mismatch")
     (hlen,) = struct.unpack_from("<I", data, len(MAGIC))
     at = len(MAGIC) + 4
@@ -190,7 +191,7 @@ def decode(data: bytes) -> SegmentIndex:
         if h["format"] != INDEX_FORMAT:
             raise DamagedIndex(f"index format {h['format']!r}, this reader knows {INDEX_FORMAT}")
         n, rows = int(h["batches"]), int(h["rows"])
-        table = data[at + hlen : -4]
+        table = view[at + hlen : -4]
         if n < 0 or rows < 0 or len(table) != n * ENTRY.itemsize + rows * 8:
             raise DamagedIndex("index length does not match its batch and row counts")
         # Read-only views of the file's bytes: nothing writes an index read back.

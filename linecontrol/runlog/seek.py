@@ -36,7 +36,7 @@ import math
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -156,7 +156,12 @@ class RunSamples:
         self._seg = np.concatenate(
             [np.full(len(t), k, np.int64) for k, t in enumerate(tables)] or [np.empty(0, np.int64)]
         )
-        self._entries = np.concatenate(tables) if tables else np.empty(0, ENTRY)
+        # Filled in place: concatenating structured arrays promotes their fields (slow).
+        self._entries = np.empty(sum(len(t) for t in tables), ENTRY)
+        at = 0
+        for table in tables:
+            self._entries[at : at + len(table)] = table
+            at += len(table)
         self._first = np.concatenate(
             [np.arange(len(t), dtype=np.int64) for t in tables] or [np.empty(0, np.int64)]
         )
@@ -167,10 +172,13 @@ class RunSamples:
         self._t_pmax = np.maximum.accumulate(e["t_max"]) if len(e) else e["t_max"]
         self._t_smin = np.minimum.accumulate(e["t_min"][::-1])[::-1] if len(e) else e["t_min"]
         self._w_pmax = np.maximum.accumulate(e["web_max"]) if len(e) else e["web_max"]
-        # Every row's time, from the indexes, and its running maximum: a seek to a time
-        # is a binary search over it, with no batch read.
-        t = np.concatenate([i.t_mono for i in self.indexes]) if self.indexes else np.empty(0)
-        self._t_run = np.maximum.accumulate(np.where(np.isnan(t), -np.inf, t)) if len(t) else t
+        # Where each batch's rows start in its segment's row times (``SegmentIndex.t_mono``):
+        # a seek to a time finds its batch by the batches' running maximum, then its row in
+        # the index's times, with no batch read.
+        self._local0 = np.concatenate(
+            [np.concatenate([[0], np.cumsum(t["rows"])[:-1]]) for t in tables if len(t)]
+            or [np.empty(0)]
+        ).astype(np.int64)
         self._maps: dict[int, Any] = {}  # Arrow buffers and schemas (samples reads them)
         self._schemas: dict[int, Any] = {}
         self._cache: OrderedDict[int, _Cols | None] = OrderedDict()
@@ -262,7 +270,7 @@ class RunSamples:
     def seek_time(self, t: float) -> SeekPoint | None:
         """The first row with ``t_mono >= t``; None if there is none."""
         t = _finite("t", t)
-        r = int(np.searchsorted(self._t_run, t, "left"))
+        r = self._row_by_time(t, "left")
         if r >= self.rows:
             return None
         b = int(np.searchsorted(self._row0, r, "right")) - 1
@@ -278,21 +286,44 @@ class RunSamples:
     # The row numbers a replay needs (``linecontrol.replay``'s ``SampleSource``).
     # From the indexes' row times alone: a row of a batch that fails its check when
     # read still has its number (a read of it returns nothing, reported).
+    def _run_max_of(self, b: int) -> np.ndarray:
+        """The running maximum of batch ``b``'s row times, as indexed (NaN: -inf)."""
+        k, a = int(self._seg[b]), int(self._local0[b])
+        t = self.indexes[k].t_mono[a : a + int(self._entries["rows"][b])]
+        return np.maximum.accumulate(np.where(np.isnan(t), -np.inf, t))
+
+    def _row_by_time(self, t: float, side: Literal["left", "right"]) -> int:
+        b = int(np.searchsorted(self._t_pmax, t, side))
+        if b >= self.batches:
+            return self.rows
+        return int(self._row0[b]) + int(np.searchsorted(self._run_max_of(b), t, side))
+
     def row_at_time(self, t: float) -> int:
         """The first row with ``t_mono >= t`` (``rows`` if none)."""
-        return int(np.searchsorted(self._t_run, _finite("t", t), "left"))
+        return self._row_by_time(_finite("t", t), "left")
 
     def row_after_time(self, t: float) -> int:
         """The first row with ``t_mono > t`` (``rows`` if none): every row before it
         is at or before ``t``."""
-        return int(np.searchsorted(self._t_run, _finite("t", t), "right"))
+        return self._row_by_time(_finite("t", t), "right")
 
     def rows_after_times(self, times: np.ndarray) -> np.ndarray:
         """``row_after_time`` of each of ``times`` (finite ones), at once."""
         ts = np.asarray(times, np.float64)
         if not np.isfinite(ts).all():
             raise InvalidArgument("times must be finite numbers")
-        return np.searchsorted(self._t_run, ts, "right").astype(np.int64)
+        out = np.full(len(ts), self.rows, np.int64)
+        if not len(ts) or not self.batches:
+            return out
+        b = np.searchsorted(self._t_pmax, ts, "right")
+        order = np.argsort(b, kind="stable")
+        groups, starts = np.unique(b[order], return_index=True)
+        for g, lo, hi in zip(groups, starts, [*starts[1:], len(order)], strict=True):
+            if g < self.batches:
+                sel = order[lo:hi]
+                run = self._run_max_of(int(g))
+                out[sel] = self._row0[g] + np.searchsorted(run, ts[sel], "right")
+        return out
 
     def row_at_metre(self, metre: float) -> int | None:
         p = self.seek_position(metre)
