@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import math
 import warnings
 from dataclasses import dataclass
@@ -79,6 +80,7 @@ class Tables:
     metres: list[dict[str, str]]
     rule_check: list[str]
     notes: list[str]
+    recipe: str  # the recipe as meta.json recorded it (indented JSON), "" without one
 
 
 def _band_cells(ib: InBand | None, prefix: str) -> dict[str, str]:
@@ -203,8 +205,9 @@ def tables(report: Report) -> Tables:
         {"from": str(a), "to": str(b), "status": names[s], "reason": r or "-"}
         for a, b, s, r in metre_runs(report)
     ]
+    recipe = "" if run.recipe_data is None else json.dumps(run.recipe_data, indent=1, default=str)
     return Tables(summary, params, caps, stops, par, actions, alarms, metres,
-                  report.rule_check, report.notes)  # fmt: skip
+                  report.rule_check, report.notes, recipe)  # fmt: skip
 
 
 def _distance(d: float, length: float) -> str:
@@ -411,6 +414,9 @@ def render_pdf(report: Report, pictures: list[bytes] | None = None) -> bytes:
                      ("reason", "why")])  # fmt: skip
     heading("Recipe rule check")
     para("\n".join(t.rule_check) or "every rule passes")
+    if t.recipe:
+        heading(f"Recipe {report.recipe_name}, SHA-256 {report.recipe_hash}")
+        para(t.recipe)
     if t.notes:
         heading("Notes")
         para("\n".join(t.notes))

@@ -184,6 +184,7 @@ def test_the_html_report_is_one_file_whose_numbers_match_the_run_log(
     assert int(m.group(3)) == round(float(gaps[in_exec].sum()))
     # The recipe's hash is the file's SHA-256 (as the supervisor logged it when loading).
     assert cells.by_id["recipe-hash"] == hashlib.sha256(RECIPE.read_bytes()).hexdigest()
+    assert json.loads(cells.by_id["recipe"])["recipe"]["name"] == "fault-run"
     # Stops with their causes; the operator's rejected Stop in the audit trail.
     stops = cells.rows["stops"]
     assert any(r[0] == "Held" and r[3] == "heater_failed: zone_C07" for r in stops[1:]), stops
