@@ -25,7 +25,8 @@ Rules, in the order ``apply`` checks them:
 - ``status``: the supervisor's status and the control holder replace the old ones.
 - ``event``: appended in order (the last ``MAX_EVENTS`` kept); an alarm transition
   (``AlarmRaised``, ``AlarmChanged``) also updates that alarm's entry; a
-  ``RecipeLoaded`` needs a resync (the new recipe's bands come only in a full state).
+  ``RecipeLoaded`` needs a resync (the new recipe's bands come only in a full state),
+  and the stream's close that follows is shown resyncing, not lost.
 - ``heartbeat`` and unknown types: seen, nothing else (a newer server's types are
   ignored, not fatal).
 
@@ -122,6 +123,9 @@ class LineView:
     """How many of ``events`` (the newest) came after the last ``full``: what the full
     state's counts do not hold yet (the events before it may be another run's, of a
     server since restarted, whose event numbers began again)."""
+    reloading: bool = False
+    """The view asked for a fresh full state to have a new recipe's bands (the client
+    closes the stream for it): that close is a resync, not a loss (``disconnected``)."""
     changed: int = 0
     """Bumped whenever what the screens show may have changed (so a repaint can skip
     an unchanged view)."""
@@ -167,7 +171,15 @@ class LineView:
 
     def disconnected(self, reason: str) -> None:
         """The stream ended (closed, refused, timed out): shown lost at once; the state
-        is kept for show, marked stale by the connection, until a fresh ``full``."""
+        is kept for show, marked stale by the connection, until a fresh ``full``. The
+        close the view asked for to have a new recipe's bands (``reloading``) is shown
+        resyncing, not lost (the header said CONNECTION LOST at every recipe load);
+        the next close, a fresh stream that failed, is a loss."""
+        if self.reloading and self.state is not None:
+            self.reloading = False
+            self.needs_resync = True
+            self.changed += 1
+            return
         self.closed_reason = reason or "disconnected"
         self.needs_resync = self.state is not None
         self.resync_reason = self.closed_reason
@@ -197,6 +209,7 @@ class LineView:
                 self.alarms[alarm["name"]] = dict(alarm)
         self.seq = seq
         self.events_since_full = 0
+        self.reloading = False
         self.server_time = None
         self._clock(state.get("server_time"))
         self.needs_resync = False
@@ -226,6 +239,7 @@ class LineView:
         self.changed += 1
         if envelope.get("type") == "RecipeLoaded":
             self._resync("a recipe was loaded: its bands come in a fresh full state")
+            self.reloading = True
             return
         data = envelope.get("data")
         if envelope.get("type") not in ALARM_EVENTS or not isinstance(data, dict):

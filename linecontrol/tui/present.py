@@ -582,10 +582,15 @@ def run_lines(view: LineView) -> list[str]:
         return ["no run"]
     started = run.get("started")
     clock = view.server_time
+    span = clock - float(started) if _finite(started) and clock is not None else math.nan
+    # a lying clock (1e308) made a 309-digit line; an infinite span (its two ends at a
+    # float's range) is no duration
     duration = (
-        f"{max(0.0, clock - float(started)):.0f} s line time"
-        if _finite(started) and clock is not None
-        else "?"
+        "?"
+        if not math.isfinite(span)
+        else f"{max(0.0, span):.0f} s line time"
+        if span < 1e9
+        else f"{number(span)} s line time"
     )
     after = since_full(view)
     events, actions = _count(run.get("events")), _count(run.get("operator_actions"))

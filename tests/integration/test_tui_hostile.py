@@ -5,14 +5,17 @@ Each of these killed the TUI or broke its layout before."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
 from rich.cells import cell_len
 
+from linecontrol.api import Address, ApiClient
+from linecontrol.tui.app import LineApp
 from linecontrol.tui.screens import AlarmsScreen, RecipesScreen, StationScreen
 from tests.integration.test_tui_layout import oven_state, screen_lines, shown, tui, until
-from tests.integration.tui_server import line_state
+from tests.integration.tui_server import line_state, serving
 
 pytestmark = pytest.mark.integration
 
@@ -100,3 +103,34 @@ async def test_a_recipe_name_of_any_length_leaves_the_overview_its_table(tmp_pat
     async with tui(tmp_path, state=state) as (_, app, pilot):
         await until(pilot, lambda: "roll_load_kg" in shown(app))
         assert "tension_n" in shown(app) and "[r Reset]" in shown(app)
+
+
+async def test_a_recipe_load_is_never_shown_as_a_lost_connection(tmp_path: Path) -> None:
+    """The view resyncs for a new recipe's bands; the header said CONNECTION LOST (and
+    every key was off as for a loss) for the client's retry_s at every recipe load."""
+    state = oven_state()
+    bands, state["bands"] = state["bands"], {}
+    state["run"]["events"] = 5
+    path = tmp_path / "api.sock"
+    async with serving(path, state=state) as server:
+        client = ApiClient(Address(path=path), "tui-test", retry_s=0.5)
+        app = LineApp(client, repaint_s=0.05)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: app.view.connection(app.now()) == "live")
+            server.state = {**state, "bands": bands, "run": {**state["run"], "events": 6}}
+            loaded = {"seq": 6, "type": "RecipeLoaded", "data": {"recipe": "b"}}
+            server.send({"type": "event", "event": loaded})
+            seen: set[str] = set()
+
+            def banded() -> bool:
+                connection = app.view.connection(app.now())
+                seen.add(connection)
+                state = app.view.state or {}
+                return connection == "live" and bool(state.get("bands"))
+
+            async with asyncio.timeout(10.0):
+                while not banded():
+                    await pilot.pause(0.01)  # polled, with the deadline above
+            assert "resyncing" in seen and "lost" not in seen
+            assert server.streams == 2
+            await until(pilot, lambda: "180.0 [170.0..190.0]" in shown(app))

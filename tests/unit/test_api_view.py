@@ -276,3 +276,23 @@ def test_changed_counter_moves_with_what_is_shown() -> None:
     assert view.changed == before
     view.apply({"type": "values", "seq": 3, "values": {"a.b": [1.0, "GOOD", 1.0]}}, 10.2)
     assert view.changed > before
+
+
+def test_the_close_for_a_new_recipes_bands_is_a_resync_not_a_loss() -> None:
+    """A RecipeLoaded makes the view ask a fresh full state; the client closes the
+    stream for it, and the header said CONNECTION LOST at every recipe load. That close
+    is shown resyncing; a fresh stream that fails after it is a loss."""
+    view = started()
+    loaded = {"seq": 9, "type": "RecipeLoaded", "data": {"recipe": "b"}}
+    view.apply({"type": "event", "seq": 2, "event": loaded}, now=11.0)
+    assert view.connection(11.0) == "resyncing" and view.allowed == frozenset()
+    view.disconnected(view.resync_reason)
+    assert view.connection(11.1) == "resyncing"
+    assert "recipe was loaded" in view.resync_reason
+    assert view.connection(11.0 + HEARTBEAT_LOST_S + 0.01) == "lost"  # nothing came since
+    view.disconnected("cannot reach the server: refused")
+    assert view.connection(11.2) == "lost" and "refused" in view.closed_reason
+    view.apply({"type": "full", "seq": 1, "state": {"values": {}}}, now=12.0)
+    assert view.connection(12.0) == "live"
+    view.disconnected("closed")  # a close after that full is a loss again
+    assert view.connection(12.1) == "lost"

@@ -394,3 +394,14 @@ def test_a_long_server_name_leaves_the_summary_its_lines() -> None:
     view = view_of(supervisor={"state": "Idle", "recipe": "r" * 10_000, "step": "s" * 500})
     summary = present.line_summary(view, 0.0)
     assert len(summary) < 200 and "r" * 39 + "…" in summary and "s" * 29 + "…" in summary
+
+
+def test_a_lying_clock_gives_a_duration_of_one_short_line() -> None:
+    """server_time 1e308 made a 331-character duration line; its two ends at a float's
+    range made 'inf s'."""
+    run = {"id": "r", "started": 900.0, "events": 1, "operator_actions": 0}
+    assert "duration  1e+308 s line time" in present.run_lines(view_of(run=run, server_time=1e308))
+    run["started"] = -1e308
+    assert "duration  ?" in present.run_lines(view_of(run=run, server_time=1e308))
+    run["started"] = 1100.0  # a start after the clock: no negative duration
+    assert "duration  0 s line time" in present.run_lines(view_of(run=run, server_time=1000.0))
