@@ -62,6 +62,11 @@ def test_the_wheel_ships_every_config_and_recipe(wheel: Path) -> None:
     assert expected - names == set()
 
 
+def test_the_wheel_ships_the_report_template(wheel: Path) -> None:
+    # ``linecontrol runs report`` renders its HTML from it (package data, not code).
+    assert "linecontrol/report/report.html.j2" in zipfile.ZipFile(wheel).namelist()
+
+
 def test_a_non_editable_install_checks_recipes_from_anywhere(wheel: Path, tmp_path: Path) -> None:
     venv = tmp_path / "venv"
     subprocess.run(
