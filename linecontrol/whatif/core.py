@@ -381,10 +381,13 @@ class _Schedule:
                 elif kind == "discrete":
                     if d.bit is not None:
                         whole = good & (v == np.floor(v)) & (v >= 0)
-                        safe = np.where(whole, v, 0.0).astype(np.int64)
+                        # A word past int64 is judged by the engine's own Python int: such
+                        # a row is in both masks (handed to the engine whatever it holds).
+                        big = whole & (v >= 2.0**63)
+                        safe = np.where(whole & ~big, v, 0.0).astype(np.int64)
                         bit = ((safe >> d.bit) & 1).astype(bool)
-                        on = whole & bit
-                        off = whole & ~bit
+                        on = (whole & bit) | big
+                        off = (whole & ~bit) | big
                     else:
                         on = good & (v == d.equals)
                         off = good & (v != d.equals)
