@@ -11,8 +11,9 @@ ties its simulators to itself the same way, so a demo killed outright takes both
 
 A demo killed outright leaves its directory (``linecontrol-demo-*`` in the temporary
 directory, with serve's dead socket): each demo writes its pid and start time there
-(``demo.pid``), and on start removes the directories of this user's demos that are gone
-(``remove_stale_dirs``), never another user's, a live demo's or a symlink.
+(``demo.pid``, with its pid namespace), and on start removes the directories of this
+user's demos that are gone (``remove_stale_dirs``), never another user's, a live demo's,
+one of another pid namespace or a symlink.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ EXIT_FAILED = 1  # the TUI failed, or serve ended by itself or had to be killed
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 PREFIX = "linecontrol-demo-"  # the demo's private directory, in the temporary directory
-OWNER = "demo.pid"  # in it: "PID START" of the demo that made it
+OWNER = "demo.pid"  # in it: "PID START NAMESPACE" of the demo that made it
 OWNER_MAX = 100  # bytes of it read, at most
 
 logger = logging.getLogger("linecontrol.demo")
@@ -321,21 +322,34 @@ def start_time(pid: int) -> str | None:
     return fields[19].decode("ascii")
 
 
+def pid_namespace() -> str:
+    """This process's pid namespace (``/proc/self/ns/pid``'s link, ``pid:[INODE]``), or
+    ``-`` where it cannot be read: pids name processes only within one."""
+    try:
+        return os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return "-"
+
+
 def owner_mark(pid: int) -> str:
-    """What a demo writes in its directory (``OWNER``): its pid and start time."""
-    return f"{pid} {start_time(pid) or '-'}\n"
+    """What a demo writes in its directory (``OWNER``): its pid, start time and pid
+    namespace."""
+    return f"{pid} {start_time(pid) or '-'} {pid_namespace()}\n"
 
 
 def _owner_gone(mark: str) -> bool:
     """Whether the demo ``mark`` names has ended: no process with its pid, or one that
     started at another time (the pid given to another process since). A mark that does
-    not parse is not known to be gone."""
-    pid_text, _, start = mark.strip().partition(" ")
+    not parse is not known to be gone, nor one of another pid namespace (a demo in a
+    container sharing this temporary directory: its pid means nothing here)."""
+    pid_text, start, namespace = [*mark.split(), "", "", ""][:3]
     try:
         pid = int(pid_text)
     except ValueError:
         return False
     if pid <= 0 or pid == os.getpid():
+        return False
+    if namespace and namespace != pid_namespace():
         return False
     now = start_time(pid)
     if now is not None:  # a process has the pid: gone only if it is another one

@@ -12,7 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from linecontrol.cli.demo import OWNER, PREFIX, owner_mark, remove_stale_dirs, start_time
+from linecontrol.cli.demo import (
+    OWNER,
+    PREFIX,
+    owner_mark,
+    pid_namespace,
+    remove_stale_dirs,
+    start_time,
+)
 
 pytestmark = pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="reads /proc")
 
@@ -106,3 +113,23 @@ def test_a_link_inside_a_stale_directory_is_removed_not_followed(tmp_path: Path)
     (gone / "link").symlink_to(keep)
     assert remove_stale_dirs(tmp_path) == [gone]
     assert (keep / "data").read_text() == "kept"
+
+
+def test_a_demo_of_another_pid_namespace_is_kept(tmp_path: Path) -> None:
+    """A demo in a container that shares this temporary directory: its pid names no
+    process here (or another one), so it is not known to be gone; its directory (its
+    live serve's socket) was removed."""
+    pid = ended_pid()
+    assert pid_namespace() != "pid:[1]"
+    theirs = made(tmp_path, "container", f"{pid} 12345 pid:[1]\n")
+    assert remove_stale_dirs(tmp_path) == []
+    assert theirs.exists()
+
+
+def test_a_mark_of_this_namespace_or_of_none_is_judged_by_its_pid(tmp_path: Path) -> None:
+    """The mark names this pid namespace (as every demo now writes), or no namespace
+    (a mark written before the namespace was): an ended pid is a demo gone."""
+    assert pid_namespace() in owner_mark(os.getpid())
+    here = made(tmp_path, "here", f"{ended_pid()} 12345 {pid_namespace()}\n")
+    older = made(tmp_path, "older", f"{ended_pid()} 12345\n")
+    assert sorted(remove_stale_dirs(tmp_path)) == sorted([here, older])
