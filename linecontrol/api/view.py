@@ -32,7 +32,9 @@ Rules, in the order ``apply`` checks them:
 
 The connection (``connection(now)``): ``connecting`` before the first ``full``,
 ``lost`` once nothing has come for ``HEARTBEAT_LOST_S`` (3 s: heartbeats come every
-second) or after ``disconnected``, ``resyncing`` while a resync is pending, else ``live``.
+second) or after ``disconnected`` (but for the close the view asked for to have a new
+recipe's bands), ``resyncing`` while a resync is pending, else ``live``. A number is
+taken only finite (``finite``: an int past a float's range is none, never an error).
 """
 
 from __future__ import annotations
@@ -69,27 +71,31 @@ class Sample:
         return self.quality == "GOOD" and self.value is not None
 
 
+def finite(value: Any) -> float | None:
+    """A number (not a boolean) as a finite float, or None: NaN, an infinity, an int past
+    a float's range (``math.isfinite`` of it raises ``OverflowError``: a decoder other
+    than the client's may hand one over) and every other type."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
 def sample_from_wire(raw: Any) -> Sample:
     """``[value | null, quality, t_wall]`` -> ``Sample``. Anything else is INVALID with
     no value (``ValueError`` is never raised: one bad channel spoils only itself)."""
     if not isinstance(raw, list | tuple) or len(raw) != 3:
         return Sample(None, "INVALID", None)
     value, quality, t_wall = raw
-    number: float | None = None
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        number = float(value) if math.isfinite(value) else None
+    number = finite(value)
     if not isinstance(quality, str) or quality not in QUALITIES:
         quality = "INVALID"
     if number is None and quality == "GOOD":
         quality = "INVALID"
-    stamp = (
-        float(t_wall)
-        if isinstance(t_wall, int | float)
-        and not isinstance(t_wall, bool)
-        and math.isfinite(t_wall)
-        else None
-    )
-    return Sample(number, quality, stamp)
+    return Sample(number, quality, finite(t_wall))
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -216,11 +222,12 @@ class LineView:
         self.resync_reason = ""
         self.changed += 1
 
-    def _clock(self, t: Any) -> None:
-        if not isinstance(t, int | float) or isinstance(t, bool) or not math.isfinite(t):
+    def _clock(self, raw: Any) -> None:
+        t = finite(raw)
+        if t is None:
             return
-        if self.server_time is None or float(t) > self.server_time:
-            self.server_time = float(t)
+        if self.server_time is None or t > self.server_time:
+            self.server_time = t
             self.changed += 1  # a duration on the line's clock is shown
 
     def _values(self, values: Any) -> None:
@@ -253,9 +260,7 @@ class LineView:
             if wire in data:
                 entry[key] = data[wire]
         if "value" in data:
-            value = data["value"]
-            finite = isinstance(value, int | float) and math.isfinite(value)
-            entry["value"] = value if finite else None
+            entry["value"] = finite(data["value"])
         if envelope.get("type") == "AlarmRaised" or "since" not in entry:
             entry["since"] = envelope.get("t_wall")
 
@@ -294,8 +299,7 @@ class LineView:
         def key(a: dict[str, Any]) -> tuple[int, int, float]:
             state = str(a.get("state", ""))
             unack = 0 if state.endswith("UNACK") or state == "RTNUN" else 1
-            since = a.get("since")
-            t = float(since) if isinstance(since, int | float) and math.isfinite(since) else 0.0
+            t = finite(a.get("since")) or 0.0
             return (unack, order.get(str(a.get("priority", "")).lower(), 4), t)
 
         shown = (a for a in self.alarms.values() if a.get("state") not in ("NORM", "DSUPR"))

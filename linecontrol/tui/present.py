@@ -66,7 +66,7 @@ def value_cell(sample: Sample, unit: str = "") -> Cell:
 
 def wall_clock(t_wall: Any) -> str:
     """A wall time as HH:MM:SS (UTC), or an empty string."""
-    if isinstance(t_wall, int | float) and math.isfinite(t_wall) and t_wall >= 0:
+    if _finite(t_wall) and t_wall >= 0:
         try:
             return datetime.fromtimestamp(t_wall, UTC).strftime("%H:%M:%S")
         except (OverflowError, OSError, ValueError):

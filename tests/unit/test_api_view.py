@@ -296,3 +296,21 @@ def test_the_close_for_a_new_recipes_bands_is_a_resync_not_a_loss() -> None:
     assert view.connection(12.0) == "live"
     view.disconnected("closed")  # a close after that full is a loss again
     assert view.connection(12.1) == "lost"
+
+
+def test_an_int_past_a_floats_range_is_no_value_never_an_overflow() -> None:
+    """The view is pure and takes any decoded JSON: an int of 400 digits (valid JSON,
+    and what json.loads gives by default) raised OverflowError out of apply (math.isfinite
+    of it) in a value, an alarm's value and the clock."""
+    huge = 10**400
+    view = LineView()
+    state = {"values": {"a.b": [huge, "GOOD", huge]}, "server_time": huge}
+    view.apply({"type": "full", "seq": 1, "state": state}, now=1.0)
+    assert view.sample("a.b") == Sample(None, "INVALID", None)
+    assert view.server_time is None
+    raised = {"type": "AlarmRaised", "t_wall": huge, "data": {"alarm": "x", "value": huge}}
+    view.apply({"type": "event", "seq": 2, "event": raised}, now=1.1)
+    view.apply({"type": "heartbeat", "seq": 3, "t": huge}, now=1.2)
+    assert view.alarms["x"]["value"] is None and view.server_time is None
+    assert [a["name"] for a in view.active_alarms()] == ["x"]
+    assert view.connection(1.2) == "live"

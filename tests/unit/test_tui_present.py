@@ -405,3 +405,12 @@ def test_a_lying_clock_gives_a_duration_of_one_short_line() -> None:
     assert "duration  ?" in present.run_lines(view_of(run=run, server_time=1e308))
     run["started"] = 1100.0  # a start after the clock: no negative duration
     assert "duration  0 s line time" in present.run_lines(view_of(run=run, server_time=1000.0))
+
+
+def test_an_alarm_of_ints_past_a_floats_range_is_shown_unknown_never_raises() -> None:
+    """An alarm's since, value and shelved_until of 400 digits (in a full state as any
+    decoder gives it) raised OverflowError in the repaint (math.isfinite of an int)."""
+    huge = 10**400
+    alarm = {"name": "x", "state": "UNACK", "since": huge, "value": huge, "shelved_until": huge}
+    [(key, cells)] = present.alarm_rows(view_of(alarms=[alarm]), 0.0)
+    assert key == "x" and [c.text for c in cells][3:5] == ["—", ""]
