@@ -348,6 +348,7 @@ class ApiClient:
         # the stream's full is awaited until full_by (None once it came): at the start,
         # and after the server's resync
         full_by: float | None = self.now() + self.handshake_s
+        awaiting_full = False  # the server said resync: its fresh full follows
         held: Any = None  # on probation: the stream's full, applied once it proves alive
         while True:
             wait = self.lost_after_s
@@ -389,10 +390,12 @@ class ApiClient:
             applied[0] += 1
             await self._notify()
             if kind == "resync":
+                awaiting_full = True
                 full_by = self.now() + self.handshake_s
             elif kind == "full":
+                awaiting_full = False
                 full_by = None
-            if view.needs_resync and full_by is None:
+            if view.needs_resync and not awaiting_full:
                 return view.resync_reason
 
     @staticmethod
