@@ -307,3 +307,34 @@ def test_a_writer_whose_write_failed_leaves_no_index(
     w.close()
     assert not sidecar(p).exists()  # what the file holds is for a reader to index
     assert build_index(p).rows == 10
+
+
+def test_a_segment_still_being_written_is_read_up_to_its_last_complete_batch(
+    tmp_path: Path,
+) -> None:
+    samples = tmp_path / "samples"
+    samples.mkdir()
+    p = samples / segment_name(1, 0.0)
+    w = SegmentWriter(p, CHANNELS, fsync=False)
+    try:
+        for i in range(5):
+            w.write(batch(i, N))
+        first = RunSamples(samples)
+        assert first.rows == 50 and first.torn == [] and first.rebuilt == [f"{p.name}: no index"]
+        assert sidecar(p).exists()  # the reader saved what it indexed, with its key
+        # A half-written batch at the end (the writer in mid-write): not read, not saved
+        # as more than the file held.
+        with open(p, "ab") as f:
+            f.write(b"\xff\xff\xff\xff\x10\x00")
+        mid = RunSamples(samples)
+        assert mid.rows == 50 and len(mid.torn) == 1 and "stale" in mid.rebuilt[0]
+        p.write_bytes(p.read_bytes()[:-6])
+        for i in range(5, 8):
+            w.write(batch(i, N))
+        later = RunSamples(samples)  # the segment grew: its saved index is stale
+        assert later.rows == 80 and later.rebuilt and "stale" in later.rebuilt[0]
+        assert later.seek_time(7.5) is not None and later.seek_time(7.5).row == 75  # type: ignore[union-attr]
+    finally:
+        w.close()
+    closed = RunSamples(samples)  # the writer's own index, at close
+    assert closed.rows == 80 and closed.rebuilt == [] and closed.torn == []
