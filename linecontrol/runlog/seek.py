@@ -14,9 +14,10 @@ What a seek means:
   ``m`` lie after it (they are replayed from there, in order). A NaN position is
   never at or past a metre.
 
-A seek to a time is a binary search over the running maximum of the rows' times
-(kept in the index), then one batch read; a seek to a metre, over each batch's running
-maximum position (``index.ENTRY``), then one batch read; None when no row qualifies.
+A seek to a time is a binary search over the batches' running maximum time
+(``index.ENTRY``), then one over that batch's row times (kept in the index), then one
+batch read; a seek to a metre, a binary search over the batches' running maximum
+position, then one batch read; None when no row qualifies.
 The row numbers before a time (``row_at_time``, ``row_after_time``,
 ``rows_after_times``, what a replay merges events with) read no batch at all.
 ``read_window(t0, t1)`` reads the rows with ``t0 <= t_mono < t1`` from the batches
