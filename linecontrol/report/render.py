@@ -102,7 +102,7 @@ def _band_cells(ib: InBand | None, prefix: str) -> dict[str, str]:
 
 def _cap_cells(c: Capability | None) -> str:
     if c is None:
-        return "no limits"
+        return "none (no such limits)"
     if c.cpk is None or c.ppk is None:
         return f"no figure: {c.why_none}"
     note = " (indicative: few segments)" if c.indicative else ""
@@ -171,7 +171,7 @@ def tables(report: Report) -> Tables:
     stops = [
         {
             "state": s.state,
-            "from": f"t+{s.t_from - t0:.0f} s ({utc(wall_at(report, s.t_from))})",
+            "from": f"t{s.t_from - t0:+.0f} s ({utc(wall_at(report, s.t_from))})",
             "duration": f"{s.duration_s:.0f} s",
             "cause": s.cause,
             "by": s.by or "-",
@@ -192,7 +192,7 @@ def tables(report: Report) -> Tables:
     ]
     alarms = [
         {
-            "when": f"t+{m.t - t0:.0f} s",
+            "when": f"t{m.t - t0:+.0f} s",
             "alarm": m.alarm,
             "priority": m.priority + (" (critical)" if m.critical else ""),
             "value": num(m.value),
@@ -429,7 +429,7 @@ def trace_text(tr: Trace, t0: float) -> list[str]:
     lines = [f"metre {tr.metre:g}: {fit}" + (f" ({tr.reason})" if tr.reason else "")]
     for r in tr.rows:
         p = r.param
-        when = "not reached" if r.arrived_t is None else f"t+{r.arrived_t - t0:.0f} s"
+        when = "not reached" if r.arrived_t is None else f"t{r.arrived_t - t0:+.0f} s"
         res = f", {r.residence_s / 60.0:.2f} min in the zone" if r.residence_s is not None else ""
         speed = f", speed {r.speed_m_min:.4g} m/min" if r.speed_m_min is not None else ""
         vals = (
