@@ -313,3 +313,23 @@ def test_a_headless_chromium_screenshot_of_the_html_is_not_blank(
     assert colours > 100, colours  # text, tables, the charts' lines and bands
     # The page's banner colour (#1f4e79) is there: the page rendered, not an error page.
     assert ((rgb == (0x1F, 0x4E, 0x79)).all(axis=2)).sum() > 1000
+
+
+def test_bad_report_arguments_are_one_line_and_exit_2(
+    recorded: RunResult, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = str(recorded.run_dir.parent)
+    code = main(["runs", "report", recorded.run_id, "--data-dir", root, "-o", str(tmp_path)])
+    assert code == 2 and "is a directory" in capsys.readouterr().err
+    missing = tmp_path / "nowhere" / "r.html"
+    code = main(["runs", "report", recorded.run_id, "--data-dir", root, "-o", str(missing)])
+    assert code == 2 and "does not exist" in capsys.readouterr().err
+    code = main(["runs", "report", "no-such-run", "--data-dir", root])
+    assert code == 2 and "no run" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main(["runs", "report", recorded.run_id, "--segment-m", "0.5"])
+    assert exc.value.code == 2 and "at least 1 m" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main(["runs", "trace", recorded.run_id, "--metre", "nan"])
+    assert exc.value.code == 2 and "not finite" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []  # nothing written
