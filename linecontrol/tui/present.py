@@ -522,11 +522,12 @@ def trend_scale(view: LineView, channel: str, points: list[tuple[float, float]],
     if not points:
         return f"trend {channel}: no GOOD value yet"
     values = [v for _, v in points]
-    span = points[-1][0] - points[0][0]
+    times = [t for t, _ in points]
+    span = max(times) - min(times)  # a stamp that went back is no negative span
     old = not_live(view, now)
     return (
         f"trend {channel}: min {number(min(values))} max {number(max(values))} {unit}".rstrip()
-        + f", last {span:.0f} s line time"
+        + f", last {seconds(span)} s line time"
         + (f" (connection {old.lower()}: stopped)" if old else "")
     )
 
@@ -568,6 +569,15 @@ def compact(value: Any) -> str:
     return text(value)
 
 
+def seconds(span: float) -> str:
+    """A span of seconds: whole seconds, or ``number``'s short form from 1e9 s up (a
+    lying clock, 1e308, made a 309-digit line), ``?`` when not finite (its two ends at
+    a float's range)."""
+    if not math.isfinite(span):
+        return "?"
+    return f"{span:.0f}" if abs(span) < 1e9 else number(span)
+
+
 def _count(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
@@ -583,15 +593,7 @@ def run_lines(view: LineView) -> list[str]:
     started = run.get("started")
     clock = view.server_time
     span = clock - float(started) if _finite(started) and clock is not None else math.nan
-    # a lying clock (1e308) made a 309-digit line; an infinite span (its two ends at a
-    # float's range) is no duration
-    duration = (
-        "?"
-        if not math.isfinite(span)
-        else f"{max(0.0, span):.0f} s line time"
-        if span < 1e9
-        else f"{number(span)} s line time"
-    )
+    duration = f"{seconds(max(0.0, span))} s line time" if math.isfinite(span) else "?"
     after = since_full(view)
     events, actions = _count(run.get("events")), _count(run.get("operator_actions"))
     if events is not None:
@@ -622,14 +624,15 @@ EVENTS_TITLE = "recent events (line time, UTC):"
 
 def event_line(envelope: dict[str, Any]) -> str:
     """One event as a line: its time on the line's clock, type and most telling fields
-    (a field of the wrong type is ``?``)."""
+    (a field of the wrong type is ``?``; each cut to 40 cells, so a long one leaves the
+    others their room; the screens cut the line at their width, never wrap it)."""
     data = _data(envelope)
-    kind = text(envelope.get("type"))
+    kind = fit(text(envelope.get("type")), 40)
     bits = []
     for key in EVENT_FIELDS:
         if data.get(key) not in (None, ""):
-            bits.append(f"{key}={text(data[key])}")
+            bits.append(f"{key}={fit(text(data[key]), 40)}")
     command = data.get("command")
     if isinstance(command, str) and command:
-        bits.insert(0, command)
+        bits.insert(0, fit(command, 40))
     return f"{wall_clock(envelope.get('t_wall'))} {kind} {' '.join(bits)}".strip()

@@ -190,6 +190,10 @@ class AlarmsScreen(LineScreen):
         Binding("R", "reset_alarm", "Reset alarm", show=False),
     ]
 
+    DEFAULT_CSS = """
+    AlarmsScreen #events { text-wrap: nowrap; text-overflow: ellipsis; }
+    """
+
     def body(self) -> ComposeResult:
         yield Quiet(ALARMS_TITLE, id="alarms-title")
         yield Quiet(ALARM_KEYS, id="alarm-keys")
@@ -401,6 +405,9 @@ class RecipesScreen(LineScreen):
 
 class RunScreen(LineScreen):
     TITLE = "Run"
+    DEFAULT_CSS = """
+    RunScreen #run-events { text-wrap: nowrap; text-overflow: ellipsis; }
+    """
 
     def body(self) -> ComposeResult:
         yield Quiet(id="run")

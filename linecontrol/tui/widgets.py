@@ -149,6 +149,7 @@ class CellTable(DataTable[Text]):
                 self.add_row(*(rich(c) for c in cells), key=key)
                 self._shown[key] = cells
             self._order = keys
+            self._measure_now()
             if rows:
                 self.move_cursor(row=min(max(cursor, 0), len(rows) - 1))
             return
@@ -165,6 +166,19 @@ class CellTable(DataTable[Text]):
         if changed:
             self._repaint_rows(changed)
 
+    def _measure_now(self) -> None:
+        """The new rows' column widths now, not on DataTable's next idle: a render
+        between (the screen's update may come first) cached the rows at the old widths,
+        and DataTable's idle measure clears no cache for rows of a fixed height, so the
+        wider cell stayed cut until its row changed again (DataTable's private
+        ``_update_dimensions`` and caches, as in Textual 8.2, pinned to its minor)."""
+        new_rows = set(self._new_rows)
+        self._new_rows.clear()
+        self._require_update_dimensions = False
+        self._update_dimensions(new_rows)
+        self._clear_caches()
+        self.refresh()
+
     def _wider(self, rows: Sequence[tuple[str, tuple[Cell, ...]]]) -> bool:
         widths = self._widths
         wider = False
@@ -172,7 +186,7 @@ class CellTable(DataTable[Text]):
             if self._shown.get(key) == cells:
                 continue
             for column, cell in enumerate(cells):
-                width = cell_len(cell.text)
+                width = cell_len(one_line(cell.text))  # as ``rich`` shows it
                 if width > widths.get(column, 0):
                     widths[column] = width
                     wider = True

@@ -10,10 +10,13 @@ from pathlib import Path
 
 import pytest
 from rich.cells import cell_len
+from textual.app import App, ComposeResult
 
 from linecontrol.api import Address, ApiClient
 from linecontrol.tui.app import LineApp
+from linecontrol.tui.present import Cell
 from linecontrol.tui.screens import AlarmsScreen, RecipesScreen, StationScreen
+from linecontrol.tui.widgets import CellTable
 from tests.integration.test_tui_layout import oven_state, screen_lines, shown, tui, until
 from tests.integration.tui_server import line_state, serving
 
@@ -134,3 +137,60 @@ async def test_a_recipe_load_is_never_shown_as_a_lost_connection(tmp_path: Path)
             assert "resyncing" in seen and "lost" not in seen
             assert server.streams == 2
             await until(pilot, lambda: "180.0 [170.0..190.0]" in shown(app))
+
+
+async def test_a_long_event_keeps_to_its_line_and_the_events_after_it_show(
+    tmp_path: Path,
+) -> None:
+    """An event with a 400-character field wrapped over six lines of the Run screen, and
+    the newest events went below the screen."""
+    async with tui(tmp_path) as (server, app, pilot):
+        await pilot.press("5")
+        long = {"old": "Stopped", "new": "Idle" * 100}
+        server.send({"type": "event", "event": {"seq": 6, "type": "StateChanged", "data": long}})
+        for seq in range(7, 16):
+            given = {"command": "start", "by": f"op{seq}"}
+            event = {"seq": seq, "type": "CommandGiven", "data": given}
+            server.send({"type": "event", "event": event})
+        await until(pilot, lambda: "events    15" in shown(app))
+        await until(pilot, lambda: "by=op15" in shown(app))
+        lines = screen_lines(app)
+        assert len([line for line in lines if "IdleIdle" in line]) == 1
+        assert all(cell_len(line) <= 80 for line in lines)
+
+
+async def test_a_cell_of_control_characters_gets_its_full_width() -> None:
+    """The table sized a changed cell by its raw text, where an escape takes no cell;
+    it is shown as '�', one cell each, so the cell was cut ('�����e…' in 6 cells)."""
+
+    class TableApp(App[None]):
+        def compose(self) -> ComposeResult:
+            yield CellTable(("name", "text"), id="t")
+
+    app = TableApp()
+    async with app.run_test(size=(60, 10)) as pilot:
+        table = app.query_one(CellTable)
+        table.sync([("a", (Cell("a"), Cell("abcdef")))])
+        await pilot.pause()
+        table.sync([("a", (Cell("a"), Cell("\x1b" * 5 + "end")))])
+        await until(pilot, lambda: "\ufffd" * 5 + "end" in shown(app))  # type: ignore[arg-type]
+
+
+async def test_a_wider_cell_rendered_before_the_tables_idle_is_shown_in_full() -> None:
+    """The rebuild for a wider cell left its width to DataTable's next idle; a render
+    before it (the screen's update may come first) cached the row at the old width,
+    and the idle measure clears no cache: the cell stayed cut ('abcdef') for good."""
+
+    class TableApp(App[None]):
+        def compose(self) -> ComposeResult:
+            yield CellTable(("name", "text"), id="t")
+
+    app = TableApp()
+    async with app.run_test(size=(60, 10)) as pilot:
+        table = app.query_one(CellTable)
+        table.sync([("a", (Cell("a"), Cell("abcdef")))])
+        await pilot.pause()
+        table.sync([("a", (Cell("a"), Cell("abcdefghijkl")))])
+        assert "abcdefghijkl" in shown(app)  # type: ignore[arg-type]
+        await pilot.pause()
+        assert "abcdefghijkl" in shown(app)  # type: ignore[arg-type]

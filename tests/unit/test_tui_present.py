@@ -414,3 +414,18 @@ def test_an_alarm_of_ints_past_a_floats_range_is_shown_unknown_never_raises() ->
     alarm = {"name": "x", "state": "UNACK", "since": huge, "value": huge, "shelved_until": huge}
     [(key, cells)] = present.alarm_rows(view_of(alarms=[alarm]), 0.0)
     assert key == "x" and [c.text for c in cells][3:5] == ["—", ""]
+
+
+def test_a_trend_whose_stamps_went_back_or_span_a_floats_range() -> None:
+    """A stamp that went back gave 'last -20 s'; stamps at a float's range 'last inf s'."""
+    view = view_of()
+    back = [(1000.0, 1.0), (1030.0, 2.0), (1010.0, 3.0)]
+    assert ", last 30 s line time" in present.trend_scale(view, "a.x", back, 0.0)
+    wide = [(-1e308, 1.0), (1e308, 2.0)]
+    assert ", last ? s line time" in present.trend_scale(view, "a.x", wide, 0.0)
+
+
+def test_an_event_field_of_any_length_leaves_the_others_their_room() -> None:
+    data = {"command": "c" * 300, "old": "o" * 300, "new": "Idle", "by": "ana"}
+    line = present.event_line({"type": "T" * 300, "t_wall": 1.0, "data": data})
+    assert "new=Idle" in line and "by=ana" in line and len(line) < 200
