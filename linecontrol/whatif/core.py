@@ -28,6 +28,7 @@ import numpy as np
 
 from linecontrol import alarms as engine
 from linecontrol.config import AlarmDefinition
+from linecontrol.errors import InvalidArgument
 from linecontrol.model import (
     AlarmChanged,
     AlarmCommand,
@@ -603,7 +604,7 @@ def measures(
     """The EEMUA 191 measures of a journal over [``start``, ``end``] (see the README,
     "What-if": the definitions)."""
     if operators < 1:
-        raise ValueError(f"operators = {operators}: at least 1")
+        raise InvalidArgument(f"operators = {operators}: at least 1")
     m = Measures(operators=operators, duration_s=max(0.0, end - start))
     raised = sorted((t for t in journal if t.raised), key=lambda t: t.t)
     times = [t.t for t in raised]

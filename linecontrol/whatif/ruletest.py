@@ -30,15 +30,15 @@ from linecontrol.config import (
     read_toml,
     validate_model,
 )
-from linecontrol.errors import InputFileError, Problem
+from linecontrol.errors import InputFileError, LinecontrolError, Problem
 from linecontrol.model import COMMAND_TYPES, AlarmCommand, AlarmLabel, Quality, Sample
 
 MISSING = math.nan  # ``_`` in a series: no value at that step (not GOOD)
 MAX_VALUES = 1_000_000  # one series expands to at most this many values
 
 
-class SeriesError(ValueError):
-    pass
+class SeriesError(LinecontrolError, ValueError):
+    """A series that is not promtool's notation (``parse_series``)."""
 
 
 def parse_series(text: str) -> list[float]:
