@@ -175,6 +175,8 @@ class OverviewScreen(LineScreen):
         station = info.get("station") if isinstance(info, dict) else key.rstrip(":")
         if isinstance(station, str):
             self.app.push_screen(StationScreen(station))
+        else:  # a channel of no station (the drive): its row here is all there is
+            self.say(f"{present.fit(key, 40)}: on no station (no station screen)")
 
 
 ALARMS_TITLE = "Active alarms (unacknowledged first; since: line time, UTC)"

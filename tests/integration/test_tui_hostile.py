@@ -194,3 +194,16 @@ async def test_a_wider_cell_rendered_before_the_tables_idle_is_shown_in_full() -
         assert "abcdefghijkl" in shown(app)  # type: ignore[arg-type]
         await pilot.pause()
         assert "abcdefghijkl" in shown(app)  # type: ignore[arg-type]
+
+
+async def test_enter_on_a_channel_of_no_station_says_so(tmp_path: Path) -> None:
+    """Enter (or 3) on a channel of no station did nothing at all."""
+    state = line_state()
+    state["line"]["channels"]["drive.speed"] = {"unit": "m/min", "station": None}
+    async with tui(tmp_path, state=state) as (_, app, pilot):
+        await until(pilot, lambda: "(no station)" in shown(app))
+        await pilot.press(*["down"] * 4)
+        await until(pilot, lambda: "drive.speed: no recipe band" in shown(app))
+        await pilot.press("enter")
+        await until(pilot, lambda: "drive.speed: on no station" in shown(app))
+        assert not isinstance(app.screen, StationScreen)
