@@ -26,7 +26,8 @@ Rules, in the order ``apply`` checks them:
 - ``event``: appended in order (the last ``MAX_EVENTS`` kept); an alarm transition
   (``AlarmRaised``, ``AlarmChanged``) also updates that alarm's entry; a
   ``RecipeLoaded`` needs a resync (the new recipe's bands come only in a full state),
-  and the stream's close that follows is shown resyncing, not lost.
+  and the stream's close that follows is shown resyncing, not lost; one the full state
+  counts already (its ``seq`` at most the state's ``run.events``) needs none.
 - ``heartbeat`` and unknown types: seen, nothing else (a newer server's types are
   ignored, not fatal).
 
@@ -245,8 +246,9 @@ class LineView:
         self.events_since_full = min(self.events_since_full + 1, MAX_EVENTS)
         self.changed += 1
         if envelope.get("type") == "RecipeLoaded":
-            self._resync("a recipe was loaded: its bands come in a fresh full state")
-            self.reloading = True
+            if not self._counted(envelope):  # else the full state has its bands already
+                self._resync("a recipe was loaded: its bands come in a fresh full state")
+                self.reloading = True
             return
         data = envelope.get("data")
         if envelope.get("type") not in ALARM_EVENTS or not isinstance(data, dict):
@@ -263,6 +265,17 @@ class LineView:
             entry["value"] = finite(data["value"])
         if envelope.get("type") == "AlarmRaised" or "since" not in entry:
             entry["since"] = envelope.get("t_wall")
+
+    def _counted(self, envelope: dict[str, Any]) -> bool:
+        """Whether the last full state counts this event already (its ``seq`` is at most
+        the state's ``run.events``): a server that sends it again after its full (a
+        replay) would have the view resync for its recipe's bands for ever."""
+        run = self.state.get("run") if self.state else None
+        base = run.get("events") if isinstance(run, dict) else None
+        seq = envelope.get("seq")
+        if not isinstance(base, int) or not isinstance(seq, int):
+            return False
+        return not isinstance(base, bool) and not isinstance(seq, bool) and seq <= base
 
     # ---------------------------------------------------------------- reading
     def connection(self, now: float) -> Connection:

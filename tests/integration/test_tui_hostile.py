@@ -207,3 +207,19 @@ async def test_enter_on_a_channel_of_no_station_says_so(tmp_path: Path) -> None:
         await pilot.press("enter")
         await until(pilot, lambda: "drive.speed: on no station" in shown(app))
         assert not isinstance(app.screen, StationScreen)
+
+
+async def test_a_recipe_load_the_full_state_counts_already_needs_no_resync(
+    tmp_path: Path,
+) -> None:
+    """A server that sends its last RecipeLoaded again after each full state (seq 5, the
+    state's run.events 5: a replay) had the view resync for ever, a fresh stream and
+    full state every retry_s."""
+    async with tui(tmp_path, state=oven_state()) as (server, app, pilot):
+        assert app.view.state is not None and app.view.state["run"]["events"] == 5
+        again = {"seq": 5, "type": "RecipeLoaded", "data": {"recipe": "demo"}}
+        server.send({"type": "event", "event": again})
+        marker = {"seq": 6, "type": "StateChanged", "data": {"old": "Stopped", "new": "Idle"}}
+        server.send({"type": "event", "event": marker})
+        await until(pilot, lambda: any(e.get("seq") == 6 for e in app.view.events))
+        assert server.streams == 1 and app.view.connection(app.now()) == "live"
