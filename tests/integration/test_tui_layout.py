@@ -237,7 +237,9 @@ async def test_e_from_the_setpoint_row_and_the_setpoint_follows_the_stream(
         given = {"command": "change_setpoint", "field": commands[0]["field"], "value": 185.0}
         server.send({"type": "event", "event": {"seq": 6, "type": "CommandGiven", "data": given}})
         table = app.screen.query_one("#channels", DataTable)
-        bands = lambda: [str(table.get_row_at(i)[3]) for i in range(2)]  # noqa: E731
+        def bands() -> list[str]:
+            return [str(table.get_row_at(i)[3]) for i in range(2)]
+
         await until(pilot, lambda: bands() == ["185.0 [170.0..190.0]"] * 2)
         assert "180.0 [170.0..190.0]" not in shown(app)
 
@@ -257,7 +259,9 @@ async def test_a_long_violation_is_readable_at_80x24(tmp_path: Path) -> None:
             {"path": "/r/b.toml", "name": "b", "ok": False, "violations": [long, "last one"]},
         ]
         await pilot.press("4")
-        joined = lambda: " ".join(line.strip() for line in screen_lines(app))  # noqa: E731
+        def joined() -> str:
+            return " ".join(line.strip() for line in screen_lines(app))
+
         await until(pilot, lambda: "last one" in joined())
         assert "rating of 250 °C by 10 °C; zone_C01 setpoint" in joined()
 

@@ -200,6 +200,7 @@ def test_run_counters_follow_the_stream_and_duration_the_line_clock() -> None:
     assert "events    7" in lines and "operator actions 2" in lines
     # a fresh full state counts from its own numbers, the old events not again
     again = {**run, "events": 7, "operator_actions": 2}
+    assert view.state is not None
     view.apply({"type": "full", "seq": 1, "state": {**view.state, "run": again}}, now=1.0)
     assert "operator actions 2" in present.run_lines(view)
 
