@@ -127,8 +127,7 @@ def recipe_refusal(path: Path, line: LineConfig) -> str | None:
     """Why the supervisor would refuse to load the recipe at ``path`` on ``line`` (its
     own check: the file read, parsed and planned against the process rules), or None."""
     from linecontrol.model import LoadRecipe
-    from linecontrol.supervisor.core import RecipeRefused
-    from linecontrol.supervisor.shell import load_recipe_for
+    from linecontrol.supervisor import RecipeRefused, load_recipe_for
 
     check = LoadRecipe(by="demo", request_id="demo-check", at=0.0, path=str(path))
     verdict = load_recipe_for(check, line)

@@ -5,7 +5,7 @@ limits and order on a line) and ``core`` (one step of supervision: sequences,
 interlocks, the writes to make) are pure; ``shell`` is the async shell that steps the
 core on every sampled row and is the only writer to devices."""
 
-from linecontrol.supervisor.core import Core, LineDevices, RecipeReady
+from linecontrol.supervisor.core import Core, LineDevices, RecipeReady, RecipeRefused
 from linecontrol.supervisor.packml import (
     ABORTABLE,
     ACTING,
@@ -70,6 +70,7 @@ __all__ = [
     "Plan",
     "PlanError",
     "RecipeReady",
+    "RecipeRefused",
     "Result",
     "State",
     "StateLock",
