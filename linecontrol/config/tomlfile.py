@@ -8,6 +8,7 @@ for TOML syntax errors, the line. No traceback reaches the user.
 from __future__ import annotations
 
 import math
+import stat
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -94,12 +95,30 @@ def _drop_union_tags(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
     return tuple(out)
 
 
+MAX_TOML_BYTES = 16 * 1024 * 1024
+"""A line config or recipe is a few kilobytes; a file past this is no config."""
+
+
 def read_toml(path: Path) -> dict[str, Any]:
+    """The TOML document of the regular file at ``path``. Anything else (a directory, a
+    FIFO that would block the reader for ever, a device) is refused before it is opened,
+    as is a file past ``MAX_TOML_BYTES``."""
     file = str(path)
     try:
-        raw = path.read_bytes()
+        st = path.stat()
+        if not stat.S_ISREG(st.st_mode):
+            kind = "Is a directory" if stat.S_ISDIR(st.st_mode) else "not a regular file"
+            raise InputFileError([Problem(file, None, f"cannot read file: {kind}")])
+        if st.st_size > MAX_TOML_BYTES:
+            raise InputFileError(
+                [Problem(file, None, f"larger than {MAX_TOML_BYTES} bytes ({st.st_size})")]
+            )
+        with path.open("rb") as f:
+            raw = f.read(MAX_TOML_BYTES + 1)
     except OSError as exc:
         raise InputFileError([Problem(file, None, f"cannot read file: {exc.strerror}")]) from exc
+    if len(raw) > MAX_TOML_BYTES:  # it grew after the check
+        raise InputFileError([Problem(file, None, f"larger than {MAX_TOML_BYTES} bytes")])
     return parse_toml_bytes(file, raw)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -150,3 +151,34 @@ def test_a_repeated_zone_setpoint_names_the_zone_without_pydantic_noise(tmp_path
     p = write(tmp_path, text)
     [msg] = problems(p)
     assert msg == f"{p}: ovens[0]: zone setpoints repeat zones ['D1-1']", msg
+
+
+def test_a_config_that_is_a_fifo_or_a_directory_is_refused_without_blocking(
+    tmp_path: Path,
+) -> None:
+    """A FIFO would block the reader for ever (serve and demo hung on one): refused
+    before it is opened, naming the file; a directory as before."""
+    from linecontrol.config.tomlfile import read_toml
+
+    fifo = tmp_path / "line.toml"
+    os.mkfifo(fifo)
+    with pytest.raises(InputFileError) as info:
+        read_toml(fifo)
+    assert str(fifo) in str(info.value) and "not a regular file" in str(info.value)
+    with pytest.raises(InputFileError) as info:
+        read_toml(tmp_path)
+    assert "Is a directory" in str(info.value)
+
+
+def test_a_config_past_the_size_limit_is_refused(tmp_path: Path) -> None:
+    from linecontrol.config.tomlfile import MAX_TOML_BYTES, read_toml
+
+    big = tmp_path / "big.toml"
+    with big.open("wb") as f:
+        f.truncate(MAX_TOML_BYTES + 1)
+    with pytest.raises(InputFileError) as info:
+        read_toml(big)
+    assert "larger than" in str(info.value)
+    ok = tmp_path / "ok.toml"
+    ok.write_text('a = 1\n', encoding="utf-8")
+    assert read_toml(ok) == {"a": 1}
