@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 TIME_SCALE_MAX = 1e6  # the simulators refuse this time scale and above
 SPEEDUP_MAX = 10_000.0  # run, serve, demo: the line's clock at most this much faster
+SPEEDUP_MIN = 0.01  # and at least this fast: slower, its clock all but stands still
 DEFAULT_RECIPE = RECIPES / "001-ex1.toml"  # 001 Example 1: the seed's own worked example
 SIM_SPEEDUP_HELP = "with --sim: run the line's clock N times faster than real time (default 1)"
 
@@ -99,10 +100,13 @@ def data_dir_option(parser: argparse.ArgumentParser, what: str = "data root") ->
 
 
 def bad_speedup(speedup: float, sim: bool) -> str | None:
-    """What is wrong with ``--speedup`` (run, serve, demo), or None: above 0 and at most
-    ``SPEEDUP_MAX``, and only with ``--sim`` (a real line runs in real time)."""
-    if not 0 < speedup <= SPEEDUP_MAX:
-        return f"--speedup = {speedup:g}: must be above 0 and at most {SPEEDUP_MAX:g}"
+    """What is wrong with ``--speedup`` (run, serve, demo), or None: from ``SPEEDUP_MIN``
+    to ``SPEEDUP_MAX``, and only with ``--sim`` (a real line runs in real time)."""
+    if not SPEEDUP_MIN <= speedup <= SPEEDUP_MAX:
+        return (
+            f"--speedup = {speedup:g}: must be from {SPEEDUP_MIN:g} to {SPEEDUP_MAX:g} "
+            "(the line's clock against real time)"
+        )
     if speedup != 1.0 and not sim:
         return "--speedup needs --sim: a real line runs in real time"
     return None
