@@ -25,7 +25,6 @@ from linecontrol.config import RECIPES
 from linecontrol.errors import LinecontrolError
 
 SOCKET_NAME = "linecontrol.sock"
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 class SignalledEarly(LinecontrolError, RuntimeError):
@@ -39,11 +38,12 @@ def _signalled_early(signum: int, frame: object) -> None:
 
 @contextlib.contextmanager
 def early_stop_signals() -> Iterator[None]:
-    """SIGINT and SIGTERM raise ``SignalledEarly`` until the session installs its own
-    handlers (else, for the seconds its imports take, SIGTERM's default action kills
-    serve and SIGINT ends it as 'interrupted'); the previous handlers are back after.
+    """SIGINT, SIGTERM and SIGHUP (``runtime.stop_signals``) raise ``SignalledEarly``
+    until the session installs its own handlers (else, for the seconds its imports take,
+    SIGTERM's default action kills serve and SIGINT ends it as 'interrupted'); the
+    previous handlers are back after.
     Only the half second Python takes to read the command line comes before this."""
-    old = {sig: signal.signal(sig, _signalled_early) for sig in STOP_SIGNALS}
+    old = {sig: signal.signal(sig, _signalled_early) for sig in runtime.stop_signals()}
     try:
         yield
     finally:

@@ -31,6 +31,7 @@ from linecontrol.runtime import (
     settle_runtime,
     start_child,
     stop_child,
+    stop_signals,
 )
 
 logger = logging.getLogger("linecontrol.record")
@@ -151,15 +152,15 @@ async def stop_sim(sim: SimChild) -> None:
 
 
 class StopSignals:
-    """SIGINT and SIGTERM set ``stop`` from installation until ``remove()``, which comes
-    after every clean-up: a second signal during shutdown is noted, never lets the
-    default action kill the process half-way through its clean-up."""
-
-    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+    """SIGINT, SIGTERM and SIGHUP (``runtime.stop_signals``: not an ignored SIGHUP) set
+    ``stop`` from installation until ``remove()``, which comes after every clean-up: a
+    second signal during shutdown is noted, never lets the default action kill the
+    process half-way through its clean-up."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
         self._loop = loop
         self._stop = stop
+        self.SIGNALS = stop_signals()
         for sig in self.SIGNALS:
             loop.add_signal_handler(sig, self._on_signal, sig)
 

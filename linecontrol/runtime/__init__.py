@@ -12,6 +12,7 @@ from linecontrol.runtime.children import (
     inject_faults,
     start_child,
     stop_child,
+    stop_signals,
 )
 from linecontrol.runtime.clock import (
     SPEEDUP_MAX,
@@ -51,4 +52,5 @@ __all__ = [
     "settle_runtime",
     "start_child",
     "stop_child",
+    "stop_signals",
 ]

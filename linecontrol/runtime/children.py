@@ -48,6 +48,13 @@ if sys.platform == "linux":
         _prctl = ctypes.CDLL(None, use_errno=True).prctl
 
 
+def stop_signals() -> tuple[signal.Signals, ...]:
+    """The signals that stop a line process cleanly (record, run, serve): SIGINT, SIGTERM
+    and SIGHUP (its terminal closed), unless SIGHUP is ignored (``nohup``), which stays so."""
+    base = (signal.SIGINT, signal.SIGTERM)
+    return base if signal.getsignal(signal.SIGHUP) == signal.SIG_IGN else (*base, signal.SIGHUP)
+
+
 def _die_with_parent(parent_pid: int) -> Callable[[], None]:
     prctl = _prctl
     assert prctl is not None

@@ -132,3 +132,67 @@ def test_a_signal_while_serve_imports_its_parts_is_exit_6_not_a_kill(
     assert "stopped by a signal before serving; nothing served" in err, err
     assert "Traceback" not in err, err
     assert not sock.exists()
+
+
+def _serving(tmp_path: Path, *, hup_ignored: bool) -> tuple[subprocess.Popen[str], Path]:
+    """A real serve --sim, returned once it prints its socket (it serves)."""
+    data, sock = tmp_path / "data", tmp_path / "api.sock"
+
+    def ignore_hup() -> None:
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "linecontrol", "serve", "--sim", "--speedup", "300",
+         "--data-dir", str(data), "--socket", str(sock)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        preexec_fn=ignore_hup if hup_ignored else None,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    for line in proc.stdout:  # serve prints the socket path once it serves
+        if line.startswith("socket "):
+            return proc, sock
+    proc.wait(timeout=STOP_S)
+    pytest.fail(f"serve did not serve: {proc.stderr.read() if proc.stderr else ''}")
+
+
+def _state_answered(sock: Path) -> bool:
+    import http.client
+    import socket as socket_mod
+
+    class Unix(http.client.HTTPConnection):
+        def connect(self) -> None:
+            self.sock = socket_mod.socket(socket_mod.AF_UNIX, socket_mod.SOCK_STREAM)
+            self.sock.settimeout(10)
+            self.sock.connect(str(sock))
+
+    conn = Unix("localhost", timeout=10)
+    try:
+        conn.request("GET", "/v1/state")
+        return conn.getresponse().status == 200
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("hup_ignored", [False, True])
+def test_sighup_stops_a_serving_serve_cleanly_unless_it_is_ignored(
+    tmp_path: Path, hup_ignored: bool
+) -> None:
+    """The terminal closed (SIGHUP) stops the line as SIGTERM does: exit 0, its clean
+    stop, the socket removed (it was killed by SIGHUP's default action, the line and the
+    run log left as they were). Under ``nohup`` (SIGHUP ignored) it keeps serving."""
+    proc, sock = _serving(tmp_path, hup_ignored=hup_ignored)
+    try:
+        proc.send_signal(signal.SIGHUP)
+        if hup_ignored:
+            assert _state_answered(sock)  # it serves on after the SIGHUP
+            assert proc.poll() is None
+            proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=STOP_S)
+    finally:
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+    assert proc.returncode == 0, stderr
+    assert "stopped by signal" in stderr, stderr
+    assert not sock.exists()
