@@ -405,7 +405,10 @@ def remove_stale_dirs(root: Path) -> list[Path]:
         try:
             shutil.rmtree(path)  # by descriptors: a link inside is removed, not followed
         except OSError as exc:
-            logger.warning("a stale demo directory %s not removed: %s", path, exc)
+            if not os.path.lexists(path):  # another demo starting now removed it first
+                logger.debug("%s removed meanwhile by another demo: %s", path, exc)
+            else:
+                logger.warning("a stale demo directory %s not removed: %s", path, exc)
             continue
         logger.info("removed %s: its demo (pid %s) had ended", path, mark.split()[0])
         removed.append(Path(path))

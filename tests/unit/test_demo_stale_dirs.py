@@ -133,3 +133,36 @@ def test_a_mark_of_this_namespace_or_of_none_is_judged_by_its_pid(tmp_path: Path
     here = made(tmp_path, "here", f"{ended_pid()} 12345 {pid_namespace()}\n")
     older = made(tmp_path, "older", f"{ended_pid()} 12345\n")
     assert sorted(remove_stale_dirs(tmp_path)) == sorted([here, older])
+
+
+def test_a_directory_another_demo_removes_meanwhile_is_no_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Two demos started at once sweep the same stale directory: the one that loses the
+    race finds it gone half-way (FileNotFoundError). That is no failure to report; a
+    directory that stays is."""
+    import shutil
+
+    gone = made(tmp_path, "raced", owner_mark(ended_pid()))
+    real_rmtree = shutil.rmtree
+
+    def raced(path: str) -> None:
+        real_rmtree(path)  # the other demo, first
+        raise FileNotFoundError(2, "No such file or directory", path)
+
+    monkeypatch.setattr(shutil, "rmtree", raced)
+    with caplog.at_level("DEBUG", logger="linecontrol"):
+        assert remove_stale_dirs(tmp_path) == []
+    assert not gone.exists()
+    assert not [r for r in caplog.records if r.levelname == "WARNING"], caplog.text
+
+    kept = made(tmp_path, "stuck", owner_mark(ended_pid()))
+
+    def refused(path: str) -> None:
+        raise PermissionError(13, "Permission denied", path)
+
+    monkeypatch.setattr(shutil, "rmtree", refused)
+    with caplog.at_level("DEBUG", logger="linecontrol"):
+        assert remove_stale_dirs(tmp_path) == []
+    assert kept.exists()
+    assert "not removed" in caplog.text
