@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
-from collections.abc import Callable, Sequence
+import signal
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from linecontrol import runtime
 from linecontrol.config import DEFAULT_LINE, RECIPES
+from linecontrol.errors import LinecontrolError
 
 if TYPE_CHECKING:
     from linecontrol.config import LineConfig
@@ -165,3 +169,27 @@ def supervised_line(
         )
         return None
     return line
+
+
+class SignalledEarly(LinecontrolError, RuntimeError):
+    """A stop signal while run or serve imports its parts and reads its config, before
+    the session's own handlers (``StopSignals``) take the signals: nothing started."""
+
+
+@contextlib.contextmanager
+def early_stop_signals(what: str) -> Iterator[None]:
+    """SIGINT, SIGTERM and SIGHUP (``runtime.stop_signals``) raise ``SignalledEarly``
+    (``stopped by SIG before WHAT``) until the session installs its own handlers (else,
+    for the second or more its imports take, SIGTERM's default action kills the process
+    and SIGINT ends it as 'interrupted'); the previous handlers are back after. Only the
+    half second Python takes to read the command line comes before this."""
+
+    def signalled(signum: int, frame: object) -> None:
+        raise SignalledEarly(f"stopped by {signal.Signals(signum).name} before {what}")
+
+    old = {sig: signal.signal(sig, signalled) for sig in runtime.stop_signals()}
+    try:
+        yield
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)

@@ -9,7 +9,9 @@ from linecontrol import runtime
 from linecontrol.cli.options import (
     DEFAULT_RECIPE,
     SIM_SPEEDUP_HELP,
+    SignalledEarly,
     data_dir_option,
+    early_stop_signals,
     line_option,
     recipe_option,
     seconds,
@@ -60,6 +62,15 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
+    try:
+        with early_stop_signals("anything started"):
+            return _run(args)
+    except SignalledEarly:
+        error("stopped by a signal before anything started; nothing run")
+        return EXIT_NOT_COMPLETE
+
+
+def _run(args: argparse.Namespace) -> int:
     import asyncio
 
     from linecontrol.recording import (

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
-import signal
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 from linecontrol import runtime
 from linecontrol.cli.options import (
     SIM_SPEEDUP_HELP,
+    SignalledEarly,
     data_dir_option,
+    early_stop_signals,
     line_option,
     recipe_option,
     sim_log_args,
@@ -22,33 +21,8 @@ from linecontrol.cli.options import (
 from linecontrol.cli.output import EXIT_BAD_INPUT, EXIT_OK, EXIT_RUN_LOG, error
 from linecontrol.cli.run import EXIT_NOT_COMPLETE
 from linecontrol.config import RECIPES
-from linecontrol.errors import LinecontrolError
 
 SOCKET_NAME = "linecontrol.sock"
-
-
-class SignalledEarly(LinecontrolError, RuntimeError):
-    """A stop signal while serve imports its parts and reads its config, before the
-    session's own handlers (``StopSignals``) take the signals: nothing started."""
-
-
-def _signalled_early(signum: int, frame: object) -> None:
-    raise SignalledEarly(f"stopped by {signal.Signals(signum).name} before serving")
-
-
-@contextlib.contextmanager
-def early_stop_signals() -> Iterator[None]:
-    """SIGINT, SIGTERM and SIGHUP (``runtime.stop_signals``) raise ``SignalledEarly``
-    until the session installs its own handlers (else, for the seconds its imports take,
-    SIGTERM's default action kills serve and SIGINT ends it as 'interrupted'); the
-    previous handlers are back after.
-    Only the half second Python takes to read the command line comes before this."""
-    old = {sig: signal.signal(sig, _signalled_early) for sig in runtime.stop_signals()}
-    try:
-        yield
-    finally:
-        for sig, handler in old.items():
-            signal.signal(sig, handler)
 
 
 def tcp_address(text: str) -> tuple[str, int]:
@@ -110,7 +84,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def serve(args: argparse.Namespace) -> int:
     try:
-        with early_stop_signals():
+        with early_stop_signals("serving"):
             return _serve(args)
     except SignalledEarly:
         error("stopped by a signal before serving; nothing served")

@@ -98,26 +98,34 @@ def mapped(pid: int, what: str) -> bool:
     return False
 
 
+EARLY = {
+    "serve": "stopped by a signal before serving; nothing served",
+    "run": "stopped by a signal before anything started; nothing run",
+}
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.parametrize("command", ["serve", "run"])
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
 def test_a_signal_while_serve_imports_its_parts_is_exit_6_not_a_kill(
-    tmp_path: Path, sig: signal.Signals
+    tmp_path: Path, sig: signal.Signals, command: str
 ) -> None:
-    """A signal while serve still imports the recording stack (pyarrow being mapped:
-    a second or more on a loaded machine, before its session takes the signals):
-    SIGTERM killed it outright (exit -15) and SIGINT was 'interrupted' (130); now
-    either says it was stopped before serving, exit 6, nothing started."""
+    """A signal while serve (or run) still imports the recording stack (pyarrow being
+    mapped: a second or more on a loaded machine, before its session takes the
+    signals): SIGTERM killed it outright (exit -15) and SIGINT was 'interrupted' (130);
+    now either says it was stopped before it started, exit 6, nothing started."""
     data, sock = tmp_path / "data", tmp_path / "api.sock"
+    where = ["--socket", str(sock)] if command == "serve" else []
     proc = subprocess.Popen(
-        [sys.executable, "-m", "linecontrol", "serve", "--sim", "--speedup", "300",
-         "--data-dir", str(data), "--socket", str(sock)],
+        [sys.executable, "-m", "linecontrol", command, "--sim", "--speedup", "300",
+         "--data-dir", str(data), *where],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
     )  # fmt: skip
     try:
         deadline = time.monotonic() + START_S
         while not mapped(proc.pid, "/pyarrow/"):
             assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-            assert time.monotonic() < deadline, "serve never imported pyarrow"
+            assert time.monotonic() < deadline, f"{command} never imported pyarrow"
             time.sleep(0.002)  # polling interval, not synchronisation: the child decides
         assert not children(proc.pid)  # no simulator yet: still importing
         proc.send_signal(sig)
@@ -129,9 +137,10 @@ def test_a_signal_while_serve_imports_its_parts_is_exit_6_not_a_kill(
             proc.wait(timeout=10)
     assert proc.returncode == EXIT_NOT_COMPLETE, err
     assert "socket " not in out, out
-    assert "stopped by a signal before serving; nothing served" in err, err
+    assert EARLY[command] in err, err
     assert "Traceback" not in err, err
     assert not sock.exists()
+    assert not data.exists() or not [p for p in data.iterdir() if not p.name.startswith(".")]
 
 
 def _serving(tmp_path: Path, *, hup_ignored: bool) -> tuple[subprocess.Popen[str], Path]:
