@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 
 from linecontrol.config import LineConfig, OvenStation, Recipe
+from linecontrol.errors import InvalidArgument, LinecontrolError
 from linecontrol.model import (
     AlarmChanged,
     AlarmRaised,
@@ -73,7 +74,7 @@ CAPABILITY_CAVEAT = (
 )
 
 
-class ReportInputError(LookupError):
+class ReportInputError(LinecontrolError, LookupError):
     """What a report or a trace is asked for is not in the run (a metre not produced)."""
 
 
@@ -695,7 +696,7 @@ def values_of(run: RunData, p: Param) -> tuple[np.ndarray, np.ndarray]:
 
 def compute(run: RunData, segment_m: float = DEFAULT_SEGMENT_M) -> Report:
     if not (math.isfinite(segment_m) and segment_m >= 1.0):
-        raise ValueError(f"segment length {segment_m!r} m: a finite number of at least 1 m")
+        raise InvalidArgument(f"segment length {segment_m!r} m: a finite number of at least 1 m")
     params, notes = critical_params(run)
     notes = list(run.problems) + notes
     pos = running_position(run.position)

@@ -23,13 +23,14 @@ from typing import Any
 from pydantic import ValidationError
 
 from linecontrol.config import LineConfig, Recipe
+from linecontrol.errors import LinecontrolError
 from linecontrol.process import check
 
 _STEP = re.compile(r"^(\w+)(?:\[([^\]]+)\])?$")
 BISECTIONS = 36  # the edge to about 1e-9 of the search span
 
 
-class FieldPathError(LookupError):
+class FieldPathError(LinecontrolError, LookupError):
     """A recipe field path that names nothing in the recipe."""
 
 
