@@ -145,7 +145,7 @@ def decode_body(raw: bytes) -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         raise BadRequest(f"the body is not UTF-8: {exc.reason} at byte {exc.start}") from None
     try:
-        data = json.loads(text, parse_constant=_no_constant)
+        data = json.loads(text, parse_constant=_no_constant, parse_float=_finite_float)
     except ValueError as exc:
         raise BadRequest(f"the body is not JSON: {exc}") from None
     except RecursionError:  # arrays or objects nested thousands deep: no command is
@@ -157,6 +157,15 @@ def decode_body(raw: bytes) -> dict[str, Any]:
 
 def _no_constant(name: str) -> Any:
     raise BadRequest(f"{name} is no JSON number (non-finite numbers are refused)")
+
+
+def _finite_float(text: str) -> float:
+    """A JSON number as a float; one past a float's range (``1e400``: JSON, but an
+    infinity in Python) is refused as the non-finite constants are."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise BadRequest(f"{text} is past a float's range (non-finite numbers are refused)")
+    return value
 
 
 def request_id_of(data: Mapping[str, Any]) -> str:

@@ -246,7 +246,8 @@ class LineView:
         self.events_since_full = min(self.events_since_full + 1, MAX_EVENTS)
         self.changed += 1
         if envelope.get("type") == "RecipeLoaded":
-            if not self._counted(envelope):  # else the full state has its bands already
+            # else the full state has its bands already, or is a replay's (no bands)
+            if not self._counted(envelope) and (self.state or {}).get("mode") != "replay":
                 self._resync("a recipe was loaded: its bands come in a fresh full state")
                 self.reloading = True
             return

@@ -6,10 +6,23 @@ from __future__ import annotations
 import argparse
 
 from linecontrol import __version__
-from linecontrol.cli import api, demo, recipe, record, regmap, run, runs, serve, sim, tui, whatif
+from linecontrol.cli import (
+    api,
+    demo,
+    recipe,
+    record,
+    regmap,
+    replay,
+    run,
+    runs,
+    serve,
+    sim,
+    tui,
+    whatif,
+)
 from linecontrol.cli.options import require_command
 
-COMMANDS = (recipe, sim, regmap, record, run, runs, whatif, tui, serve, api, demo)
+COMMANDS = (recipe, sim, regmap, record, run, runs, whatif, replay, tui, serve, api, demo)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -191,8 +191,10 @@ ROOM_IMPORTS: dict[str, set[str]] = {
     "cli": {*ROOM_ORDER[1:], "drivers"},
     # the operator's terminal: a client of the local API and nothing else
     "tui": {"api", "model"},
-    # the serve process: the supervised line behind the local API
+    # the serve process: the supervised line behind the local API (and a logged run
+    # replayed through it)
     "server": {
+        "replay",
         "recording",
         "supervisor",
         "acquisition",
