@@ -11,6 +11,8 @@ layout), with
   ``CommandRejected``) and the ``roles`` that may give it;
 - ``events``: every event type by name: its version ``v`` and the schema of its
   ``data`` (a command's events: one of the commands' wire forms);
+- ``replay_commands``: the commands of a replay (``linecontrol replay``: pause,
+  resume, speed, seek, step), from any role;
 - ``messages``: the stream's messages (``full``, ``values``, ``status``, ``event``,
   ``heartbeat``, ``resync``) and ``replies`` (a command's answer, an error).
 """
@@ -104,6 +106,82 @@ def _message(kind: str, props: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _source() -> dict[str, Any]:
+    """What the full state is of: a live line, or a logged run replayed (``linecontrol
+    replay``) at a position."""
+    number = {"type": "number"}
+    position = {
+        "type": "object",
+        "required": ["t_s", "t_mono", "t_wall", "metre", "row", "event"],
+        "properties": {
+            "t_s": number, "t_mono": number, "t_wall": number, "metre": NUMBER_OR_NULL,
+            "row": {"type": "integer", "minimum": 0},
+            "event": {"type": "integer", "minimum": 0},
+        },
+    }  # fmt: skip
+    trend = {
+        "type": "object",
+        "required": ["span_s", "t_wall", "values"],
+        "properties": {
+            "span_s": number,
+            "t_wall": {"type": "array", "items": number},
+            "values": {
+                "type": "object",
+                "additionalProperties": {"type": "array", "items": NUMBER_OR_NULL},
+            },
+        },
+    }
+    replay = {
+        "type": "object",
+        "required": ["kind", "run", "position", "span", "speed", "paused", "finished", "trend"],
+        "properties": {
+            "kind": {"const": "replay"},
+            "run": {"type": "string"},
+            "position": position,
+            "span": {
+                "type": "object",
+                "properties": {
+                    "t_s": number,
+                    "rows": {"type": "integer"},
+                    "events": {"type": "integer"},
+                },
+            },
+            "speed": {"type": "number", "minimum": 0.1, "maximum": 1000},
+            "paused": {"type": "boolean"},
+            "finished": {"type": "boolean"},
+            "trend": trend,
+        },
+    }
+    live = {"type": "object", "required": ["kind"], "properties": {"kind": {"const": "live"}}}
+    return {"oneOf": [live, replay]}
+
+
+def replay_commands() -> dict[str, Any]:
+    """The commands of a replay (``linecontrol replay``), from any role; a live serve
+    knows none of them."""
+    base = {"command": None, "request_id": {"type": "string", "pattern": p.ID_PATTERN},
+            "reason": {"type": "string"}}  # fmt: skip
+    fields: dict[str, dict[str, Any]] = {
+        "replay_pause": {},
+        "replay_resume": {},
+        "replay_speed": {"speed": {"type": "number", "minimum": 0.1, "maximum": 1000}},
+        "replay_seek": {"t_s": {"type": "number"}, "metre": {"type": "number"}},
+        "replay_step": {},
+    }
+    out: dict[str, Any] = {}
+    for name, extra in fields.items():
+        props = {**base, "command": {"const": name}, **extra}
+        required = ["command", "request_id", *(["speed"] if name == "replay_speed" else [])]
+        request: dict[str, Any] = {
+            "type": "object", "properties": props, "required": required,
+            "additionalProperties": False,
+        }  # fmt: skip
+        if name == "replay_seek":
+            request["oneOf"] = [{"required": ["t_s"]}, {"required": ["metre"]}]
+        out[name] = {"request": request, "roles": list(p.ROLES)}
+    return out
+
+
 def _messages() -> dict[str, Any]:
     values = {"type": "object", "additionalProperties": VALUE}
     full_state = {
@@ -121,6 +199,7 @@ def _messages() -> dict[str, Any]:
             "alarms",
             "run",
             "seq",
+            "source",
         ],
         "properties": {
             "api": {"const": p.API_VERSION},
@@ -142,6 +221,7 @@ def _messages() -> dict[str, Any]:
             "alarms": {"type": "array", "items": {"type": "object"}},
             "run": {"type": "object"},
             "seq": {"type": "integer", "minimum": 0},
+            "source": _source(),
         },
     }
     envelope = {
@@ -175,7 +255,7 @@ def _messages() -> dict[str, Any]:
 def _replies() -> dict[str, Any]:
     codes = [
         "rejected", "forbidden", "no_control", "bad_request", "too_large", "timeout",
-        "unauthorized", "shutting_down", "not_found", "method_not_allowed",
+        "unauthorized", "shutting_down", "not_found", "method_not_allowed", "replay",
     ]  # fmt: skip
     return {
         "accepted": {
@@ -258,6 +338,7 @@ def api_schema() -> dict[str, Any]:
             },
         },
         "commands": commands,
+        "replay_commands": replay_commands(),
         "events": events,
         "messages": _messages(),
         "replies": _replies(),

@@ -55,8 +55,7 @@ def replay(args: argparse.Namespace) -> int:
 
     from linecontrol.replay import InvalidSpeed, check_speed
     from linecontrol.runlog import RunNotFound, data_root, find_run
-    from linecontrol.server import ServeError
-    from linecontrol.server.replay_service import ReplayOpenError, ReplayOptions, serve_replay
+    from linecontrol.server import ReplayOpenError, ReplayOptions, ServeError, serve_replay
 
     try:
         speed = check_speed(args.speed)

@@ -308,6 +308,7 @@ class Hub:
             "api": p.API_VERSION,
             "server_time": s.clock.wall(),
             "mode": "live",
+            "source": {"kind": "live"},  # a replay's says its run and position
             "you": caller.you(),
             "control": self.control(),
             "line": line_of(s.line, s.acq.channels),

@@ -24,10 +24,11 @@ import numpy as np
 import pytest
 
 from linecontrol import api as p
-from linecontrol.api import Address, ApiClient, LineView
+from linecontrol.api import Address, ApiClient, LineView, api_schema
 from linecontrol.model import AlarmChanged, AlarmRaised, LoggedEvent, StateChanged
 from linecontrol.runlog import load_meta, read_events, read_samples
 from tests.integration.test_replay_run import run_dir
+from tests.unit.test_api_schema import validator
 
 pytestmark = [pytest.mark.integration, pytest.mark.deadline(300)]
 
@@ -199,6 +200,10 @@ async def test_seek_forward_back_and_to_a_metre_sends_a_fresh_full_state_there(
             assert result.ok, result
             await client.until(lambda: len(fulls(view)) > before, 10)  # noqa: B023
             state = fulls(view)[-1]
+            doc = api_schema()  # the replay's full state is valid in the API's schema
+            validator(doc, doc["messages"]["full"]).validate(
+                {"type": "full", "seq": 1, "state": state}
+            )
             src = state["source"]
             assert src["paused"] and src["position"]["t_s"] == pytest.approx(target, abs=1e-6)
             t = meta.start_mono + target
