@@ -894,6 +894,12 @@ class _Step:
                     continue
                 if stopping or t.sets in self.standby:
                     want[t.sets] = self.c.standby_temp_c
+                elif t.kind == "zone_temp" and t.cure and not self._purged_for(t):
+                    # Held or Suspended before its oven is purged: a cure zone stays below
+                    # the gate as in Starting (its oven still holds air; its O2 alarms
+                    # stay suppressed, the purge runs on).
+                    gate = plan.settings.purge_gate_c
+                    want[t.sets] = min(self.target_value(t), gate - PURGE_WAIT_BELOW_C)
                 else:
                     want[t.sets] = self.target_value(t)
                 if t.kind == "zone_temp":
