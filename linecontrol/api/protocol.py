@@ -223,10 +223,10 @@ def role_refusal(role: Role, command: Command) -> str:
     """Why ``role`` may not give ``command`` (empty: it may)."""
     if command.name not in ROLE_COMMANDS[role]:
         need = "operator" if command.name in OPERATOR_COMMANDS else "engineer"
-        return f"{command.name} needs the {need} role; {command.by} is a {role}"
+        return f"{command.name} needs the {need} role; {command.by} has the {role} role"
     mode = getattr(command, "mode", None)
     if command.name == "set_mode" and mode != "production" and role != "engineer":
-        return f"set_mode {mode} needs the engineer role; {command.by} is a {role}"
+        return f"set_mode {mode} needs the engineer role; {command.by} has the {role} role"
     return ""
 
 

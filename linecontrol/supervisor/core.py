@@ -409,6 +409,10 @@ def allowed_commands(core: Core) -> frozenset[str]:
     """The wire names the operator may give now (the buttons), with the supervisor's own."""
     out = set(packml.allowed_commands(core.machine))
     st = core.machine.state
+    if core.plan is None:  # refused: "no recipe is loaded" (``_Step._refuse_start``)
+        out.discard("start")
+        if core.machine.mode is Mode.PRODUCTION:
+            out.discard("reset")
     if st in (S.STOPPED, S.IDLE, S.ABORTED, S.COMPLETE):
         out.add(LoadRecipe.name)
     if core.plan is not None and st in (S.EXECUTE, S.HELD, S.SUSPENDED, S.STARTING):
@@ -700,6 +704,8 @@ class _Step:
         production = self.machine.mode is Mode.PRODUCTION
         if command.name == "reset" and production and self.plan is None:
             return "no recipe is loaded: load one before Reset"
+        if command.name == "start" and self.plan is None:
+            return "no recipe is loaded: load one, Reset, then Start"
         if command.name in ("start", "unhold", "unsuspend"):
             blocking = sorted(k for k in self.active if not k.startswith("readiness_timeout"))
             if blocking:

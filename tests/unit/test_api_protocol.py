@@ -25,7 +25,7 @@ from linecontrol.api import (
 )
 from linecontrol.cli.entry import main
 from linecontrol.config import ROLES, ApiSettings
-from linecontrol.model import ChangeSetpoint, SetMode, Start
+from linecontrol.model import ChangeSetpoint, LoadRecipe, SetMode, Start
 from linecontrol.server.auth import Unauthorized, new_token, role_of_token, role_of_uid
 
 
@@ -96,6 +96,9 @@ def test_a_command_is_parsed_with_the_caller_and_time_set_by_the_server() -> Non
 def test_roles_viewer_reads_operator_runs_engineer_sets_up() -> None:
     start = Start(by="v@t")
     assert "operator" in role_refusal("viewer", start)
+    # No article to get wrong ("is a operator"): the role is named as a role.
+    load = LoadRecipe(by="o@t", path="r.toml")
+    assert role_refusal("operator", load).endswith("o@t has the operator role")
     assert role_refusal("operator", start) == role_refusal("engineer", start) == ""
     assert role_refusal("operator", SetMode(by="o@t", mode="production")) == ""
     assert "engineer" in role_refusal("operator", SetMode(by="o@t", mode="manual"))

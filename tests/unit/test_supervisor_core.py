@@ -60,6 +60,21 @@ def test_reset_without_a_recipe_is_refused_and_changes_nothing() -> None:
     assert len(rejected) == 1 and "no recipe" in rejected[0].reason
 
 
+def test_reset_and_start_are_offered_only_with_a_recipe_loaded() -> None:
+    """The buttons agree with what the supervisor takes: no recipe, no Reset or Start
+    offered (both refused "no recipe is loaded"); once one is loaded, Reset is."""
+    r = Run.boot()
+    assert not {"reset", "start"} & sup.allowed_commands(r.core)
+    events = r.step(Start(by="ana", request_id="s1"))
+    (rejected,) = [e for e in events if isinstance(e, CommandRejected)]
+    assert "no recipe is loaded" in rejected.reason and r.state == "Stopped"
+    r = Run.boot().loaded()
+    assert "reset" in sup.allowed_commands(r.core)
+    r.step(Reset(by="ana", request_id="r1"))
+    r.until("Idle")
+    assert "start" in sup.allowed_commands(r.core)
+
+
 def test_a_loaded_recipe_is_logged_with_its_hash() -> None:
     r = Run.boot().loaded()
     (loaded,) = r.of(RecipeLoaded)
