@@ -199,6 +199,14 @@ class Demo:
             run_id = await self._until_ready(proc, ApiClient(address, f"demo-{os.getpid()}"))
             readers.append(asyncio.create_task(_discard(proc.stdout)))
             if run_id is not None and not self.stopping.is_set():
+                # Where its API is, for curl or a second TUI (left on the screen the TUI
+                # gives back when it ends).
+                print(
+                    f"demo: API on {sock} (curl --unix-socket {sock} "
+                    f"http://localhost/v1/state; linecontrol tui --connect {sock})",
+                    file=sys.stderr,
+                    flush=True,
+                )
                 tui = ApiClient(address, f"tui-{os.getpid()}")
                 tui_rc, ended_by_itself = await self._tui(proc, tui)
             mark = lines.count

@@ -98,8 +98,10 @@ class Terminal:
     shell_pid: int
     rc_file: Path
 
-    def pane(self) -> str:
-        done = subprocess.run([*self.tmux, "capture-pane", "-p", "-J", "-t", "demo"],
+    def pane(self, *, under_the_tui: bool = False) -> str:
+        """The pane's text; ``under_the_tui``: the normal screen the TUI's covers."""
+        alt = ["-a"] if under_the_tui else []
+        done = subprocess.run([*self.tmux, "capture-pane", "-p", "-J", *alt, "-t", "demo"],
                               capture_output=True, text=True, timeout=30, check=False)  # fmt: skip
         return done.stdout
 
@@ -167,7 +169,13 @@ def test_the_demo_shows_the_overview_and_quits_leaving_nothing_running(
         assert "FCCL line 1" in screen and "recipe 001-ex1" in screen
         assert "1 Overview" in screen and "q Quit" in screen
         the_three(procs)
+        serve_argv = next(p for p in procs if " serve --sim " in p.cmdline).cmdline.split()
+        sock = serve_argv[serve_argv.index("--socket") + 1]
         if how == "q":
+            # Where its API is, on the screen under the TUI: the socket that answers.
+            shown = term.pane(under_the_tui=True)
+            assert f"demo: API on {sock} (curl --unix-socket {sock} " in shown, shown
+            assert Path(sock).is_socket()
             term.keys("q")
         elif how == "ctrl+c":
             term.keys("C-c")
