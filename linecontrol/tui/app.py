@@ -37,6 +37,8 @@ from textual.css.query import NoMatches
 from linecontrol.api import ApiClient, ApiUnreachable, LineView
 from linecontrol.errors import InvalidArgument
 from linecontrol.tui import present
+from linecontrol.tui import replay as rp
+from linecontrol.tui.replay_dialog import SeekDialog
 from linecontrol.tui.screens import SCREENS, LineScreen, OverviewScreen, StationScreen
 
 REPAINT_S = 0.25
@@ -51,6 +53,11 @@ send (docs/api.md: every command but take_control)."""
 
 LINE_ACTIONS = CONTROL_ACTIONS | {"take_control"}
 """Every key action that sends a command to the line."""
+
+REPLAY_ACTIONS = frozenset(
+    {"replay_pause", "replay_speed", "replay_seek", "replay_step", "replay_goto"}
+)
+"""The replay keys' actions: enabled only while the server is a replay."""
 
 
 class LineApp(App[None]):
@@ -74,6 +81,15 @@ class LineApp(App[None]):
             Binding(key, f"packml('{name}')", label, show=False)
             for name, key, label in present.PACKML_KEYS
         ),
+        # a replay's keys (hidden and off with a live server; not priority: a dialog's
+        # input takes its keys first, and on the Recipes screen g is its own refresh)
+        Binding("space", "replay_pause", "Pause/resume"),
+        Binding("plus", "replay_speed(True)", "Faster", show=False),
+        Binding("minus", "replay_speed(False)", "Slower", show=False),
+        Binding("left_square_bracket", "replay_seek(-1)", "Back", show=False),
+        Binding("right_square_bracket", "replay_seek(1)", "Forward", show=False),
+        Binding("n", "replay_step", "Step", show=False),
+        Binding("g", "replay_goto", "Seek"),
     ]
 
     def __init__(
@@ -98,6 +114,7 @@ class LineApp(App[None]):
         self._painted: tuple[int, str, frozenset[str]] | None = None
         self._gates: tuple[str, frozenset[str], str | None, str] | None = None
         self._holder: str | None = None
+        self._trend_state: object = None  # the full state whose replay trend is in history
 
     def now(self) -> float:
         return self._now()
@@ -141,6 +158,13 @@ class LineApp(App[None]):
             self.repaints += 1
 
     def _record_trends(self) -> None:
+        if rp.source(self.view) is not None and self.view.state is not self._trend_state:
+            # a replay's fresh full state (a seek): the trends are its window's
+            self._trend_state = self.view.state
+            self.history = {
+                c: deque(points, maxlen=TREND_POINTS)
+                for c, points in rp.trend_points(self.view).items()
+            }
         for channel, sample in self.view.values.items():
             if not sample.good or sample.value is None or sample.t_wall is None:
                 continue
@@ -186,6 +210,8 @@ class LineApp(App[None]):
         return not self.act_block(action, parameters)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in REPLAY_ACTIONS:  # a replay's keys: off (and hidden) with a live server
+            return rp.source(self.view) is not None
         return True if self.may_act(action, parameters) else None
 
     def on_key(self, event: events.Key) -> None:
@@ -221,6 +247,33 @@ class LineApp(App[None]):
 
     def action_release_control(self) -> None:
         self.send("release_control")
+
+    # ---------------------------------------------------------------- a replay's keys
+    def action_replay_pause(self) -> None:
+        src = rp.source(self.view)
+        if src is not None:
+            self.send("replay_resume" if src.get("paused") is True else "replay_pause")
+
+    def action_replay_speed(self, faster: bool) -> None:
+        src = rp.source(self.view)
+        speed = src.get("speed") if src is not None else None
+        if isinstance(speed, int | float) and not isinstance(speed, bool):
+            self.send("replay_speed", speed=rp.next_speed(float(speed), faster))
+
+    def action_replay_seek(self, direction: int) -> None:
+        target = rp.seek_by(self.view, direction * rp.SEEK_STEP_S)
+        if target is not None:
+            self.send("replay_seek", t_s=target)
+
+    def action_replay_step(self) -> None:
+        self.send("replay_step")
+
+    def action_replay_goto(self) -> None:
+        def chosen(fields: dict[str, float] | None) -> None:
+            if fields:
+                self.send("replay_seek", **fields)
+
+        self.push_screen(SeekDialog(), chosen)
 
     # ---------------------------------------------------------------- commands
     def send(self, command: str, **fields: Any) -> None:

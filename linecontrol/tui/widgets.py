@@ -17,10 +17,12 @@ from linecontrol.tui.present import (
     Cell,
     command_bar,
     command_block,
+    fit,
     header_lines,
     one_line,
     printable,
 )
+from linecontrol.tui.replay import banner
 
 
 def _discard(cache: LRUCache[Any, Any], drop: Callable[[Any], bool]) -> None:
@@ -72,7 +74,11 @@ class LineHeader(Quiet):
     """
 
     def paint(self, view: LineView, now: float) -> None:
-        first, second = header_lines(view, now, self.size.width or 80)
+        width = self.size.width or 80
+        first, second = header_lines(view, now, width)
+        shown = banner(view, width)
+        if shown:  # a replay: the banner leads the first line on every screen
+            first = Cell(fit(f"{shown} │ {first.text}", width), "bold reverse")
         text = Text.assemble(rich(first), "\n", rich(second))
         text.no_wrap, text.overflow = True, "ellipsis"  # two lines, whatever the width
         self.show(text)

@@ -280,3 +280,64 @@ def test_a_speed_outside_the_window_or_not_finite_is_refused_at_start(
     )  # fmt: skip
     assert proc.returncode == 2, proc.stderr
     assert "0.1x to 1000x" in proc.stderr and not sock.exists()
+
+
+async def test_the_tui_shows_the_replay_banner_on_every_screen_and_its_keys_act(
+    run_dir: Path, tmp_path: Path
+) -> None:
+    from linecontrol.tui.app import LineApp
+    from linecontrol.tui.widgets import LineHeader
+    from tests.integration.test_tui_serve import text_of, until
+
+    sock = tmp_path / "replay.sock"
+    with replaying(run_dir, sock, "--paused", "--speed", "10") as proc:
+        async with asyncio.timeout(60):
+            while not sock.exists():
+                assert proc.poll() is None, sock.with_suffix(".err").read_text()
+                await asyncio.sleep(0.05)  # polling interval; the condition decides
+        app = LineApp(ApiClient(Address(path=sock), "tui-replay"), repaint_s=0.1)
+        async with app.run_test(size=(120, 30)) as pilot:
+            live = lambda: app.view.connection(app.now()) == "live"  # noqa: E731
+            await until(pilot, live, 30, "the stream is live")
+
+            def header() -> str:
+                return text_of(app, LineHeader)
+
+            def src() -> dict[str, Any]:
+                return source(app.view)
+
+            banner = f"REPLAY {run_dir.name}"
+            for key in ("1", "2", "3", "4", "5", "1"):
+                await pilot.press(key)
+                await until(pilot, lambda: banner in header(), 10, f"the banner after {key}")
+            await until(pilot, lambda: "10x paused" in header(), 10, "10x paused shown")
+            await pilot.press("space")
+            await until(pilot, lambda: not src()["paused"], 10, "resumed by space")
+            await until(pilot, lambda: "paused" not in header(), 10, "the banner not paused")
+            await pilot.press("space")
+            await until(pilot, lambda: src()["paused"] is True, 10, "paused by space")
+            await pilot.press("g")
+            await pilot.press(*"300", "enter")
+            await until(
+                pilot, lambda: src()["position"]["t_s"] == pytest.approx(300.0), 10, "g 300"
+            )
+            await until(pilot, lambda: "t+300.0 s" in header(), 10, "the banner at 300 s")
+            assert app.history  # the trends rebuilt from the full state's window
+            await pilot.press("right_square_bracket")
+            await until(pilot, lambda: src()["position"]["t_s"] == pytest.approx(360.0), 10, "]")
+            await pilot.press("left_square_bracket")
+            await until(pilot, lambda: src()["position"]["t_s"] == pytest.approx(300.0), 10, "[")
+            row = src()["position"]["row"]
+            await pilot.press("n")
+            await until(pilot, lambda: src()["position"]["row"] == row + 1, 10, "n steps")
+            await pilot.press("plus")
+            await until(pilot, lambda: src()["speed"] == 20, 10, "+ faster")
+            await pilot.press("minus", "minus")
+            await until(pilot, lambda: src()["speed"] == 5, 10, "- slower")
+            assert not [c for c, _ in app.sent if c not in rp_commands()]  # nothing else sent
+
+
+def rp_commands() -> set[str]:
+    from linecontrol.server.replay_hub import REPLAY_COMMANDS
+
+    return set(REPLAY_COMMANDS)
