@@ -53,9 +53,9 @@ a new machine and the events to log:
   one.
 
 First out. The first cause that takes the machine into Stopping, Holding,
-Suspending or Aborting (a command's wire name or a trip's cause) is recorded as
-``first_out``; later causes (the cascade) do not replace it. Accepting Reset,
-Clear, Unhold or Unsuspend forgets it. Every ``StateChanged`` carries it.
+Suspending or Aborting (a command's wire name and who gave it, ``hold by ana``, or a
+trip's cause) is recorded as ``first_out``; later causes (the cascade) do not replace
+it. Accepting Reset, Clear, Unhold or Unsuspend forgets it. Every ``StateChanged`` carries it.
 
 The machine never goes to Execute by itself: the only rows into Execute are SC of
 Starting, Unholding and Unsuspending, which are entered by Start, Unhold and
@@ -455,7 +455,8 @@ def _enter(
     if forget:
         first_out = ""
     elif target in _FIRST_OUT_STATES and not first_out:
-        first_out = cause
+        # An operator's own command says so ("hold by ana"): it is no trip's cause.
+        first_out = f"{cause} by {by}" if by else cause
     after = replace(machine, state=target, first_out=first_out, entered_at=now)
     return after, (_changed(machine.state, after, cause, by),)
 

@@ -163,7 +163,9 @@ def test_every_row(source: State, event: Trigger) -> None:
         after, events = handle(before, cmd(event, "r1"), 7.0)
         cause, by = event, "ana"
     assert after.state is target and after.mode is P and after.entered_at == 7.0
-    first_out = cause if target in (S.STOPPING, S.HOLDING, S.SUSPENDING, S.ABORTING) else ""
+    # A command's first out names who gave it: an operator's own stop is no trip.
+    own = f"{cause} by {by}" if by else cause
+    first_out = own if target in (S.STOPPING, S.HOLDING, S.SUSPENDING, S.ABORTING) else ""
     assert after.first_out == first_out
     assert events == (
         StateChanged(
@@ -323,7 +325,12 @@ def test_first_out_is_the_first_cause_not_the_cascade() -> None:
     m, _ = complete(m, 6.0)
     m, [stopped_by] = handle(at(S.IDLE), cmd("stop", by="ana"), 7.0)
     assert stopped_by == StateChanged(
-        old="Idle", new="Stopping", mode="production", cause="stop", by="ana", first_out="stop"
+        old="Idle",
+        new="Stopping",
+        mode="production",
+        cause="stop",
+        by="ana",
+        first_out="stop by ana",
     )
 
 

@@ -151,7 +151,7 @@ def test_the_first_out_cause_is_this_stops_not_an_earlier_hold_the_line_came_bac
     r = Run.boot().executing()
     r.step(Hold(by="ana", request_id="h1"))
     r.until("Held")
-    assert r.core.machine.first_out == "hold"
+    assert r.core.machine.first_out == "hold by ana"
     r.step(Unhold(by="ana", request_id="u1"))
     r.until("Execute")
     r.plant.flags["drive.web_break"] = 1
