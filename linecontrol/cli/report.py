@@ -12,6 +12,7 @@ from typing import Any
 
 from linecontrol.cli.options import seconds
 from linecontrol.cli.output import EXIT_BAD_INPUT, EXIT_OK, EXIT_RUN_LOG, error, write_json
+from linecontrol.cli.rundir import UNREADABLE, named_run
 
 FORMATS = ("html", "pdf")
 
@@ -57,10 +58,9 @@ def add_parsers(
 
 def _report(args: argparse.Namespace, segment_m: float) -> tuple[Any, int]:
     """The run's report, or None and the exit code after saying why not."""
-    from linecontrol.cli.runs import UNREADABLE, _run_dir
     from linecontrol.report import compute, load_run
 
-    run_dir = _run_dir(args)
+    run_dir = named_run(args)
     if run_dir is None:
         return None, EXIT_BAD_INPUT
     try:

@@ -10,13 +10,12 @@ from typing import TYPE_CHECKING, Any
 
 from linecontrol.cli.options import group_option, require_command, seconds
 from linecontrol.cli.output import EXIT_BAD_INPUT, EXIT_OK, EXIT_RUN_LOG, error, utc, write_json
+from linecontrol.cli.rundir import UNREADABLE, named_run, root_ok
 from linecontrol.errors import UnknownChannel
 
 if TYPE_CHECKING:
     from linecontrol.runlog import RunSummary
 
-# What reading a damaged run can raise: the run is reported unreadable, the rest go on.
-UNREADABLE = (OSError, ValueError, KeyError, TypeError, OverflowError, RecursionError)
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -73,37 +72,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
 
 
-def _root_ok(root: Path) -> bool:
-    from linecontrol.runlog import DataRootError, check_root
-
-    try:
-        check_root(root)
-    except DataRootError as exc:
-        error(str(exc))
-        return False
-    return True
-
-
-def _run_dir(args: argparse.Namespace) -> Path | None:
-    """The run that RUN names (an id, a unique prefix, or a path), or None after
-    saying why not."""
-    from linecontrol.runlog import RunNotFound, data_root, find_run
-
-    root = data_root(args.data_dir)
-    if not Path(args.run).is_dir() and not _root_ok(root):
-        return None
-    try:
-        return find_run(root, args.run)
-    except RunNotFound as exc:
-        error(str(exc))
-        return None
-
-
 def list_runs(args: argparse.Namespace) -> int:
     from linecontrol.runlog import data_root, list_runs, run_listing
 
     root = data_root(args.data_dir)
-    if not _root_ok(root):
+    if not root_ok(root):
         return EXIT_BAD_INPUT
     runs = list_runs(root)
     if not runs:
@@ -142,7 +115,7 @@ def _listing_line(row: dict[str, Any]) -> str:
 def show_run(args: argparse.Namespace) -> int:
     from linecontrol.runlog import summarize
 
-    run_dir = _run_dir(args)
+    run_dir = named_run(args)
     if run_dir is None:
         return EXIT_BAD_INPUT
     try:
@@ -235,7 +208,7 @@ def _show_text(s: RunSummary, run_dir: Path) -> None:
 def export_run(args: argparse.Namespace) -> int:
     from linecontrol.runlog import export
 
-    run_dir = _run_dir(args)
+    run_dir = named_run(args)
     if run_dir is None:
         return EXIT_BAD_INPUT
     if args.from_s is not None and args.to_s is not None and args.from_s >= args.to_s:

@@ -18,13 +18,11 @@ from linecontrol.cli.output import (
     error,
     write_json,
 )
+from linecontrol.cli.rundir import UNREADABLE, named_run
 from linecontrol.errors import InputFileError
 
 if TYPE_CHECKING:
     from linecontrol.whatif import Comparison, LoadedRun, Measures, Result
-
-# What reading a damaged run can raise (as ``runs``): the run is reported unreadable.
-UNREADABLE = (OSError, ValueError, KeyError, TypeError, OverflowError, RecursionError)
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -68,7 +66,6 @@ def whatif(args: argparse.Namespace) -> int:
     if args.operators < 1:
         error(f"--operators = {args.operators}: at least 1")
         return EXIT_BAD_INPUT
-    from linecontrol.cli.runs import _run_dir
     from linecontrol.whatif import (
         compare,
         evaluate,
@@ -79,7 +76,7 @@ def whatif(args: argparse.Namespace) -> int:
         with_recipe,
     )
 
-    run_dir = _run_dir(args)
+    run_dir = named_run(args)
     if run_dir is None:
         return EXIT_BAD_INPUT
     try:
