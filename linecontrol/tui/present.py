@@ -202,11 +202,12 @@ def printable(value: str) -> str:
     return "\n".join(one_line(part) for part in value.split("\n"))
 
 
-def line_summary(view: LineView, now: float) -> str:
+def line_summary(view: LineView, now: float, width: int = 80) -> str:
     """Speed, web position, metres, recipe, step and what the line waits for, each name
-    cut (``fit``: a server's text of any length, the Overview shows four lines of this
-    at most); while the connection is not live each number is the quality word (LOST,
-    RESYNCING), never the last number, and the step and waits are marked as last heard."""
+    cut (``fit``: a server's text of any length, the Overview shows three lines of this
+    at most: the waits and interlocks as counts, ``waits_line``, cut to ``width``);
+    while the connection is not live each number is the quality word (LOST, RESYNCING),
+    never the last number, and the step is marked as last heard."""
     sup = view.supervisor
     old = not_live(view, now)
 
@@ -221,7 +222,6 @@ def line_summary(view: LineView, now: float) -> str:
     # each name cut: a server's text of any length leaves the summary its few lines
     recipe = fit(text(sup.get("recipe"), "") or "no recipe", 40)
     step = fit(text(sup.get("step"), "") or "—", 30)
-    waiting = ", ".join(fit(text(w), 30) for w in _items(sup.get("waiting_for")))
     out = (
         f"speed {metres('line_speed', 'm/min')}  web {metres('web_position_m', 'm')}  "
         f"done {metres('metres_done', 'm')}  to go {metres('metres_to_go', 'm')}\n"
@@ -230,13 +230,39 @@ def line_summary(view: LineView, now: float) -> str:
     if old:
         out += f"  (last heard: connection {old.lower()})"
         return out
-    if waiting:
-        out += f"  waiting for {waiting}"
-    if sup.get("first_out"):
-        out += f"  first out: {fit(text(sup['first_out']), 40)}"
+    waits = waits_line(view)
+    if waits:
+        out += "\n" + fit(waits, width)
+    return out
+
+
+def waits_line(view: LineView) -> str:
+    """What the line waits for and its active interlocks on one line: the counts first,
+    then the first out and the first channel waited for (every one: ``waits_lines``, on
+    the Run screen, key 5)."""
+    sup = view.supervisor
+    waiting = _items(sup.get("waiting_for"))
     interlocks = _items(sup.get("interlocks"))
+    counts = []
+    if waiting:
+        counts.append(f"waiting for {len(waiting)}")
     if interlocks:
-        out += f"  interlocks: {', '.join(fit(text(i), 30) for i in interlocks)}"
+        counts.append(f"{len(interlocks)} interlock{'s' if len(interlocks) > 1 else ''}")
+    bits = [", ".join(counts) + " (5: all)"] if counts else []
+    if sup.get("first_out"):
+        bits.append(f"first out: {fit(text(sup['first_out']), 30)}")
+    if waiting:
+        bits.append(f"first: {fit(text(waiting[0]), 30)}")
+    return "  ".join(bits)
+
+
+def waits_lines(view: LineView) -> list[str]:
+    """Everything the line waits for and every active interlock (the Run screen)."""
+    sup = view.supervisor
+    out = [f"waiting for {fit(text(w), 70)}" for w in _items(sup.get("waiting_for"))]
+    out += [f"interlock   {fit(text(i), 70)}" for i in _items(sup.get("interlocks"))]
+    if sup.get("first_out"):
+        out.append(f"first out   {fit(text(sup['first_out']), 70)}")
     return out
 
 
@@ -386,14 +412,6 @@ def band_text(view: LineView, channel: str) -> str:
     return f"{shown} [{_num(low)}..{_num(high)}]"
 
 
-def row_detail(view: LineView, key: str) -> str:
-    """The overview's selected row in full (its columns are cut at 80): the channel's
-    band, or a station with no channels saying so."""
-    if key.endswith(":") and key[:-1] in {str(s["name"]) for s in stations(view)}:
-        return f"{key[:-1]}: no channels (enter: its station screen)"
-    return band_detail(view, key)
-
-
 def band_detail(view: LineView, channel: str) -> str:
     """The selected row's band in full (the table's column is cut at 80 columns)."""
     band = band_of(view, channel)
@@ -413,9 +431,6 @@ def band_detail(view: LineView, channel: str) -> str:
     )
 
 
-ROW_COLUMNS = ("station", "channel", "value", "quality", "setpoint [band]")
-
-
 def shown_sample(view: LineView, channel: str, now: float) -> Sample:
     """A channel's value as shown: STALE (its last number not shown) while the connection
     is not live, since nothing says it still holds."""
@@ -425,51 +440,186 @@ def shown_sample(view: LineView, channel: str, now: float) -> Sample:
     return Sample(None, "STALE", sample.t_wall)
 
 
-def station_rows(view: LineView, now: float) -> list[tuple[str, tuple[Cell, ...]]]:
-    """The overview's rows: per station in web order, its channels (key, cells); a
-    channel an active alarm watches is marked ``!`` in red."""
-    rows: list[tuple[str, tuple[Cell, ...]]] = []
-    named = [str(s["name"]) for s in stations(view)]
-    alarmed = {str(a["channel"]) for a in view.active_alarms() if a.get("channel")}
-    for name, chans in [
-        *((n, channels_of(view, n)) for n in named),
-        (OTHER, unplaced_channels(view, set(named))),
-    ]:
-        if name == OTHER and not chans:
-            continue
-        if not chans:
-            rows.append((f"{name}:", (Cell(name, "bold"), Cell(""), Cell(""), Cell(""), Cell(""))))
-        devices = {device_of(channel, info) for channel, info in chans}
-        for i, (channel, info) in enumerate(chans):
-            sample = shown_sample(view, channel, now)
-            unit = text(info.get("unit"), "")
-            cell = value_cell(sample, unit)
-            quality = Cell(sample.quality, QUALITY_STYLE.get(sample.quality, "bold red"))
-            # a station of several devices (the oven's zones): the device names the row
-            short = channel if len(devices) > 1 else channel.split(".", 1)[-1]
-            rows.append(
-                (
-                    channel,
-                    (
-                        Cell(name if i == 0 else "", "bold"),
-                        Cell(
-                            short
-                            + (" ✎" if info.get("writable") else "")
-                            + (" !" if channel in alarmed else ""),
-                            "bold red" if channel in alarmed else "",
-                        ),
-                        cell,
-                        quality,
-                        Cell(band_text(view, channel)),
-                    ),
-                )
-            )
-    return rows
-
-
 def device_of(channel: str, info: dict[str, Any]) -> str:
     device = info.get("device")
     return device if isinstance(device, str) else channel.split(".", 1)[0]
+
+
+# ------------------------------------------------------------------ the overview
+QUALITY_RANK = {"GOOD": 0, "WAITING": 1, "STALE": 2, "INVALID": 3}
+
+ROW_COLUMNS = ("station", "key values: PV/SP unit", "quality", "alarms")
+
+KEY_WIDTH = 48
+"""The key-values column's cells at most (the rest of a station's loops: ``+N``, in
+full on the detail line below the table and on its station screen)."""
+
+
+def group_channels(view: LineView, group: str) -> list[tuple[str, dict[str, Any]]]:
+    """The channels of an overview row: a listed station's, or, for a device on no
+    listed station (the drive), that device's."""
+    named = {str(s["name"]) for s in stations(view)}
+    if group in named:
+        return channels_of(view, group)
+    return [(c, i) for c, i in unplaced_channels(view, named) if device_of(c, i) == group]
+
+
+def overview_groups(view: LineView) -> list[str]:
+    """The overview's rows: the stations in web order, then each device on none."""
+    named = list(dict.fromkeys(str(s["name"]) for s in stations(view)))  # a name once
+    devices: list[str] = []
+    for channel, info in unplaced_channels(view, set(named)):
+        device = device_of(channel, info)
+        if device not in devices:
+            devices.append(device)
+    return named + devices
+
+
+def key_loops(
+    chans: list[tuple[str, dict[str, Any]]], bands: dict[str, Any] | None = None
+) -> list[tuple[str, str, list[str], list[str]]]:
+    """A station's key values, from the channel names and ``writable`` the server sends
+    (it sends no role): each loop, a writable setpoint ``<name>_sp_<unit>`` with its
+    measured ``<name>_pv_<unit>`` on the same device, as (label, unit, PV channels, SP
+    channels), the same loop on several devices (an oven's zones) as one; a device with no
+    such loop shows its first measured channel with a unit (an O2 analyser's ppm, a
+    gauge's pressure) with no setpoint. A recipe band that reads a channel and sets
+    another of its device (``bands``: measured channel -> ``sets``) is a loop too."""
+    sets = {
+        k: b["sets"]
+        for k, b in (bands or {}).items()
+        if isinstance(b, dict) and isinstance(b.get("sets"), str)
+    }
+    by_device: dict[str, dict[str, dict[str, Any]]] = {}
+    for channel, info in chans:
+        by_device.setdefault(device_of(channel, info), {})[channel.split(".", 1)[-1]] = info
+    loops: dict[tuple[str, str], tuple[list[str], list[str]]] = {}
+    for device, shorts in by_device.items():
+        found = False
+        for short, info in shorts.items():
+            tokens = short.split("_")
+            sp = sets.get(f"{device}.{short}", "")
+            if sp.startswith(f"{device}.") and sp.split(".", 1)[1] in shorts:
+                found = True
+                unit = text(info.get("unit"), "")
+                pvs, sps = loops.setdefault((_label(tokens, unit), unit), ([], []))
+                pvs.append(f"{device}.{short}")
+                sps.append(sp)
+                continue
+            if not info.get("writable") or "sp" not in tokens:
+                continue
+            i = tokens.index("sp")
+            pv = "_".join([*tokens[:i], "pv", *tokens[i + 1 :]])
+            if pv not in shorts or i == 0:
+                continue
+            found = True
+            unit = text(shorts[pv].get("unit"), "")
+            pvs, sps = loops.setdefault(("_".join(tokens[:i]), unit), ([], []))
+            pvs.append(f"{device}.{pv}")
+            sps.append(f"{device}.{short}")
+        if found:
+            continue
+        for short, info in shorts.items():
+            unit = text(info.get("unit"), "")
+            if info.get("writable") or not unit:
+                continue
+            label = _label(short.split("_"), unit)
+            loops.setdefault((label, unit), ([], []))[0].append(f"{device}.{short}")
+            break
+    return [(label, unit, pvs, sps) for (label, unit), (pvs, sps) in loops.items()]
+
+
+def _label(tokens: list[str], unit: str) -> str:
+    """A channel's short name less a last part that spells its unit (o2_ppm: o2)."""
+    squashed = "".join(ch for ch in unit.lower() if ch.isalnum())
+    return "_".join(tokens[:-1]) if len(tokens) > 1 and tokens[-1] == squashed else "_".join(tokens)
+
+
+def reading(samples: list[Sample]) -> str:
+    """One or several channels' values as one text: the number (min..max when they
+    differ), the last number marked ``?`` when the worst is STALE, else the worst
+    quality's word (INVALID, WAITING): never a plain number that is not GOOD."""
+    if not samples:
+        return "—"
+    worst = max(samples, key=lambda s: QUALITY_RANK.get(s.quality, 3))
+    if worst.quality not in ("GOOD", "STALE") or any(s.value is None for s in samples):
+        return worst.quality if worst.quality != "GOOD" else "INVALID"
+    values = [float(s.value) for s in samples if s.value is not None]
+    low, high = min(values), max(values)
+    shown = number(low) if number(low) == number(high) else f"{number(low)}..{number(high)}"
+    return shown + ("?" if worst.quality == "STALE" else "")
+
+
+def loop_texts(view: LineView, group: str, now: float) -> list[str]:
+    """The key values of an overview row, each ``label PV/SP unit`` (``key_loops``)."""
+    out = []
+    bands = view.state.get("bands") if view.state else None
+    loops = key_loops(group_channels(view, group), bands if isinstance(bands, dict) else None)
+    for label, unit, pvs, sps in loops:
+        pv = reading([shown_sample(view, c, now) for c in pvs])
+        sp = f"/{reading([shown_sample(view, c, now) for c in sps])}" if sps else ""
+        out.append(f"{label} {pv}{sp} {unit}".rstrip())
+    return out
+
+
+def worst_quality(view: LineView, channels: list[str], now: float) -> str:
+    qualities = [shown_sample(view, c, now).quality for c in channels]
+    return max(qualities, key=lambda q: QUALITY_RANK.get(q, 3), default="")
+
+
+def station_rows(view: LineView, now: float) -> list[tuple[str, tuple[Cell, ...]]]:
+    """The overview: one row per station in web order (then a device on no station, the
+    drive), with its key values (``loop_texts``, cut to ``KEY_WIDTH`` whole: the rest
+    counted ``+N``), the worst quality of all its channels, and its active alarms (red
+    while one is unacknowledged)."""
+    rows: list[tuple[str, tuple[Cell, ...]]] = []
+    active = view.active_alarms()
+    for group in overview_groups(view):
+        chans = [c for c, _ in group_channels(view, group)]
+        loops = loop_texts(view, group, now)
+        shown: list[str] = []
+        for i, loop in enumerate(loops):
+            rest = len(loops) - i - 1
+            candidate = "  ".join([*shown, loop]) + (f" +{rest}" if rest else "")
+            if shown and cell_len(candidate) > KEY_WIDTH:
+                break
+            shown.append(loop)
+        values = "  ".join(shown) + (
+            f" +{len(loops) - len(shown)}" if len(loops) > len(shown) else ""
+        )
+        if not chans:
+            values = "no channels"
+        elif not loops:
+            values = f"{len(chans)} channel{'s' if len(chans) > 1 else ''}, no loop (enter: each)"
+        quality = worst_quality(view, chans, now)
+        mine = [a for a in active if a.get("channel") in chans or a.get("device") == group]
+        unack = [a for a in mine if _unacknowledged(text(a.get("state")))]
+        alarm = f"{len(mine)}" + (f", {len(unack)} unack" if unack else "") if mine else ""
+        style = "bold red" if unack else ("yellow" if mine else QUALITY_STYLE.get(quality, ""))
+        rows.append(
+            (
+                group,
+                (
+                    Cell(group, "bold red" if unack else "bold"),
+                    Cell(values, style if quality != "GOOD" or mine else ""),
+                    Cell(quality if quality != "GOOD" else "good", QUALITY_STYLE.get(quality, "")),
+                    Cell(alarm, style),
+                ),
+            )
+        )
+    return rows
+
+
+def _unacknowledged(state: str) -> bool:
+    return state.endswith("UNACK") or state == "RTNUN"
+
+
+def row_detail(view: LineView, key: str, now: float) -> str:
+    """The overview's selected station in full: every key value (the table cuts them)."""
+    if not group_channels(view, key):
+        return f"{key}: no channels"
+    loops = loop_texts(view, key, now)
+    return f"{key}: {'  '.join(loops) or 'no key values'} (enter: every channel)"
 
 
 ALARM_COLUMNS = ("state", "priority", "alarm", "value", "since", "guidance")

@@ -134,9 +134,9 @@ class OverviewScreen(LineScreen):
     ]
 
     DEFAULT_CSS = """
-    OverviewScreen #summary { max-height: 4; }
+    OverviewScreen #summary { max-height: 3; text-wrap: nowrap; }
     OverviewScreen #stations { height: 1fr; }
-    OverviewScreen #row-detail { height: 2; }
+    OverviewScreen #row-detail { height: auto; max-height: 2; }
     """
 
     def body(self) -> ComposeResult:
@@ -147,7 +147,8 @@ class OverviewScreen(LineScreen):
 
     def paint_body(self) -> None:
         view, now = self.host.view, self.host.now()
-        self.query_one("#summary", Quiet).show(present.line_summary(view, now))
+        width = self.size.width or 80
+        self.query_one("#summary", Quiet).show(present.line_summary(view, now, width))
         self.query_one(CommandBar).paint(view, now)
         self.query_one(CellTable).sync(present.station_rows(view, now))
         self.paint_selected()
@@ -156,27 +157,21 @@ class OverviewScreen(LineScreen):
         self.paint_selected()
 
     def paint_selected(self) -> None:
-        """The selected row's band in full below the table (also when the cursor moves)."""
+        """The selected station's key values in full below the table (also when the
+        cursor moves)."""
         key = self.query_one(CellTable).selected_key()
         self.query_one("#row-detail", Quiet).show(
-            present.row_detail(self.host.view, key) if key is not None else ""
+            present.row_detail(self.host.view, key, self.host.now()) if key is not None else ""
         )
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         self.action_detail()
 
     def action_detail(self) -> None:
+        """The selected row's station (or device on no station) with every channel."""
         key = self.query_one(CellTable).selected_key()
-        if key is None:
-            return
-        line = self.host.view.state.get("line", {}) if self.host.view.state else {}
-        chans = line.get("channels", {}) if isinstance(line, dict) else {}
-        info = chans.get(key) if isinstance(chans, dict) else None
-        station = info.get("station") if isinstance(info, dict) else key.rstrip(":")
-        if isinstance(station, str):
-            self.app.push_screen(StationScreen(station))
-        else:  # a channel of no station (the drive): its row here is all there is
-            self.say(f"{present.fit(key, 40)}: on no station (no station screen)")
+        if key is not None:
+            self.app.push_screen(StationScreen(key))
 
 
 ALARMS_TITLE = "Active alarms (unacknowledged first; since: line time, UTC)"
@@ -281,7 +276,7 @@ class StationScreen(LineScreen):
     def rows(self) -> list[tuple[str, tuple[present.Cell, ...]]]:
         view = self.host.view
         out: list[tuple[str, tuple[present.Cell, ...]]] = []
-        for channel, info in present.channels_of(view, self.station):
+        for channel, info in present.group_channels(view, self.station):
             sample = present.shown_sample(view, channel, self.host.now())
             unit = present.text(info.get("unit"), "")
             out.append(
@@ -417,7 +412,9 @@ class RunScreen(LineScreen):
 
     def paint_body(self) -> None:
         view = self.host.view
-        self.query_one("#run", Quiet).show("\n".join(present.run_lines(view)))
+        self.query_one("#run", Quiet).show(
+            "\n".join([*present.run_lines(view), *present.waits_lines(view)])
+        )
         recent = list(view.events)[-10:]
         self.query_one("#run-events", Quiet).show(
             "\n".join([present.EVENTS_TITLE, *(present.event_line(e) for e in recent)])

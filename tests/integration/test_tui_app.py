@@ -169,16 +169,14 @@ async def test_overview_stations_in_web_order_with_quality_never_as_numbers(
     tmp_path: Path,
 ) -> None:
     async with tui(tmp_path) as (_, app, pilot):
-        await until(pilot, lambda: len(cells(app, "stations")) == 4)
+        await until(pilot, lambda: len(cells(app, "stations")) == 3)
         rows = cells(app, "stations")
-        assert [r[0] for r in rows if r[0]] == ["unwind", "zone_C01", "press"]
-        by_channel = {r[1].split(" ")[0]: r for r in rows}
-        assert by_channel["tension_n"][2] == "120.5 N"
-        assert by_channel["temp_c"][2] == "STALE"
-        assert by_channel["temp_c"][1] == "temp_c !"  # its alarm is active
-        assert by_channel["roll_load_kg"][2] == "INVALID"  # 812.0 sent, INVALID: no number
-        assert "812" not in " ".join(by_channel["roll_load_kg"])
-        assert by_channel["setpoint_c"][4] == "180.0 [170.0..190.0]"
+        assert [r[0] for r in rows] == ["unwind", "zone_C01", "press"]
+        by_station = {r[0]: r for r in rows}
+        assert by_station["unwind"][1:3] == ["tension 120.5 N", "good"]
+        assert by_station["zone_C01"][1:4] == ["temp STALE °C", "STALE", "1, 1 unack"]
+        assert by_station["press"][2] == "INVALID"  # 812.0 sent, INVALID: no number
+        assert "812" not in " ".join(by_station["press"])
 
 
 async def test_values_repaint_on_the_timer(tmp_path: Path) -> None:
@@ -186,7 +184,7 @@ async def test_values_repaint_on_the_timer(tmp_path: Path) -> None:
         server.send(
             {"type": "values", "t": 1.0, "values": {"zone_C01.temp_c": [181.5, "GOOD", 1.0]}}
         )
-        await until(pilot, lambda: any("181.5 °C" in r for r in cells(app, "stations")))
+        await until(pilot, lambda: any("temp 181.5 °C" in r for r in cells(app, "stations")))
 
 
 async def test_alarms_acknowledge_and_shelve_with_a_reason(tmp_path: Path) -> None:
@@ -234,8 +232,8 @@ async def test_alarms_reset_a_latched_alarm_and_a_refusal_shows_why(tmp_path: Pa
 
 async def test_station_detail_and_a_setpoint_change(tmp_path: Path) -> None:
     async with tui(tmp_path) as (server, app, pilot):
-        await until(pilot, lambda: len(cells(app, "stations")) == 4)
-        await pilot.press("down", "enter")  # zone_C01's first channel
+        await until(pilot, lambda: len(cells(app, "stations")) == 3)
+        await pilot.press("down", "enter")  # zone_C01's row
         await until(pilot, lambda: isinstance(app.screen, StationScreen))
         assert isinstance(app.screen, StationScreen) and app.screen.station == "zone_C01"
         await until(pilot, lambda: len(cells(app, "channels")) == 2)
@@ -353,7 +351,7 @@ async def test_while_lost_every_key_that_acts_sends_nothing_and_says_why(tmp_pat
         await pilot.press("4")  # the recipes are listed while live
         await until(pilot, lambda: len(cells(app, "recipes")) == 1)
         await pilot.press("1")
-        await until(pilot, lambda: len(cells(app, "stations")) == 4)
+        await until(pilot, lambda: len(cells(app, "stations")) == 3)
         await lose(server, app, pilot)
         screens = {
             "1": ("r", "t", "T", "ctrl+r"),

@@ -86,8 +86,9 @@ async def test_two_stations_of_one_name_and_two_recipes_of_one_path(tmp_path: Pa
     state = line_state()
     state["line"]["stations"].append(dict(state["line"]["stations"][2]))
     async with tui(tmp_path, state=state) as (server, app, pilot):
-        await until(pilot, lambda: "roll_load_kg" in shown(app))
-        assert shown(app).count("roll_load_kg") == 1
+        await until(pilot, lambda: "press" in shown(app))
+        rows = [line for line in shown(app).splitlines() if line.split()[:1] == ["press"]]
+        assert len(rows) == 1
         server.recipes = [
             {"path": "/r/a.toml", "name": "a", "ok": True, "violations": []},
             {"path": "/r/a.toml", "name": "a again", "ok": False, "violations": ["x"]},
@@ -104,8 +105,8 @@ async def test_a_recipe_name_of_any_length_leaves_the_overview_its_table(tmp_pat
     state["supervisor"]["recipe"] = "r" * 3000
     state["supervisor"]["waiting_for"] = ["w" * 200] * 20
     async with tui(tmp_path, state=state) as (_, app, pilot):
-        await until(pilot, lambda: "roll_load_kg" in shown(app))
-        assert "tension_n" in shown(app) and "[r Reset]" in shown(app)
+        await until(pilot, lambda: "press" in shown(app))
+        assert "tension 120.5 N" in shown(app) and "[r Reset]" in shown(app)
 
 
 async def test_a_recipe_load_is_never_shown_as_a_lost_connection(tmp_path: Path) -> None:
@@ -136,7 +137,7 @@ async def test_a_recipe_load_is_never_shown_as_a_lost_connection(tmp_path: Path)
                     await pilot.pause(0.01)  # polled, with the deadline above
             assert "resyncing" in seen and "lost" not in seen
             assert server.streams == 2
-            await until(pilot, lambda: "180.0 [170.0..190.0]" in shown(app))
+            await until(pilot, lambda: "temp 180.0/180.0 °C" in shown(app))
 
 
 async def test_a_long_event_keeps_to_its_line_and_the_events_after_it_show(
@@ -196,17 +197,18 @@ async def test_a_wider_cell_rendered_before_the_tables_idle_is_shown_in_full() -
         assert "abcdefghijkl" in shown(app)  # type: ignore[arg-type]
 
 
-async def test_enter_on_a_channel_of_no_station_says_so(tmp_path: Path) -> None:
-    """Enter (or 3) on a channel of no station did nothing at all."""
+async def test_enter_on_a_device_of_no_station_opens_its_channels(tmp_path: Path) -> None:
+    """Enter (or 3) on a channel of no station did nothing at all; the drive (a device on
+    no station) is now a row of its own, and enter opens its channels."""
     state = line_state()
     state["line"]["channels"]["drive.speed"] = {"unit": "m/min", "station": None}
     async with tui(tmp_path, state=state) as (_, app, pilot):
-        await until(pilot, lambda: "(no station)" in shown(app))
-        await pilot.press(*["down"] * 4)
-        await until(pilot, lambda: "drive.speed: no recipe band" in shown(app))
+        await until(pilot, lambda: "drive" in shown(app))
+        await pilot.press(*["down"] * 3)
+        await until(pilot, lambda: "drive: speed" in shown(app))
         await pilot.press("enter")
-        await until(pilot, lambda: "drive.speed: on no station" in shown(app))
-        assert not isinstance(app.screen, StationScreen)
+        await until(pilot, lambda: isinstance(app.screen, StationScreen))
+        await until(pilot, lambda: "drive.speed" in shown(app))
 
 
 async def test_a_recipe_load_the_full_state_counts_already_needs_no_resync(

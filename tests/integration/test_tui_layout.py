@@ -179,10 +179,99 @@ async def test_run_counters_follow_the_stream(tmp_path: Path) -> None:
         await until(pilot, lambda: "00:16:45 CommandGiven start by=ana@tui-test" in shown(app))
 
 
-async def test_overview_rows_of_two_zones_of_one_station_differ(tmp_path: Path) -> None:
-    async with tui(tmp_path, state=oven_state()) as (_, app, pilot):
-        await until(pilot, lambda: "zone_C02.temp_c" in shown(app))
-        assert "zone_C01.temp_c" in shown(app)
+def default_like_state() -> dict[str, Any]:
+    """A line shaped like the default one (as its serve sends it): stations in web order,
+    an unwind and a rewind with no channels, coaters (flow loop), dryers and a cure oven
+    of zones (temp_sp_c/temp_pv_c) with an N2 flow and an O2 analyser, a sputter (a power
+    loop and a gauge), a press (three loops), and a drive on no station."""
+    state = line_state()
+    stations: list[dict[str, Any]] = []
+    chans: dict[str, Any] = {}
+    values: dict[str, Any] = {}
+
+    def add(device: str, station: str | None, short: str, unit: str, w: bool, v: float) -> None:
+        name = f"{device}.{short}"
+        chans[name] = {"unit": unit, "writable": w, "station": station, "device": device}
+        values[name] = [v, "GOOD", 999.0]
+
+    def loop(device: str, station: str | None, name: str, unit: str, pv: float, sp: float) -> None:
+        suffix = "".join(c for c in unit.lower() if c.isalnum())
+        add(device, station, f"{name}_sp_{suffix}", unit, True, sp)
+        add(device, station, f"{name}_pv_{suffix}", unit, False, pv)
+        add(device, station, "status", "", False, 32.0)
+
+    stations.append({"name": "unwind", "devices": []})
+    for n in (1, 2, 3):
+        stations.append({"name": f"coater_{n}", "devices": [f"coater_{n}"]})
+        add(f"coater_{n}", f"coater_{n}", "pump_run_cmd", "", True, 1.0)
+        loop(f"coater_{n}", f"coater_{n}", "flow", "ml/min", 39.9, 40.0)
+        stations.append({"name": f"dryer_{n}", "devices": []})
+        for z in (1, 2):
+            loop(f"zone_D{n}-{z}", f"dryer_{n}", "temp", "°C", 99.5 + z, 100.0)
+        loop(f"n2_dryer_{n}", f"dryer_{n}", "flow", "slm", 20.0, 20.0)
+    stations.append({"name": "cure_oven", "devices": []})
+    for z in range(1, 11):
+        loop(f"zone_C{z:02d}", "cure_oven", "temp", "°C", 179.0 + z / 10, 180.0)
+    loop("n2_cure_oven", "cure_oven", "flow", "slm", 50.0, 50.0)
+    add("o2_cure", "cure_oven", "o2_ppm", "ppm", False, 35.0)
+    stations.append({"name": "sputter", "devices": []})
+    loop("sputter_psu", "sputter", "power", "kW", 3.0, 3.0)
+    add("sputter_gauge", "sputter", "pressure_pa", "Pa", False, 0.4)
+    stations.append({"name": "press", "devices": []})
+    for name in ("top_temp", "bottom_temp"):
+        loop("press", "press", name, "°C", 120.0, 120.0)
+    loop("press", "press", "roll_load", "kg", 800.0, 800.0)
+    stations.append({"name": "rewind", "devices": []})
+    loop("drive", None, "speed", "m/min", 11.9, 12.0)
+    loop("drive", None, "unwind_tension", "N", 100.0, 100.0)
+    state["line"]["stations"] = stations
+    state["line"]["channels"] = chans
+    state["values"] = values
+    state["bands"] = {}
+    state["alarms"] = [
+        {
+            "name": "o2_cure_trip",
+            "state": "UNACK",
+            "priority": "urgent",
+            "channel": "o2_cure.o2_ppm",
+            "value": 35.0,
+            "since": 990.0,
+        }
+    ]
+    state["supervisor"]["waiting_for"] = [f"zone_C{z:02d}.temp_pv_c" for z in range(1, 11)]
+    state["supervisor"]["interlocks"] = [f"comm_{i}" for i in range(31)]
+    state["supervisor"]["first_out"] = "comm_zone_C01"
+    return state
+
+
+async def test_the_overview_of_a_default_like_line_is_one_row_per_station_at_80x24(
+    tmp_path: Path,
+) -> None:
+    """newuser 3 and 2: a row per station in web order (the oven's ten zones one row,
+    min..max), the drive's row too, all on screen at 80x24 with the command bar, the waits
+    and interlocks as one line of counts, and enter opens the station with every channel."""
+    async with tui(tmp_path, state=default_like_state()) as (_, app, pilot):
+        await until(pilot, lambda: "rewind" in shown(app) and "drive" in shown(app))
+        lines = screen_lines(app)
+        assert len(lines) == 24 and all(len(line) <= 80 for line in lines)
+        text = shown(app)
+        names = ["unwind", "coater_1", "dryer_1", "coater_2", "dryer_2", "coater_3"]
+        names += ["dryer_3", "cure_oven", "sputter", "press", "rewind", "drive"]
+        rows = [next(i for i, line in enumerate(lines) if line.split()[:1] == [n]) for n in names]
+        assert rows == sorted(rows)  # web order, every one on screen
+        oven = lines[rows[7]]
+        assert "temp 179.1..180.0/180.0 °C" in oven and "1, 1 unack" in oven
+        assert "flow 39.9/40.0 ml/min" in lines[rows[1]]
+        assert "waiting for 10, 31 interlocks (5: all)  first out: comm_zone_C01" in text
+        assert "comm_5" not in text and "[r Reset]" in text and "q Quit" in lines[-1]
+        await pilot.press(*["down"] * 7)
+        await until(pilot, lambda: "cure_oven: temp 179.1..180.0/180.0 °C  flow" in shown(app))
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, StationScreen))
+        assert isinstance(app.screen, StationScreen) and app.screen.station == "cure_oven"
+        await until(pilot, lambda: "zone_C01.temp_pv_c" in shown(app))
+        await pilot.press("5")
+        await until(pilot, lambda: "interlock   comm_30" in shown(app) or "comm_0" in shown(app))
 
 
 async def test_station_at_80x24_shows_trend_with_its_scale_and_the_full_band(
@@ -237,6 +326,7 @@ async def test_e_from_the_setpoint_row_and_the_setpoint_follows_the_stream(
         given = {"command": "change_setpoint", "field": commands[0]["field"], "value": 185.0}
         server.send({"type": "event", "event": {"seq": 6, "type": "CommandGiven", "data": given}})
         table = app.screen.query_one("#channels", DataTable)
+
         def bands() -> list[str]:
             return [str(table.get_row_at(i)[3]) for i in range(2)]
 
@@ -259,6 +349,7 @@ async def test_a_long_violation_is_readable_at_80x24(tmp_path: Path) -> None:
             {"path": "/r/b.toml", "name": "b", "ok": False, "violations": [long, "last one"]},
         ]
         await pilot.press("4")
+
         def joined() -> str:
             return " ".join(line.strip() for line in screen_lines(app))
 
@@ -282,11 +373,10 @@ async def test_a_recipe_loaded_after_connecting_brings_its_bands(tmp_path: Path)
     state["bands"] = {}
     state["run"]["events"] = 5
     async with tui(tmp_path, state=state) as (server, app, pilot):
-        await until(pilot, lambda: "zone_C01.temp_c" in shown(app))
-        assert "[170.0..190.0]" not in shown(app)
+        await until(pilot, lambda: "temp 180.0 °C" in shown(app))  # no band: no SP
         server.state = {**state, "bands": bands, "run": {**state["run"], "events": 6}}
         loaded = {"seq": 6, "type": "RecipeLoaded", "data": {"recipe": "b", "path": "/r/b"}}
         server.send({"type": "event", "event": loaded})
         await server.until_streams(2)
-        await until(pilot, lambda: "180.0 [170.0..190.0]" in shown(app))
+        await until(pilot, lambda: "temp 180.0/180.0 °C" in shown(app))  # the band: a loop
         assert app.view.connection(app.now()) == "live"

@@ -48,15 +48,6 @@ def test_a_good_value_is_its_number_and_unit() -> None:
     assert present.number(0.001) == "0.001"
 
 
-def test_stations_in_web_order_as_the_server_gives_them() -> None:
-    rows = present.station_rows(view_of(), 0.0)
-    assert [key for key, _ in rows] == ["b.y", "a.x", "drive.speed"]
-    b, a, drive = (cells for _, cells in rows)
-    assert (drive[0].text, drive[2].text) == (present.OTHER, "WAITING")
-    assert (b[0].text, b[2].text, b[3].text) == ("b", "STALE", "STALE")
-    assert (a[2].text, a[4].text) == ("812.0 kg", "800.0 [700.0..900.0]")
-
-
 def test_commands_enabled_only_allowed_live_with_control_and_a_role() -> None:
     view = view_of()
     assert present.enabled_commands(view, 0.0) == {"start", "abort"}
@@ -93,27 +84,6 @@ def test_alarm_rows_unacknowledged_first() -> None:
     rows = present.alarm_rows(view, 0.0)
     assert [k for k, _ in rows] == ["b", "a"]
     assert [c.text for c in rows[0][1]][:5] == ["UNACK", "low", "b", "—", "01:01:01"]
-
-
-def test_values_are_stale_while_the_connection_is_lost() -> None:
-    view = view_of()
-    view.disconnected("refused")
-    rows = dict(present.station_rows(view, 0.0))
-    assert (rows["a.x"][2].text, rows["a.x"][3].text) == ("STALE", "STALE")
-    assert "812" not in " ".join(c.text for c in rows["a.x"])
-    later = view_of()
-    assert dict(present.station_rows(later, 10.0))["a.x"][2].text == "STALE"  # heartbeat lost
-    assert dict(present.station_rows(later, 0.0))["a.x"][2].text == "812.0 kg"
-
-
-def test_a_channel_with_an_active_alarm_is_marked() -> None:
-    alarms = [
-        {"name": "hot", "state": "UNACK", "priority": "high", "channel": "b.y"},
-        {"name": "calm", "state": "NORM", "priority": "high", "channel": "a.x"},
-    ]
-    rows = dict(present.station_rows(view_of(alarms=alarms), 0.0))
-    assert rows["b.y"][1] == present.Cell("y !", "bold red")
-    assert rows["a.x"][1].text == "x ✎"
 
 
 def test_a_list_the_server_sends_as_another_type_shows_nothing_not_a_crash() -> None:
@@ -162,7 +132,7 @@ def test_the_summary_header_and_alarms_are_not_shown_as_live_once_lost() -> None
     alarms = [{"name": "hot", "state": "UNACK", "priority": "high", "value": 231.0}]
     view = view_of(supervisor=supervisor, alarms=alarms)
     assert "speed 12.0 m/min" in present.line_summary(view, 0.0)
-    assert "waiting for the oven" in present.line_summary(view, 0.0)
+    assert "waiting for 1 (5: all)  first: the oven" in present.line_summary(view, 0.0)
     assert dict(present.alarm_rows(view, 0.0))["hot"][3].text == "231.0"
     for now, word in ((10.0, "LOST"), (0.0, "LOST")):
         old = lost(view_of(supervisor=supervisor, alarms=alarms)) if now == 0.0 else view
@@ -203,21 +173,6 @@ def test_run_counters_follow_the_stream_and_duration_the_line_clock() -> None:
     assert view.state is not None
     view.apply({"type": "full", "seq": 1, "state": {**view.state, "run": again}}, now=1.0)
     assert "operator actions 2" in present.run_lines(view)
-
-
-def test_rows_of_a_station_of_several_devices_name_the_device() -> None:
-    line = {
-        "name": "L",
-        "stations": [{"name": "oven"}, {"name": "press"}],
-        "channels": {
-            "zone_C01.temp_c": {"unit": "°C", "station": "oven", "device": "zone_C01"},
-            "zone_C02.temp_c": {"unit": "°C", "station": "oven", "device": "zone_C02"},
-            "press.load": {"unit": "kg", "station": "press", "device": "press"},
-        },
-    }
-    rows = present.station_rows(view_of(line=line), 0.0)
-    names = [cells[1].text for _, cells in rows]
-    assert names == ["zone_C01.temp_c", "zone_C02.temp_c", "load"]
 
 
 def loop_view(**over: Any) -> LineView:
@@ -430,3 +385,117 @@ def test_an_event_field_of_any_length_leaves_the_others_their_room() -> None:
     data = {"command": "c" * 300, "old": "o" * 300, "new": "Idle", "by": "ana"}
     line = present.event_line({"type": "T" * 300, "t_wall": 1.0, "data": data})
     assert "new=Idle" in line and "by=ana" in line and len(line) < 200
+
+
+def line_view(values: dict[str, Any] | None = None, **over: Any) -> LineView:
+    """A line shaped like the default one: an unwind with no channels, an oven of two
+    zones (writable temp_sp_c with its temp_pv_c, and a ramp with no PV) and an O2
+    analyser, a coater (a flow loop and commands), a drive on no station."""
+    chans: dict[str, Any] = {}
+    vals: dict[str, Any] = {}
+
+    def add(name: str, unit: str, writable: bool, station: str | None, value: Any) -> None:
+        device = name.split(".")[0]
+        chans[name] = {"unit": unit, "writable": writable, "station": station, "device": device}
+        vals[name] = value if isinstance(value, list) else [value, "GOOD", 1.0]
+
+    for zone, pv in (("zone_1", 179.5), ("zone_2", 181.25)):
+        add(f"{zone}.temp_sp_c", "°C", True, "oven", 180.0)
+        add(f"{zone}.ramp_c_per_min", "°C/min", True, "oven", 5.0)
+        add(f"{zone}.temp_pv_c", "°C", False, "oven", pv)
+        add(f"{zone}.status", "", False, "oven", 32.0)
+    add("o2.status", "", False, "oven", 4.0)
+    add("o2.o2_ppm", "ppm", False, "oven", 35.0)
+    add("coater.pump_run_cmd", "", True, "coater", 1.0)
+    add("coater.flow_sp_ml_min", "ml/min", True, "coater", 40.0)
+    add("coater.flow_pv_ml_min", "ml/min", False, "coater", 39.9)
+    add("drive.speed_sp_m_min", "m/min", True, None, 12.0)
+    add("drive.speed_pv_m_min", "m/min", False, None, 11.5)
+    vals.update(values or {})
+    line = {
+        "name": "L",
+        "stations": [{"name": "unwind"}, {"name": "coater"}, {"name": "oven"}],
+        "channels": chans,
+    }
+    return view_of(line=line, values=vals, bands={}, **over)
+
+
+def test_the_overview_is_one_row_per_station_in_web_order_with_its_key_loops() -> None:
+    """newuser 3: one row per station (the oven's zones as one, min..max), each loop a
+    writable ``*_sp_*`` with its ``*_pv_*`` (PV/SP unit), a device with no loop its first
+    measured value with a unit; a device on no station (the drive) its own row last."""
+    rows = present.station_rows(line_view(), 0.0)
+    assert [key for key, _ in rows] == ["unwind", "coater", "oven", "drive"]
+    cells = {key: [c.text for c in row] for key, row in rows}
+    assert cells["unwind"][1] == "no channels"
+    assert cells["coater"][1:3] == ["flow 39.9/40.0 ml/min", "good"]
+    assert cells["oven"][1] == "temp 179.5..181.2/180.0 °C  o2 35.0 ppm"
+    assert cells["drive"][1] == "speed 11.5/12.0 m/min"
+    detail = present.row_detail(line_view(), "oven", 0.0)
+    assert detail == "oven: temp 179.5..181.2/180.0 °C  o2 35.0 ppm (enter: every channel)"
+    assert [c for c, _ in present.group_channels(line_view(), "drive")] == [
+        "drive.speed_sp_m_min",
+        "drive.speed_pv_m_min",
+    ]
+
+
+def test_an_overview_row_shows_its_worst_quality_and_never_a_stale_number_as_good() -> None:
+    view = line_view(
+        {"zone_2.temp_pv_c": [181.0, "STALE", 1.0], "o2.o2_ppm": [None, "INVALID", 1.0]}
+    )
+    row = dict(present.station_rows(view, 0.0))["oven"]
+    assert row[1].text == "temp 179.5..181.0?/180.0 °C  o2 INVALID ppm"
+    assert row[2] == present.Cell("INVALID", present.QUALITY_STYLE["INVALID"])
+    waiting = line_view({"coater.flow_pv_ml_min": [None, "WAITING", None]})
+    assert dict(present.station_rows(waiting, 0.0))["coater"][1].text.startswith("flow WAITING/")
+    lost = line_view()
+    lost.disconnected("refused")
+    oven = dict(present.station_rows(lost, 0.0))["oven"]
+    assert "179.5" not in oven[1].text and oven[2].text == "STALE"
+
+
+def test_an_overview_row_is_red_while_an_alarm_of_its_channels_is_unacknowledged() -> None:
+    alarms = [
+        {"name": "hot", "state": "UNACK", "priority": "high", "channel": "zone_1.temp_pv_c"},
+        {"name": "o2", "state": "ACKED", "priority": "urgent", "channel": "o2.o2_ppm"},
+        {"name": "calm", "state": "NORM", "priority": "high", "channel": "coater.flow_pv_ml_min"},
+    ]
+    rows = dict(present.station_rows(line_view(alarms=alarms), 0.0))
+    assert rows["oven"][3] == present.Cell("2, 1 unack", "bold red")
+    assert rows["oven"][0].style == "bold red"
+    assert rows["coater"][3].text == ""
+
+
+def test_many_loops_are_counted_in_the_row_and_all_shown_on_the_detail_line() -> None:
+    chans = {
+        f"press.{name}_{kind}_c": {"unit": "°C", "writable": kind == "sp", "station": "press"}
+        for name in ("top_temp", "bottom_temp", "roll_temp")
+        for kind in ("sp", "pv")
+    }
+    line = {"name": "L", "stations": [{"name": "press"}], "channels": chans}
+    values = {c: [100.0, "GOOD", 1.0] for c in chans}
+    view = view_of(line=line, values=values, bands={})
+    row = dict(present.station_rows(view, 0.0))["press"]
+    assert row[1].text == "top_temp 100.0/100.0 °C +2"  # a second would pass KEY_WIDTH
+    assert "roll_temp 100.0/100.0 °C" in present.row_detail(view, "press", 0.0)
+
+
+def test_waits_and_interlocks_are_one_line_of_counts_with_the_first() -> None:
+    """newuser 2: the overview's waits were every name (10 of 24 lines); now one line."""
+    waits = [f"zone_C{i:02d}.temp_pv_c" for i in range(12)]
+    sup = {
+        "state": "Starting",
+        "waiting_for": waits,
+        "interlocks": [f"comm_{i}" for i in range(31)],
+        "first_out": "comm_zone_C01",
+        "allowed": [],
+    }
+    view = view_of(supervisor=sup)
+    summary = present.line_summary(view, 0.0)
+    assert len(summary.split("\n")) == 3
+    last = summary.split("\n")[2]
+    assert last.startswith("waiting for 12, 31 interlocks (5: all)  first out: comm_zone_C01")
+    assert len(last) <= 80
+    assert "zone_C05" not in summary
+    everything = present.waits_lines(view)
+    assert len(everything) == 12 + 31 + 1
