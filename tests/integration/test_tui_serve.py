@@ -159,7 +159,16 @@ async def test_a_viewer_cannot_start(tmp_path: Path) -> None:
         await until(
             pilot, lambda: "viewer: watching only" in text_of(app, CommandBar), 10, "viewer bar"
         )
-        # the keys are off for a viewer: nothing is sent, each press says why
+        # the keys are off for a viewer: nothing is sent, each press says why. Once the
+        # recipe is in and the view live (its load makes the view fetch a fresh full
+        # state: while it resyncs the keys are off for that reason first)
+        await until(
+            pilot,
+            lambda: app.view.supervisor.get("recipe") == RECIPE.stem
+            and app.view.connection(app.now()) == "live",
+            30,
+            "recipe loaded, live",
+        )
         for key in ("r", "s", "t"):
             app.last_message = ""
             await pilot.press(key)
