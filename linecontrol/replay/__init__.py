@@ -2,7 +2,7 @@
 resume, speed, seek to a time or a metre, step; time injected) and the run opened
 for it (``load``: samples through the run log's seek index, events from its log).
 
-Serving a replay through the local API is not built yet."""
+``linecontrol.server`` serves a replay through the local API (``serve_replay``)."""
 
 from linecontrol.replay.load import OpenedRun, open_run
 from linecontrol.replay.player import (
