@@ -8,6 +8,7 @@ import math
 from typing import Any
 
 from linecontrol.api import LineView
+from linecontrol.errors import InvalidArgument
 from linecontrol.tui.present import fit, number, text
 
 SEEK_STEP_S = 60.0
@@ -104,14 +105,15 @@ def seek_by(view: LineView, delta_s: float) -> float | None:
 
 def parse_seek(entry: str) -> dict[str, float]:
     """A seek dialog's entry: ``120`` or ``120s`` (seconds from the run's start) or
-    ``45m`` (a metre of web); ``ValueError`` naming what is wanted."""
+    ``45m`` (a metre of web); ``InvalidArgument`` (a ``ValueError``) naming what is
+    wanted."""
     raw = entry.strip().lower()
     key = "metre" if raw.endswith("m") else "t_s"
     value_text = raw.removesuffix("m").removesuffix("s").strip()
     try:
         value = float(value_text)
     except ValueError:
-        raise ValueError(f"{entry!r}: seconds (120 or 120s) or a metre (45m)") from None
+        raise InvalidArgument(f"{entry!r}: seconds (120 or 120s) or a metre (45m)") from None
     if not math.isfinite(value):
-        raise ValueError(f"{entry!r}: a finite number is needed")
+        raise InvalidArgument(f"{entry!r}: a finite number is needed")
     return {key: value}
