@@ -420,7 +420,12 @@ OWNERS: dict[str, set[str] | None] = {
     "pyarrow": {"linecontrol.runlog.samples"},
     "pymodbus": set(),
     "aiohttp": {"linecontrol.server.http", "linecontrol.api.client"},
-    "textual": {"linecontrol.tui.app", "linecontrol.tui.screens", "linecontrol.tui.widgets"},
+    "textual": {
+        "linecontrol.tui.app",
+        "linecontrol.tui.screens",
+        "linecontrol.tui.widgets",
+        "linecontrol.tui.replay_dialog",  # the replay's seek dialog
+    },
     "aiomqtt": None,
 }
 
