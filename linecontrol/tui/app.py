@@ -46,7 +46,16 @@ TREND_POINTS = 1200
 """Per channel: 5 minutes at the stream's 4 value messages a second."""
 
 CONTROL_ACTIONS = frozenset(
-    {"packml", "release_control", "acknowledge", "reset_alarm", "shelve", "setpoint", "load"}
+    {
+        "packml",
+        "release_control",
+        "acknowledge",
+        "acknowledge_all",
+        "reset_alarm",
+        "shelve",
+        "setpoint",
+        "load",
+    }
 )
 """The key actions (app's and screens') that send a command only the control holder may
 send (docs/api.md: every command but take_control)."""

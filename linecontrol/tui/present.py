@@ -625,13 +625,59 @@ def row_detail(view: LineView, key: str, now: float) -> str:
 ALARM_COLUMNS = ("state", "priority", "alarm", "value", "since", "guidance")
 
 
+PRIORITY_RANK = {"urgent": 0, "high": 1, "medium": 2, "low": 3}
+
+
+def sorted_alarms(view: LineView) -> list[dict[str, Any]]:
+    """The active alarms in the order shown: unacknowledged first, then latched (a latched
+    alarm blocks Unhold until reset), then by priority, then the oldest first."""
+
+    def order(a: dict[str, Any]) -> tuple[int, int, int, float]:
+        state = text(a.get("state"), "")
+        since = a.get("since")
+        return (
+            0 if _unacknowledged(state) else 1,
+            0 if state.startswith("LATCHED") else 1,
+            PRIORITY_RANK.get(text(a.get("priority"), ""), 4),
+            float(since) if _finite(since) else math.inf,
+        )
+
+    return sorted(view.active_alarms(), key=order)
+
+
+def unacknowledged_alarms(view: LineView) -> list[str]:
+    """The names of the active alarms not acknowledged (``K`` acknowledges them all)."""
+    return [
+        str(a["name"]) for a in sorted_alarms(view) if _unacknowledged(text(a.get("state"), ""))
+    ]
+
+
+def alarm_detail(view: LineView, name: str, now: float) -> str:
+    """The selected alarm in full: state, priority, value, since, the shelve's expiry
+    (line time, UTC, as every time here) and its whole guidance (the table cuts it)."""
+    alarm = next((a for a in view.active_alarms() if a.get("name") == name), None)
+    if alarm is None:
+        return ""
+    value = alarm.get("value")
+    old = not_live(view, now)
+    shown = old or (number(float(value)) if _finite(value) else "—")
+    since = wall_clock(alarm.get("since")) or "?"
+    shelved = wall_clock(alarm.get("shelved_until"))
+    return (
+        f"{name}: {text(alarm.get('state'))} {text(alarm.get('priority'), '')}, value {shown}, "
+        f"since {since}"
+        + (f", shelved until {shelved} line time" if shelved else "")
+        + f"; {text(alarm.get('guidance'), '') or 'no guidance'}"
+    )
+
+
 def alarm_rows(view: LineView, now: float) -> list[tuple[str, tuple[Cell, ...]]]:
-    """Active alarms, unacknowledged first: (alarm name, cells). A field of the wrong type
+    """Active alarms in ``sorted_alarms``' order: (alarm name, cells). A field of the wrong type
     is ``?``; while the connection is not live the value is the quality word and the
     state is marked ``?`` (as last heard)."""
     old = not_live(view, now)
     rows: list[tuple[str, tuple[Cell, ...]]] = []
-    for a in view.active_alarms():
+    for a in sorted_alarms(view):
         state = text(a.get("state"))
         unack = state.endswith("UNACK") or state == "RTNUN"
         style = "bold red" if unack else ("dim" if state in ("SHLVD", "OOSRV", "DSUPR") else "")

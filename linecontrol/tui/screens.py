@@ -175,7 +175,7 @@ class OverviewScreen(LineScreen):
 
 
 ALARMS_TITLE = "Active alarms (unacknowledged first; since: line time, UTC)"
-ALARM_KEYS = "keys: k acknowledge  R reset (a latched alarm: acknowledge first)  v shelve"
+ALARM_KEYS = "keys: k ack  K ack all unacked  R reset (latched: ack first)  v shelve"
 
 
 class AlarmsScreen(LineScreen):
@@ -185,26 +185,43 @@ class AlarmsScreen(LineScreen):
         Binding("v", "shelve", "Shelve"),
         # shown in the screen's key line: the footer has no room left at 80 columns
         Binding("R", "reset_alarm", "Reset alarm", show=False),
+        Binding("K", "acknowledge_all", "Ack all", show=False),
     ]
 
+    # the table scrolls in the room left (the cursor's row always on screen); the
+    # selected alarm in full and the recent events keep their lines at 80x24
     DEFAULT_CSS = """
-    AlarmsScreen #events { text-wrap: nowrap; text-overflow: ellipsis; }
+    AlarmsScreen #alarms { height: 1fr; }
+    AlarmsScreen #alarm-detail { height: 2; }
+    AlarmsScreen #events { height: 5; text-wrap: nowrap; text-overflow: ellipsis; }
     """
+    EVENTS_SHOWN = 4
 
     def body(self) -> ComposeResult:
         yield Quiet(ALARMS_TITLE, id="alarms-title")
         yield Quiet(ALARM_KEYS, id="alarm-keys")
         yield CellTable(present.ALARM_COLUMNS, id="alarms")
+        yield Quiet(id="alarm-detail")
         yield Quiet(id="events")
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.paint_selected()
+
+    def paint_selected(self) -> None:
+        key = self.query_one(CellTable).selected_key()
+        self.query_one("#alarm-detail", Quiet).show(
+            present.alarm_detail(self.host.view, key, self.host.now()) if key else "no alarm"
+        )
 
     def paint_body(self) -> None:
         view = self.host.view
         self.query_one(CellTable).sync(present.alarm_rows(view, self.host.now()))
+        self.paint_selected()
         hidden = view.suppressed_alarms()
         self.query_one("#alarms-title", Quiet).show(
             ALARMS_TITLE + (f"; {hidden} suppressed by design (not listed)" if hidden else "")
         )
-        recent = list(view.events)[-5:]
+        recent = list(view.events)[-self.EVENTS_SHOWN :]
         self.query_one("#events", Quiet).show(
             "\n".join([present.EVENTS_TITLE, *(present.event_line(e) for e in recent)])
             if recent
@@ -217,6 +234,23 @@ class AlarmsScreen(LineScreen):
             self.say("no alarm selected")
             return
         self.host.send("acknowledge_alarm", alarm=alarm)
+
+    def action_acknowledge_all(self) -> None:
+        """Acknowledge every unacknowledged alarm, once confirmed: one acknowledge_alarm
+        each."""
+        names = present.unacknowledged_alarms(self.host.view)
+        if not names:
+            self.say("no unacknowledged alarm")
+            return
+
+        def done(yes: bool | None) -> None:
+            if yes:
+                for name in names:
+                    self.host.send("acknowledge_alarm", alarm=name)
+
+        self.app.push_screen(
+            ConfirmDialog(f"Acknowledge all {len(names)} unacknowledged alarms?"), done
+        )
 
     def action_reset_alarm(self) -> None:
         """Reset the selected alarm (a latched one stays until acknowledged, then reset;
@@ -437,6 +471,26 @@ class Dialog(ModalScreen[Any]):
 
     def error(self, text: str) -> None:
         self.query_one("#error", Label).update(Text(text, style="bold red"))
+
+
+class ConfirmDialog(Dialog):
+    """A question: y (or enter) confirms, n or escape cancels."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,n", "cancel", "No"),
+        Binding("y,enter", "confirm", "Yes"),
+    ]
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(shown_text(f"{self.question} (y: yes, n or escape: no)"))
+
+    def action_confirm(self) -> None:
+        self.dismiss(True)
 
 
 class ShelveDialog(Dialog):

@@ -122,7 +122,8 @@ class CommandBar(Quiet):
 
 class CellTable(DataTable[Text]):
     """A DataTable painted from (row key, cells) rows; only changed cells are updated,
-    and the rows are rebuilt only when their keys change."""
+    and the rows are rebuilt only when their keys change (the cursor then stays on the
+    row of the key it was on, if that row is still there)."""
 
     def __init__(self, columns: Sequence[str], **kwargs: object) -> None:
         super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)  # type: ignore[arg-type]
@@ -149,6 +150,9 @@ class CellTable(DataTable[Text]):
         wider = self._wider(rows)
         if keys != self._order or wider:
             cursor = self.cursor_row
+            selected = self.selected_key()
+            if selected in keys:  # the cursor follows its row (an alarm re-sorted by an ack)
+                cursor = keys.index(selected)
             self.clear()
             self._shown = {}
             for key, cells in rows:

@@ -380,3 +380,72 @@ async def test_a_recipe_loaded_after_connecting_brings_its_bands(tmp_path: Path)
         await server.until_streams(2)
         await until(pilot, lambda: "temp 180.0/180.0 °C" in shown(app))  # the band: a loop
         assert app.view.connection(app.now()) == "live"
+
+
+def many_alarms_state() -> dict[str, Any]:
+    """The demo's alarms after a comm loss: 25 comm alarms returned to normal but not
+    acknowledged (RTNUN, high), an urgent latched O2 trip, and one acknowledged."""
+    state = line_state()
+    alarms: list[dict[str, Any]] = [
+        {"name": f"comm_{i:02d}", "state": "RTNUN", "priority": "high", "since": 900.0 + i}
+        for i in range(25)
+    ]
+    alarms.append(
+        {
+            "name": "o2_cure_trip",
+            "state": "LATCHED_UNACK",
+            "priority": "urgent",
+            "value": 170.4,
+            "since": 950.0,
+            "guidance": "O2 above the trip in the cure oven: find the leak, purge, then "
+            "acknowledge and reset (it blocks Unhold while latched)",
+        }
+    )
+    alarms.append({"name": "calm_low", "state": "ACKED", "priority": "low", "since": 800.0})
+    state["alarms"] = alarms
+    state["run"]["events"] = 5
+    return state
+
+
+async def test_alarms_at_80x24_cursor_on_screen_follows_its_alarm_and_ack_all(
+    tmp_path: Path,
+) -> None:
+    """newuser 1: the latched urgent trip first, the cursor's row always on screen and
+    following its alarm when a re-sort moves it, the selected alarm in full, the recent
+    events kept on screen, K acknowledging all unacknowledged (after a confirmation)."""
+    async with tui(tmp_path, state=many_alarms_state()) as (server, app, pilot):
+        await pilot.press("2")
+        await until(pilot, lambda: isinstance(app.screen, AlarmsScreen))
+        table = app.screen.query_one("#alarms", DataTable)
+        await until(pilot, lambda: table.row_count == 27)
+        assert str(table.get_row_at(0)[2]) == "o2_cure_trip"  # unacked and urgent
+        assert str(table.get_row_at(26)[2]) == "calm_low"  # acknowledged last
+        await until(
+            pilot,
+            lambda: (
+                "find the leak, purge, then acknowledge and reset" in " ".join(screen_lines(app))
+            ),
+        )
+        await pilot.press(*["down"] * 40)
+        await until(pilot, lambda: "calm_low: ACKED low" in shown(app))
+        assert any(line.split()[2:3] == ["calm_low"] for line in screen_lines(app))
+        await pilot.press("up", "up")  # comm_23 (25 comm rows after the trip)
+        await until(pilot, lambda: "comm_23: RTNUN" in shown(app))
+        changed = {
+            "seq": 6, "type": "AlarmChanged", "t_wall": 1001.0,
+            "data": {"alarm": "comm_00", "old": "RTNUN", "new": "ACKED"},
+        }  # fmt: skip
+        server.send({"type": "event", "event": changed})  # re-sorted: comm_00 goes down
+        await until(pilot, lambda: str(table.get_row_at(25)[2]) == "comm_00")
+        await until(pilot, lambda: "comm_23: RTNUN" in shown(app))
+        assert str(table.get_row_at(table.cursor_row)[2]) == "comm_23"
+        assert "recent events" in shown(app) and "AlarmChanged" in shown(app)
+        assert "q Quit" in screen_lines(app)[-1]
+        await pilot.press("K")
+        await until(pilot, lambda: "Acknowledge all 25 unacknowledged alarms?" in shown(app))
+        await pilot.press("y")
+        commands = await server.until_commands(25)
+        assert {c["command"] for c in commands} == {"acknowledge_alarm"}
+        assert {c["alarm"] for c in commands} == {f"comm_{i:02d}" for i in range(1, 25)} | {
+            "o2_cure_trip"
+        }
