@@ -890,6 +890,7 @@ class _Step:
                 want[f"{drive}.run_cmd"] = 0.0
             for c in plan.coaters:
                 want[f"{c}.pump_run_cmd"] = 0.0
+                want[f"{c}.head_down_cmd"] = 0.0  # the head off the web with its pump
             if plan.psu:
                 want[f"{plan.psu}.output"] = 0.0
             if plan.press:
@@ -949,6 +950,11 @@ class _Step:
             want[f"{plan.press}.nip_cmd"] = 1.0 if reached >= 2 else 0.0
         for c in plan.coaters:
             want[f"{c}.pump_run_cmd"] = 1.0 if reached >= 3 else 0.0
+            # The head on the web while it coats, at the recipe's width (the coater's
+            # wet thickness is its flow over width x speed).
+            want[f"{c}.head_down_cmd"] = 1.0 if reached >= 3 else 0.0
+            if c in plan.coat_widths:
+                want[f"{c}.coating_width_mm"] = plan.coat_widths[c]
         if plan.psu:
             want[f"{plan.psu}.output"] = 1.0 if reached >= 3 else 0.0
         del d

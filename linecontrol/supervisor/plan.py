@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from drivers.devices import MODELS
@@ -143,6 +144,9 @@ class Plan:
     readiness_timeout_s: float
     taper: Taper | None
     settings: SupervisorSettings
+    # Each coater's coating width (mm, the recipe's coat width_mm): written with the
+    # coat; the coater computes its wet thickness from it.
+    coat_widths: Mapping[str, float] = field(default_factory=dict)
 
     def of_kind(self, *kinds: Kind) -> tuple[Target, ...]:
         return tuple(t for t in self.targets if t.kind in kinds)
@@ -341,6 +345,12 @@ def build_plan(recipe: Recipe, line: LineConfig, *, source_text: str = "") -> Pl
     press = next((t.device for t in targets if t.kind == "roll_load"), None)
     press_st = line.station(recipe.press.station) if recipe.press else None
     coaters = tuple(dict.fromkeys(t.device for t in targets if t.kind == "coat_flow"))
+    coat_widths = {
+        t.device: coat.width_mm
+        for coat in recipe.coats
+        for t in targets
+        if t.kind == "coat_flow" and t.station == coat.station
+    }
     psu = next((t.device for t in targets if t.kind == "sputter_power"), None)
     gauge = next((t.device for t in targets if t.kind in ("ar_flow", "chamber_pressure")), None)
     zones = tuple(dict.fromkeys(t.device for t in targets if t.kind == "zone_temp"))
@@ -388,6 +398,7 @@ def build_plan(recipe: Recipe, line: LineConfig, *, source_text: str = "") -> Pl
         readiness_timeout_s=heat_s + s.readiness_margin_s,
         taper=taper,
         settings=s,
+        coat_widths=coat_widths,
     )
 
 
