@@ -49,19 +49,44 @@ class Cell:
     style: str = ""
 
 
+TINY = 1e-9
+"""Below this magnitude a value prints as 0.00 (a simulator's 3.69e-33 is zero and must
+not widen its column)."""
+
+
 def number(value: float) -> str:
     if not math.isfinite(value):
         return "INVALID"
+    if abs(value) < TINY:
+        value = 0.0
     if value != 0 and (abs(value) >= 1e6 or abs(value) < 1e-2):
         return f"{value:.3g}"
     return f"{value:.2f}" if abs(value) < 10 else f"{value:.1f}"
 
 
-def value_cell(sample: Sample, unit: str = "") -> Cell:
-    """A channel's value: the number with its unit when GOOD, else the quality's name."""
-    if sample.good and sample.value is not None:
-        return Cell(f"{number(sample.value)} {unit}".strip())
+def value_cell(sample: Sample, unit: str = "", channel: str = "") -> Cell:
+    """A channel's value: the number with its unit when GOOD; STALE its last number
+    marked ``?`` and dimmed (never a plain number); else the quality's name. A status
+    word (a channel named ``*status`` with no unit) as an integer and in hex."""
+    if sample.value is not None and sample.quality in ("GOOD", "STALE"):
+        shown = f"{word(sample.value) if is_word(channel, unit) else number(sample.value)}"
+        if sample.quality == "STALE":
+            return Cell(f"{shown}? {unit}".strip(), "dim yellow")
+        return Cell(f"{shown} {unit}".strip())
     return Cell(sample.quality, QUALITY_STYLE.get(sample.quality, "bold red"))
+
+
+def is_word(channel: str, unit: str) -> bool:
+    """A status word: a channel whose name ends in ``status`` with no unit."""
+    return not unit and channel.split(".")[-1].endswith("status")
+
+
+def word(value: float) -> str:
+    """A status word as an integer and in hex (``32 (0x20)``); a value not integral as
+    a number."""
+    if not value.is_integer() or abs(value) >= 2**64:
+        return number(value)
+    return f"{int(value)} (0x{int(value):X})"
 
 
 def wall_clock(t_wall: Any) -> str:
@@ -803,7 +828,7 @@ def run_lines(view: LineView) -> list[str]:
         f"started   {wall_clock(started) or '?'} UTC, line time",
         f"duration  {duration}",
         f"log       {text(run.get('dir'))}",
-        f"log size  {size if size is not None else '?'} bytes (when connected)",
+        f"log size  {size if size is not None else '?'} bytes at connect (not updated live)",
         f"events    {events if events is not None else '?'}",
         f"operator actions {actions if actions is not None else '?'}",
     ]

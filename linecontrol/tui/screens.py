@@ -318,7 +318,7 @@ class StationScreen(LineScreen):
                     channel,
                     (
                         present.Cell(channel + (" ✎" if info.get("writable") else "")),
-                        present.value_cell(sample, unit),
+                        present.value_cell(sample, unit, channel),
                         present.Cell(sample.quality, present.QUALITY_STYLE.get(sample.quality, "")),
                         present.Cell(present.band_text(view, channel)),
                         present.Cell(unit),

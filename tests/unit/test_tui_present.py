@@ -35,7 +35,7 @@ def view_of(**over: Any) -> LineView:
     return view
 
 
-@pytest.mark.parametrize("quality", ["STALE", "INVALID", "WAITING"])
+@pytest.mark.parametrize("quality", ["INVALID", "WAITING"])
 def test_a_value_not_good_is_shown_as_its_quality_never_a_number(quality: str) -> None:
     cell = present.value_cell(Sample(123.4, quality, 1.0), "°C")
     assert cell.text == quality
@@ -499,3 +499,25 @@ def test_waits_and_interlocks_are_one_line_of_counts_with_the_first() -> None:
     assert "zone_C05" not in summary
     everything = present.waits_lines(view)
     assert len(everything) == 12 + 31 + 1
+
+
+def test_a_stale_value_is_its_last_number_marked_never_a_plain_number() -> None:
+    """newuser 4: value and quality read ``STALE STALE``; now the last value, marked."""
+    cell = present.value_cell(Sample(212.34, "STALE", 1.0), "°C")
+    assert cell == present.Cell("212.3? °C", "dim yellow")
+    assert present.value_cell(Sample(None, "STALE", 1.0), "°C").text == "STALE"
+
+
+def test_tiny_values_print_as_zero_and_status_words_as_integers() -> None:
+    """newuser 4: ``flow_pv_ml_min 3.69e-33`` (and it widened the column), ``status 32.0``."""
+    assert present.number(3.69e-33) == "0.00" and present.number(-1e-12) == "0.00"
+    assert present.number(0.0001) == "0.0001"
+    good = Sample(32.0, "GOOD", 1.0)
+    assert present.value_cell(good, "", "zone_C01.status").text == "32 (0x20)"
+    assert present.value_cell(good, "", "zone_C01.fault_code").text == "32.0"
+    assert present.value_cell(Sample(3.69e-33, "GOOD", 1.0), "ml/min").text == "0.00 ml/min"
+
+
+def test_the_run_screen_log_size_says_it_is_as_of_connecting() -> None:
+    view = view_of(run={"id": "r", "bytes": 123, "events": 1, "operator_actions": 0})
+    assert "log size  123 bytes at connect (not updated live)" in present.run_lines(view)
