@@ -123,6 +123,7 @@ class LineApp(App[None]):
         self._painted: tuple[int, str, frozenset[str]] | None = None
         self._gates: tuple[str, frozenset[str], str | None, str] | None = None
         self._holder: str | None = None
+        self._run_id: str | None = None
         self._trend_state: object = None  # the full state whose replay trend is in history
 
     def now(self) -> float:
@@ -147,6 +148,7 @@ class LineApp(App[None]):
         now = self.now()
         connection = self.view.connection(now)
         enabled = present.enabled_commands(self.view, now)
+        self._watch_session()
         self._watch_control()
         gates = (connection, enabled, present.holder(self.view), present.role(self.view))
         if gates != self._gates:  # what may_act answers may have changed
@@ -182,6 +184,21 @@ class LineApp(App[None]):
                 points = self.history[channel] = deque(maxlen=TREND_POINTS)
             if not points or points[-1][0] != sample.t_wall:
                 points.append((sample.t_wall, sample.value))
+
+    def _watch_session(self) -> None:
+        """A reconnect to a new server session (the full state's run id changed): the
+        old verdicts are void and control ended with the old session; say so."""
+        run = self.view.state.get("run") if self.view.state else None
+        run_id = run.get("id") if isinstance(run, dict) else None
+        if not isinstance(run_id, str):
+            return
+        if self._run_id is not None and run_id != self._run_id:
+            self._holder = present.holder(self.view)  # no "control taken" for this
+            self.say(
+                f"new session {present.fit(run_id, 40)}: control ended; take it again (t)",
+                "bold yellow",
+            )
+        self._run_id = run_id
 
     def _watch_control(self) -> None:
         """Say so when control passes from this client to another."""

@@ -7,6 +7,7 @@ same app against the real ``linecontrol serve``: test_tui_serve.py."""
 from __future__ import annotations
 
 import asyncio
+import copy
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -437,3 +438,24 @@ async def test_control_taken_by_another_client_is_said_and_its_keys_go_off(
         await until(pilot, lambda: app.view.control.get("holder") == "ana@tui-test")
         await until(pilot, lambda: app.active_bindings["ctrl+r"].enabled)
         assert [c["command"] for c in server.commands] == ["take_control"] * 3
+
+
+async def test_a_reconnect_to_a_new_session_says_control_ended_and_clears_verdicts(
+    tmp_path: Path,
+) -> None:
+    """newuser 6: after serve restarted, a TUI still showed 'start: accepted' (or
+    'control taken by ...'); a new run id in the full state says a new session."""
+    async with tui(tmp_path) as (server, app, pilot):
+        await pilot.press("t")
+        await server.until_commands(1)
+        await until(pilot, lambda: "take_control: accepted" in text_of(app, MessageLine))
+        state = copy.deepcopy(server.state)
+        state["run"]["id"] = "20261202-010000-beef"
+        state["control"] = {"holder": None}
+        server.state = state
+        server.close_streams()
+        await server.until_streams(2)
+        text = "new session 20261202-010000-beef: control ended; take it again (t)"
+        await until(pilot, lambda: text in text_of(app, MessageLine))
+        assert "accepted" not in text_of(app, MessageLine)
+        assert "control taken" not in app.last_message
