@@ -124,15 +124,34 @@ async def test_load_reset_start_hold_unhold_stop_through_the_keys(tmp_path: Path
 
 
 async def test_a_rejected_command_shows_the_supervisors_reason(tmp_path: Path) -> None:
+    """With no recipe loaded Reset is not offered; with one, a setpoint change in
+    Stopped is sent and the supervisor's refusal, with its reason, is shown on the
+    message line."""
     async with tui_on(tmp_path) as (app, pilot, _):
         await pilot.press("t")
         await until(pilot, lambda: bool(app.view.control.get("holder")), 30, "control taken")
-        await press_when_allowed(app, pilot, "r", "reset")  # no recipe loaded
+        assert "reset" not in app.view.allowed  # no recipe loaded: nothing to reset to
+        app.send("load_recipe", path=str(RECIPE))
+        await until(pilot, lambda: "load_recipe: accepted" in app.last_message, 60, "loaded")
+
+        def band() -> dict[str, Any] | None:
+            bands = (app.view.state or {}).get("bands") or {}
+            return next((b for b in bands.values() if b.get("high") is not None), None)
+
+        await until(
+            pilot,
+            lambda: band() is not None and app.view.connection(app.now()) == "live",
+            30,
+            "the recipe's bands",
+        )
+        found = band()
+        assert found is not None
+        app.send("change_setpoint", field=found["field"], value=float(found["high"]) + 1000.0)
         await until(
             pilot, lambda: "refused (rejected)" in app.last_message, 30, "the refusal shown"
         )
-        assert "no recipe is loaded" in app.last_message
-        assert "no recipe is loaded" in text_of(app, MessageLine)
+        assert "not in Stopped" in app.last_message, app.last_message
+        assert "not in Stopped" in text_of(app, MessageLine)
 
 
 async def test_a_viewer_cannot_start(tmp_path: Path) -> None:
