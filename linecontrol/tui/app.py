@@ -39,7 +39,13 @@ from linecontrol.errors import InvalidArgument
 from linecontrol.tui import present
 from linecontrol.tui import replay as rp
 from linecontrol.tui.replay_dialog import SeekDialog
-from linecontrol.tui.screens import SCREENS, LineScreen, OverviewScreen, StationScreen
+from linecontrol.tui.screens import (
+    SCREENS,
+    ConfirmDialog,
+    LineScreen,
+    OverviewScreen,
+    StationScreen,
+)
 
 REPAINT_S = 0.25
 TREND_POINTS = 1200
@@ -61,6 +67,10 @@ CONTROL_ACTIONS = frozenset(
 send (docs/api.md: every command but take_control)."""
 
 LINE_ACTIONS = CONTROL_ACTIONS | {"take_control"}
+
+ENGINEER_ACTIONS = frozenset({"shelve", "load"})
+"""The key actions whose command needs the engineer role (docs/api.md: shelve_alarm,
+load_recipe): disabled for an operator, as the server would refuse them."""
 """Every key action that sends a command to the line."""
 
 REPLAY_ACTIONS = frozenset(
@@ -223,6 +233,10 @@ class LineApp(App[None]):
             block = f"connection {connection}" if connection != "live" else ""
             if not block and present.role(self.view) == "viewer":
                 block = "viewer: watching only"
+        if not block and action in ENGINEER_ACTIONS and present.role(self.view) != "engineer":
+            role = present.role(self.view) or "?"
+            article = "an" if role[:1] in "aeiou" else "a"
+            block = f"needs the engineer role (you are {article} {role})"
         if not block and action == "packml":
             name = str(parameters[0]) if parameters else ""
             if name not in present.enabled_commands(self.view, now):
@@ -269,7 +283,19 @@ class LineApp(App[None]):
         self.push_screen(StationScreen(present.first_station(self.view) or ""))
 
     def action_take_control(self, force: bool = False) -> None:
-        self.send("take_control", force=force)
+        """Take control; by force (T) only once confirmed: it takes it from its holder."""
+        if not force:
+            self.send("take_control", force=False)
+            return
+        held = present.holder(self.view) or "nobody"
+
+        def done(yes: bool | None) -> None:
+            if yes:
+                self.send("take_control", force=True)
+
+        self.push_screen(
+            ConfirmDialog(f"Take control by force from {present.fit(held, 30)}?"), done
+        )
 
     def action_release_control(self) -> None:
         self.send("release_control")

@@ -842,6 +842,22 @@ EVENT_FIELDS = (
 
 EVENTS_TITLE = "recent events (line time, UTC):"
 
+INTERNAL_EVENTS = frozenset({"AlarmInputs", "RowsSkipped", "SupervisorStopped", "AlarmStatesKept"})
+"""Events for the run log's readers, not the operator: not in the screens' recent events."""
+
+
+def operator_events(view: LineView) -> list[dict[str, Any]]:
+    """The events the screens show: all but ``INTERNAL_EVENTS``."""
+    return [e for e in view.events if e.get("type") not in INTERNAL_EVENTS]
+
+
+def is_loaded(recipe: dict[str, Any], loaded: str) -> bool:
+    """Whether the supervisor's recipe (its name or path, as the status says) is this one."""
+    if not loaded:
+        return False
+    path = text(recipe.get("path"), "")
+    return loaded in (path, text(recipe.get("name"), ""), path.rsplit("/", 1)[-1])
+
 
 def event_line(envelope: dict[str, Any]) -> str:
     """One event as a line: its time on the line's clock, type and most telling fields

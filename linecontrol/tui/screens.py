@@ -221,7 +221,7 @@ class AlarmsScreen(LineScreen):
         self.query_one("#alarms-title", Quiet).show(
             ALARMS_TITLE + (f"; {hidden} suppressed by design (not listed)" if hidden else "")
         )
-        recent = list(view.events)[-self.EVENTS_SHOWN :]
+        recent = present.operator_events(view)[-self.EVENTS_SHOWN :]
         self.query_one("#events", Quiet).show(
             "\n".join([present.EVENTS_TITLE, *(present.event_line(e) for e in recent)])
             if recent
@@ -288,9 +288,9 @@ class StationScreen(LineScreen):
     ]
     COLUMNS = ("channel", "value", "quality", "setpoint [band]", "unit")
     DEFAULT_CSS = """
-    StationScreen #channels { height: 1fr; }
+    StationScreen #channels { height: 2fr; }
     StationScreen #detail { height: 2; }
-    StationScreen #trend { height: 2; }
+    StationScreen #trend { height: 1fr; min-height: 2; }
     """
     TREND_SHOWN = 240
     """The newest points of the trend shown (a minute at the stream's 4 a second)."""
@@ -395,14 +395,16 @@ class RecipesScreen(LineScreen):
 
     def paint_body(self) -> None:
         rows: list[tuple[str, tuple[present.Cell, ...]]] = []
+        loaded = present.text(self.host.view.supervisor.get("recipe"), "")
         for r in self.recipes():
             ok = r.get("ok") is True
+            mark = " (loaded)" if present.is_loaded(r, loaded) else ""
             rows.append(
                 (
                     present.text(r.get("path")),
                     (
                         present.Cell(present.text(r.get("name"))),
-                        present.Cell("ok" if ok else "VIOLATES", "" if ok else "bold red"),
+                        present.Cell(("ok" if ok else "VIOLATES") + mark, "" if ok else "bold red"),
                         present.Cell(present.recipe_detail(r)),
                         present.Cell(present.text(r.get("path"))),
                     ),
@@ -431,7 +433,12 @@ class RecipesScreen(LineScreen):
         if path is None:
             self.say("no recipe selected")
             return
-        self.host.send("load_recipe", path=path)
+
+        def done(yes: bool | None) -> None:
+            if yes:
+                self.host.send("load_recipe", path=path)
+
+        self.app.push_screen(ConfirmDialog(f"Load the recipe {present.fit(path, 40)}?"), done)
 
 
 class RunScreen(LineScreen):
@@ -449,7 +456,7 @@ class RunScreen(LineScreen):
         self.query_one("#run", Quiet).show(
             "\n".join([*present.run_lines(view), *present.waits_lines(view)])
         )
-        recent = list(view.events)[-10:]
+        recent = present.operator_events(view)[-10:]
         self.query_one("#run-events", Quiet).show(
             "\n".join([present.EVENTS_TITLE, *(present.event_line(e) for e in recent)])
             if recent

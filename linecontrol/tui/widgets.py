@@ -19,6 +19,8 @@ from linecontrol.tui.present import (
     command_block,
     fit,
     header_lines,
+    holder,
+    me,
     one_line,
     printable,
 )
@@ -116,7 +118,10 @@ class CommandBar(Quiet):
         block = command_block(view, now)
         if block:
             parts.append(Text(f"({block})", style="italic"))
-        parts.append("\ncontrol: t take  T take by force (a hand-over)  ctrl+r release")
+        if holder(view) == me(view):  # t would take what this client holds
+            parts.append("\ncontrol: yours  ctrl+r release")
+        else:
+            parts.append("\ncontrol: t take  T take by force (a hand-over)  ctrl+r release")
         self.show(Text.assemble(*parts))
 
 

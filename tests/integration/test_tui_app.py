@@ -21,9 +21,15 @@ from textual.widgets import DataTable, Input
 
 from linecontrol.api import Address, ApiClient
 from linecontrol.tui.app import LineApp
-from linecontrol.tui.screens import AlarmsScreen, LineScreen, OverviewScreen, StationScreen
+from linecontrol.tui.screens import (
+    AlarmsScreen,
+    ConfirmDialog,
+    LineScreen,
+    OverviewScreen,
+    StationScreen,
+)
 from linecontrol.tui.widgets import CommandBar, LineHeader, MessageLine
-from tests.integration.tui_server import ProtoServer, Verdict, serving
+from tests.integration.tui_server import ProtoServer, Verdict, line_state, serving
 
 pytestmark = pytest.mark.integration
 
@@ -55,6 +61,13 @@ async def tui(
             await until(pilot, lambda: app.view.connection(app.now()) == "live")
             await until(pilot, lambda: "connected" in text_of(app, LineHeader))
             yield server, app, pilot
+
+
+def engineer() -> dict[str, Any]:
+    """The test line with its caller an engineer: shelve and load need that role."""
+    state = line_state()
+    state["you"]["role"] = "engineer"
+    return state
 
 
 def allow(server: ProtoServer, *commands: str, state: str = "Idle") -> None:
@@ -189,7 +202,7 @@ async def test_values_repaint_on_the_timer(tmp_path: Path) -> None:
 
 
 async def test_alarms_acknowledge_and_shelve_with_a_reason(tmp_path: Path) -> None:
-    async with tui(tmp_path) as (server, app, pilot):
+    async with tui(tmp_path, state=engineer()) as (server, app, pilot):
         await pilot.press("2")
         await until(pilot, lambda: isinstance(app.screen, AlarmsScreen))
         await until(pilot, lambda: len(cells(app, "alarms")) == 1)
@@ -249,7 +262,7 @@ async def test_station_detail_and_a_setpoint_change(tmp_path: Path) -> None:
 
 
 async def test_recipes_listed_and_loaded(tmp_path: Path) -> None:
-    async with tui(tmp_path) as (server, app, pilot):
+    async with tui(tmp_path, state=engineer()) as (server, app, pilot):
         server.recipes = [
             {"path": "/r/a.toml", "name": "a", "ok": True, "violations": [], "derived": {}},
             {"path": "/r/b.toml", "name": "b", "ok": False, "violations": ["too hot"]},
@@ -258,6 +271,8 @@ async def test_recipes_listed_and_loaded(tmp_path: Path) -> None:
         await until(pilot, lambda: len(cells(app, "recipes")) == 2)
         assert cells(app, "recipes")[1][:3] == ["b", "VIOLATES", "too hot"]
         await pilot.press("l")
+        await until(pilot, lambda: "Load the recipe" in str(app.screen.query_one("Label").render()))
+        await pilot.press("y")
         commands = await server.until_commands(1)
         assert commands[0] == {**commands[0], "command": "load_recipe", "path": "/r/a.toml"}
 
@@ -282,7 +297,7 @@ async def test_every_screen_fits_80x24(tmp_path: Path) -> None:
 
 
 async def test_typing_in_a_dialog_sends_no_command(tmp_path: Path) -> None:
-    async with tui(tmp_path) as (server, app, pilot):
+    async with tui(tmp_path, state=engineer()) as (server, app, pilot):
         allow(server, "start", "stop", "hold", "abort", "clear", "reset")
         await until(pilot, lambda: "start" in app.view.allowed)
         await pilot.press("2")
@@ -296,7 +311,7 @@ async def test_typing_in_a_dialog_sends_no_command(tmp_path: Path) -> None:
 
 
 async def test_a_lost_connection_shows_under_an_open_dialog(tmp_path: Path) -> None:
-    async with tui(tmp_path) as (server, app, pilot):
+    async with tui(tmp_path, state=engineer()) as (server, app, pilot):
         await pilot.press("2")
         await until(pilot, lambda: len(cells(app, "alarms")) == 1)
         await pilot.press("v")
@@ -308,7 +323,7 @@ async def test_a_lost_connection_shows_under_an_open_dialog(tmp_path: Path) -> N
 
 
 async def test_a_shelve_too_long_to_be_finite_is_refused_in_the_dialog(tmp_path: Path) -> None:
-    async with tui(tmp_path) as (server, app, pilot):
+    async with tui(tmp_path, state=engineer()) as (server, app, pilot):
         await pilot.press("2")
         await until(pilot, lambda: len(cells(app, "alarms")) == 1)
         await pilot.press("v", *"why", "enter", "backspace", "backspace", *"1e308", "enter")
@@ -327,8 +342,17 @@ async def test_a_command_the_client_refuses_is_shown_not_a_crash(tmp_path: Path)
 
 
 async def test_force_take_and_release_control(tmp_path: Path) -> None:
-    async with tui(tmp_path) as (server, _app, pilot):
+    """T takes by force only once confirmed (newuser 10): n sends nothing, y sends it."""
+    async with tui(tmp_path) as (server, app, pilot):
         await pilot.press("T")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.press("n")
+        await until(pilot, lambda: not isinstance(app.screen, ConfirmDialog))
+        assert server.commands == []
+        await pilot.press("T")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.press("y")
+        await until(pilot, lambda: not isinstance(app.screen, ConfirmDialog))
         await pilot.press("ctrl+r")
         commands = await server.until_commands(2)
         assert [(c["command"], c.get("force")) for c in commands] == [
@@ -382,7 +406,7 @@ async def test_while_lost_every_key_that_acts_sends_nothing_and_says_why(tmp_pat
 
 
 async def test_a_dialog_confirmed_after_the_connection_went_sends_nothing(tmp_path: Path) -> None:
-    async with tui(tmp_path) as (server, app, pilot):
+    async with tui(tmp_path, state=engineer()) as (server, app, pilot):
         await pilot.press("2")
         await until(pilot, lambda: len(cells(app, "alarms")) == 1)
         await pilot.press("v")
@@ -401,7 +425,7 @@ async def test_ctrl_c_quits_as_q_does(tmp_path: Path) -> None:
 
 
 async def test_ctrl_c_quits_from_a_dialog_too(tmp_path: Path) -> None:
-    async with tui(tmp_path) as (_, app, pilot):
+    async with tui(tmp_path, state=engineer()) as (_, app, pilot):
         await pilot.press("2")
         await until(pilot, lambda: len(cells(app, "alarms")) == 1)
         await pilot.press("v")
@@ -434,7 +458,9 @@ async def test_control_taken_by_another_client_is_said_and_its_keys_go_off(
         assert app.active_bindings["t"].enabled and app.active_bindings["T"].enabled
         await pilot.press("r")
         await until(pilot, lambda: "control held by ana@tui-2" in app.last_message)
-        await pilot.press("T")  # and take it back
+        await pilot.press("T")  # and take it back, once confirmed
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.press("y")
         await until(pilot, lambda: app.view.control.get("holder") == "ana@tui-test")
         await until(pilot, lambda: app.active_bindings["ctrl+r"].enabled)
         assert [c["command"] for c in server.commands] == ["take_control"] * 3
@@ -459,3 +485,17 @@ async def test_a_reconnect_to_a_new_session_says_control_ended_and_clears_verdic
         await until(pilot, lambda: text in text_of(app, MessageLine))
         assert "accepted" not in text_of(app, MessageLine)
         assert "control taken" not in app.last_message
+
+
+async def test_shelve_and_load_are_disabled_for_an_operator(tmp_path: Path) -> None:
+    """newuser 9: the Shelve dialog opened for an operator and the server refused it."""
+    async with tui(tmp_path) as (server, app, pilot):
+        await pilot.press("2")
+        await until(pilot, lambda: isinstance(app.screen, AlarmsScreen))
+        await until(pilot, lambda: len(cells(app, "alarms")) == 1)
+        assert not app.active_bindings["v"].enabled
+        await pilot.press("v")
+        await until(
+            pilot, lambda: "needs the engineer role (you are an operator)" in app.last_message
+        )
+        assert not isinstance(app.screen, ModalScreen) and server.commands == []

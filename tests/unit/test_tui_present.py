@@ -521,3 +521,17 @@ def test_tiny_values_print_as_zero_and_status_words_as_integers() -> None:
 def test_the_run_screen_log_size_says_it_is_as_of_connecting() -> None:
     view = view_of(run={"id": "r", "bytes": 123, "events": 1, "operator_actions": 0})
     assert "log size  123 bytes at connect (not updated live)" in present.run_lines(view)
+
+
+def test_internal_events_are_not_shown_to_the_operator() -> None:
+    """newuser 10: AlarmInputs, RowsSkipped, SupervisorStopped, AlarmStatesKept are noise."""
+    view = view_of()
+    for seq, kind in enumerate(["AlarmInputs", "StateChanged", "RowsSkipped", "AlarmStatesKept"]):
+        view.apply({"type": "event", "seq": 2 + seq, "event": {"type": kind, "seq": seq}}, 0.0)
+    assert [e["type"] for e in present.operator_events(view)] == ["StateChanged"]
+
+
+def test_the_loaded_recipe_is_known_by_its_name_or_path() -> None:
+    recipe = {"path": "/r/demo.toml", "name": "demo"}
+    assert present.is_loaded(recipe, "demo.toml") and present.is_loaded(recipe, "/r/demo.toml")
+    assert not present.is_loaded(recipe, "") and not present.is_loaded(recipe, "other")
