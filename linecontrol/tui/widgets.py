@@ -87,11 +87,12 @@ class LineHeader(Quiet):
 
 
 class MessageLine(Quiet):
-    """The last command's verdict (accepted, or a refusal with its reason), above the
+    """The last command's verdict (accepted, or a refusal with its reason: up to two
+    lines at 80 columns, so a long reason is read in full), above the
     footer (not docked: a second widget docked at the bottom would lie under it)."""
 
     DEFAULT_CSS = """
-    MessageLine { height: 1; }
+    MessageLine { height: auto; max-height: 2; }
     """
 
     def say(self, text: str, style: str = "") -> None:

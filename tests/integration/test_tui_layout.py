@@ -20,7 +20,7 @@ from textual.widgets import DataTable
 from linecontrol.api import Address, ApiClient
 from linecontrol.tui.app import LineApp
 from linecontrol.tui.screens import AlarmsScreen, LineScreen, StationScreen
-from tests.integration.tui_server import ProtoServer, line_state, serving
+from tests.integration.tui_server import ProtoServer, Verdict, line_state, serving
 
 pytestmark = pytest.mark.integration
 
@@ -449,3 +449,15 @@ async def test_alarms_at_80x24_cursor_on_screen_follows_its_alarm_and_ack_all(
         assert {c["alarm"] for c in commands} == {f"comm_{i:02d}" for i in range(1, 25)} | {
             "o2_cure_trip"
         }
+
+
+async def test_a_long_refusal_wraps_to_two_lines_above_the_footer(tmp_path: Path) -> None:
+    """newuser 5: the verdict line cut a refusal at 80 columns ('... refused (rejected): set')."""
+    reason = "setpoint 300.0 outside the recipe band 170.0..190.0 of oven.zones.zone_C01.sp"
+    async with tui(tmp_path) as (server, app, pilot):
+        server.verdicts["take_control"] = Verdict(409, "rejected", reason)
+        await pilot.press("t")
+        await until(pilot, lambda: "zone_C01" in " ".join(screen_lines(app)[-3:-1]))
+        joined = " ".join(line.strip() for line in screen_lines(app)[-3:-1])
+        assert f"take_control refused (rejected): {reason}" in joined
+        assert "q Quit" in screen_lines(app)[-1]
