@@ -82,9 +82,9 @@ def is_word(channel: str, unit: str) -> bool:
 
 
 def word(value: float) -> str:
-    """A status word as an integer and in hex (``32 (0x20)``); a value not integral as
-    a number."""
-    if not value.is_integer() or abs(value) >= 2**64:
+    """A status word as an integer and in hex (``32 (0x20)``); a value not integral or
+    negative (no word of bits) as a number."""
+    if not value.is_integer() or not 0 <= value < 2**64:
         return number(value)
     return f"{int(value)} (0x{int(value):X})"
 
@@ -519,6 +519,16 @@ def key_loops(
     for channel, info in chans:
         by_device.setdefault(device_of(channel, info), {})[channel.split(".", 1)[-1]] = info
     loops: dict[tuple[str, str], tuple[list[str], list[str]]] = {}
+    seen: set[tuple[str, str]] = set()  # (PV, SP): a loop both rules find is one loop
+
+    def add(label: str, unit: str, pv: str, sp: str) -> None:
+        if (pv, sp) in seen:
+            return
+        seen.add((pv, sp))
+        pvs, sps = loops.setdefault((label, unit), ([], []))
+        pvs.append(pv)
+        sps.append(sp)
+
     for device, shorts in by_device.items():
         found = False
         for short, info in shorts.items():
@@ -527,9 +537,7 @@ def key_loops(
             if sp.startswith(f"{device}.") and sp.split(".", 1)[1] in shorts:
                 found = True
                 unit = text(info.get("unit"), "")
-                pvs, sps = loops.setdefault((_label(tokens, unit), unit), ([], []))
-                pvs.append(f"{device}.{short}")
-                sps.append(sp)
+                add(_loop_label(tokens, unit), unit, f"{device}.{short}", sp)
                 continue
             if not info.get("writable") or "sp" not in tokens:
                 continue
@@ -539,9 +547,7 @@ def key_loops(
                 continue
             found = True
             unit = text(shorts[pv].get("unit"), "")
-            pvs, sps = loops.setdefault(("_".join(tokens[:i]), unit), ([], []))
-            pvs.append(f"{device}.{pv}")
-            sps.append(f"{device}.{short}")
+            add("_".join(tokens[:i]), unit, f"{device}.{pv}", f"{device}.{short}")
         if found:
             continue
         for short, info in shorts.items():
@@ -552,6 +558,14 @@ def key_loops(
             loops.setdefault((label, unit), ([], []))[0].append(f"{device}.{short}")
             break
     return [(label, unit, pvs, sps) for (label, unit), (pvs, sps) in loops.items()]
+
+
+def _loop_label(tokens: list[str], unit: str) -> str:
+    """A measured channel's loop name: the part before ``pv`` (temp_pv_c: temp), else
+    its name less its unit."""
+    if "pv" in tokens and tokens.index("pv") > 0:
+        return "_".join(tokens[: tokens.index("pv")])
+    return _label(tokens, unit)
 
 
 def _label(tokens: list[str], unit: str) -> str:

@@ -516,6 +516,8 @@ def test_tiny_values_print_as_zero_and_status_words_as_integers() -> None:
     assert present.value_cell(good, "", "zone_C01.status").text == "32 (0x20)"
     assert present.value_cell(good, "", "zone_C01.fault_code").text == "32.0"
     assert present.value_cell(Sample(3.69e-33, "GOOD", 1.0), "ml/min").text == "0.00 ml/min"
+    # a negative "word" is no word of bits: a number, never "-1 (0x-1)"
+    assert present.value_cell(Sample(-1.0, "GOOD", 1.0), "", "zone_C01.status").text == "-1.00"
 
 
 def test_the_run_screen_log_size_says_it_is_as_of_connecting() -> None:
@@ -535,3 +537,24 @@ def test_the_loaded_recipe_is_known_by_its_name_or_path() -> None:
     recipe = {"path": "/r/demo.toml", "name": "demo"}
     assert present.is_loaded(recipe, "demo.toml") and present.is_loaded(recipe, "/r/demo.toml")
     assert not present.is_loaded(recipe, "") and not present.is_loaded(recipe, "other")
+
+
+def test_a_loop_found_by_its_band_and_by_its_names_is_one_loop() -> None:
+    """A recipe band reads temp_pv_c and sets temp_sp_c, which the name rule finds too:
+    one loop ``temp``, never a second ``temp_pv`` (it pushed the oven's O2 into ``+N``)."""
+    chans: list[tuple[str, dict[str, Any]]] = [
+        ("zone_D1-1.temp_sp_c", {"writable": True, "unit": "°C", "device": "zone_D1-1"}),
+        ("zone_D1-1.temp_pv_c", {"unit": "°C", "device": "zone_D1-1"}),
+        ("zone_D1-2.temp_pv_c", {"unit": "°C", "device": "zone_D1-2"}),
+        ("zone_D1-2.temp_sp_c", {"writable": True, "unit": "°C", "device": "zone_D1-2"}),
+    ]
+    bands = {
+        "zone_D1-1.temp_pv_c": {"sets": "zone_D1-1.temp_sp_c"},
+        "zone_D1-2.temp_pv_c": {"sets": "zone_D1-2.temp_sp_c"},
+    }
+    loops = present.key_loops(chans, bands)
+    assert [label for label, *_ in loops] == ["temp"]
+    [(_, unit, pvs, sps)] = loops
+    assert unit == "°C"
+    assert sorted(pvs) == ["zone_D1-1.temp_pv_c", "zone_D1-2.temp_pv_c"]
+    assert sorted(sps) == ["zone_D1-1.temp_sp_c", "zone_D1-2.temp_sp_c"]
