@@ -139,8 +139,15 @@ class CellTable(DataTable[Text]):
         self._widths: dict[int, int] = {}
 
     def on_mount(self) -> None:
-        for name in self._columns:
-            self.add_column(name, key=name)
+        self._ensure_columns()
+
+    def _ensure_columns(self) -> None:
+        """The columns, once: on mount, or at the first ``sync`` if a repaint comes
+        before the mount (a screen switch: DataTable raised 'More values provided than
+        there are columns' and the TUI died)."""
+        if not self.ordered_columns:
+            for name in self._columns:
+                self.add_column(name, key=name)
 
     def sync(self, rows: Sequence[tuple[str, tuple[Cell, ...]]]) -> None:
         """Show ``rows``: rebuilt when the keys change or a cell is wider than any its
@@ -148,6 +155,7 @@ class CellTable(DataTable[Text]):
         comes later was cut), else only the changed cells. A key given twice (a lying
         server: two stations of one name, two recipes of one path) is shown once, its
         first row (DataTable raised on the second and the TUI died)."""
+        self._ensure_columns()
         first: dict[str, tuple[Cell, ...]] = {}
         for key, cells in rows:
             first.setdefault(key, cells)

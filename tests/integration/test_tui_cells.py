@@ -114,3 +114,23 @@ async def test_a_cell_wider_than_its_column_has_been_is_shown_in_full() -> None:
         table.sync(rows({5: "180.0 [170.0..190.0]", 7: "77.5"}))  # narrower: one row
         await pilot.pause()
         assert set(rendered) == {"ch7"}
+
+
+async def test_rows_given_before_the_table_is_mounted_get_their_columns() -> None:
+    """A repaint can reach a table of a screen still composing, before its on_mount
+    added the columns: DataTable raised 'More values provided than there are columns'
+    and the TUI died (seen in CI under load). The columns come with the first rows, and
+    the mount adds none twice."""
+
+    class Empty(App[None]):
+        pass
+
+    app = Empty()
+    async with app.run_test(size=(60, 40)) as pilot:
+        table = CellTable(COLUMNS, id="late")
+        table.sync(rows())  # before its mount
+        await app.mount(table)
+        await pilot.pause()
+        assert [str(c.label) for c in table.ordered_columns] == list(COLUMNS)
+        assert table.row_count == 30
+        assert "ch29" in screen_text(app)
